@@ -1,1 +1,290 @@
-//! Auth0 simulator
+//! Auth0 Management API simulator: an in-memory, HTTP-faithful stand-in for a tenant's
+//! `/oauth/token` (client credentials) and `/api/v2/{clients,client-grants,resource-servers}`.
+//!
+//! It is the oracle for the project's tests. Ground truth: the official OAS request schemas
+//! (`openapi-subset.json`), the recorded Terraform-provider cassettes
+//! (`tests/data/recordings`, replayed by `tests/sim_conformance.rs`) and the notes in the
+//! project's reference material. Use it in-process ([`Simulator::start`]) or via the
+//! `auth0-sim` binary.
+//!
+//! Rate limiting: with [`SimConfig::rate_limit`] set, a token bucket (`burst`, refilled at
+//! `per_second`) guards all `/api/v2` calls and an empty bucket yields Auth0's 429. Without
+//! it, the same headers are still sent from a shadow bucket of [`DEFAULT_RATE_LIMIT`] that is
+//! never enforced (like a large tenant). `x-ratelimit-reset` is the UNIX time (seconds) at
+//! which at least one more request is available (now + 1 s at the earliest).
+//!
+//! Faults ([`Faults`]) apply to `/api/v2` only, never to `/oauth/token`.
+
+mod schema;
+mod server;
+mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub use schema::{OPENAPI_SUBSET, RequestOp, validate_request};
+pub use store::{ApiError, apply_client_defaults};
+
+/// All Management API scopes the simulator knows about (granted by default).
+pub const DEFAULT_SCOPES: &[&str] = &[
+    "read:clients",
+    "create:clients",
+    "update:clients",
+    "delete:clients",
+    "read:client_keys",
+    "update:client_keys",
+    "read:client_grants",
+    "create:client_grants",
+    "update:client_grants",
+    "delete:client_grants",
+    "read:resource_servers",
+    "create:resource_servers",
+    "update:resource_servers",
+    "delete:resource_servers",
+];
+
+/// Headers-only bucket used when no rate limit is configured.
+pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit {
+    burst: 1000,
+    per_second: 1000.0,
+};
+
+/// Simulator configuration.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Tenant domain, e.g. `example.auth0.test`; the Management API audience is
+    /// `https://{domain}/api/v2/`.
+    pub domain: String,
+    /// The management (M2M) application's credentials accepted by `/oauth/token`.
+    pub client_id: String,
+    pub client_secret: String,
+    /// Extra resource servers (APIs) to seed, by identifier.
+    pub audiences: Vec<String>,
+    /// Scopes granted to the management application.
+    pub scopes: Vec<String>,
+    pub token_ttl: Duration,
+    pub rate_limit: Option<RateLimit>,
+    pub faults: Faults,
+}
+
+impl SimConfig {
+    /// All scopes, TTL 86400 s, no rate limit, no faults.
+    pub fn new(domain: &str, client_id: &str, client_secret: &str) -> Self {
+        SimConfig {
+            domain: domain.to_string(),
+            client_id: client_id.to_string(),
+            client_secret: client_secret.to_string(),
+            audiences: Vec::new(),
+            scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+            token_ttl: Duration::from_secs(86400),
+            rate_limit: None,
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// Token bucket: `burst` requests, refilled at `per_second`.
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimit {
+    pub burst: u32,
+    pub per_second: f64,
+}
+
+/// Fault injection on `/api/v2` requests.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Faults {
+    /// Fraction (0..=1) of requests answered with an Auth0-shaped 500 or 503.
+    pub error_rate: f64,
+    /// Latency added to every request.
+    pub latency: Duration,
+    /// Fraction (0..=1) of requests whose connection is closed without a response.
+    pub drop_rate: f64,
+}
+
+/// One served request (including `/oauth/token`), in order.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    /// Response status; `0` when the connection was dropped by fault injection.
+    pub status: u16,
+    /// Request JSON (or form, as an object) body with `client_secret`/`client_assertion`
+    /// values replaced by `"[REDACTED]"`.
+    pub body: Option<Value>,
+}
+
+/// A running simulator. Dropping it stops serving.
+pub struct Simulator {
+    addr: SocketAddr,
+    shared: Arc<server::Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Simulator {
+    /// Listens on `127.0.0.1:0`.
+    pub async fn start(cfg: SimConfig) -> std::io::Result<Simulator> {
+        Self::start_on(cfg, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    pub async fn start_on(cfg: SimConfig, addr: SocketAddr) -> std::io::Result<Simulator> {
+        let shared = Arc::new(server::Shared::new(cfg));
+        let (addr, tx, task) = server::serve(shared.clone(), addr).await?;
+        Ok(Simulator {
+            addr,
+            shared,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn domain(&self) -> String {
+        self.shared.store.lock().domain.clone()
+    }
+
+    /// Full client objects, including `client_secret`, in creation order.
+    pub fn clients(&self) -> Vec<Value> {
+        self.shared.store.lock().clients.clone()
+    }
+
+    pub fn client(&self, client_id: &str) -> Option<Value> {
+        self.shared.store.lock().get_client(client_id).cloned()
+    }
+
+    /// Grants as the API returns them.
+    pub fn grants(&self) -> Vec<Value> {
+        self.shared
+            .store
+            .lock()
+            .grants
+            .iter()
+            .map(store::grant_view)
+            .collect()
+    }
+
+    pub fn resource_servers(&self) -> Vec<Value> {
+        self.shared.store.lock().resource_servers.clone()
+    }
+
+    /// Creates a client as if via the dashboard: no schema validation, defaults applied.
+    pub fn create_client_out_of_band(&self, body: Value) -> Value {
+        self.shared.store.lock().insert_client(body)
+    }
+
+    /// Merge-patches a client as if via the dashboard (no validation).
+    pub fn patch_client_out_of_band(&self, client_id: &str, patch: Value) -> Option<Value> {
+        self.shared
+            .store
+            .lock()
+            .patch_client_unchecked(client_id, &patch)
+    }
+
+    /// Deletes a client (and its grants); `false` if it did not exist.
+    pub fn delete_client_out_of_band(&self, client_id: &str) -> bool {
+        self.shared.store.lock().delete_client(client_id)
+    }
+
+    /// Creates a grant as if via the dashboard. The same semantic rules as the API apply
+    /// (existing audience and client, one grant per client+audience+subject_type).
+    ///
+    /// # Panics
+    /// If Auth0 would reject the grant (the message says why).
+    pub fn create_grant_out_of_band(&self, body: Value) -> Value {
+        match self.shared.store.lock().insert_grant(body) {
+            Ok(g) => g,
+            Err(e) => panic!("create_grant_out_of_band rejected: {}", e.body),
+        }
+    }
+
+    /// Deletes a grant; `false` if it did not exist.
+    pub fn delete_grant_out_of_band(&self, grant_id: &str) -> bool {
+        self.shared.store.lock().delete_grant(grant_id)
+    }
+
+    /// Adds an API (resource server) with this identifier unless it exists.
+    pub fn add_resource_server(&self, identifier: &str) {
+        self.shared.store.lock().add_resource_server(identifier);
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.settings.lock().faults = faults;
+    }
+
+    pub fn set_rate_limit(&self, rl: Option<RateLimit>) {
+        self.shared.set_rate_limit(rl);
+    }
+
+    /// Scopes granted to tokens issued from now on (issued tokens keep theirs).
+    pub fn set_scopes(&self, scopes: Vec<String>) {
+        self.shared.settings.lock().scopes = scopes;
+    }
+
+    /// TTL of tokens issued from now on.
+    pub fn set_token_ttl(&self, ttl: Duration) {
+        self.shared.settings.lock().token_ttl = ttl;
+    }
+
+    /// Every issued token becomes invalid (401 "Invalid token").
+    pub fn revoke_tokens(&self) {
+        self.shared.revoke_tokens();
+    }
+
+    /// Number of `/oauth/token` requests that issued a token.
+    pub fn tokens_issued(&self) -> usize {
+        self.shared
+            .requests
+            .lock()
+            .iter()
+            .filter(|r| r.path == "/oauth/token" && r.status == 200)
+            .count()
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.requests.lock().clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.shared.requests.lock().clear();
+    }
+
+    /// Stops serving and waits (up to 5 s) for the server task.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.shared.kill_all_connections();
+        if let Some(task) = self.task.take() {
+            if tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("auth0-sim: server task did not stop within 5s");
+            }
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.shared.kill_all_connections();
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

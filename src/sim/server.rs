@@ -1,0 +1,1085 @@
+//! HTTP layer: axum router (single fallback handler with explicit routing), token
+//! endpoint, bearer auth + scopes, rate limiting, fault injection, request log, and a
+//! listener whose connections can be killed (to drop a request without any response).
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::serve::{IncomingStream, Listener};
+use parking_lot::Mutex;
+use rand::Rng;
+use serde_json::{Map, Value, json};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::store::{ApiError, ApiResult, Store, random_alnum};
+use super::{DEFAULT_RATE_LIMIT, Faults, RateLimit, RecordedRequest, SimConfig};
+
+// ------------------------------------------------------------------ shared state
+
+pub(crate) struct Settings {
+    pub client_id: String,
+    pub client_secret: String,
+    pub scopes: Vec<String>,
+    pub token_ttl: Duration,
+    pub faults: Faults,
+}
+
+struct TokenInfo {
+    scopes: Vec<String>,
+    expires_at: Instant,
+}
+
+struct Bucket {
+    rl: RateLimit,
+    enforced: bool,
+    tokens: f64,
+    last: Instant,
+}
+
+struct BucketOutcome {
+    allowed: bool,
+    limit: u32,
+    remaining: u32,
+    reset: u64,
+    retry_after: u64,
+}
+
+impl Bucket {
+    fn new(rl: Option<RateLimit>) -> Self {
+        let enforced = rl.is_some();
+        let rl = rl.unwrap_or(DEFAULT_RATE_LIMIT);
+        Bucket {
+            rl,
+            enforced,
+            tokens: rl.burst as f64,
+            last: Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> BucketOutcome {
+        let now = Instant::now();
+        let burst = self.rl.burst as f64;
+        let rate = if self.rl.per_second > 0.0 {
+            self.rl.per_second
+        } else {
+            1.0 / 3600.0
+        };
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * rate).min(burst);
+        self.last = now;
+        let allowed = if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            !self.enforced
+        };
+        let secs_to_next = if self.tokens >= burst {
+            0.0
+        } else {
+            (self.tokens.floor() + 1.0 - self.tokens) / rate
+        };
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        let reset = ((unix + secs_to_next).ceil() as u64).max(unix.floor() as u64 + 1);
+        BucketOutcome {
+            allowed,
+            limit: self.rl.burst,
+            remaining: self.tokens.floor().max(0.0) as u32,
+            reset,
+            retry_after: (secs_to_next.ceil() as u64).max(1),
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    pub store: Mutex<Store>,
+    pub settings: Mutex<Settings>,
+    bucket: Mutex<Bucket>,
+    tokens: Mutex<HashMap<String, TokenInfo>>,
+    pub requests: Mutex<Vec<RecordedRequest>>,
+    conns: Mutex<Vec<Weak<ConnState>>>,
+}
+
+impl Shared {
+    pub fn new(cfg: SimConfig) -> Self {
+        Shared {
+            store: Mutex::new(Store::new(&cfg.domain, &cfg.audiences)),
+            settings: Mutex::new(Settings {
+                client_id: cfg.client_id,
+                client_secret: cfg.client_secret,
+                scopes: cfg.scopes,
+                token_ttl: cfg.token_ttl,
+                faults: cfg.faults,
+            }),
+            bucket: Mutex::new(Bucket::new(cfg.rate_limit)),
+            tokens: Mutex::new(HashMap::new()),
+            requests: Mutex::new(Vec::new()),
+            conns: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn set_rate_limit(&self, rl: Option<RateLimit>) {
+        *self.bucket.lock() = Bucket::new(rl);
+    }
+
+    pub fn revoke_tokens(&self) {
+        self.tokens.lock().clear();
+    }
+
+    pub fn kill_all_connections(&self) {
+        for c in self.conns.lock().drain(..) {
+            if let Some(c) = c.upgrade() {
+                c.kill();
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ killable connections
+
+pub(crate) struct ConnState {
+    killed: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl ConnState {
+    fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        if let Some(w) = self.waker.lock().take() {
+            w.wake();
+        }
+    }
+}
+
+/// A TCP stream that can be cut from the request handler: once killed, reads see EOF and
+/// writes fail, so hyper closes the connection without sending a response.
+pub(crate) struct KillableStream {
+    inner: TcpStream,
+    state: Arc<ConnState>,
+}
+
+impl AsyncRead for KillableStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.state.killed.load(Ordering::SeqCst) {
+            return Poll::Ready(Ok(()));
+        }
+        *this.state.waker.lock() = Some(cx.waker().clone());
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for KillableStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.state.killed.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "dropped by auth0-sim",
+            )));
+        }
+        Pin::new(&mut this.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.state.killed.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "dropped by auth0-sim",
+            )));
+        }
+        Pin::new(&mut this.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+pub(crate) struct KillListener {
+    inner: TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl Listener for KillListener {
+    type Io = KillableStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.inner.accept().await {
+                Ok((s, addr)) => {
+                    let _ = s.set_nodelay(true);
+                    let state = Arc::new(ConnState {
+                        killed: AtomicBool::new(false),
+                        waker: Mutex::new(None),
+                    });
+                    {
+                        let mut conns = self.shared.conns.lock();
+                        conns.retain(|w| w.strong_count() > 0);
+                        conns.push(Arc::downgrade(&state));
+                    }
+                    return (KillableStream { inner: s, state }, addr);
+                }
+                Err(e) => {
+                    tracing::debug!("auth0-sim accept error: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// Connection handle available to the handler.
+#[derive(Clone)]
+pub(crate) struct ConnCtl(Arc<ConnState>);
+
+impl Connected<IncomingStream<'_, KillListener>> for ConnCtl {
+    fn connect_info(stream: IncomingStream<'_, KillListener>) -> Self {
+        ConnCtl(stream.io().state.clone())
+    }
+}
+
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+) -> io::Result<(
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+)> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let app = Router::new().fallback(handle).with_state(shared.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let listener = KillListener {
+        inner: listener,
+        shared,
+    };
+    let task = tokio::spawn(async move {
+        let server = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<ConnCtl>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        });
+        if let Err(e) = server.await {
+            tracing::warn!("auth0-sim server error: {e}");
+        }
+    });
+    Ok((local, tx, task))
+}
+
+// ------------------------------------------------------------------ helpers
+
+fn json_response(status: u16, body: &Value) -> Response {
+    let mut r = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        body.to_string(),
+    )
+        .into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    r
+}
+
+fn empty_response(status: u16) -> Response {
+    StatusCode::from_u16(status)
+        .unwrap_or(StatusCode::NO_CONTENT)
+        .into_response()
+}
+
+fn err_response(e: &ApiError) -> Response {
+    json_response(e.status, &e.body)
+}
+
+fn redact(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, val) in m.iter_mut() {
+                if matches!(k.as_str(), "client_secret" | "client_assertion") && !val.is_null() {
+                    *val = json!("[REDACTED]");
+                } else {
+                    redact(val);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn parse_form(body: &[u8]) -> Map<String, Value> {
+    url::form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), json!(v.into_owned())))
+        .collect()
+}
+
+type Query = Vec<(String, String)>;
+
+fn q_get<'a>(q: &'a Query, k: &str) -> Option<&'a str> {
+    q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
+
+fn query_error(msg: String) -> ApiError {
+    ApiError::new(
+        400,
+        format!("Query validation error: {msg}"),
+        Some("invalid_query_string"),
+    )
+}
+
+fn q_bool(q: &Query, k: &str) -> Result<Option<bool>, ApiError> {
+    match q_get(q, k) {
+        None | Some("") => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(v) => Err(query_error(format!(
+            "'Expected type boolean but found type string' on property {k} ({v})."
+        ))),
+    }
+}
+
+fn q_int(q: &Query, k: &str, min: i64, max: Option<i64>) -> Result<Option<i64>, ApiError> {
+    let Some(v) = q_get(q, k).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let n: i64 = v.parse().map_err(|_| {
+        query_error(format!(
+            "'Expected type integer but found type string' on property {k}."
+        ))
+    })?;
+    if n < min {
+        return Err(query_error(format!(
+            "'Value {n} is less than minimum {min}' on property {k}."
+        )));
+    }
+    if let Some(max) = max {
+        if n > max {
+            return Err(query_error(format!(
+                "'Value {n} is greater than maximum {max}' on property {k}."
+            )));
+        }
+    }
+    Ok(Some(n))
+}
+
+/// Auth0 list shapes: bare array; `{start,limit,total,<key>}` with `include_totals`;
+/// `{<key>, next}` with checkpoint `from`/`take` (which wins over `include_totals`).
+fn paginate(items: Vec<Value>, q: &Query, key: &str) -> ApiResult {
+    let take = q_int(q, "take", 1, Some(100))?;
+    if take.is_some() || q_get(q, "from").is_some() {
+        let take = take.unwrap_or(50) as usize;
+        let from = match q_get(q, "from").filter(|f| !f.is_empty()) {
+            None => 0,
+            Some(f) => f.parse::<usize>().map_err(|_| {
+                ApiError::new(
+                    400,
+                    "Invalid checkpoint: from",
+                    Some("invalid_query_string"),
+                )
+            })?,
+        };
+        let page: Vec<Value> = items.iter().skip(from).take(take).cloned().collect();
+        let mut out = Map::new();
+        out.insert(key.into(), Value::Array(page));
+        if from + take < items.len() {
+            out.insert("next".into(), json!((from + take).to_string()));
+        }
+        return Ok(Value::Object(out));
+    }
+    let per_page = q_int(q, "per_page", 0, Some(100))?;
+    let page = q_int(q, "page", 0, None)?.unwrap_or(0) as usize;
+    let per_page = per_page.unwrap_or(50) as usize;
+    let slice: Vec<Value> = items
+        .iter()
+        .skip(page * per_page)
+        .take(per_page)
+        .cloned()
+        .collect();
+    if q_bool(q, "include_totals")? == Some(true) {
+        let mut out = Map::new();
+        out.insert("start".into(), json!(page * per_page));
+        out.insert("limit".into(), json!(per_page));
+        out.insert("total".into(), json!(items.len()));
+        out.insert(key.into(), Value::Array(slice));
+        Ok(Value::Object(out))
+    } else {
+        Ok(Value::Array(slice))
+    }
+}
+
+// ------------------------------------------------------------------ handler
+
+pub(crate) async fn handle(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnCtl>,
+    req: Request,
+) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let headers = req.headers().clone();
+    let bytes = match axum::body::to_bytes(req.into_body(), 16 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => bytes::Bytes::new(),
+    };
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let parsed: Option<Result<Value, ()>> = if bytes.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else if is_form {
+        Some(Ok(Value::Object(parse_form(&bytes))))
+    } else {
+        Some(serde_json::from_slice::<Value>(&bytes).map_err(|_| ()))
+    };
+    let mut recorded_body = parsed.as_ref().and_then(|p| p.as_ref().ok().cloned());
+    if let Some(b) = recorded_body.as_mut() {
+        redact(b);
+    }
+
+    let (response, status) = if method == Method::POST && path == "/oauth/token" {
+        let r = token_endpoint(&shared, &headers, &bytes, is_form);
+        let s = r.status().as_u16();
+        (r, s)
+    } else if path == "/api/v2" || path.starts_with("/api/v2/") {
+        api(
+            &shared,
+            &conn,
+            &method,
+            &path,
+            query.as_deref(),
+            &headers,
+            parsed,
+        )
+        .await
+    } else {
+        (
+            json_response(
+                404,
+                &json!({"statusCode": 404, "error": "Not Found", "message": "Not Found"}),
+            ),
+            404,
+        )
+    };
+    tracing::info!(target: "auth0_sim", %method, %path, status, "request");
+    shared.requests.lock().push(RecordedRequest {
+        method: method.to_string(),
+        path,
+        query,
+        status,
+        body: recorded_body,
+    });
+    response
+}
+
+fn oauth_error(status: u16, error: &str, description: &str) -> Response {
+    let mut r = json_response(
+        status,
+        &json!({"error": error, "error_description": description}),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn token_endpoint(shared: &Shared, headers: &HeaderMap, body: &[u8], is_form: bool) -> Response {
+    let params: Map<String, Value> = if is_form {
+        parse_form(body)
+    } else {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => return oauth_error(400, "invalid_request", "Invalid request body"),
+            Err(_) => {
+                let m = parse_form(body);
+                if m.is_empty() && !body.is_empty() {
+                    return oauth_error(400, "invalid_request", "Invalid request body");
+                }
+                m
+            }
+        }
+    };
+    let get = |k: &str| params.get(k).and_then(Value::as_str).map(str::to_string);
+    // client_secret_basic
+    let (mut client_id, mut client_secret) = (get("client_id"), get("client_secret"));
+    if let Some(basic) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+    {
+        if let Some((id, secret)) = decode_basic(basic) {
+            client_id = Some(id);
+            client_secret = Some(secret);
+        }
+    }
+    let Some(grant_type) = get("grant_type") else {
+        return oauth_error(
+            400,
+            "invalid_request",
+            "Missing required parameter: grant_type",
+        );
+    };
+    const KNOWN: &[&str] = &[
+        "authorization_code",
+        "implicit",
+        "refresh_token",
+        "password",
+        "http://auth0.com/oauth/grant-type/password-realm",
+        "http://auth0.com/oauth/grant-type/mfa-oob",
+        "http://auth0.com/oauth/grant-type/mfa-otp",
+        "http://auth0.com/oauth/grant-type/mfa-recovery-code",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+        "urn:openid:params:grant-type:ciba",
+    ];
+    if grant_type != "client_credentials" {
+        if KNOWN.contains(&grant_type.as_str()) {
+            let mut r = json_response(
+                403,
+                &json!({
+                    "error": "unauthorized_client",
+                    "error_description": format!("Grant type '{grant_type}' not allowed for the client."),
+                    "error_uri": "https://auth0.com/docs/clients/client-grant-types",
+                }),
+            );
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return r;
+        }
+        return oauth_error(
+            400,
+            "unsupported_grant_type",
+            &format!("Unsupported grant type: {grant_type}"),
+        );
+    }
+    let settings = shared.settings.lock();
+    let ok = client_id.as_deref() == Some(settings.client_id.as_str())
+        && client_secret.as_deref() == Some(settings.client_secret.as_str());
+    if !ok {
+        return oauth_error(401, "access_denied", "Unauthorized");
+    }
+    let store = shared.store.lock();
+    let mgmt = store.management_audience();
+    match get("audience") {
+        None => {
+            return oauth_error(
+                403,
+                "access_denied",
+                "No audience parameter was provided, and no default audience has been configured",
+            );
+        }
+        Some(a) if a == mgmt => {}
+        Some(a) if store.find_rs(&a).is_some() => {
+            return oauth_error(
+                403,
+                "access_denied",
+                &format!(
+                    "Client is not authorized to access \"{a}\". You need to create a \"client-grant\" associated to this API."
+                ),
+            );
+        }
+        Some(a) => return oauth_error(403, "access_denied", &format!("Service not found: {a}")),
+    }
+    drop(store);
+    let granted = settings.scopes.clone();
+    let scopes = match get("scope").filter(|s| !s.trim().is_empty()) {
+        None => granted,
+        Some(req) => {
+            let requested: Vec<String> = req.split_whitespace().map(str::to_string).collect();
+            let missing: Vec<&str> = requested
+                .iter()
+                .filter(|s| !granted.contains(s))
+                .map(String::as_str)
+                .collect();
+            if !missing.is_empty() {
+                return oauth_error(
+                    403,
+                    "access_denied",
+                    &format!("Client has not been granted scopes: {}", missing.join(", ")),
+                );
+            }
+            requested
+        }
+    };
+    let ttl = settings.token_ttl;
+    drop(settings);
+    let token = random_alnum(64);
+    shared.tokens.lock().insert(
+        token.clone(),
+        TokenInfo {
+            scopes: scopes.clone(),
+            expires_at: Instant::now() + ttl,
+        },
+    );
+    let mut r = json_response(
+        200,
+        &json!({
+            "access_token": token,
+            "scope": scopes.join(" "),
+            "expires_in": ttl.as_secs(),
+            "token_type": "Bearer",
+        }),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn decode_basic(b64: &str) -> Option<(String, String)> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut nbits = 0;
+    let mut out = Vec::new();
+    for c in b64.trim().bytes() {
+        if c == b'=' {
+            break;
+        }
+        let v = ALPHABET.iter().position(|&a| a == c)? as u32;
+        bits = (bits << 6) | v;
+        nbits += 6;
+        if nbits >= 8 {
+            nbits -= 8;
+            out.push((bits >> nbits) as u8);
+            bits &= (1 << nbits) - 1;
+        }
+    }
+    let s = String::from_utf8(out).ok()?;
+    let (id, secret) = s.split_once(':')?;
+    Some((percent_decode(id), percent_decode(secret)))
+}
+
+fn add_rate_headers(r: &mut Response, o: &BucketOutcome) {
+    let h = r.headers_mut();
+    h.insert("x-ratelimit-limit", HeaderValue::from(o.limit));
+    h.insert("x-ratelimit-remaining", HeaderValue::from(o.remaining));
+    h.insert("x-ratelimit-reset", HeaderValue::from(o.reset));
+}
+
+async fn api(
+    shared: &Shared,
+    conn: &ConnCtl,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Option<Result<Value, ()>>,
+) -> (Response, u16) {
+    let faults = shared.settings.lock().faults;
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    let (drop_it, error_it, err_503) = {
+        let mut rng = rand::rng();
+        (
+            faults.drop_rate > 0.0 && rng.random::<f64>() < faults.drop_rate,
+            faults.error_rate > 0.0 && rng.random::<f64>() < faults.error_rate,
+            rng.random::<bool>(),
+        )
+    };
+    if drop_it {
+        conn.0.kill();
+        return (Body::empty().into_response(), 0);
+    }
+    let outcome = shared.bucket.lock().take();
+    let (mut resp, status) = if !outcome.allowed {
+        let mut r = json_response(
+            429,
+            &json!({"statusCode": 429, "error": "Too Many Requests", "message": "Global limit has been reached", "errorCode": "too_many_requests"}),
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(outcome.retry_after));
+        (r, 429)
+    } else if error_it {
+        let e = if err_503 {
+            ApiError::new(503, "Service Unavailable", None)
+        } else {
+            ApiError::new(500, "Internal Server Error", None)
+        };
+        (err_response(&e), e.status)
+    } else {
+        match authorize(shared, headers) {
+            Err(e) => (err_response(&e), e.status),
+            Ok(scopes) => {
+                let q: Query = query
+                    .map(|q| {
+                        url::form_urlencoded::parse(q.as_bytes())
+                            .into_owned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                match route(shared, &scopes, method, path, &q, body) {
+                    Ok((status, Some(v))) => (json_response(status, &v), status),
+                    Ok((status, None)) => (empty_response(status), status),
+                    Err(e) => (err_response(&e), e.status),
+                }
+            }
+        }
+    };
+    add_rate_headers(&mut resp, &outcome);
+    (resp, status)
+}
+
+fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<Vec<String>, ApiError> {
+    let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Err(ApiError::new(401, "Missing authentication", None));
+    };
+    let token = auth
+        .strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("bearer "))
+        .map(str::trim)
+        .ok_or_else(|| ApiError::new(401, "Bad HTTP authentication header format", None))?;
+    let tokens = shared.tokens.lock();
+    let info = tokens
+        .get(token)
+        .ok_or_else(|| ApiError::new(401, "Invalid token", None))?;
+    if Instant::now() >= info.expires_at {
+        return Err(ApiError::new(401, "Expired token", None));
+    }
+    Ok(info.scopes.clone())
+}
+
+fn require(scopes: &[String], any_of: &[&str]) -> Result<(), ApiError> {
+    if any_of.iter().any(|s| scopes.iter().any(|g| g == s)) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            403,
+            format!("Insufficient scope, expected any of: {}", any_of.join(",")),
+            Some("insufficient_scope"),
+        ))
+    }
+}
+
+fn has_keys_scope(scopes: &[String]) -> bool {
+    scopes
+        .iter()
+        .any(|s| s == "read:client_keys" || s == "read:client_credentials")
+}
+
+const READ_CLIENTS: &[&str] = &[
+    "read:clients",
+    "read:client_keys",
+    "read:client_credentials",
+    "read:client_summary",
+];
+const UPDATE_CLIENTS: &[&str] = &[
+    "update:clients",
+    "update:client_keys",
+    "update:client_credentials",
+];
+
+/// Fields selection (`fields`, `include_fields`) plus secret visibility.
+struct ClientView {
+    fields: Option<Vec<String>>,
+    include: bool,
+    secrets: bool,
+}
+
+impl ClientView {
+    fn from_query(q: &Query, scopes: &[String]) -> Result<Self, ApiError> {
+        let fields: Option<Vec<String>> = q_get(q, "fields").filter(|f| !f.is_empty()).map(|f| {
+            f.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        });
+        let include = q_bool(q, "include_fields")?.unwrap_or(true);
+        let secrets = has_keys_scope(scopes);
+        if let Some(f) = &fields {
+            if include && !secrets {
+                let forbidden: Vec<&str> = f
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|f| {
+                        matches!(
+                            *f,
+                            "client_secret" | "encryption_key" | "client_authentication_methods"
+                        )
+                    })
+                    .collect();
+                if !forbidden.is_empty() {
+                    return Err(ApiError::new(
+                        403,
+                        format!(
+                            "You cannot read the following fields: {}",
+                            forbidden.join(",")
+                        ),
+                        Some("insufficient_scope"),
+                    ));
+                }
+            }
+        }
+        Ok(ClientView {
+            fields,
+            include,
+            secrets,
+        })
+    }
+
+    fn render(&self, c: &Value) -> Value {
+        let mut c = c.as_object().cloned().unwrap_or_default();
+        if !self.secrets {
+            c.remove("client_secret");
+            c.remove("encryption_key");
+            c.remove("client_authentication_methods");
+        }
+        if let Some(f) = &self.fields {
+            c.retain(|k, _| f.contains(k) == self.include);
+        }
+        Value::Object(c)
+    }
+}
+
+fn parse_body(body: Option<Result<Value, ()>>) -> Result<Value, ApiError> {
+    match body {
+        None => Ok(json!({})),
+        Some(Ok(v)) => Ok(v),
+        Some(Err(())) => Err(ApiError::new(
+            400,
+            "Invalid request payload JSON format",
+            Some("invalid_body"),
+        )),
+    }
+}
+
+type Routed = Result<(u16, Option<Value>), ApiError>;
+
+fn not_found() -> ApiError {
+    ApiError::new(404, "Not Found", None)
+}
+
+fn route(
+    shared: &Shared,
+    scopes: &[String],
+    method: &Method,
+    path: &str,
+    q: &Query,
+    body: Option<Result<Value, ()>>,
+) -> Routed {
+    let segs: Vec<String> = path
+        .trim_start_matches("/api/v2")
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let m = method.as_str();
+    match (m, segs.as_slice()) {
+        // ------------------------------------------------ clients
+        ("GET", ["clients"]) => {
+            require(scopes, READ_CLIENTS)?;
+            let view = ClientView::from_query(q, scopes)?;
+            let is_global = q_bool(q, "is_global")?;
+            let first_party = q_bool(q, "is_first_party")?;
+            let app_types: Option<Vec<&str>> = q_get(q, "app_type")
+                .filter(|s| !s.is_empty())
+                .map(|s| s.split(',').collect());
+            let store = shared.store.lock();
+            let items: Vec<Value> = store
+                .clients
+                .iter()
+                .filter(|c| is_global.is_none_or(|g| c["global"].as_bool().unwrap_or(false) == g))
+                .filter(|c| {
+                    first_party.is_none_or(|f| c["is_first_party"].as_bool().unwrap_or(true) == f)
+                })
+                .filter(|c| {
+                    app_types
+                        .as_ref()
+                        .is_none_or(|ts| c["app_type"].as_str().is_some_and(|t| ts.contains(&t)))
+                })
+                .map(|c| view.render(c))
+                .collect();
+            Ok((200, Some(paginate(items, q, "clients")?)))
+        }
+        ("POST", ["clients"]) => {
+            require(scopes, &["create:clients"])?;
+            let b = parse_body(body)?;
+            if b.get("client_authentication_methods")
+                .is_some_and(|v| !v.is_null())
+            {
+                require(scopes, &["create:client_credentials"])?;
+            }
+            let c = shared.store.lock().create_client(b)?;
+            // The creation response carries the secret (the caller just created it).
+            Ok((201, Some(c)))
+        }
+        ("GET", ["clients", id]) => {
+            require(scopes, READ_CLIENTS)?;
+            let view = ClientView::from_query(q, scopes)?;
+            let store = shared.store.lock();
+            let c = store
+                .get_client(id)
+                .ok_or_else(ApiError::client_not_found)?;
+            Ok((200, Some(view.render(c))))
+        }
+        ("PATCH", ["clients", id]) => {
+            require(scopes, UPDATE_CLIENTS)?;
+            let b = parse_body(body)?;
+            if b.get("client_secret").is_some() {
+                require(scopes, &["update:client_keys"])?;
+            }
+            let c = shared.store.lock().patch_client(id, b)?;
+            let view = ClientView {
+                fields: None,
+                include: true,
+                secrets: has_keys_scope(scopes),
+            };
+            Ok((200, Some(view.render(&c))))
+        }
+        ("DELETE", ["clients", id]) => {
+            require(scopes, &["delete:clients"])?;
+            shared.store.lock().delete_client(id);
+            Ok((204, None))
+        }
+        ("POST", ["clients", id, "rotate-secret"]) => {
+            require(scopes, &["update:client_keys"])?;
+            let c = shared.store.lock().rotate_secret(id)?;
+            Ok((200, Some(c)))
+        }
+        // ------------------------------------------------ client grants
+        ("GET", ["client-grants"]) => {
+            require(scopes, &["read:client_grants"])?;
+            let allow_any = q_bool(q, "allow_any_organization")?;
+            let f = |k: &str| q_get(q, k).filter(|v| !v.is_empty()).map(str::to_string);
+            let (cid, aud, st, df) = (
+                f("client_id"),
+                f("audience"),
+                f("subject_type"),
+                f("default_for"),
+            );
+            let store = shared.store.lock();
+            let items: Vec<Value> = store
+                .grants
+                .iter()
+                .filter(|g| cid.as_ref().is_none_or(|v| g["client_id"] == v.as_str()))
+                .filter(|g| aud.as_ref().is_none_or(|v| g["audience"] == v.as_str()))
+                .filter(|g| st.as_ref().is_none_or(|v| g["subject_type"] == v.as_str()))
+                .filter(|g| df.as_ref().is_none_or(|v| g["default_for"] == v.as_str()))
+                .filter(|g| allow_any != Some(true) || g["allow_any_organization"] == true)
+                .map(super::store::grant_view)
+                .collect();
+            Ok((200, Some(paginate(items, q, "client_grants")?)))
+        }
+        ("POST", ["client-grants"]) => {
+            require(scopes, &["create:client_grants"])?;
+            let g = shared.store.lock().create_grant(parse_body(body)?)?;
+            Ok((201, Some(g)))
+        }
+        ("GET", ["client-grants", id]) => {
+            require(scopes, &["read:client_grants"])?;
+            Ok((200, Some(shared.store.lock().get_grant(id)?)))
+        }
+        ("PATCH", ["client-grants", id]) => {
+            require(scopes, &["update:client_grants"])?;
+            Ok((
+                200,
+                Some(shared.store.lock().patch_grant(id, parse_body(body)?)?),
+            ))
+        }
+        ("DELETE", ["client-grants", id]) => {
+            require(scopes, &["delete:client_grants"])?;
+            shared.store.lock().delete_grant(id);
+            Ok((204, None))
+        }
+        // ------------------------------------------------ resource servers
+        ("GET", ["resource-servers"]) => {
+            require(scopes, &["read:resource_servers"])?;
+            let items = shared.store.lock().resource_servers.clone();
+            Ok((200, Some(paginate(items, q, "resource_servers")?)))
+        }
+        ("POST", ["resource-servers"]) => {
+            require(scopes, &["create:resource_servers"])?;
+            Ok((
+                201,
+                Some(
+                    shared
+                        .store
+                        .lock()
+                        .create_resource_server(parse_body(body)?)?,
+                ),
+            ))
+        }
+        ("GET", ["resource-servers", id]) => {
+            require(scopes, &["read:resource_servers"])?;
+            let store = shared.store.lock();
+            let idx = store.find_rs(id).ok_or_else(|| {
+                ApiError::new(
+                    404,
+                    "The resource server does not exist",
+                    Some("inexistent_resource_server"),
+                )
+            })?;
+            Ok((200, Some(store.resource_servers[idx].clone())))
+        }
+        ("PATCH", ["resource-servers", id]) => {
+            require(scopes, &["update:resource_servers"])?;
+            Ok((
+                200,
+                Some(
+                    shared
+                        .store
+                        .lock()
+                        .patch_resource_server(id, parse_body(body)?)?,
+                ),
+            ))
+        }
+        ("DELETE", ["resource-servers", id]) => {
+            require(scopes, &["delete:resource_servers"])?;
+            shared.store.lock().delete_resource_server(id)?;
+            Ok((204, None))
+        }
+        _ => Err(not_found()),
+    }
+}
