@@ -2,6 +2,11 @@
 //! Auth0 Management API v2.
 
 pub mod auth0;
+pub mod config;
+pub mod crd;
 
 #[cfg(feature = "sim")]
 pub mod sim;
+
+#[cfg(feature = "envtest")]
+pub mod envtest;

@@ -1,0 +1,426 @@
+//! `Auth0Client`: one Auth0 application and the Kubernetes Secret holding its credentials.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{DeletionPolicy, HasConditions, OrganizationUsage, conditions_schema};
+
+/// Keys of `client_metadata` the operator reserves for itself (crash-safe adoption).
+pub const METADATA_UID_KEY: &str = "k8s_operator_uid";
+/// Reserved `client_metadata` key holding `<namespace>/<name>` of the owning resource.
+pub const METADATA_OWNER_KEY: &str = "k8s_operator_owner";
+
+/// An Auth0 application (client), kept in sync with Auth0 by the operator, whose credentials are
+/// written to a Secret (keys `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`).
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[kube(
+    group = "auth0.operator.dev",
+    version = "v1alpha1",
+    kind = "Auth0Client",
+    plural = "auth0clients",
+    shortname = "a0c",
+    category = "auth0",
+    namespaced,
+    status = "Auth0ClientStatus",
+    derive = "Default",
+    derive = "PartialEq",
+    doc = "An Auth0 application (client) managed by auth0-operator; its credentials land in a Secret.",
+    printcolumn(name = "Auth0 Name", type_ = "string", json_path = ".spec.name"),
+    printcolumn(name = "Client ID", type_ = "string", json_path = ".status.clientId"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+    ),
+    printcolumn(
+        name = "Secret",
+        type_ = "string",
+        json_path = ".status.secretName",
+        priority = "1"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[x_kube(validation = Rule::new(
+    "has(self.clientId) == has(oldSelf.clientId) && (!has(self.clientId) || self.clientId == oldSelf.clientId)"
+).message("clientId is immutable: it can only be set when the resource is created"))]
+#[x_kube(validation = Rule::new(
+    "!has(self.clientMetadata) || self.clientMetadata.all(k, !k.startsWith('k8s_operator_'))"
+).message("clientMetadata keys starting with k8s_operator_ are reserved for the operator"))]
+#[x_kube(validation = Rule::new(
+    "!has(self.tokenEndpointAuthMethod) || self.tokenEndpointAuthMethod != 'none' || !has(self.grantTypes) || !('client_credentials' in self.grantTypes)"
+).message("tokenEndpointAuthMethod none (a public application) cannot use the client_credentials grant"))]
+#[serde(rename_all = "camelCase")]
+pub struct Auth0ClientSpec {
+    /// Name of the application in Auth0 (shown in the dashboard and on consent screens).
+    /// Must not contain `<` or `>`.
+    #[schemars(length(min = 1, max = 255), regex(pattern = r"^[^<>]+$"))]
+    pub name: String,
+
+    /// Free-text description of the application (at most 140 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 140))]
+    pub description: Option<String>,
+
+    /// Type of application: `native`, `spa`, `regular_web` or `non_interactive` (machine to
+    /// machine). Auth0 picks its defaults (grant types, token endpoint auth method) from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_type: Option<AppType>,
+
+    /// Allowed callback URLs after login (a set: order does not matter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub callbacks: Option<Vec<String>>,
+
+    /// URLs Auth0 may redirect to after logout (a set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub allowed_logout_urls: Option<Vec<String>>,
+
+    /// Origins allowed to make cross-origin requests with this application's tokens (a set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub allowed_origins: Option<Vec<String>>,
+
+    /// Origins allowed for web message response mode and silent authentication (a set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub web_origins: Option<Vec<String>>,
+
+    /// OAuth grant types the application may use, e.g. `authorization_code`, `refresh_token`,
+    /// `client_credentials`, `implicit`, `password`, `urn:ietf:params:oauth:grant-type:device_code`
+    /// (a set). When unset, Auth0's default for the application type applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub grant_types: Option<Vec<String>>,
+
+    /// How the application authenticates at the token endpoint: `none` (public application),
+    /// `client_secret_post` or `client_secret_basic`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+
+    /// Whether this is a first-party application (`true`) or a third-party one (`false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_first_party: Option<bool>,
+
+    /// Whether the application follows the OIDC-conformant authentication pipeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc_conformant: Option<bool>,
+
+    /// Settings of the ID tokens issued to this application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt_configuration: Option<JwtConfiguration>,
+
+    /// Refresh token rotation and expiration settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<RefreshTokenSettings>,
+
+    /// Free-form metadata stored on the Auth0 application (at most 8 keys here: Auth0 allows
+    /// 10 and the operator keeps two, prefixed `k8s_operator_`, for itself). Keys and values are
+    /// at most 255 characters. Keys removed from this map are removed from Auth0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxProperties" = 8))]
+    pub client_metadata: Option<BTreeMap<String, MetadataValue>>,
+
+    /// URL of the application's logo (recommended size 150x150 pixels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+
+    /// URL Auth0 redirects to for third-party-initiated login (must be https).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initiate_login_uri: Option<String>,
+
+    /// Whether users log in through an organization: `deny`, `allow` or `require`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_usage: Option<OrganizationUsage>,
+
+    /// What to do when a user must log in through an organization but none was given:
+    /// `no_prompt`, `pre_login_prompt` or `post_login_prompt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_require_behavior: Option<OrganizationRequireBehavior>,
+
+    /// Whether the application may use cross-origin authentication (embedded login).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_origin_authentication: Option<bool>,
+
+    /// URL of the page that completes cross-origin authentication in browsers without
+    /// third-party cookies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_origin_loc: Option<String>,
+
+    /// Client ids of other applications allowed to make delegation requests for this one (a set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub allowed_clients: Option<Vec<String>>,
+
+    /// Use Auth0 single sign-on instead of the identity provider's (legacy flag `sso`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso: Option<bool>,
+
+    /// Disable single sign-on for this application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso_disabled: Option<bool>,
+
+    /// Whether the tenant's custom Universal Login page is used for this application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_login_page_on: Option<bool>,
+
+    /// Require Pushed Authorization Requests (PAR) for this application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
+
+    /// Name of the Secret that receives the credentials (keys `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`,
+    /// `AUTH0_CLIENT_SECRET`). Defaults to `<metadata.name>-auth0`. The operator never overwrites a
+    /// Secret it did not create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
+    pub secret_name: Option<String>,
+
+    /// `Delete` (default) removes the Auth0 application when this resource is deleted; `Orphan`
+    /// leaves it in Auth0.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+
+    /// Adopt an existing Auth0 application with this client id instead of creating one.
+    /// Can only be set when the resource is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[A-Za-z0-9_-]+$"))]
+    pub client_id: Option<String>,
+}
+
+/// A `clientMetadata` value (a string of at most 255 characters).
+pub type MetadataValue = String;
+
+/// Application types the operator manages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AppType {
+    // Mobile or desktop application.
+    Native,
+    // Single-page application running in a browser.
+    Spa,
+    // Traditional server-side web application.
+    RegularWeb,
+    // Machine-to-machine application (no user interaction).
+    NonInteractive,
+}
+
+impl AppType {
+    /// The Auth0 wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Native => "native",
+            Self::Spa => "spa",
+            Self::RegularWeb => "regular_web",
+            Self::NonInteractive => "non_interactive",
+        }
+    }
+}
+
+/// Token endpoint authentication methods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthMethod {
+    // Public application: no client secret.
+    None,
+    // Client secret sent in the request body.
+    ClientSecretPost,
+    // Client secret sent with HTTP Basic authentication.
+    ClientSecretBasic,
+}
+
+impl TokenEndpointAuthMethod {
+    /// The Auth0 wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretBasic => "client_secret_basic",
+        }
+    }
+}
+
+/// Behaviour when an organization is required but not given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganizationRequireBehavior {
+    // Show no prompt; fail the login.
+    NoPrompt,
+    // Ask for the organization before login.
+    PreLoginPrompt,
+    // Ask for the organization after login.
+    PostLoginPrompt,
+}
+
+impl OrganizationRequireBehavior {
+    /// The Auth0 wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoPrompt => "no_prompt",
+            Self::PreLoginPrompt => "pre_login_prompt",
+            Self::PostLoginPrompt => "post_login_prompt",
+        }
+    }
+}
+
+/// ID token settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JwtConfiguration {
+    /// Lifetime of issued ID tokens in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 2592000))]
+    pub lifetime_in_seconds: Option<i64>,
+    /// Signing algorithm: `HS256`, `RS256`, `RS512` or `PS256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<SigningAlgorithm>,
+    /// Whether the client secret is base64-encoded (legacy `HS256` applications).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_encoded: Option<bool>,
+}
+
+/// ID token signing algorithms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum SigningAlgorithm {
+    // HMAC with SHA-256 (signed with the client secret).
+    HS256,
+    // RSA with SHA-256.
+    RS256,
+    // RSA with SHA-512.
+    RS512,
+    // RSA-PSS with SHA-256.
+    PS256,
+}
+
+impl SigningAlgorithm {
+    /// The Auth0 wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::HS256 => "HS256",
+            Self::RS256 => "RS256",
+            Self::RS512 => "RS512",
+            Self::PS256 => "PS256",
+        }
+    }
+}
+
+/// Refresh token settings. When given, `rotationType` and `expirationType` are required (as in
+/// Auth0's API).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshTokenSettings {
+    /// `rotating` issues a new refresh token on every use; `non-rotating` keeps one.
+    pub rotation_type: RotationType,
+    /// `expiring` refresh tokens honour the lifetimes below; `non-expiring` ones do not expire.
+    pub expiration_type: ExpirationType,
+    /// Seconds during which a rotated refresh token can still be reused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub leeway: Option<i64>,
+    /// Absolute lifetime of a refresh token in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 157788000))]
+    pub token_lifetime: Option<i64>,
+    /// Inactivity lifetime of a refresh token in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub idle_token_lifetime: Option<i64>,
+    /// Refresh tokens never expire in absolute terms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infinite_token_lifetime: Option<bool>,
+    /// Refresh tokens never expire through inactivity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infinite_idle_token_lifetime: Option<bool>,
+}
+
+/// Refresh token rotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RotationType {
+    // A new refresh token on every exchange.
+    Rotating,
+    // The same refresh token is reused.
+    NonRotating,
+}
+
+impl RotationType {
+    /// The Auth0 wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rotating => "rotating",
+            Self::NonRotating => "non-rotating",
+        }
+    }
+}
+
+/// Refresh token expiration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExpirationType {
+    // Lifetimes apply.
+    Expiring,
+    // Tokens do not expire.
+    NonExpiring,
+}
+
+impl ExpirationType {
+    /// The Auth0 wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Expiring => "expiring",
+            Self::NonExpiring => "non-expiring",
+        }
+    }
+}
+
+/// Observed state of an `Auth0Client`. Never contains a secret.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Auth0ClientStatus {
+    /// The `metadata.generation` the status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Current conditions; `Ready` tells whether Auth0 and the Secret match the spec.
+    #[serde(default)]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Vec<Condition>,
+    /// The Auth0 client id of the application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Name of the Secret holding the credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+}
+
+impl HasConditions for Auth0ClientStatus {
+    fn conditions(&self) -> &[Condition] {
+        &self.conditions
+    }
+}
+
+impl Auth0Client {
+    /// The name of the credentials Secret: `spec.secretName` or `<metadata.name>-auth0`.
+    pub fn secret_name(&self) -> String {
+        self.spec.secret_name.clone().unwrap_or_else(|| {
+            format!(
+                "{}-auth0",
+                self.metadata.name.as_deref().unwrap_or_default()
+            )
+        })
+    }
+}

@@ -1,0 +1,128 @@
+//! `Auth0ClientGrant`: authorizes an application to request tokens for an API (audience).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+use super::common::{DeletionPolicy, HasConditions, OrganizationUsage, conditions_schema};
+
+/// A client grant in Auth0: lets one application obtain tokens for one API (audience) with a
+/// set of scopes (machine-to-machine authorization).
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[kube(
+    group = "auth0.operator.dev",
+    version = "v1alpha1",
+    kind = "Auth0ClientGrant",
+    plural = "auth0clientgrants",
+    shortname = "a0cg",
+    category = "auth0",
+    namespaced,
+    status = "Auth0ClientGrantStatus",
+    derive = "Default",
+    derive = "PartialEq",
+    doc = "An Auth0 client grant (application to API authorization) managed by auth0-operator.",
+    printcolumn(name = "Client", type_ = "string", json_path = ".status.clientId"),
+    printcolumn(name = "Audience", type_ = "string", json_path = ".spec.audience"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason",
+        priority = "1"
+    ),
+    printcolumn(
+        name = "Grant ID",
+        type_ = "string",
+        json_path = ".status.grantId",
+        priority = "1"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[x_kube(validation = Rule::new("has(self.clientRef) != has(self.clientId)")
+    .message("exactly one of clientRef and clientId must be set"))]
+#[x_kube(validation = Rule::new(
+    "has(self.clientId) == has(oldSelf.clientId) && (!has(self.clientId) || self.clientId == oldSelf.clientId)"
+).message("clientId is immutable"))]
+#[x_kube(validation = Rule::new(
+    "has(self.clientRef) == has(oldSelf.clientRef) && (!has(self.clientRef) || self.clientRef.name == oldSelf.clientRef.name)"
+).message("clientRef is immutable"))]
+#[serde(rename_all = "camelCase")]
+pub struct Auth0ClientGrantSpec {
+    /// The `Auth0Client` (in this namespace) to authorize. Exactly one of `clientRef` and
+    /// `clientId` is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ref: Option<ClientRef>,
+
+    /// Client id of an Auth0 application not managed by this cluster. Exactly one of `clientRef`
+    /// and `clientId` is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[A-Za-z0-9_-]+$"))]
+    pub client_id: Option<String>,
+
+    /// Identifier of the API (resource server) the application may call, e.g.
+    /// `https://api.example.com/`. Immutable.
+    #[schemars(length(min = 1, max = 600))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("audience is immutable"))]
+    pub audience: String,
+
+    /// Scopes (permissions) granted for the audience. A set: order does not matter.
+    #[serde(default)]
+    #[schemars(inner(length(min = 1, max = 280)))]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub scopes: Vec<String>,
+
+    /// Whether the grant may be used with organizations: `deny`, `allow` or `require`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_usage: Option<OrganizationUsage>,
+
+    /// Whether the grant applies to any organization (otherwise only to organizations it is
+    /// explicitly associated with).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_any_organization: Option<bool>,
+
+    /// `Delete` (default) removes the grant from Auth0 when this resource is deleted; `Orphan`
+    /// leaves it.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+}
+
+/// Reference to an `Auth0Client` in the same namespace.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+pub struct ClientRef {
+    /// `metadata.name` of the `Auth0Client`.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}
+
+/// Observed state of an `Auth0ClientGrant`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Auth0ClientGrantStatus {
+    /// The `metadata.generation` the status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// Current conditions; `Ready` tells whether the grant in Auth0 matches the spec.
+    #[serde(default)]
+    #[schemars(schema_with = "conditions_schema")]
+    pub conditions: Vec<Condition>,
+    /// Id of the grant in Auth0 (`cgr_…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
+    /// The client id the grant was resolved to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+impl HasConditions for Auth0ClientGrantStatus {
+    fn conditions(&self) -> &[Condition] {
+        &self.conditions
+    }
+}
