@@ -1,0 +1,603 @@
+//! [`Auth0Client`]: the operations and the shared request loop (pacing, token, retries).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+use url::Url;
+
+use super::error::Auth0Error;
+use super::metrics::{Metrics, MetricsSnapshot, TRANSPORT_ERROR_STATUS};
+use super::models::{
+    Client, ClientCreate, ClientGrant, ClientGrantCreate, ClientGrantUpdate, ClientUpdate,
+    ListClientsParams, ListGrantsParams, parse_page,
+};
+use super::ratelimit::{RateLimitHeaders, TenantLimiter, shared_limiter};
+use super::token::TokenManager;
+use super::{Auth0Config, install_crypto_provider};
+
+/// Management API scopes the operator uses.
+pub const REQUIRED_SCOPES: &[&str] = &[
+    "read:clients",
+    "create:clients",
+    "update:clients",
+    "delete:clients",
+    "read:client_keys",
+    "update:client_keys",
+    "read:client_grants",
+    "create:client_grants",
+    "update:client_grants",
+    "delete:client_grants",
+];
+
+/// The entries of [`REQUIRED_SCOPES`] not in `granted`.
+pub fn missing_scopes(granted: &[String]) -> Vec<&'static str> {
+    REQUIRED_SCOPES
+        .iter()
+        .copied()
+        .filter(|s| !granted.iter().any(|g| g == s))
+        .collect()
+}
+
+/// Page size for list calls (Auth0's maximum).
+const PER_PAGE: usize = 100;
+/// Safety stop for pagination (100 000 objects, Auth0's enterprise entity cap).
+const MAX_PAGES: usize = 1000;
+
+/// One Management API operation: method, label template, and whether an ambiguous transport
+/// failure may be retried.
+#[derive(Debug)]
+struct Endpoint {
+    method: Method,
+    label: &'static str,
+    /// Safe to resend after the request may have reached Auth0.
+    idempotent: bool,
+}
+
+const CREATE_CLIENT: Endpoint = Endpoint {
+    method: Method::POST,
+    label: "POST /api/v2/clients",
+    idempotent: false,
+};
+const LIST_CLIENTS: Endpoint = Endpoint {
+    method: Method::GET,
+    label: "GET /api/v2/clients",
+    idempotent: true,
+};
+const GET_CLIENT: Endpoint = Endpoint {
+    method: Method::GET,
+    label: "GET /api/v2/clients/{id}",
+    idempotent: true,
+};
+const UPDATE_CLIENT: Endpoint = Endpoint {
+    method: Method::PATCH,
+    label: "PATCH /api/v2/clients/{id}",
+    // Our PATCH bodies set absolute values, so resending yields the same state.
+    idempotent: true,
+};
+const DELETE_CLIENT: Endpoint = Endpoint {
+    method: Method::DELETE,
+    label: "DELETE /api/v2/clients/{id}",
+    idempotent: true,
+};
+const ROTATE_SECRET: Endpoint = Endpoint {
+    method: Method::POST,
+    label: "POST /api/v2/clients/{id}/rotate-secret",
+    // A second rotation only replaces the secret again and its response carries the secret
+    // that is finally valid, so a resend is harmless.
+    idempotent: true,
+};
+const CREATE_GRANT: Endpoint = Endpoint {
+    method: Method::POST,
+    label: "POST /api/v2/client-grants",
+    idempotent: false,
+};
+const LIST_GRANTS: Endpoint = Endpoint {
+    method: Method::GET,
+    label: "GET /api/v2/client-grants",
+    idempotent: true,
+};
+const GET_GRANT: Endpoint = Endpoint {
+    method: Method::GET,
+    label: "GET /api/v2/client-grants/{id}",
+    idempotent: true,
+};
+const UPDATE_GRANT: Endpoint = Endpoint {
+    method: Method::PATCH,
+    label: "PATCH /api/v2/client-grants/{id}",
+    idempotent: true,
+};
+const DELETE_GRANT: Endpoint = Endpoint {
+    method: Method::DELETE,
+    label: "DELETE /api/v2/client-grants/{id}",
+    idempotent: true,
+};
+
+struct Inner {
+    config: Auth0Config,
+    base: Url,
+    http: reqwest::Client,
+    tokens: TokenManager,
+    limiter: Arc<TenantLimiter>,
+    metrics: Metrics,
+}
+
+/// Auth0 Management API client for one tenant. Cheap to clone (`Arc` inside); all clones share
+/// the connection pool, token cache, metrics and the tenant's rate limiter.
+#[derive(Clone)]
+pub struct Auth0Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Auth0Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth0Client")
+            .field("domain", &self.inner.config.domain)
+            .field("client_id", &self.inner.config.client_id)
+            .field("base_url", &self.inner.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Auth0Client {
+    /// Validate `config` and build the client. Sends nothing; call
+    /// [`check_credentials`](Self::check_credentials) to verify the credentials at startup.
+    pub fn new(config: Auth0Config) -> Result<Self, Auth0Error> {
+        config.validate()?;
+        install_crypto_provider();
+        let base = config.effective_base_url()?;
+        let http = reqwest::Client::builder()
+            .timeout(config.request_timeout)
+            .connect_timeout(config.connect_timeout)
+            .user_agent(concat!("auth0-operator/", env!("CARGO_PKG_VERSION")))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Auth0Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let mut token_url = base.clone();
+        token_url.set_path("/oauth/token");
+        let tokens = TokenManager::new(
+            token_url,
+            config.domain.trim().to_owned(),
+            config.client_id.clone(),
+            config.client_secret.clone(),
+            config.effective_audience(),
+        );
+        let limiter = shared_limiter(
+            &format!("{}|{}", config.domain.trim(), base),
+            &config.rate_limit,
+        );
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                base,
+                http,
+                tokens,
+                limiter,
+                metrics: Metrics::default(),
+            }),
+        })
+    }
+
+    /// The tenant domain.
+    pub fn domain(&self) -> &str {
+        self.inner.config.domain.trim()
+    }
+
+    /// The configuration the client was built with.
+    pub fn config(&self) -> &Auth0Config {
+        &self.inner.config
+    }
+
+    /// Counters (requests by endpoint and status, 429s, retries, rate-limit headers, tokens).
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.inner.metrics.snapshot()
+    }
+
+    /// The scopes granted to the current token (`None` before the first token fetch).
+    pub fn granted_scopes(&self) -> Option<Vec<String>> {
+        self.inner.tokens.scopes()
+    }
+
+    /// Get a token (fetching one if needed) and return its granted scopes. Fails with
+    /// [`Auth0Error::InvalidCredentials`] when Auth0 rejects the operator's credentials.
+    pub async fn check_credentials(&self) -> Result<Vec<String>, Auth0Error> {
+        self.token().await?;
+        Ok(self.granted_scopes().unwrap_or_default())
+    }
+
+    async fn token(&self) -> Result<super::token::Token, Auth0Error> {
+        let i = &self.inner;
+        i.tokens
+            .token(
+                &i.http,
+                &i.config.retry,
+                i.config.rate_limit.max_server_wait,
+                &i.metrics,
+            )
+            .await
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Clients
+    // -----------------------------------------------------------------------------------------
+
+    /// `POST /api/v2/clients`.
+    pub async fn create_client(&self, body: &ClientCreate) -> Result<Client, Auth0Error> {
+        let url = self.url(&["clients"]);
+        self.call_json(&CREATE_CLIENT, url, &[], Some(body)).await
+    }
+
+    /// `GET /api/v2/clients/{id}`; a missing client is [`Auth0Error::NotFound`].
+    pub async fn get_client(&self, client_id: &str) -> Result<Client, Auth0Error> {
+        let url = self.url(&["clients", non_empty(client_id, "client id")?]);
+        self.call_json(&GET_CLIENT, url, &[], None::<&()>).await
+    }
+
+    /// `GET /api/v2/clients`, every page (`per_page=100`, `include_totals=true`).
+    pub async fn list_clients(
+        &self,
+        params: &ListClientsParams,
+    ) -> Result<Vec<Client>, Auth0Error> {
+        let mut query = Vec::new();
+        if let Some(fields) = &params.fields {
+            query.push(("fields", fields.join(",")));
+            query.push(("include_fields", params.include_fields.to_string()));
+        }
+        if let Some(g) = params.is_global {
+            query.push(("is_global", g.to_string()));
+        }
+        self.list_all(&LIST_CLIENTS, self.url(&["clients"]), query, "clients")
+            .await
+    }
+
+    /// `PATCH /api/v2/clients/{id}` with only the fields set in `body`.
+    pub async fn update_client(
+        &self,
+        client_id: &str,
+        body: &ClientUpdate,
+    ) -> Result<Client, Auth0Error> {
+        let url = self.url(&["clients", non_empty(client_id, "client id")?]);
+        self.call_json(&UPDATE_CLIENT, url, &[], Some(body)).await
+    }
+
+    /// `DELETE /api/v2/clients/{id}`; an already deleted client is success.
+    pub async fn delete_client(&self, client_id: &str) -> Result<(), Auth0Error> {
+        let url = self.url(&["clients", non_empty(client_id, "client id")?]);
+        match self.send(&DELETE_CLIENT, url, &[], None).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST /api/v2/clients/{id}/rotate-secret`; the returned client carries the new secret.
+    pub async fn rotate_client_secret(&self, client_id: &str) -> Result<Client, Auth0Error> {
+        let url = self.url(&[
+            "clients",
+            non_empty(client_id, "client id")?,
+            "rotate-secret",
+        ]);
+        self.call_json(&ROTATE_SECRET, url, &[], None::<&()>).await
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Client grants
+    // -----------------------------------------------------------------------------------------
+
+    /// `POST /api/v2/client-grants`. A grant for the same (client, audience, subject type)
+    /// yields [`Auth0Error::Conflict`].
+    pub async fn create_client_grant(
+        &self,
+        body: &ClientGrantCreate,
+    ) -> Result<ClientGrant, Auth0Error> {
+        let url = self.url(&["client-grants"]);
+        self.call_json(&CREATE_GRANT, url, &[], Some(body)).await
+    }
+
+    /// `GET /api/v2/client-grants`, every page, optionally filtered.
+    pub async fn list_client_grants(
+        &self,
+        params: &ListGrantsParams,
+    ) -> Result<Vec<ClientGrant>, Auth0Error> {
+        let mut query = Vec::new();
+        if let Some(c) = &params.client_id {
+            query.push(("client_id", c.clone()));
+        }
+        if let Some(a) = &params.audience {
+            query.push(("audience", a.clone()));
+        }
+        self.list_all(
+            &LIST_GRANTS,
+            self.url(&["client-grants"]),
+            query,
+            "client_grants",
+        )
+        .await
+    }
+
+    /// `GET /api/v2/client-grants/{id}`; a missing grant is [`Auth0Error::NotFound`].
+    pub async fn get_client_grant(&self, grant_id: &str) -> Result<ClientGrant, Auth0Error> {
+        let url = self.url(&["client-grants", non_empty(grant_id, "client grant id")?]);
+        self.call_json(&GET_GRANT, url, &[], None::<&()>).await
+    }
+
+    /// `PATCH /api/v2/client-grants/{id}`. An empty update (which Auth0 would reject) sends
+    /// nothing and returns the current grant.
+    pub async fn update_client_grant(
+        &self,
+        grant_id: &str,
+        body: &ClientGrantUpdate,
+    ) -> Result<ClientGrant, Auth0Error> {
+        if body.is_empty() {
+            return self.get_client_grant(grant_id).await;
+        }
+        let url = self.url(&["client-grants", non_empty(grant_id, "client grant id")?]);
+        self.call_json(&UPDATE_GRANT, url, &[], Some(body)).await
+    }
+
+    /// `DELETE /api/v2/client-grants/{id}`; an already deleted grant is success.
+    pub async fn delete_client_grant(&self, grant_id: &str) -> Result<(), Auth0Error> {
+        let url = self.url(&["client-grants", non_empty(grant_id, "client grant id")?]);
+        match self.send(&DELETE_GRANT, url, &[], None).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Plumbing
+    // -----------------------------------------------------------------------------------------
+
+    /// `{base}/api/v2/{segments…}` with each segment percent-encoded.
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.inner.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.clear().push("api").push("v2").extend(segments);
+        }
+        url
+    }
+
+    async fn list_all<T: DeserializeOwned>(
+        &self,
+        ep: &'static Endpoint,
+        url: Url,
+        filters: Vec<(&'static str, String)>,
+        key: &str,
+    ) -> Result<Vec<T>, Auth0Error> {
+        let mut all: Vec<T> = Vec::new();
+        for page in 0..MAX_PAGES {
+            let mut query = filters.clone();
+            query.push(("page", page.to_string()));
+            query.push(("per_page", PER_PAGE.to_string()));
+            query.push(("include_totals", "true".to_owned()));
+            let body = self.send(ep, url.clone(), &query, None).await?;
+            let parsed =
+                parse_page::<T>(&body, key).map_err(|e| Auth0Error::decode(ep.label, &e))?;
+            let n = parsed.items.len();
+            all.extend(parsed.items);
+            let done = match parsed.total {
+                Some(total) => all.len() as u64 >= total || n == 0,
+                None => n < PER_PAGE,
+            };
+            if done {
+                return Ok(all);
+            }
+        }
+        tracing::warn!(
+            endpoint = ep.label,
+            "stopped paginating after {MAX_PAGES} pages"
+        );
+        Ok(all)
+    }
+
+    async fn call_json<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        ep: &'static Endpoint,
+        url: Url,
+        query: &[(&'static str, String)],
+        body: Option<&B>,
+    ) -> Result<T, Auth0Error> {
+        let body = match body {
+            Some(b) => Some(Bytes::from(serde_json::to_vec(b).map_err(|e| {
+                Auth0Error::Config(format!("cannot encode the {} body: {e}", ep.label))
+            })?)),
+            None => None,
+        };
+        let bytes = self.send(ep, url, query, body).await?;
+        serde_json::from_slice(&bytes).map_err(|e| Auth0Error::decode(ep.label, &e))
+    }
+
+    /// Send one logical request: pace, authenticate, retry. Returns the body of a 2xx response.
+    async fn send(
+        &self,
+        ep: &'static Endpoint,
+        url: Url,
+        query: &[(&'static str, String)],
+        body: Option<Bytes>,
+    ) -> Result<Bytes, Auth0Error> {
+        let i = &self.inner;
+        let retry = &i.config.retry;
+        let max_server_wait = i.config.rate_limit.max_server_wait;
+        let mut backoff = retry.backoff();
+        let mut rate_limited = 0u32;
+        let mut refreshed_after_401 = false;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            i.limiter.acquire(&i.metrics).await;
+            let token = self.token().await?;
+            let span = tracing::debug_span!(
+                "auth0_request",
+                method = %ep.method,
+                endpoint = ep.label,
+                attempt,
+                status = tracing::field::Empty,
+            );
+            let mut request = i
+                .http
+                .request(ep.method.clone(), url.clone())
+                .bearer_auth(token.value.expose())
+                .header(http::header::ACCEPT, "application/json");
+            if !query.is_empty() {
+                request = request.query(query);
+            }
+            if let Some(b) = &body {
+                request = request
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(b.clone());
+            }
+            let response = match request.send().instrument(span.clone()).await {
+                Ok(r) => r,
+                Err(e) => {
+                    i.metrics.record_request(ep.label, TRANSPORT_ERROR_STATUS);
+                    // POST: only when the request provably never left (connect failure);
+                    // anything later may have created the object already.
+                    if (ep.idempotent || e.is_connect())
+                        && let Some(delay) = backoff.next()
+                    {
+                        tracing::debug!(parent: &span, error = %e, ?delay, "retrying after transport error");
+                        i.metrics.record_retry();
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    tracing::debug!(parent: &span, error = %e, "transport error, giving up");
+                    return Err(Auth0Error::transport(ep.label, e));
+                }
+            };
+            let status = response.status().as_u16();
+            span.record("status", status);
+            i.metrics.record_request(ep.label, status);
+            let headers = RateLimitHeaders::parse(response.headers());
+            i.limiter.observe(&headers, &i.metrics);
+            let bytes = match response.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    // The request was processed; only resend when that is harmless.
+                    if ep.idempotent
+                        && let Some(delay) = backoff.next()
+                    {
+                        tracing::debug!(parent: &span, error = %e, ?delay, "retrying after a broken response body");
+                        i.metrics.record_retry();
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    return Err(Auth0Error::transport(ep.label, e));
+                }
+            };
+            tracing::debug!(parent: &span, "Auth0 responded");
+            match status {
+                200..=299 => return Ok(bytes),
+                429 => {
+                    rate_limited += 1;
+                    let wait = headers
+                        .wait_after_429(SystemTime::now())
+                        .unwrap_or_else(|| retry.rate_limit_fallback(rate_limited, max_server_wait))
+                        .min(max_server_wait);
+                    if rate_limited > retry.max_rate_limit_retries {
+                        tracing::debug!(parent: &span, "still rate limited, giving up");
+                        return Err(Auth0Error::RateLimited {
+                            endpoint: ep.label,
+                            retry_after: Some(wait),
+                            attempts: attempt,
+                        });
+                    }
+                    tracing::debug!(parent: &span, ?wait, "rate limited by Auth0, waiting");
+                    // Everyone waits, not only this caller.
+                    i.limiter.block_for(wait);
+                    i.metrics.record_retry();
+                }
+                401 if !refreshed_after_401 => {
+                    tracing::debug!(parent: &span, "token rejected, fetching a new one");
+                    refreshed_after_401 = true;
+                    i.tokens.invalidate(token.generation);
+                    i.metrics.record_token_refresh_on_401();
+                    i.metrics.record_retry();
+                }
+                s if s >= 500 => {
+                    if let Some(delay) = backoff.next() {
+                        tracing::debug!(parent: &span, ?delay, "retrying after server error");
+                        i.metrics.record_retry();
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    return Err(Auth0Error::from_response(ep.label, status, &bytes));
+                }
+                _ => return Err(Auth0Error::from_response(ep.label, status, &bytes)),
+            }
+        }
+    }
+}
+
+fn non_empty<'a>(id: &'a str, what: &str) -> Result<&'a str, Auth0Error> {
+    if id.trim().is_empty() {
+        Err(Auth0Error::Config(format!("the {what} must not be empty")))
+    } else {
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Auth0Client {
+        Auth0Client::new(
+            Auth0Config::new("tenant.example", "cid", "secret")
+                .with_base_url(Url::parse("http://127.0.0.1:9").unwrap()),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn urls_are_templated_and_encoded() {
+        let c = client();
+        assert_eq!(
+            c.url(&["clients"]).as_str(),
+            "http://127.0.0.1:9/api/v2/clients"
+        );
+        assert_eq!(
+            c.url(&["clients", "a/b?c", "rotate-secret"]).as_str(),
+            "http://127.0.0.1:9/api/v2/clients/a%2Fb%3Fc/rotate-secret"
+        );
+    }
+
+    #[tokio::test]
+    async fn clones_share_state_and_debug_hides_secret() {
+        let c = client();
+        let d = c.clone();
+        assert!(Arc::ptr_eq(&c.inner, &d.inner));
+        assert!(!format!("{c:?}").contains("secret\""));
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        assert_send_sync::<Auth0Client>();
+    }
+
+    #[tokio::test]
+    async fn empty_ids_are_rejected_without_a_request() {
+        let c = client();
+        assert_eq!(
+            c.get_client("").await.unwrap_err().reason(),
+            "InvalidConfig"
+        );
+        assert_eq!(
+            c.delete_client_grant(" ").await.unwrap_err().reason(),
+            "InvalidConfig"
+        );
+        assert_eq!(c.metrics().total_requests(), 0);
+    }
+
+    #[test]
+    fn missing_scope_list() {
+        let granted: Vec<String> = REQUIRED_SCOPES
+            .iter()
+            .skip(1)
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(missing_scopes(&granted), ["read:clients"]);
+        assert_eq!(missing_scopes(&[]).len(), REQUIRED_SCOPES.len());
+    }
+}

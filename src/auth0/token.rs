@@ -1,0 +1,403 @@
+//! Management API access tokens (client-credentials grant), cached and refreshed single-flight.
+//!
+//! * `POST {base}/oauth/token` with a JSON body `{grant_type: client_credentials, client_id,
+//!   client_secret, audience}`.
+//! * The token is refreshed ahead of expiry: `min(60 s, 10 % of expires_in)` early, so a
+//!   24 h token is renewed a minute before it runs out and a 10 s test token 1 s before.
+//! * Concurrent callers that find no fresh token wait for a single fetch.
+//! * If a refresh fails with a retryable error while the old token has not actually expired
+//!   yet, the old token keeps being used.
+//! * A 401 from the Management API invalidates the token it was sent with (only that one, so
+//!   concurrent 401s cause one refresh).
+//! * Rejected credentials (400/401/403 from the token endpoint) become
+//!   [`Auth0Error::InvalidCredentials`], which names what to check and never the secret.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+use serde::{Deserialize, Deserializer, Serialize};
+use tracing::Instrument;
+use url::Url;
+
+use super::error::{Auth0Error, ErrorBody};
+use super::metrics::{Metrics, TRANSPORT_ERROR_STATUS};
+use super::models::Secret;
+use super::ratelimit::{RateLimitHeaders, RetryConfig};
+
+/// Endpoint label used in metrics and logs for token requests.
+pub const TOKEN_ENDPOINT: &str = "POST /oauth/token";
+
+/// Default token lifetime when the response carries no `expires_in`.
+const DEFAULT_TTL: Duration = Duration::from_secs(86_400);
+
+/// An access token handed to a request, with the generation used for invalidation.
+#[derive(Clone)]
+pub(crate) struct Token {
+    pub value: Secret,
+    pub generation: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    value: Secret,
+    generation: u64,
+    refresh_at: Instant,
+    expires_at: Instant,
+    scopes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct TokenRequest<'a> {
+    grant_type: &'static str,
+    client_id: &'a str,
+    client_secret: &'a str,
+    audience: &'a str,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: Secret,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// How long before expiry a token is refreshed.
+pub(crate) fn refresh_margin(ttl: Duration) -> Duration {
+    (ttl / 10).min(Duration::from_secs(60))
+}
+
+pub(crate) struct TokenManager {
+    token_url: Url,
+    domain: String,
+    client_id: String,
+    client_secret: Secret,
+    audience: String,
+    cache: RwLock<Option<Cached>>,
+    fetch_lock: tokio::sync::Mutex<()>,
+    generation: AtomicU64,
+}
+
+impl TokenManager {
+    pub(crate) fn new(
+        token_url: Url,
+        domain: String,
+        client_id: String,
+        client_secret: Secret,
+        audience: String,
+    ) -> Self {
+        Self {
+            token_url,
+            domain,
+            client_id,
+            client_secret,
+            audience,
+            cache: RwLock::new(None),
+            fetch_lock: tokio::sync::Mutex::new(()),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// Scopes of the current token, if one has been fetched.
+    pub(crate) fn scopes(&self) -> Option<Vec<String>> {
+        self.cache.read().as_ref().map(|c| c.scopes.clone())
+    }
+
+    fn fresh(&self) -> Option<Token> {
+        let now = Instant::now();
+        self.cache
+            .read()
+            .as_ref()
+            .filter(|c| c.refresh_at > now)
+            .map(|c| Token {
+                value: c.value.clone(),
+                generation: c.generation,
+            })
+    }
+
+    fn unexpired(&self) -> Option<Token> {
+        let now = Instant::now();
+        self.cache
+            .read()
+            .as_ref()
+            .filter(|c| c.expires_at > now)
+            .map(|c| Token {
+                value: c.value.clone(),
+                generation: c.generation,
+            })
+    }
+
+    /// Drop the token of `generation` (if it is still the cached one).
+    pub(crate) fn invalidate(&self, generation: u64) {
+        let mut cache = self.cache.write();
+        if cache.as_ref().is_some_and(|c| c.generation == generation) {
+            *cache = None;
+        }
+    }
+
+    /// A valid token: the cached one, or a freshly fetched one (single flight).
+    pub(crate) async fn token(
+        &self,
+        http: &reqwest::Client,
+        retry: &RetryConfig,
+        max_server_wait: Duration,
+        metrics: &Metrics,
+    ) -> Result<Token, Auth0Error> {
+        if let Some(t) = self.fresh() {
+            return Ok(t);
+        }
+        let _guard = self.fetch_lock.lock().await;
+        if let Some(t) = self.fresh() {
+            return Ok(t);
+        }
+        match self.fetch(http, retry, max_server_wait, metrics).await {
+            Ok(cached) => {
+                let token = Token {
+                    value: cached.value.clone(),
+                    generation: cached.generation,
+                };
+                *self.cache.write() = Some(cached);
+                Ok(token)
+            }
+            Err(e) if e.is_retryable() => match self.unexpired() {
+                Some(old) => {
+                    tracing::warn!(error = %e, "Auth0 token refresh failed; using the current token until it expires");
+                    Ok(old)
+                }
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn fetch(
+        &self,
+        http: &reqwest::Client,
+        retry: &RetryConfig,
+        max_server_wait: Duration,
+        metrics: &Metrics,
+    ) -> Result<Cached, Auth0Error> {
+        let body = serde_json::to_vec(&TokenRequest {
+            grant_type: "client_credentials",
+            client_id: &self.client_id,
+            client_secret: self.client_secret.expose(),
+            audience: &self.audience,
+        })
+        .map_err(|e| Auth0Error::Config(format!("cannot encode the token request: {e}")))?;
+        let body = bytes::Bytes::from(body);
+        let mut backoff = retry.backoff();
+        let mut rate_limited = 0u32;
+        let mut attempt = 0u32;
+        let result = loop {
+            attempt += 1;
+            let span = tracing::debug_span!(
+                "auth0_token",
+                endpoint = TOKEN_ENDPOINT,
+                attempt,
+                status = tracing::field::Empty
+            );
+            let sent = http
+                .post(self.token_url.clone())
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .header(http::header::ACCEPT, "application/json")
+                .body(body.clone())
+                .send()
+                .instrument(span.clone())
+                .await;
+            let response = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    metrics.record_request(TOKEN_ENDPOINT, TRANSPORT_ERROR_STATUS);
+                    // Asking for a token twice is harmless: retry every transport error.
+                    if let Some(delay) = backoff.next() {
+                        tracing::debug!(parent: &span, error = %e, ?delay, "retrying token request after transport error");
+                        metrics.record_retry();
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    break Err(Auth0Error::transport(TOKEN_ENDPOINT, e));
+                }
+            };
+            let status = response.status().as_u16();
+            span.record("status", status);
+            metrics.record_request(TOKEN_ENDPOINT, status);
+            let headers = RateLimitHeaders::parse(response.headers());
+            let bytes = match response.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    if let Some(delay) = backoff.next() {
+                        metrics.record_retry();
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    break Err(Auth0Error::transport(TOKEN_ENDPOINT, e));
+                }
+            };
+            match status {
+                200..=299 => break self.parse_success(&bytes),
+                429 => {
+                    rate_limited += 1;
+                    let wait = headers
+                        .wait_after_429(std::time::SystemTime::now())
+                        .unwrap_or_else(|| retry.rate_limit_fallback(rate_limited, max_server_wait))
+                        .min(max_server_wait);
+                    if rate_limited > retry.max_rate_limit_retries {
+                        break Err(Auth0Error::RateLimited {
+                            endpoint: TOKEN_ENDPOINT,
+                            retry_after: Some(wait),
+                            attempts: attempt,
+                        });
+                    }
+                    tracing::debug!(parent: &span, ?wait, "token endpoint rate limited");
+                    metrics.record_retry();
+                    tokio::time::sleep(wait).await;
+                }
+                400 | 401 | 403 => {
+                    let parsed = ErrorBody::parse(status, &bytes);
+                    let detail = if parsed.message == parsed.error {
+                        parsed.error
+                    } else {
+                        format!("{}: {}", parsed.error, parsed.message)
+                    };
+                    break Err(Auth0Error::InvalidCredentials {
+                        domain: self.domain.clone(),
+                        client_id: self.client_id.clone(),
+                        status,
+                        detail,
+                    });
+                }
+                s if s >= 500 => {
+                    if let Some(delay) = backoff.next() {
+                        tracing::debug!(parent: &span, ?delay, "retrying token request after server error");
+                        metrics.record_retry();
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    break Err(Auth0Error::from_response(TOKEN_ENDPOINT, status, &bytes));
+                }
+                _ => break Err(Auth0Error::from_response(TOKEN_ENDPOINT, status, &bytes)),
+            }
+        };
+        metrics.record_token_fetch(result.is_ok());
+        result
+    }
+
+    fn parse_success(&self, bytes: &[u8]) -> Result<Cached, Auth0Error> {
+        let parsed: TokenResponse =
+            serde_json::from_slice(bytes).map_err(|e| Auth0Error::decode(TOKEN_ENDPOINT, &e))?;
+        if parsed.access_token.is_empty() {
+            return Err(Auth0Error::Decode {
+                endpoint: TOKEN_ENDPOINT,
+                message: "empty access_token".into(),
+            });
+        }
+        let ttl = parsed
+            .expires_in
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_TTL);
+        let now = Instant::now();
+        let scopes = parsed
+            .scope
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::debug!(
+            ttl_s = ttl.as_secs(),
+            scopes = scopes.len(),
+            generation,
+            "fetched Auth0 management token"
+        );
+        Ok(Cached {
+            value: parsed.access_token,
+            generation,
+            refresh_at: now + ttl - refresh_margin(ttl),
+            expires_at: now + ttl,
+            scopes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn margin() {
+        assert_eq!(
+            refresh_margin(Duration::from_secs(86_400)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            refresh_margin(Duration::from_secs(300)),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            refresh_margin(Duration::from_secs(2)),
+            Duration::from_millis(200)
+        );
+        assert_eq!(refresh_margin(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn parses_token_responses() {
+        let m = TokenManager::new(
+            Url::parse("http://x/oauth/token").unwrap(),
+            "d".into(),
+            "c".into(),
+            Secret::new("s"),
+            "a".into(),
+        );
+        let c = m
+            .parse_success(br#"{"access_token":"tok","token_type":"Bearer","expires_in":86400,"scope":"read:clients  create:clients"}"#)
+            .unwrap();
+        assert_eq!(c.scopes, ["read:clients", "create:clients"]);
+        assert_eq!(c.value.expose(), "tok");
+        assert!(c.expires_at - c.refresh_at == Duration::from_secs(60));
+        let c = m
+            .parse_success(br#"{"access_token":"tok","expires_in":"10"}"#)
+            .unwrap();
+        assert!(c.scopes.is_empty());
+        assert!(c.expires_at - c.refresh_at == Duration::from_secs(1));
+        assert_eq!(c.generation, 2);
+        assert!(m.parse_success(br#"{"access_token":""}"#).is_err());
+        let e = m
+            .parse_success(br#"{"token":"secret-token-value"}"#)
+            .err()
+            .unwrap();
+        assert!(!e.to_string().contains("secret-token-value"));
+    }
+
+    #[test]
+    fn invalidate_only_matching_generation() {
+        let m = TokenManager::new(
+            Url::parse("http://x/oauth/token").unwrap(),
+            "d".into(),
+            "c".into(),
+            Secret::new("s"),
+            "a".into(),
+        );
+        let c = m
+            .parse_success(br#"{"access_token":"tok","expires_in":100}"#)
+            .unwrap();
+        *m.cache.write() = Some(c);
+        m.invalidate(99);
+        assert!(m.fresh().is_some());
+        m.invalidate(1);
+        assert!(m.fresh().is_none());
+        assert!(m.scopes().is_none());
+    }
+}
