@@ -24,6 +24,59 @@ DROP = {"description", "example", "examples", "title", "deprecated", "externalDo
 NAME_MAPS = {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
 
 
+# Where real Auth0 (the recorded traffic in tests/data/recordings) accepts requests the OAS
+# snapshot rejects, the simulator follows real Auth0. Each overlay names its evidence.
+NULLABLE_ON_PATCH = {
+    # PATCH /clients with these set to null returned 200 (TestAccClientAddons,
+    # TestAccClientAuthenticationMethods*, TestAccClientCredentialsTokenVault*,
+    # TestAccClientOIDCLogout).
+    "UpdateClientRequestContent": [
+        "addons", "signed_request_object", "token_vault_privileged_access", "oidc_backchannel_logout",
+    ],
+}
+NEW_PROPERTIES = {
+    # Newer than the OAS snapshot (TestAccClientIdentityAssertionAuthorizationGrant).
+    "CreateClientRequestContent": {
+        "identity_assertion_authorization_grant": {
+            "type": "object", "properties": {"active": {"type": "boolean"}}},
+    },
+    "UpdateClientRequestContent": {
+        "identity_assertion_authorization_grant": {
+            "type": ["object", "null"], "properties": {"active": {"type": "boolean"}}},
+    },
+    # `grants` inside token_vault_privileged_access (TestAccClientCredentialsTokenVault*).
+    "ClientTokenVaultPrivilegedAccessWithCredentialId": {
+        "grants": {"type": "array", "items": {"type": "object"}},
+    },
+    "ClientTokenVaultPrivilegedAccessWithPublicKey": {
+        "grants": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+def one_of_to_any_of(node):
+    """Formats are not validated (Auth0's custom formats such as `cidr` have no JSON Schema
+    meaning), so `oneOf` alternatives that differ only by format would all match and fail
+    `oneOf`; `anyOf` keeps the structural checks (TestAccClientCredentialsTokenVault*)."""
+    if isinstance(node, dict):
+        return {("anyOf" if k == "oneOf" else k): one_of_to_any_of(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [one_of_to_any_of(x) for x in node]
+    return node
+
+
+def apply_overlays(out):
+    for name, props in NULLABLE_ON_PATCH.items():
+        for prop in props:
+            orig = out[name]["properties"][prop]
+            out[name]["properties"][prop] = {"anyOf": [orig, {"type": "null"}]}
+    for name, props in NEW_PROPERTIES.items():
+        for prop, schema in props.items():
+            assert prop not in out[name]["properties"], f"{name}.{prop} is in the spec now"
+            out[name]["properties"][prop] = schema
+    return {k: one_of_to_any_of(v) for k, v in out.items()}
+
+
 def strip(node, in_name_map=False):
     if isinstance(node, dict):
         out = {}
@@ -81,8 +134,9 @@ def main():
             "version": spec.get("info", {}).get("version"),
             "roots": ROOTS,
             "generated_by": "scripts/extract-openapi-subset.py",
+            "overlays": "nullable-on-patch, new properties and oneOf->anyOf; see the script",
         },
-        "components": {"schemas": {n: strip(schemas[n]) for n in sorted(seen)}},
+        "components": {"schemas": apply_overlays({n: strip(schemas[n]) for n in sorted(seen)})},
     }
     with open(out_path, "w", encoding="utf-8") as f:
         json.dump(subset, f, indent=1, sort_keys=True)

@@ -186,6 +186,15 @@ impl Store {
     /// Applies defaults and stores, without validation (dashboard / out-of-band).
     pub fn insert_client(&mut self, body: Value) -> Value {
         let client = apply_client_defaults(body, &self.tenant_name());
+        // A `resource_server` client is linked from its API (`client_id` on the resource server).
+        if client["app_type"] == "resource_server" {
+            if let Some(idx) = client["resource_server_identifier"]
+                .as_str()
+                .and_then(|i| self.find_rs(i))
+            {
+                self.resource_servers[idx]["client_id"] = client["client_id"].clone();
+            }
+        }
         self.clients.push(client.clone());
         client
     }
@@ -217,6 +226,11 @@ impl Store {
         let before = self.clients.len();
         self.clients.retain(|c| c["client_id"] != id);
         self.grants.retain(|g| g["client_id"] != id);
+        for rs in &mut self.resource_servers {
+            if rs["client_id"] == id {
+                rs.as_object_mut().expect("object").remove("client_id");
+            }
+        }
         before != self.clients.len()
     }
 
@@ -507,7 +521,7 @@ pub fn apply_client_defaults(body: Value, tenant: &str) -> Value {
     c.insert("callback_url_template".into(), json!(false));
     c.insert("signing_keys".into(), json!([signing_key(tenant)]));
     for (k, v) in &req {
-        if k == "client_id" || k == "client_secret" && v.is_null() {
+        if k == "client_id" || (k == "client_secret" && v.is_null()) {
             continue;
         }
         c.insert(k.clone(), v.clone());
