@@ -254,12 +254,16 @@ impl Auth0Client {
             .await
     }
 
-    /// `PATCH /api/v2/clients/{id}` with only the fields set in `body`.
+    /// `PATCH /api/v2/clients/{id}` with only the fields set in `body`. An empty update (which
+    /// Auth0 would reject: `minProperties: 1`) sends no PATCH and returns the current client.
     pub async fn update_client(
         &self,
         client_id: &str,
         body: &ClientUpdate,
     ) -> Result<Client, Auth0Error> {
+        if body.is_empty() {
+            return self.get_client(client_id).await;
+        }
         let url = self.url(&["clients", non_empty(client_id, "client id")?]);
         self.call_json(&UPDATE_CLIENT, url, &[], Some(body)).await
     }

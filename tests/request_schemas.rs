@@ -1,0 +1,375 @@
+//! Every request body the Auth0 client can send validates against the official OAS request
+//! schema (via the simulator's `validate_request`), and invalid bodies are rejected.
+
+use std::collections::BTreeMap;
+
+use auth0_operator::auth0::{
+    AppType, ClientCreate, ClientGrantCreate, ClientGrantUpdate, ClientUpdate, JwtConfiguration,
+    Patch, RefreshTokenConfig, Secret,
+};
+use auth0_operator::sim::{RequestOp, validate_request};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+fn v<T: serde::Serialize>(body: &T) -> Value {
+    serde_json::to_value(body).unwrap()
+}
+
+fn assert_valid(op: RequestOp, body: &Value) {
+    if let Err(e) = validate_request(op, body) {
+        panic!("{op:?} rejected {body}: {e}");
+    }
+}
+
+fn assert_invalid(op: RequestOp, body: &Value) {
+    assert!(
+        validate_request(op, body).is_err(),
+        "{op:?} unexpectedly accepted {body}"
+    );
+}
+
+fn jwt() -> JwtConfiguration {
+    let mut scopes = serde_json::Map::new();
+    scopes.insert("users".into(), json!({"actions": ["read"]}));
+    JwtConfiguration {
+        lifetime_in_seconds: Some(3600),
+        secret_encoded: Some(false),
+        alg: Some("RS256".into()),
+        scopes: Some(scopes),
+    }
+}
+
+fn refresh() -> RefreshTokenConfig {
+    RefreshTokenConfig {
+        rotation_type: "rotating".into(),
+        expiration_type: "expiring".into(),
+        leeway: Some(0),
+        token_lifetime: Some(2_592_000),
+        idle_token_lifetime: Some(1_296_000),
+        infinite_token_lifetime: Some(false),
+        infinite_idle_token_lifetime: Some(false),
+    }
+}
+
+fn urls(path: &str) -> Option<Vec<String>> {
+    Some(vec![
+        format!("https://app.example.com/{path}"),
+        format!("http://localhost:3000/{path}"),
+    ])
+}
+
+fn full_create() -> ClientCreate {
+    ClientCreate {
+        name: "My App (managed by auth0-operator)".into(),
+        description: Some("Managed by the auth0-operator; do not edit in the dashboard".into()),
+        app_type: Some(AppType::RegularWeb),
+        callbacks: urls("callback"),
+        allowed_logout_urls: urls("logout"),
+        allowed_origins: Some(vec!["https://app.example.com".into()]),
+        web_origins: Some(vec!["https://app.example.com".into()]),
+        grant_types: Some(vec![
+            "authorization_code".into(),
+            "refresh_token".into(),
+            "client_credentials".into(),
+        ]),
+        token_endpoint_auth_method: Some("client_secret_post".into()),
+        is_first_party: Some(true),
+        oidc_conformant: Some(true),
+        jwt_configuration: Some(jwt()),
+        refresh_token: Some(refresh()),
+        client_metadata: Some(BTreeMap::from([
+            (
+                "k8s-uid".into(),
+                "0d5c1c1e-8d8b-4b0e-9a59-3c2b9e1d7f00".into(),
+            ),
+            ("managed-by".into(), "auth0-operator".into()),
+        ])),
+        logo_uri: Some("https://app.example.com/logo.png".into()),
+        initiate_login_uri: Some("https://app.example.com/login".into()),
+        organization_usage: Some("allow".into()),
+        organization_require_behavior: Some("no_prompt".into()),
+        cross_origin_authentication: Some(true),
+        cross_origin_loc: Some("https://app.example.com/cross-origin".into()),
+        sso: Some(false),
+        sso_disabled: Some(false),
+        custom_login_page_on: Some(true),
+        allowed_clients: Some(vec!["AaiyAPdpYdesoKnqjj8HJqRn4T5titww".into()]),
+        client_aliases: Some(vec!["https://alias.example.com".into()]),
+        resource_server_identifier: None,
+    }
+}
+
+fn full_update() -> ClientUpdate {
+    let c = full_create();
+    ClientUpdate {
+        name: Some(c.name),
+        description: c.description,
+        app_type: c.app_type,
+        callbacks: c.callbacks,
+        allowed_logout_urls: c.allowed_logout_urls,
+        allowed_origins: c.allowed_origins,
+        web_origins: c.web_origins,
+        grant_types: c.grant_types,
+        token_endpoint_auth_method: Patch::Value("client_secret_basic".into()),
+        is_first_party: c.is_first_party,
+        oidc_conformant: c.oidc_conformant,
+        jwt_configuration: c.jwt_configuration,
+        refresh_token: Patch::Value(refresh()),
+        client_metadata: Some(BTreeMap::from([
+            ("managed-by".into(), Some("auth0-operator".into())),
+            ("old-key".into(), None),
+        ])),
+        logo_uri: c.logo_uri,
+        initiate_login_uri: c.initiate_login_uri,
+        organization_usage: Patch::Value("require".into()),
+        organization_require_behavior: Patch::Value("pre_login_prompt".into()),
+        cross_origin_authentication: c.cross_origin_authentication,
+        cross_origin_loc: Patch::Value("https://app.example.com/co".into()),
+        sso: c.sso,
+        sso_disabled: c.sso_disabled,
+        custom_login_page_on: c.custom_login_page_on,
+        allowed_clients: c.allowed_clients,
+        client_aliases: c.client_aliases,
+        client_secret: Some(Secret::new(
+            "a-custom-secret-that-is-long-enough-0123456789",
+        )),
+    }
+}
+
+#[test]
+fn client_create_minimal() {
+    let body = v(&ClientCreate::new("minimal"));
+    assert_eq!(body, json!({"name": "minimal"}));
+    assert_valid(RequestOp::CreateClient, &body);
+}
+
+#[test]
+fn client_create_fully_populated() {
+    let body = v(&full_create());
+    // Every field we model is present.
+    assert_eq!(body.as_object().unwrap().len(), 25, "{body}");
+    assert_valid(RequestOp::CreateClient, &body);
+}
+
+#[test]
+fn client_create_per_app_type() {
+    for app_type in [
+        AppType::Native,
+        AppType::Spa,
+        AppType::RegularWeb,
+        AppType::NonInteractive,
+        AppType::Other("sso_integration".into()),
+    ] {
+        let body = v(&ClientCreate {
+            app_type: Some(app_type),
+            ..ClientCreate::new("per type")
+        });
+        assert_valid(RequestOp::CreateClient, &body);
+    }
+    // resource_server clients carry the create-only identifier.
+    let body = v(&ClientCreate {
+        app_type: Some(AppType::ResourceServer),
+        resource_server_identifier: Some("https://api.example.com".into()),
+        ..ClientCreate::new("rs")
+    });
+    assert_valid(RequestOp::CreateClient, &body);
+}
+
+#[test]
+fn client_update_minimal_and_empty() {
+    assert_valid(
+        RequestOp::UpdateClient,
+        &v(&ClientUpdate {
+            description: Some("only this".into()),
+            ..Default::default()
+        }),
+    );
+    // Auth0 requires at least one property; the client never sends `{}` (it GETs instead).
+    assert!(ClientUpdate::default().is_empty());
+    assert_invalid(RequestOp::UpdateClient, &v(&ClientUpdate::default()));
+}
+
+#[test]
+fn client_update_fully_populated() {
+    let body = v(&full_update());
+    assert_eq!(body.as_object().unwrap().len(), 26, "{body}");
+    assert_valid(RequestOp::UpdateClient, &body);
+}
+
+#[test]
+fn client_update_explicit_nulls() {
+    let body = v(&ClientUpdate {
+        token_endpoint_auth_method: Patch::Null,
+        refresh_token: Patch::Null,
+        organization_usage: Patch::Null,
+        organization_require_behavior: Patch::Null,
+        cross_origin_loc: Patch::Null,
+        client_metadata: Some(BTreeMap::from([("gone".into(), None)])),
+        ..Default::default()
+    });
+    assert_eq!(
+        body,
+        json!({
+            "token_endpoint_auth_method": null,
+            "refresh_token": null,
+            "organization_usage": null,
+            "organization_require_behavior": null,
+            "cross_origin_loc": null,
+            "client_metadata": {"gone": null},
+        })
+    );
+    assert_valid(RequestOp::UpdateClient, &body);
+}
+
+#[test]
+fn client_grant_create_minimal_and_full() {
+    let minimal = v(&ClientGrantCreate {
+        client_id: "AaiyAPdpYdesoKnqjj8HJqRn4T5titww".into(),
+        audience: "https://api.example.com".into(),
+        ..Default::default()
+    });
+    assert_eq!(
+        minimal,
+        json!({"client_id": "AaiyAPdpYdesoKnqjj8HJqRn4T5titww", "audience": "https://api.example.com"})
+    );
+    assert_valid(RequestOp::CreateClientGrant, &minimal);
+    for subject_type in ["client", "user"] {
+        let full = v(&ClientGrantCreate {
+            client_id: "AaiyAPdpYdesoKnqjj8HJqRn4T5titww".into(),
+            audience: "https://api.example.com".into(),
+            scope: Some(vec!["read:things".into(), "write:things".into()]),
+            organization_usage: Some("allow".into()),
+            allow_any_organization: Some(true),
+            subject_type: Some(subject_type.into()),
+        });
+        assert_valid(RequestOp::CreateClientGrant, &full);
+    }
+    let empty_scope = v(&ClientGrantCreate {
+        client_id: "c".into(),
+        audience: "https://api.example.com".into(),
+        scope: Some(vec![]),
+        ..Default::default()
+    });
+    assert_valid(RequestOp::CreateClientGrant, &empty_scope);
+}
+
+#[test]
+fn client_grant_update_values_and_nulls() {
+    let bodies = [
+        ClientGrantUpdate {
+            scope: Patch::Value(vec!["read:things".into()]),
+            ..Default::default()
+        },
+        ClientGrantUpdate {
+            scope: Patch::Value(vec![]),
+            organization_usage: Patch::Value("require".into()),
+            allow_any_organization: Patch::Value(false),
+        },
+        ClientGrantUpdate {
+            scope: Patch::Null,
+            organization_usage: Patch::Null,
+            allow_any_organization: Patch::Null,
+        },
+    ];
+    for b in &bodies {
+        assert_valid(RequestOp::UpdateClientGrant, &v(b));
+    }
+}
+
+#[test]
+fn negative_controls_are_rejected() {
+    // Echoing a GET response back: read-only and unknown properties.
+    let recorded: Value =
+        serde_json::from_str(include_str!("data/auth0-bodies/client_create_minimal.json")).unwrap();
+    assert_invalid(RequestOp::CreateClient, &recorded);
+    assert_invalid(RequestOp::UpdateClient, &recorded);
+    // client_secret is PATCH-only.
+    let mut create = v(&ClientCreate::new("x"));
+    create["client_secret"] = json!("s3cret");
+    assert_invalid(RequestOp::CreateClient, &create);
+    // resource_server_identifier is create-only.
+    assert_invalid(
+        RequestOp::UpdateClient,
+        &json!({"resource_server_identifier": "https://api.example.com"}),
+    );
+    // name pattern and description length.
+    assert_invalid(RequestOp::CreateClient, &v(&ClientCreate::new("<script>")));
+    assert_invalid(
+        RequestOp::CreateClient,
+        &v(&ClientCreate {
+            description: Some("d".repeat(141)),
+            ..ClientCreate::new("x")
+        }),
+    );
+    // refresh_token without its required fields.
+    assert_invalid(
+        RequestOp::CreateClient,
+        &json!({"name": "x", "refresh_token": {"leeway": 0}}),
+    );
+    // Non-nullable fields cannot be null on create.
+    assert_invalid(
+        RequestOp::CreateClient,
+        &json!({"name": "x", "organization_usage": null}),
+    );
+    // Grant PATCH: empty and immutable fields.
+    assert_invalid(
+        RequestOp::UpdateClientGrant,
+        &v(&ClientGrantUpdate::default()),
+    );
+    assert_invalid(
+        RequestOp::UpdateClientGrant,
+        &json!({"audience": "https://api.example.com", "client_id": "c"}),
+    );
+    // Grant POST without audience.
+    assert_invalid(RequestOp::CreateClientGrant, &json!({"client_id": "c"}));
+}
+
+fn patch_of<T: Clone + std::fmt::Debug + 'static>(
+    values: Vec<T>,
+) -> impl Strategy<Value = Patch<T>> {
+    prop_oneof![
+        Just(Patch::Absent),
+        Just(Patch::Null),
+        prop::sample::select(values).prop_map(Patch::Value),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any mix of absent / null / value PATCH fields is schema-valid.
+    #[test]
+    fn any_client_update_mix_is_valid(
+        tam in patch_of(vec!["none".to_owned(), "client_secret_post".to_owned(), "client_secret_basic".to_owned()]),
+        rt in patch_of(vec![refresh()]),
+        ou in patch_of(vec!["deny".to_owned(), "allow".to_owned(), "require".to_owned()]),
+        orb in patch_of(vec!["no_prompt".to_owned(), "pre_login_prompt".to_owned(), "post_login_prompt".to_owned()]),
+        col in patch_of(vec!["https://app.example.com/co".to_owned()]),
+        name in proptest::option::of("[a-zA-Z0-9 ._-]{1,30}"),
+        md in proptest::option::of(prop::collection::btree_map("[a-z][a-z0-9_-]{0,10}", proptest::option::of("[ -~]{0,30}"), 0..10)),
+    ) {
+        let u = ClientUpdate {
+            name,
+            token_endpoint_auth_method: tam,
+            refresh_token: rt,
+            organization_usage: ou,
+            organization_require_behavior: orb,
+            cross_origin_loc: col,
+            client_metadata: md,
+            ..Default::default()
+        };
+        let body = v(&u);
+        prop_assert_eq!(validate_request(RequestOp::UpdateClient, &body).is_ok(), !u.is_empty(), "{}", body);
+    }
+
+    #[test]
+    fn any_nonempty_grant_update_is_valid(
+        scope in patch_of(vec![vec![], vec!["read:a".to_owned()], vec!["read:a".to_owned(), "write:b".to_owned()]]),
+        ou in patch_of(vec!["deny".to_owned(), "allow".to_owned(), "require".to_owned()]),
+        any_org in patch_of(vec![true, false]),
+    ) {
+        let u = ClientGrantUpdate { scope, organization_usage: ou, allow_any_organization: any_org };
+        let body = v(&u);
+        prop_assert_eq!(validate_request(RequestOp::UpdateClientGrant, &body).is_ok(), !u.is_empty(), "{}", body);
+    }
+}
