@@ -156,19 +156,17 @@ async fn replay_all() -> Outcome {
                 .trim_start_matches("/api/v2/")
                 .split('/')
                 .collect::<Vec<_>>()[..]
+                && !ids.contains_key(id)
+                && rec_status == 200
+                && method == "GET"
+                && rec_body.get("name").is_some()
             {
-                if !ids.contains_key(id)
-                    && rec_status == 200
-                    && method == "GET"
-                    && rec_body.get("name").is_some()
-                {
-                    let mut seed = rec_body.clone();
-                    for k in ["client_id", "client_secret", "signing_keys"] {
-                        seed.as_object_mut().unwrap().remove(k);
-                    }
-                    let c = sim.create_client_out_of_band(seed);
-                    ids.insert(id.to_string(), c["client_id"].as_str().unwrap().to_string());
+                let mut seed = rec_body.clone();
+                for k in ["client_id", "client_secret", "signing_keys"] {
+                    seed.as_object_mut().unwrap().remove(k);
                 }
+                let c = sim.create_client_out_of_band(seed);
+                ids.insert(id.to_string(), c["client_id"].as_str().unwrap().to_string());
             }
 
             let path = substitute(rec_path, &ids);
@@ -195,10 +193,10 @@ async fn replay_all() -> Outcome {
             // Learn id mappings from creations.
             if status == rec_status && (200..300).contains(&status) && method == "POST" {
                 for k in ["client_id", "id"] {
-                    if let (Some(r), Some(s)) = (rec_body[k].as_str(), body[k].as_str()) {
-                        if k == "id" || rec_path == "/api/v2/clients" {
-                            ids.insert(r.to_string(), s.to_string());
-                        }
+                    if let (Some(r), Some(s)) = (rec_body[k].as_str(), body[k].as_str())
+                        && (k == "id" || rec_path == "/api/v2/clients")
+                    {
+                        ids.insert(r.to_string(), s.to_string());
                     }
                 }
             }

@@ -266,13 +266,12 @@ impl Simulator {
             let _ = tx.send(());
         }
         self.shared.kill_all_connections();
-        if let Some(task) = self.task.take() {
-            if tokio::time::timeout(Duration::from_secs(5), task)
+        if let Some(task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(5), task)
                 .await
                 .is_err()
-            {
-                tracing::warn!("auth0-sim: server task did not stop within 5s");
-            }
+        {
+            tracing::warn!("auth0-sim: server task did not stop within 5s");
         }
     }
 }

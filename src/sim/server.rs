@@ -342,12 +342,13 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -400,12 +401,12 @@ fn q_int(q: &Query, k: &str, min: i64, max: Option<i64>) -> Result<Option<i64>, 
             "'Value {n} is less than minimum {min}' on property {k}."
         )));
     }
-    if let Some(max) = max {
-        if n > max {
-            return Err(query_error(format!(
-                "'Value {n} is greater than maximum {max}' on property {k}."
-            )));
-        }
+    if let Some(max) = max
+        && n > max
+    {
+        return Err(query_error(format!(
+            "'Value {n} is greater than maximum {max}' on property {k}."
+        )));
     }
     Ok(Some(n))
 }
@@ -554,11 +555,10 @@ fn token_endpoint(shared: &Shared, headers: &HeaderMap, body: &[u8], is_form: bo
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
+        && let Some((id, secret)) = decode_basic(basic)
     {
-        if let Some((id, secret)) = decode_basic(basic) {
-            client_id = Some(id);
-            client_secret = Some(secret);
-        }
+        client_id = Some(id);
+        client_secret = Some(secret);
     }
     let Some(grant_type) = get("grant_type") else {
         return oauth_error(
@@ -836,28 +836,29 @@ impl ClientView {
         });
         let include = q_bool(q, "include_fields")?.unwrap_or(true);
         let secrets = has_keys_scope(scopes);
-        if let Some(f) = &fields {
-            if include && !secrets {
-                let forbidden: Vec<&str> = f
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|f| {
-                        matches!(
-                            *f,
-                            "client_secret" | "encryption_key" | "client_authentication_methods"
-                        )
-                    })
-                    .collect();
-                if !forbidden.is_empty() {
-                    return Err(ApiError::new(
-                        403,
-                        format!(
-                            "You cannot read the following fields: {}",
-                            forbidden.join(",")
-                        ),
-                        Some("insufficient_scope"),
-                    ));
-                }
+        if let Some(f) = &fields
+            && include
+            && !secrets
+        {
+            let forbidden: Vec<&str> = f
+                .iter()
+                .map(String::as_str)
+                .filter(|f| {
+                    matches!(
+                        *f,
+                        "client_secret" | "encryption_key" | "client_authentication_methods"
+                    )
+                })
+                .collect();
+            if !forbidden.is_empty() {
+                return Err(ApiError::new(
+                    403,
+                    format!(
+                        "You cannot read the following fields: {}",
+                        forbidden.join(",")
+                    ),
+                    Some("insufficient_scope"),
+                ));
             }
         }
         Ok(ClientView {

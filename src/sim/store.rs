@@ -187,13 +187,12 @@ impl Store {
     pub fn insert_client(&mut self, body: Value) -> Value {
         let client = apply_client_defaults(body, &self.tenant_name());
         // A `resource_server` client is linked from its API (`client_id` on the resource server).
-        if client["app_type"] == "resource_server" {
-            if let Some(idx) = client["resource_server_identifier"]
+        if client["app_type"] == "resource_server"
+            && let Some(idx) = client["resource_server_identifier"]
                 .as_str()
                 .and_then(|i| self.find_rs(i))
-            {
-                self.resource_servers[idx]["client_id"] = client["client_id"].clone();
-            }
+        {
+            self.resource_servers[idx]["client_id"] = client["client_id"].clone();
         }
         self.clients.push(client.clone());
         client
@@ -482,10 +481,10 @@ fn rs_not_found_by_id() -> ApiError {
 /// The grant as returned by the API: `scope` is omitted while `allow_all_scopes` is true.
 pub fn grant_view(g: &Value) -> Value {
     let mut v = g.clone();
-    if g.get("allow_all_scopes") == Some(&json!(true)) {
-        if let Some(o) = v.as_object_mut() {
-            o.remove("scope");
-        }
+    if g.get("allow_all_scopes") == Some(&json!(true))
+        && let Some(o) = v.as_object_mut()
+    {
+        o.remove("scope");
     }
     v
 }
