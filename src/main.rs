@@ -1,6 +1,6 @@
 //! The `auth0-operator` binary: a thin command-line layer over the library.
 
-use std::process::ExitCode;
+use std::{error::Error as _, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 
@@ -17,6 +17,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the controllers against the cluster in KUBECONFIG (or the in-cluster config).
+    Run(Box<auth0_operator::config::RunArgs>),
     /// Print the CustomResourceDefinitions as YAML (or write one file per CRD with --dir).
     Crds {
         /// Write `<plural>.<group>.yaml` files into this directory instead of printing.
@@ -41,6 +43,35 @@ fn main() -> ExitCode {
                 }
             }
             ExitCode::SUCCESS
+        }
+        Command::Run(args) => {
+            let config = match args.resolve() {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            auth0_operator::telemetry::init();
+            let rt = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match rt.block_on(auth0_operator::run(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    // kube's errors already print their own sources, so show the context and
+                    // the first cause only.
+                    match e.source() {
+                        Some(cause) => eprintln!("error: {e}: {cause}"),
+                        None => eprintln!("error: {e}"),
+                    }
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
 }

@@ -1,5 +1,8 @@
 //! `Auth0Client`: one Auth0 application and the Kubernetes Secret holding its credentials.
 
+// kube's `printcolumn(...)` repeats `type_ = ...` by design.
+#![allow(clippy::duplicated_attributes)]
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;

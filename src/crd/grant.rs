@@ -1,5 +1,8 @@
 //! `Auth0ClientGrant`: authorizes an application to request tokens for an API (audience).
 
+// kube's `printcolumn(...)` repeats `type_ = ...` by design.
+#![allow(clippy::duplicated_attributes)]
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};

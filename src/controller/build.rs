@@ -1,0 +1,675 @@
+//! Pure functions: what Auth0 and Kubernetes should look like for a given spec, and the smallest
+//! change that gets them there. No I/O here, so everything is unit-tested directly.
+//!
+//! Diff rules (the cure for Terraform's perpetual diffs):
+//! * Only fields the user set are compared; Auth0's defaults for unset fields are left alone.
+//! * URL lists, grant types, allowed clients and scopes are compared as sets.
+//! * `jwtConfiguration` and `refreshToken` compare only the sub-fields the user set; when one
+//!   differs, the object Auth0 has is sent back with the user's sub-fields laid over it.
+//! * `clientMetadata`, when set, is authoritative for every key except the operator's own
+//!   `k8s_operator_*` tags: missing keys are deleted (`key: null`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::{ByteString, api::core::v1::Secret};
+use kube::{Resource, ResourceExt, api::ObjectMeta};
+
+use crate::{
+    auth0::{
+        AppType, Client, ClientCreate, ClientGrant, ClientGrantCreate, ClientGrantUpdate,
+        ClientUpdate, JwtConfiguration, Patch, RefreshTokenConfig,
+    },
+    crd::{
+        Auth0Client, Auth0ClientGrantSpec, Auth0ClientSpec, JwtConfiguration as JwtSpec,
+        METADATA_OWNER_KEY, METADATA_UID_KEY, RefreshTokenSettings,
+    },
+};
+
+use super::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+
+/// Secret key for the tenant domain.
+pub const SECRET_KEY_DOMAIN: &str = "AUTH0_DOMAIN";
+/// Secret key for the client id.
+pub const SECRET_KEY_CLIENT_ID: &str = "AUTH0_CLIENT_ID";
+/// Secret key for the client secret.
+pub const SECRET_KEY_CLIENT_SECRET: &str = "AUTH0_CLIENT_SECRET";
+/// Label on each credentials Secret naming the `Auth0Client` it belongs to.
+pub const CLIENT_LABEL: &str = "auth0.operator.dev/client";
+
+/// Checks Auth0 rules the CRD schema cannot express on every apiserver (CEL needs
+/// Kubernetes ≥ 1.25) or at all. Returns one human sentence per problem.
+pub fn validate_client_spec(spec: &Auth0ClientSpec) -> Result<(), String> {
+    let mut problems = Vec::new();
+    if spec.name.trim().is_empty() || spec.name.contains(['<', '>']) {
+        problems.push("name must be non-empty and must not contain < or >".to_string());
+    }
+    if spec
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 140)
+    {
+        problems.push("description is longer than 140 characters".to_string());
+    }
+    if let Some(md) = &spec.client_metadata {
+        if md.len() > 8 {
+            problems.push(format!(
+                "clientMetadata has {} keys; at most 8 are allowed",
+                md.len()
+            ));
+        }
+        for (k, v) in md {
+            if k.starts_with("k8s_operator_") {
+                problems.push(format!(
+                    "clientMetadata key {k} is reserved for the operator"
+                ));
+            }
+            if k.is_empty() || k.chars().count() > 255 || !k.chars().all(metadata_key_char) {
+                problems.push(format!(
+                    "clientMetadata key {k:?} must be 1-255 characters of letters, digits and :,-+=_*?\"/\\()<>@ space or tab"
+                ));
+            }
+            if v.chars().count() > 255 {
+                problems.push(format!(
+                    "clientMetadata value of {k} is longer than 255 characters"
+                ));
+            }
+        }
+    }
+    let public = spec.token_endpoint_auth_method == Some(crate::crd::TokenEndpointAuthMethod::None);
+    if public
+        && spec
+            .grant_types
+            .as_ref()
+            .is_some_and(|g| g.iter().any(|t| t == "client_credentials"))
+    {
+        problems.push(
+            "tokenEndpointAuthMethod none (a public application) cannot use the client_credentials grant".to_string(),
+        );
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+fn metadata_key_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || ":,-+=_*?\"/\\()<>@ \t".contains(c)
+}
+
+/// The operator's own `client_metadata` tags: the resource's UID (found again after a crash
+/// between the create call and the status write) and `<namespace>/<name>` for humans.
+pub fn ownership_tags(cr: &Auth0Client) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (METADATA_UID_KEY.to_string(), cr.uid().unwrap_or_default()),
+        (
+            METADATA_OWNER_KEY.to_string(),
+            format!("{}/{}", cr.namespace().unwrap_or_default(), cr.name_any()),
+        ),
+    ])
+}
+
+fn jwt_body(j: &JwtSpec) -> JwtConfiguration {
+    JwtConfiguration {
+        lifetime_in_seconds: j.lifetime_in_seconds,
+        secret_encoded: j.secret_encoded,
+        alg: j.alg.map(|a| a.as_str().to_string()),
+        scopes: None,
+    }
+}
+
+fn refresh_body(r: &RefreshTokenSettings) -> RefreshTokenConfig {
+    RefreshTokenConfig {
+        rotation_type: r.rotation_type.as_str().to_string(),
+        expiration_type: r.expiration_type.as_str().to_string(),
+        leeway: r.leeway,
+        token_lifetime: r.token_lifetime,
+        idle_token_lifetime: r.idle_token_lifetime,
+        infinite_token_lifetime: r.infinite_token_lifetime,
+        infinite_idle_token_lifetime: r.infinite_idle_token_lifetime,
+    }
+}
+
+/// The `POST /api/v2/clients` body for a spec, tagged with `tags`.
+pub fn client_create(spec: &Auth0ClientSpec, tags: BTreeMap<String, String>) -> ClientCreate {
+    let mut metadata = spec.client_metadata.clone().unwrap_or_default();
+    metadata.extend(tags);
+    ClientCreate {
+        name: spec.name.clone(),
+        description: spec.description.clone(),
+        app_type: spec.app_type.map(|a| AppType::parse(a.as_str())),
+        callbacks: spec.callbacks.clone(),
+        allowed_logout_urls: spec.allowed_logout_urls.clone(),
+        allowed_origins: spec.allowed_origins.clone(),
+        web_origins: spec.web_origins.clone(),
+        grant_types: spec.grant_types.clone(),
+        token_endpoint_auth_method: spec
+            .token_endpoint_auth_method
+            .map(|m| m.as_str().to_string()),
+        is_first_party: spec.is_first_party,
+        oidc_conformant: spec.oidc_conformant,
+        jwt_configuration: spec.jwt_configuration.as_ref().map(jwt_body),
+        refresh_token: spec.refresh_token.as_ref().map(refresh_body),
+        client_metadata: (!metadata.is_empty()).then_some(metadata),
+        logo_uri: spec.logo_uri.clone(),
+        initiate_login_uri: spec.initiate_login_uri.clone(),
+        organization_usage: spec.organization_usage.map(|o| o.as_str().to_string()),
+        organization_require_behavior: spec
+            .organization_require_behavior
+            .map(|o| o.as_str().to_string()),
+        cross_origin_authentication: spec.cross_origin_authentication,
+        cross_origin_loc: spec.cross_origin_loc.clone(),
+        sso: spec.sso,
+        sso_disabled: spec.sso_disabled,
+        custom_login_page_on: spec.custom_login_page_on,
+        allowed_clients: spec.allowed_clients.clone(),
+        client_aliases: None,
+        resource_server_identifier: None,
+    }
+}
+
+/// Set equality of two string lists (order and duplicates ignored).
+pub fn same_set(a: &[String], b: &[String]) -> bool {
+    a.iter().collect::<BTreeSet<_>>() == b.iter().collect::<BTreeSet<_>>()
+}
+
+/// `Some(desired)` when the user set a value that differs from what Auth0 has.
+fn changed<T: PartialEq + Clone>(desired: &Option<T>, observed: &Option<T>) -> Option<T> {
+    match desired {
+        Some(d) if observed.as_ref() != Some(d) => Some(d.clone()),
+        _ => None,
+    }
+}
+
+fn changed_set(
+    desired: &Option<Vec<String>>,
+    observed: &Option<Vec<String>>,
+) -> Option<Vec<String>> {
+    match desired {
+        Some(d) if !same_set(d, observed.as_deref().unwrap_or_default()) => Some(d.clone()),
+        _ => None,
+    }
+}
+
+fn changed_str(desired: Option<&str>, observed: &Option<String>) -> Patch<String> {
+    match desired {
+        Some(d) if observed.as_deref() != Some(d) => Patch::Value(d.to_string()),
+        _ => Patch::Absent,
+    }
+}
+
+fn jwt_update(
+    spec: &Option<JwtSpec>,
+    observed: &Option<JwtConfiguration>,
+) -> Option<JwtConfiguration> {
+    let want = jwt_body(spec.as_ref()?);
+    let mut merged = observed.clone().unwrap_or_default();
+    let before = merged.clone();
+    if want.lifetime_in_seconds.is_some() {
+        merged.lifetime_in_seconds = want.lifetime_in_seconds;
+    }
+    if want.secret_encoded.is_some() {
+        merged.secret_encoded = want.secret_encoded;
+    }
+    if want.alg.is_some() {
+        merged.alg = want.alg;
+    }
+    (merged != before).then_some(merged)
+}
+
+fn refresh_update(
+    spec: &Option<RefreshTokenSettings>,
+    observed: &Option<RefreshTokenConfig>,
+) -> Patch<RefreshTokenConfig> {
+    let Some(spec) = spec else {
+        return Patch::Absent;
+    };
+    let want = refresh_body(spec);
+    let mut merged = observed.clone().unwrap_or_default();
+    let before = merged.clone();
+    merged.rotation_type = want.rotation_type;
+    merged.expiration_type = want.expiration_type;
+    macro_rules! overlay {
+        ($($f:ident),*) => { $( if want.$f.is_some() { merged.$f = want.$f; } )* };
+    }
+    overlay!(
+        leeway,
+        token_lifetime,
+        idle_token_lifetime,
+        infinite_token_lifetime,
+        infinite_idle_token_lifetime
+    );
+    if merged != before {
+        Patch::Value(merged)
+    } else {
+        Patch::Absent
+    }
+}
+
+fn metadata_update(
+    desired: &Option<BTreeMap<String, String>>,
+    tags: &BTreeMap<String, String>,
+    observed: &Option<BTreeMap<String, String>>,
+) -> Option<BTreeMap<String, Option<String>>> {
+    let empty = BTreeMap::new();
+    let observed = observed.as_ref().unwrap_or(&empty);
+    let mut patch = BTreeMap::new();
+    for (k, v) in desired.iter().flatten().chain(tags) {
+        if observed.get(k) != Some(v) {
+            patch.insert(k.clone(), Some(v.clone()));
+        }
+    }
+    if let Some(desired) = desired {
+        for k in observed.keys() {
+            if !desired.contains_key(k) && !tags.contains_key(k) && !k.starts_with("k8s_operator_")
+            {
+                patch.insert(k.clone(), None);
+            }
+        }
+    }
+    (!patch.is_empty()).then_some(patch)
+}
+
+/// The smallest `PATCH /api/v2/clients/{id}` body that makes `observed` match `spec` (plus the
+/// operator's `tags`, empty for adopted clients). Empty when nothing differs.
+pub fn client_update(
+    spec: &Auth0ClientSpec,
+    tags: &BTreeMap<String, String>,
+    observed: &Client,
+) -> ClientUpdate {
+    ClientUpdate {
+        name: (spec.name != observed.name).then(|| spec.name.clone()),
+        description: changed(&spec.description, &observed.description),
+        app_type: changed(
+            &spec.app_type.map(|a| AppType::parse(a.as_str())),
+            &observed.app_type,
+        ),
+        callbacks: changed_set(&spec.callbacks, &observed.callbacks),
+        allowed_logout_urls: changed_set(&spec.allowed_logout_urls, &observed.allowed_logout_urls),
+        allowed_origins: changed_set(&spec.allowed_origins, &observed.allowed_origins),
+        web_origins: changed_set(&spec.web_origins, &observed.web_origins),
+        grant_types: changed_set(&spec.grant_types, &observed.grant_types),
+        token_endpoint_auth_method: changed_str(
+            spec.token_endpoint_auth_method.map(|m| m.as_str()),
+            &observed.token_endpoint_auth_method,
+        ),
+        is_first_party: changed(&spec.is_first_party, &observed.is_first_party),
+        oidc_conformant: changed(&spec.oidc_conformant, &observed.oidc_conformant),
+        jwt_configuration: jwt_update(&spec.jwt_configuration, &observed.jwt_configuration),
+        refresh_token: refresh_update(&spec.refresh_token, &observed.refresh_token),
+        client_metadata: metadata_update(&spec.client_metadata, tags, &observed.client_metadata),
+        logo_uri: changed(&spec.logo_uri, &observed.logo_uri),
+        initiate_login_uri: changed(&spec.initiate_login_uri, &observed.initiate_login_uri),
+        organization_usage: changed_str(
+            spec.organization_usage.map(|o| o.as_str()),
+            &observed.organization_usage,
+        ),
+        organization_require_behavior: changed_str(
+            spec.organization_require_behavior.map(|o| o.as_str()),
+            &observed.organization_require_behavior,
+        ),
+        cross_origin_authentication: changed(
+            &spec.cross_origin_authentication,
+            &observed.cross_origin_authentication,
+        ),
+        cross_origin_loc: changed_str(spec.cross_origin_loc.as_deref(), &observed.cross_origin_loc),
+        sso: changed(&spec.sso, &observed.sso),
+        sso_disabled: changed(&spec.sso_disabled, &observed.sso_disabled),
+        custom_login_page_on: changed(&spec.custom_login_page_on, &observed.custom_login_page_on),
+        allowed_clients: changed_set(&spec.allowed_clients, &observed.allowed_clients),
+        client_aliases: None,
+        client_secret: None,
+    }
+}
+
+/// Names of the fields a PATCH body sets (for events and logs; never values).
+pub fn update_fields(update: &ClientUpdate) -> Vec<String> {
+    match serde_json::to_value(update) {
+        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The `POST /api/v2/client-grants` body.
+pub fn grant_create(spec: &Auth0ClientGrantSpec, client_id: &str) -> ClientGrantCreate {
+    let mut scopes: Vec<String> = spec
+        .scopes
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    scopes.sort();
+    ClientGrantCreate {
+        client_id: client_id.to_string(),
+        audience: spec.audience.clone(),
+        scope: Some(scopes),
+        organization_usage: spec.organization_usage.map(|o| o.as_str().to_string()),
+        allow_any_organization: spec.allow_any_organization,
+        subject_type: None,
+    }
+}
+
+/// The smallest `PATCH /api/v2/client-grants/{id}` body; empty when the grant matches.
+/// Scopes are always managed (the spec's list is the whole set).
+pub fn grant_update(spec: &Auth0ClientGrantSpec, observed: &ClientGrant) -> ClientGrantUpdate {
+    let scope = if same_set(&spec.scopes, observed.scope.as_deref().unwrap_or_default()) {
+        Patch::Absent
+    } else {
+        let mut s: Vec<String> = spec
+            .scopes
+            .iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        s.sort();
+        Patch::Value(s)
+    };
+    ClientGrantUpdate {
+        scope,
+        organization_usage: changed_str(
+            spec.organization_usage.map(|o| o.as_str()),
+            &observed.organization_usage,
+        ),
+        allow_any_organization: match spec.allow_any_organization {
+            Some(want) if observed.allow_any_organization.unwrap_or(false) != want => {
+                Patch::Value(want)
+            }
+            _ => Patch::Absent,
+        },
+    }
+}
+
+/// Whether a grant is the one a spec describes: same client, same audience, subject type client.
+pub fn grant_matches(g: &ClientGrant, client_id: &str, audience: &str) -> bool {
+    g.client_id.as_deref() == Some(client_id)
+        && g.audience == audience
+        && g.subject_type.as_deref().unwrap_or("client") == "client"
+}
+
+/// The credentials Secret for `cr`: the three keys, the managed-by label and a controller
+/// owner reference (so garbage collection removes it with the resource).
+pub fn credentials_secret(
+    cr: &Auth0Client,
+    domain: &str,
+    client_id: &str,
+    client_secret: &str,
+) -> Secret {
+    let data = BTreeMap::from([
+        (
+            SECRET_KEY_DOMAIN.to_string(),
+            ByteString(domain.as_bytes().to_vec()),
+        ),
+        (
+            SECRET_KEY_CLIENT_ID.to_string(),
+            ByteString(client_id.as_bytes().to_vec()),
+        ),
+        (
+            SECRET_KEY_CLIENT_SECRET.to_string(),
+            ByteString(client_secret.as_bytes().to_vec()),
+        ),
+    ]);
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(cr.secret_name()),
+            namespace: cr.namespace(),
+            labels: Some(BTreeMap::from([
+                (MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string()),
+                (CLIENT_LABEL.to_string(), cr.name_any()),
+            ])),
+            owner_references: cr.controller_owner_ref(&()).map(|o| vec![o]),
+            ..Default::default()
+        },
+        type_: Some("Opaque".to_string()),
+        data: Some(data),
+        ..Default::default()
+    }
+}
+
+/// Whether `secret` is controlled by `cr` (a controller owner reference with its UID).
+pub fn secret_owned_by(secret: &Secret, cr: &Auth0Client) -> bool {
+    let Some(uid) = cr.meta().uid.as_deref() else {
+        return false;
+    };
+    secret
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.uid == uid && o.controller == Some(true))
+}
+
+/// Whether an owned Secret already carries the right domain and client id and a non-empty
+/// client secret (so no Auth0 read is needed).
+pub fn secret_up_to_date(secret: &Secret, domain: &str, client_id: &str) -> bool {
+    let get = |k: &str| {
+        secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(k))
+            .map(|b| b.0.as_slice())
+    };
+    get(SECRET_KEY_DOMAIN) == Some(domain.as_bytes())
+        && get(SECRET_KEY_CLIENT_ID) == Some(client_id.as_bytes())
+        && get(SECRET_KEY_CLIENT_SECRET).is_some_and(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{AppType as SpecAppType, OrganizationUsage, RotationType, SigningAlgorithm};
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    fn spec(v: serde_json::Value) -> Auth0ClientSpec {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn observed(v: serde_json::Value) -> Client {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn cr() -> Auth0Client {
+        let mut c = Auth0Client::new("web", spec(json!({"name": "Web"})));
+        c.metadata.namespace = Some("team-a".into());
+        c.metadata.uid = Some("uid-1".into());
+        c
+    }
+
+    #[test]
+    fn create_body_carries_only_what_the_user_set_plus_tags() {
+        let s = spec(
+            json!({"name": "Web", "appType": "spa", "callbacks": ["https://a/cb"], "clientMetadata": {"team": "a"}}),
+        );
+        let body = serde_json::to_value(client_create(&s, ownership_tags(&cr()))).unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "name": "Web", "app_type": "spa", "callbacks": ["https://a/cb"],
+                "client_metadata": {"team": "a", "k8s_operator_uid": "uid-1", "k8s_operator_owner": "team-a/web"}
+            })
+        );
+    }
+
+    #[test]
+    fn server_defaults_for_unset_fields_are_not_a_diff() {
+        let s = spec(json!({"name": "Web", "appType": "regular_web"}));
+        let o = observed(json!({
+            "client_id": "abc", "name": "Web", "app_type": "regular_web",
+            "grant_types": ["authorization_code", "implicit", "refresh_token", "client_credentials"],
+            "jwt_configuration": {"lifetime_in_seconds": 36000, "secret_encoded": false},
+            "refresh_token": {"rotation_type": "non-rotating", "expiration_type": "non-expiring"},
+            "is_first_party": true, "oidc_conformant": false, "custom_login_page_on": true,
+            "client_metadata": {"dashboard-key": "kept"}
+        }));
+        let u = client_update(&s, &BTreeMap::new(), &o);
+        assert!(
+            u.is_empty(),
+            "unexpected diff: {}",
+            serde_json::to_string(&u).unwrap()
+        );
+    }
+
+    #[test]
+    fn lists_compare_as_sets() {
+        let s = spec(
+            json!({"name": "Web", "callbacks": ["https://b", "https://a"], "grantTypes": ["refresh_token", "authorization_code"]}),
+        );
+        let o = observed(
+            json!({"client_id": "x", "name": "Web", "callbacks": ["https://a", "https://b"], "grant_types": ["authorization_code", "refresh_token"]}),
+        );
+        assert!(client_update(&s, &BTreeMap::new(), &o).is_empty());
+        let o2 = observed(
+            json!({"client_id": "x", "name": "Web", "callbacks": ["https://a"], "grant_types": ["authorization_code", "refresh_token"]}),
+        );
+        let u = client_update(&s, &BTreeMap::new(), &o2);
+        assert_eq!(
+            serde_json::to_value(&u).unwrap(),
+            json!({"callbacks": ["https://b", "https://a"]})
+        );
+    }
+
+    #[test]
+    fn one_changed_field_gives_a_one_field_patch() {
+        let s = spec(json!({"name": "Web", "description": "new", "logoUri": "https://l"}));
+        let o = observed(
+            json!({"client_id": "x", "name": "Web", "description": "old", "logo_uri": "https://l"}),
+        );
+        let u = client_update(&s, &BTreeMap::new(), &o);
+        assert_eq!(
+            serde_json::to_value(&u).unwrap(),
+            json!({"description": "new"})
+        );
+        assert_eq!(update_fields(&u), vec!["description".to_string()]);
+    }
+
+    #[test]
+    fn nested_objects_overlay_user_fields_on_what_auth0_has() {
+        let s = Auth0ClientSpec {
+            name: "Web".into(),
+            jwt_configuration: Some(JwtSpec {
+                alg: Some(SigningAlgorithm::RS256),
+                ..Default::default()
+            }),
+            refresh_token: Some(RefreshTokenSettings {
+                rotation_type: RotationType::Rotating,
+                expiration_type: crate::crd::ExpirationType::Expiring,
+                leeway: None,
+                token_lifetime: Some(3600),
+                idle_token_lifetime: None,
+                infinite_token_lifetime: Some(false),
+                infinite_idle_token_lifetime: None,
+            }),
+            ..Default::default()
+        };
+        let o = observed(json!({
+            "client_id": "x", "name": "Web",
+            "jwt_configuration": {"lifetime_in_seconds": "36000", "secret_encoded": false},
+            "refresh_token": {"rotation_type": "non-rotating", "expiration_type": "non-expiring", "leeway": 0,
+                "token_lifetime": 2592000, "idle_token_lifetime": 1296000, "infinite_token_lifetime": true, "infinite_idle_token_lifetime": true}
+        }));
+        let u = serde_json::to_value(client_update(&s, &BTreeMap::new(), &o)).unwrap();
+        assert_eq!(
+            u["jwt_configuration"],
+            json!({"lifetime_in_seconds": 36000, "secret_encoded": false, "alg": "RS256"})
+        );
+        assert_eq!(
+            u["refresh_token"],
+            json!({"rotation_type": "rotating", "expiration_type": "expiring", "leeway": 0, "token_lifetime": 3600,
+                "idle_token_lifetime": 1296000, "infinite_token_lifetime": false, "infinite_idle_token_lifetime": true})
+        );
+    }
+
+    #[test]
+    fn metadata_is_authoritative_when_set_but_keeps_operator_tags() {
+        let s = spec(json!({"name": "Web", "clientMetadata": {"team": "a"}}));
+        let tags = ownership_tags(&cr());
+        let o = observed(json!({"client_id": "x", "name": "Web", "client_metadata": {
+            "team": "b", "old": "x", "k8s_operator_uid": "uid-1", "k8s_operator_owner": "team-a/web"}}));
+        let u = serde_json::to_value(client_update(&s, &tags, &o)).unwrap();
+        assert_eq!(u, json!({"client_metadata": {"team": "a", "old": null}}));
+        // Unset metadata: only the tags are ensured.
+        let s2 = spec(json!({"name": "Web"}));
+        let o2 =
+            observed(json!({"client_id": "x", "name": "Web", "client_metadata": {"dash": "y"}}));
+        let u2 = serde_json::to_value(client_update(&s2, &tags, &o2)).unwrap();
+        assert_eq!(
+            u2,
+            json!({"client_metadata": {"k8s_operator_uid": "uid-1", "k8s_operator_owner": "team-a/web"}})
+        );
+    }
+
+    #[test]
+    fn enums_map_to_wire_values() {
+        let s = Auth0ClientSpec {
+            name: "Web".into(),
+            app_type: Some(SpecAppType::NonInteractive),
+            organization_usage: Some(OrganizationUsage::Require),
+            ..Default::default()
+        };
+        let o = observed(json!({"client_id": "x", "name": "Web", "app_type": "spa"}));
+        let u = serde_json::to_value(client_update(&s, &BTreeMap::new(), &o)).unwrap();
+        assert_eq!(
+            u,
+            json!({"app_type": "non_interactive", "organization_usage": "require"})
+        );
+    }
+
+    #[test]
+    fn validation_names_each_problem() {
+        let s = spec(
+            json!({"name": "Web", "tokenEndpointAuthMethod": "none", "grantTypes": ["client_credentials"],
+            "clientMetadata": {"k8s_operator_x": "1", "bad.key": "2"}}),
+        );
+        let e = validate_client_spec(&s).unwrap_err();
+        assert!(e.contains("reserved"), "{e}");
+        assert!(e.contains("bad.key"), "{e}");
+        assert!(e.contains("client_credentials"), "{e}");
+        assert!(validate_client_spec(&spec(json!({"name": "Web"}))).is_ok());
+    }
+
+    #[test]
+    fn grant_scopes_compare_as_sets() {
+        let s: Auth0ClientGrantSpec = serde_json::from_value(
+            json!({"clientId": "c", "audience": "https://api/", "scopes": ["b", "a"]}),
+        )
+        .unwrap();
+        let g: ClientGrant = serde_json::from_value(json!({"id": "cgr_1", "client_id": "c", "audience": "https://api/", "scope": ["a", "b"]})).unwrap();
+        assert!(grant_update(&s, &g).is_empty());
+        let g2: ClientGrant = serde_json::from_value(
+            json!({"id": "cgr_1", "client_id": "c", "audience": "https://api/", "scope": ["a"]}),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(grant_update(&s, &g2)).unwrap(),
+            json!({"scope": ["a", "b"]})
+        );
+        assert!(grant_matches(&g, "c", "https://api/"));
+        assert!(!grant_matches(&g, "c", "https://other/"));
+        let body = serde_json::to_value(grant_create(&s, "c")).unwrap();
+        assert_eq!(
+            body,
+            json!({"client_id": "c", "audience": "https://api/", "scope": ["a", "b"]})
+        );
+    }
+
+    #[test]
+    fn secret_has_three_keys_label_and_controller_owner() {
+        let c = cr();
+        let s = credentials_secret(&c, "t.auth0.com", "cid", "shh");
+        assert_eq!(s.metadata.name.as_deref(), Some("web-auth0"));
+        assert_eq!(s.metadata.namespace.as_deref(), Some("team-a"));
+        let keys: Vec<_> = s.data.as_ref().unwrap().keys().cloned().collect();
+        assert_eq!(
+            keys,
+            ["AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "AUTH0_DOMAIN"]
+        );
+        assert!(secret_owned_by(&s, &c));
+        assert!(secret_up_to_date(&s, "t.auth0.com", "cid"));
+        assert!(!secret_up_to_date(&s, "t.auth0.com", "other"));
+        let mut foreign = s.clone();
+        foreign.metadata.owner_references = None;
+        assert!(!secret_owned_by(&foreign, &c));
+    }
+}

@@ -1,0 +1,435 @@
+//! Reconciler of `Auth0Client`.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::{
+    Api, ResourceExt,
+    api::{DeleteParams, Patch, PatchParams, PostParams},
+    runtime::{
+        controller::Action,
+        events::EventType,
+        finalizer::{Event as Finalizer, finalizer},
+        reflector::ObjectRef,
+    },
+};
+use tracing::{info, instrument, warn};
+
+use super::{Context, Error, FIELD_MANAGER, build, status};
+use crate::{
+    auth0::{Auth0Error, Client, Secret as SecretValue},
+    crd::{Auth0Client, Auth0ClientStatus, DeletionPolicy, FINALIZER, reason},
+};
+
+/// What a successful sync did, for events and the status message.
+#[derive(Debug, Default)]
+struct Outcome {
+    client_id: String,
+    created: bool,
+    adopted: bool,
+    recreated: bool,
+    updated_fields: Vec<String>,
+    secret_written: bool,
+}
+
+/// Entry point for the controller.
+#[instrument(skip_all, fields(kind = "Auth0Client", namespace = %obj.namespace().unwrap_or_default(), name = %obj.name_any()))]
+pub async fn reconcile(obj: Arc<Auth0Client>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let ns = obj.namespace().unwrap_or_default();
+    let api: Api<Auth0Client> = Api::namespaced(ctx.kube.clone(), &ns);
+    let result = finalizer(&api, FINALIZER, obj.clone(), |event| async {
+        match event {
+            Finalizer::Apply(o) => apply(&o, &ctx, &api).await,
+            Finalizer::Cleanup(o) => cleanup(&o, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| match e {
+        kube::runtime::finalizer::Error::ApplyFailed(e)
+        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+        other => Error::Finalizer(Box::new(other)),
+    });
+    if result.is_ok() {
+        ctx.reset_backoff(&*obj);
+    }
+    result
+}
+
+/// Requeue policy on errors: per-object exponential backoff.
+pub fn error_policy(obj: Arc<Auth0Client>, _err: &Error, ctx: Arc<Context>) -> Action {
+    Action::requeue(ctx.next_backoff(&*obj))
+}
+
+async fn apply(obj: &Auth0Client, ctx: &Context, api: &Api<Auth0Client>) -> Result<Action, Error> {
+    let previous = obj.status.clone().unwrap_or_default();
+    let mut known_id = previous.client_id.clone();
+    let secret_name = obj.secret_name();
+    match sync(obj, ctx, &mut known_id).await {
+        Ok(out) => {
+            let message = format!(
+                "Auth0 client {} is in sync; credentials are in Secret {secret_name}",
+                out.client_id
+            );
+            let new_status = Auth0ClientStatus {
+                observed_generation: obj.metadata.generation,
+                conditions: vec![status::ready(
+                    true,
+                    reason::SYNCED,
+                    &message,
+                    obj.metadata.generation,
+                    &previous.conditions,
+                )],
+                client_id: Some(out.client_id.clone()),
+                secret_name: Some(secret_name.clone()),
+            };
+            status::apply_status(api, obj, obj.status.as_ref(), &new_status).await?;
+            announce(obj, ctx, &out).await;
+            Ok(ctx.resync())
+        }
+        Err(err) => {
+            let new_status = Auth0ClientStatus {
+                observed_generation: obj.metadata.generation,
+                conditions: vec![status::ready(
+                    false,
+                    err.reason(),
+                    &err.to_string(),
+                    obj.metadata.generation,
+                    &previous.conditions,
+                )],
+                client_id: known_id,
+                secret_name: previous.secret_name.clone(),
+            };
+            if let Err(e) = status::apply_status(api, obj, obj.status.as_ref(), &new_status).await {
+                warn!(error = %e, "could not write status");
+            }
+            warn!(reason = err.reason(), error = %err, "reconcile failed");
+            ctx.event(
+                obj,
+                EventType::Warning,
+                err.reason(),
+                "Reconcile",
+                err.to_string(),
+            )
+            .await;
+            if err.needs_user() {
+                // Retrying will not help until the spec (or the conflicting Secret) changes.
+                Ok(Action::requeue(
+                    ctx.config
+                        .resync_interval
+                        .min(std::time::Duration::from_secs(120)),
+                ))
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+async fn announce(obj: &Auth0Client, ctx: &Context, out: &Outcome) {
+    let id = &out.client_id;
+    let (reason, note) = if out.recreated {
+        (
+            "Recreated",
+            format!("Auth0 client was missing in Auth0; created {id}"),
+        )
+    } else if out.created {
+        ("Created", format!("Created Auth0 client {id}"))
+    } else if out.adopted {
+        ("Adopted", format!("Adopted existing Auth0 client {id}"))
+    } else if !out.updated_fields.is_empty() {
+        (
+            "Updated",
+            format!(
+                "Updated Auth0 client {id}: {}",
+                out.updated_fields.join(", ")
+            ),
+        )
+    } else if out.secret_written {
+        (
+            "SecretWritten",
+            format!("Wrote credentials Secret {}", obj.secret_name()),
+        )
+    } else {
+        return;
+    };
+    info!(client_id = %id, "{note}");
+    ctx.event(obj, EventType::Normal, reason, "Sync", note)
+        .await;
+}
+
+/// Looks up the Auth0 client behind `obj`, creating or patching it, then writes the Secret.
+async fn sync(
+    obj: &Auth0Client,
+    ctx: &Context,
+    known_id: &mut Option<String>,
+) -> Result<Outcome, Error> {
+    build::validate_client_spec(&obj.spec).map_err(Error::InvalidSpec)?;
+    let status_id = obj.status.as_ref().and_then(|s| s.client_id.clone());
+    if let (Some(spec_id), Some(status_id)) = (&obj.spec.client_id, &status_id)
+        && spec_id != status_id
+    {
+        return Err(Error::InvalidSpec(format!(
+            "spec.clientId {spec_id} differs from the client {status_id} this resource already manages; clientId cannot change (recreate the resource to adopt another client)"
+        )));
+    }
+    let uid = obj.uid().unwrap_or_default();
+    let adopted = obj.spec.client_id.is_some();
+    let tags = if adopted {
+        Default::default()
+    } else {
+        build::ownership_tags(obj)
+    };
+    ctx.inventory.ensure_clients(&ctx.auth0).await?;
+
+    let mut out = Outcome::default();
+    let mut fresh_secret: Option<SecretValue> = None;
+    let observed: Client = if let Some(id) = obj.spec.client_id.as_ref() {
+        match lookup(ctx, id).await? {
+            Some(c) => {
+                out.adopted = status_id.is_none();
+                c
+            }
+            None => {
+                return Err(Error::NotFound(format!(
+                    "Auth0 has no client with id {id} (spec.clientId); the operator only adopts existing clients by id"
+                )));
+            }
+        }
+    } else {
+        let by_status = match &status_id {
+            Some(id) => lookup(ctx, id).await?,
+            None => None,
+        };
+        match by_status {
+            Some(c) => c,
+            None => match find_tagged(ctx, &uid).await? {
+                Some(c) => {
+                    out.adopted = true;
+                    c
+                }
+                None => {
+                    let created = create(obj, ctx, &uid, tags.clone()).await?;
+                    out.created = true;
+                    out.recreated = status_id.is_some();
+                    fresh_secret = created.client_secret.clone();
+                    created
+                }
+            },
+        }
+    };
+    out.client_id = observed.client_id.clone();
+    *known_id = Some(observed.client_id.clone());
+
+    let update = build::client_update(&obj.spec, &tags, &observed);
+    if !update.is_empty() {
+        out.updated_fields = build::update_fields(&update);
+        let patched = ctx
+            .auth0
+            .update_client(&observed.client_id, &update)
+            .await?;
+        ctx.inventory.upsert_client(&patched);
+    }
+    out.secret_written = ensure_secret(obj, ctx, &observed.client_id, fresh_secret).await?;
+    Ok(out)
+}
+
+/// The client with this id: from the cache, or (when the cache does not know it) from Auth0,
+/// so a client created since the last listing is not mistaken for a deleted one.
+async fn lookup(ctx: &Context, client_id: &str) -> Result<Option<Client>, Error> {
+    if let Some(c) = ctx.inventory.client(client_id) {
+        return Ok(Some(c));
+    }
+    match ctx.auth0.get_client(client_id).await {
+        Ok(c) => {
+            ctx.inventory.upsert_client(&c);
+            Ok(Some(c))
+        }
+        Err(e) if e.is_not_found() => {
+            ctx.inventory.remove_client(client_id);
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The client tagged with this resource's UID. After a create that ended without an answer,
+/// the listing is refreshed first, so a client Auth0 did create is found instead of duplicated.
+async fn find_tagged(ctx: &Context, uid: &str) -> Result<Option<Client>, Error> {
+    if ctx.pending_creates.lock().contains(uid) {
+        ctx.inventory.invalidate_clients();
+        ctx.inventory.ensure_clients(&ctx.auth0).await?;
+    }
+    Ok(ctx.inventory.client_by_uid(uid))
+}
+
+async fn create(
+    obj: &Auth0Client,
+    ctx: &Context,
+    uid: &str,
+    tags: std::collections::BTreeMap<String, String>,
+) -> Result<Client, Error> {
+    let body = build::client_create(&obj.spec, tags);
+    ctx.pending_creates.lock().insert(uid.to_string());
+    match ctx.auth0.create_client(&body).await {
+        Ok(c) => {
+            ctx.inventory.upsert_client(&c);
+            ctx.pending_creates.lock().remove(uid);
+            Ok(c)
+        }
+        Err(e) => {
+            // A definite refusal (4xx) created nothing; anything else may have.
+            if is_definite_refusal(&e) {
+                ctx.pending_creates.lock().remove(uid);
+            }
+            Err(e.into())
+        }
+    }
+}
+
+fn is_definite_refusal(e: &Auth0Error) -> bool {
+    match e {
+        Auth0Error::Transport { pre_send, .. } => *pre_send,
+        Auth0Error::Api { status, .. } => (400..500).contains(status),
+        Auth0Error::RateLimited { .. } => true,
+        Auth0Error::Decode { .. } => false,
+        _ => true,
+    }
+}
+
+/// Makes the credentials Secret match. Returns whether it was written.
+async fn ensure_secret(
+    obj: &Auth0Client,
+    ctx: &Context,
+    client_id: &str,
+    fresh_secret: Option<SecretValue>,
+) -> Result<bool, Error> {
+    let ns = obj.namespace().unwrap_or_default();
+    let name = obj.secret_name();
+    let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &ns);
+    let domain = ctx.auth0.domain().to_string();
+    let existing = match ctx.secrets.get(&ObjectRef::new(&name).within(&ns)) {
+        Some(s) => Some((*s).clone()),
+        // Not labelled as ours, or our cache is behind: ask the API server.
+        None => api.get_opt(&name).await?,
+    };
+    if let Some(s) = &existing {
+        if !build::secret_owned_by(s, obj) {
+            return Err(conflict(&name));
+        }
+        if build::secret_up_to_date(s, &domain, client_id) {
+            cleanup_old_secret(obj, ctx, &api, &name).await?;
+            return Ok(false);
+        }
+    }
+    let value = match fresh_secret {
+        Some(v) => v,
+        None => ctx.auth0.get_client(client_id).await?.client_secret.ok_or_else(|| {
+            Error::Auth0(Auth0Error::InsufficientScope {
+                endpoint: "GET /api/v2/clients/{id}",
+                message: "Auth0 did not return the client secret; the operator's application needs the read:client_keys scope to (re)write the credentials Secret".into(),
+            })
+        })?,
+    };
+    let desired = build::credentials_secret(obj, &domain, client_id, value.expose());
+    if existing.is_none() {
+        let pp = PostParams {
+            field_manager: Some(FIELD_MANAGER.to_string()),
+            ..Default::default()
+        };
+        match api.create(&pp, &desired).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                // Created by someone else since we looked: only take it over if it is ours.
+                let now = api.get(&name).await?;
+                if !build::secret_owned_by(&now, obj) {
+                    return Err(conflict(&name));
+                }
+                api.patch(
+                    &name,
+                    &PatchParams::apply(FIELD_MANAGER).force(),
+                    &Patch::Apply(&desired),
+                )
+                .await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        api.patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&desired),
+        )
+        .await?;
+    }
+    cleanup_old_secret(obj, ctx, &api, &name).await?;
+    Ok(true)
+}
+
+/// After `spec.secretName` changed, deletes the previous Secret if this resource owns it.
+async fn cleanup_old_secret(
+    obj: &Auth0Client,
+    _ctx: &Context,
+    api: &Api<Secret>,
+    current: &str,
+) -> Result<(), Error> {
+    let Some(old) = obj.status.as_ref().and_then(|s| s.secret_name.clone()) else {
+        return Ok(());
+    };
+    if old == current {
+        return Ok(());
+    }
+    if let Some(s) = api.get_opt(&old).await?
+        && build::secret_owned_by(&s, obj)
+    {
+        api.delete(&old, &DeleteParams::default()).await?;
+    }
+    Ok(())
+}
+
+fn conflict(name: &str) -> Error {
+    Error::SecretConflict(format!(
+        "Secret {name} already exists and was not created for this Auth0Client; the operator does not overwrite it. Delete it, or set spec.secretName to a free name"
+    ))
+}
+
+async fn cleanup(obj: &Auth0Client, ctx: &Context) -> Result<Action, Error> {
+    if obj.spec.deletion_policy == DeletionPolicy::Orphan {
+        ctx.event(
+            obj,
+            EventType::Normal,
+            "Orphaned",
+            "Delete",
+            "deletionPolicy is Orphan: the Auth0 client is kept".into(),
+        )
+        .await;
+        return Ok(Action::await_change());
+    }
+    let id = match (
+        obj.status.as_ref().and_then(|s| s.client_id.clone()),
+        obj.spec.client_id.clone(),
+    ) {
+        (Some(id), _) | (None, Some(id)) => Some(id),
+        (None, None) => {
+            // Possibly created just before a crash, before the status was written.
+            ctx.inventory.ensure_clients(&ctx.auth0).await?;
+            find_tagged(ctx, &obj.uid().unwrap_or_default())
+                .await?
+                .map(|c| c.client_id)
+        }
+    };
+    if let Some(id) = id {
+        ctx.auth0.delete_client(&id).await?;
+        ctx.inventory.remove_client(&id);
+        ctx.inventory.remove_grants_of_client(&id);
+        info!(client_id = %id, "deleted Auth0 client");
+        ctx.event(
+            obj,
+            EventType::Normal,
+            "Deleted",
+            "Delete",
+            format!("Deleted Auth0 client {id}"),
+        )
+        .await;
+    }
+    Ok(Action::await_change())
+}

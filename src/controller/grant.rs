@@ -1,0 +1,306 @@
+//! Reconciler of `Auth0ClientGrant`.
+
+use std::sync::Arc;
+
+use kube::{
+    Api, ResourceExt,
+    runtime::{
+        controller::Action,
+        events::EventType,
+        finalizer::{Event as Finalizer, finalizer},
+        reflector::ObjectRef,
+    },
+};
+use tracing::{info, instrument, warn};
+
+use super::{Context, Error, build, status};
+use crate::{
+    auth0::{ClientGrant, ListGrantsParams},
+    crd::{
+        Auth0ClientGrant, Auth0ClientGrantStatus, CONDITION_READY, DeletionPolicy, FINALIZER,
+        reason,
+    },
+};
+
+#[derive(Debug, Default)]
+struct Outcome {
+    grant_id: String,
+    client_id: String,
+    created: bool,
+    adopted: bool,
+    updated_fields: Vec<String>,
+}
+
+/// Entry point for the controller.
+#[instrument(skip_all, fields(kind = "Auth0ClientGrant", namespace = %obj.namespace().unwrap_or_default(), name = %obj.name_any()))]
+pub async fn reconcile(obj: Arc<Auth0ClientGrant>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let ns = obj.namespace().unwrap_or_default();
+    let api: Api<Auth0ClientGrant> = Api::namespaced(ctx.kube.clone(), &ns);
+    let result = finalizer(&api, FINALIZER, obj.clone(), |event| async {
+        match event {
+            Finalizer::Apply(o) => apply(&o, &ctx, &api).await,
+            Finalizer::Cleanup(o) => cleanup(&o, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| match e {
+        kube::runtime::finalizer::Error::ApplyFailed(e)
+        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+        other => Error::Finalizer(Box::new(other)),
+    });
+    if result.is_ok() {
+        ctx.reset_backoff(&*obj);
+    }
+    result
+}
+
+/// Requeue policy on errors: per-object exponential backoff.
+pub fn error_policy(obj: Arc<Auth0ClientGrant>, _err: &Error, ctx: Arc<Context>) -> Action {
+    Action::requeue(ctx.next_backoff(&*obj))
+}
+
+async fn apply(
+    obj: &Auth0ClientGrant,
+    ctx: &Context,
+    api: &Api<Auth0ClientGrant>,
+) -> Result<Action, Error> {
+    let previous = obj.status.clone().unwrap_or_default();
+    match sync(obj, ctx).await {
+        Ok(out) => {
+            let message = format!(
+                "client grant {} gives {} access to {}",
+                out.grant_id, out.client_id, obj.spec.audience
+            );
+            let new_status = Auth0ClientGrantStatus {
+                observed_generation: obj.metadata.generation,
+                conditions: vec![status::ready(
+                    true,
+                    reason::SYNCED,
+                    &message,
+                    obj.metadata.generation,
+                    &previous.conditions,
+                )],
+                grant_id: Some(out.grant_id.clone()),
+                client_id: Some(out.client_id.clone()),
+            };
+            status::apply_status(api, obj, obj.status.as_ref(), &new_status).await?;
+            let note = if out.created {
+                Some(("Created", format!("Created client grant {}", out.grant_id)))
+            } else if out.adopted {
+                Some((
+                    "Adopted",
+                    format!("Adopted existing client grant {}", out.grant_id),
+                ))
+            } else if !out.updated_fields.is_empty() {
+                Some((
+                    "Updated",
+                    format!(
+                        "Updated client grant {}: {}",
+                        out.grant_id,
+                        out.updated_fields.join(", ")
+                    ),
+                ))
+            } else {
+                None
+            };
+            if let Some((reason, note)) = note {
+                info!(grant_id = %out.grant_id, "{note}");
+                ctx.event(obj, EventType::Normal, reason, "Sync", note)
+                    .await;
+            }
+            Ok(ctx.resync())
+        }
+        Err(err) => {
+            let new_status = Auth0ClientGrantStatus {
+                observed_generation: obj.metadata.generation,
+                conditions: vec![status::ready(
+                    false,
+                    err.reason(),
+                    &err.to_string(),
+                    obj.metadata.generation,
+                    &previous.conditions,
+                )],
+                ..previous.clone()
+            };
+            if let Err(e) = status::apply_status(api, obj, obj.status.as_ref(), &new_status).await {
+                warn!(error = %e, "could not write status");
+            }
+            if matches!(err, Error::ClientNotReady(_)) {
+                // Not a failure: the client watch wakes this grant up when the client is ready.
+                info!(reason = err.reason(), "{err}");
+                return Ok(Action::requeue(
+                    ctx.config
+                        .resync_interval
+                        .min(std::time::Duration::from_secs(60)),
+                ));
+            }
+            warn!(reason = err.reason(), error = %err, "reconcile failed");
+            ctx.event(
+                obj,
+                EventType::Warning,
+                err.reason(),
+                "Reconcile",
+                err.to_string(),
+            )
+            .await;
+            if err.needs_user() {
+                Ok(Action::requeue(
+                    ctx.config
+                        .resync_interval
+                        .min(std::time::Duration::from_secs(120)),
+                ))
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+/// The Auth0 client id the grant is for.
+fn resolve_client_id(obj: &Auth0ClientGrant, ctx: &Context) -> Result<String, Error> {
+    if let Some(id) = &obj.spec.client_id {
+        return Ok(id.clone());
+    }
+    let ns = obj.namespace().unwrap_or_default();
+    let name = obj
+        .spec
+        .client_ref
+        .as_ref()
+        .map(|r| r.name.clone())
+        .unwrap_or_default();
+    let Some(client) = ctx.clients.get(&ObjectRef::new(&name).within(&ns)) else {
+        return Err(Error::ClientNotReady(format!(
+            "Auth0Client {name} does not exist in namespace {ns}"
+        )));
+    };
+    if client.metadata.deletion_timestamp.is_some() {
+        return Err(Error::ClientNotReady(format!(
+            "Auth0Client {name} is being deleted"
+        )));
+    }
+    let status = client.status.as_ref();
+    let ready = status
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == CONDITION_READY))
+        .is_some_and(|c| c.status == "True");
+    match status.and_then(|s| s.client_id.clone()) {
+        Some(id) if ready => Ok(id),
+        _ => Err(Error::ClientNotReady(format!(
+            "Auth0Client {name} is not ready yet"
+        ))),
+    }
+}
+
+async fn sync(obj: &Auth0ClientGrant, ctx: &Context) -> Result<Outcome, Error> {
+    let client_id = resolve_client_id(obj, ctx)?;
+    let audience = obj.spec.audience.clone();
+    ctx.inventory.ensure_grants(&ctx.auth0).await?;
+    let mut out = Outcome {
+        client_id: client_id.clone(),
+        ..Default::default()
+    };
+
+    let by_status = obj
+        .status
+        .as_ref()
+        .and_then(|s| s.grant_id.as_deref())
+        .and_then(|id| ctx.inventory.grant(id))
+        .filter(|g| build::grant_matches(g, &client_id, &audience));
+    let observed: ClientGrant = match by_status
+        .or_else(|| ctx.inventory.find_grant(&client_id, &audience))
+    {
+        Some(g) => {
+            out.adopted =
+                obj.status.as_ref().and_then(|s| s.grant_id.as_deref()) != Some(g.id.as_str());
+            g
+        }
+        None => match ctx
+            .auth0
+            .create_client_grant(&build::grant_create(&obj.spec, &client_id))
+            .await
+        {
+            Ok(g) => {
+                ctx.inventory.upsert_grant(&g);
+                out.created = true;
+                g
+            }
+            Err(e) if e.is_conflict() => {
+                // It exists (made elsewhere, or our cache is behind): adopt it.
+                let params = ListGrantsParams {
+                    client_id: Some(client_id.clone()),
+                    audience: Some(audience.clone()),
+                };
+                let found = ctx.auth0.list_client_grants(&params).await?;
+                let g = found
+                    .into_iter()
+                    .find(|g| build::grant_matches(g, &client_id, &audience))
+                    .ok_or_else(|| Error::Auth0(e))?;
+                ctx.inventory.upsert_grant(&g);
+                out.adopted = true;
+                g
+            }
+            Err(e) if e.is_not_found() => {
+                return Err(Error::NotFound(format!(
+                    "Auth0 refused the grant: {e} (check that client {client_id} and the API {audience} exist)"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    out.grant_id = observed.id.clone();
+    let update = build::grant_update(&obj.spec, &observed);
+    if !update.is_empty() {
+        out.updated_fields = match serde_json::to_value(&update) {
+            Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+            _ => vec![],
+        };
+        match ctx.auth0.update_client_grant(&observed.id, &update).await {
+            Ok(g) => ctx.inventory.upsert_grant(&g),
+            Err(e) if e.is_not_found() => {
+                // Deleted behind our back (e.g. with its client): create it on the next pass.
+                ctx.inventory.remove_grant(&observed.id);
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
+async fn cleanup(obj: &Auth0ClientGrant, ctx: &Context) -> Result<Action, Error> {
+    if obj.spec.deletion_policy == DeletionPolicy::Orphan {
+        ctx.event(
+            obj,
+            EventType::Normal,
+            "Orphaned",
+            "Delete",
+            "deletionPolicy is Orphan: the client grant is kept".into(),
+        )
+        .await;
+        return Ok(Action::await_change());
+    }
+    let status = obj.status.clone().unwrap_or_default();
+    let id = match (status.grant_id, status.client_id) {
+        (Some(id), _) => Some(id),
+        (None, Some(client_id)) => {
+            ctx.inventory.ensure_grants(&ctx.auth0).await?;
+            ctx.inventory
+                .find_grant(&client_id, &obj.spec.audience)
+                .map(|g| g.id)
+        }
+        (None, None) => None,
+    };
+    if let Some(id) = id {
+        ctx.auth0.delete_client_grant(&id).await?;
+        ctx.inventory.remove_grant(&id);
+        info!(grant_id = %id, "deleted client grant");
+        ctx.event(
+            obj,
+            EventType::Normal,
+            "Deleted",
+            "Delete",
+            format!("Deleted client grant {id}"),
+        )
+        .await;
+    }
+    Ok(Action::await_change())
+}

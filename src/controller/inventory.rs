@@ -1,0 +1,301 @@
+//! Cached view of the tenant's clients and grants, refreshed by listing.
+//!
+//! Reconciles read Auth0 state from here instead of one GET per object: a refresh lists every
+//! client (or grant) at 100 per request, at most once per `max_age` (the resync interval), and
+//! concurrent callers share one refresh. Writes the operator makes (create, patch, delete) are
+//! applied to the cache immediately, and survive a refresh that was already in flight.
+//! The cache never holds client secrets: clients are listed without `client_secret`.
+
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
+use parking_lot::RwLock;
+
+use crate::{
+    auth0::{Auth0Client, Auth0Error, Client, ClientGrant, ListClientsParams, ListGrantsParams},
+    crd::METADATA_UID_KEY,
+};
+
+/// Client fields the operator compares; listing only these keeps the cache small.
+pub const CLIENT_FIELDS: &[&str] = &[
+    "client_id",
+    "name",
+    "description",
+    "app_type",
+    "callbacks",
+    "allowed_logout_urls",
+    "allowed_origins",
+    "web_origins",
+    "grant_types",
+    "token_endpoint_auth_method",
+    "is_first_party",
+    "oidc_conformant",
+    "jwt_configuration",
+    "refresh_token",
+    "client_metadata",
+    "logo_uri",
+    "initiate_login_uri",
+    "organization_usage",
+    "organization_require_behavior",
+    "cross_origin_authentication",
+    "cross_origin_loc",
+    "sso",
+    "sso_disabled",
+    "custom_login_page_on",
+    "allowed_clients",
+    "global",
+];
+
+struct Listing<T> {
+    items: HashMap<String, T>,
+    fetched_at: Option<Instant>,
+    /// Local writes, replayed over a listing that started before them.
+    local: Vec<(Instant, String, Option<T>)>,
+    forced: bool,
+}
+
+impl<T: Clone> Listing<T> {
+    fn new() -> Self {
+        Self {
+            items: HashMap::new(),
+            fetched_at: None,
+            local: Vec::new(),
+            forced: true,
+        }
+    }
+
+    fn fresh(&self, max_age: Duration) -> bool {
+        !self.forced && self.fetched_at.is_some_and(|t| t.elapsed() < max_age)
+    }
+
+    fn write(&mut self, id: String, value: Option<T>) {
+        match &value {
+            Some(v) => self.items.insert(id.clone(), v.clone()),
+            None => self.items.remove(&id),
+        };
+        self.local.push((Instant::now(), id, value));
+    }
+
+    fn replace(&mut self, started: Instant, items: HashMap<String, T>) {
+        self.items = items;
+        let local = std::mem::take(&mut self.local);
+        for (at, id, value) in local.into_iter().filter(|(at, _, _)| *at >= started) {
+            match &value {
+                Some(v) => self.items.insert(id.clone(), v.clone()),
+                None => self.items.remove(&id),
+            };
+            self.local.push((at, id, value));
+        }
+        self.fetched_at = Some(started);
+        self.forced = false;
+    }
+}
+
+/// Counters of the cache, for metrics and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InventoryStats {
+    /// Clients held.
+    pub clients: usize,
+    /// Grants held.
+    pub grants: usize,
+    /// Client list refreshes so far.
+    pub client_refreshes: u64,
+    /// Grant list refreshes so far.
+    pub grant_refreshes: u64,
+}
+
+/// See the module documentation.
+pub struct Inventory {
+    max_age: Duration,
+    clients: RwLock<Listing<Client>>,
+    grants: RwLock<Listing<ClientGrant>>,
+    client_refresh: tokio::sync::Mutex<u64>,
+    grant_refresh: tokio::sync::Mutex<u64>,
+}
+
+impl Inventory {
+    /// An empty cache whose listings are refreshed when older than `max_age`.
+    pub fn new(max_age: Duration) -> Self {
+        Self {
+            max_age,
+            clients: RwLock::new(Listing::new()),
+            grants: RwLock::new(Listing::new()),
+            client_refresh: tokio::sync::Mutex::new(0),
+            grant_refresh: tokio::sync::Mutex::new(0),
+        }
+    }
+
+    /// Makes sure the client listing is at most `max_age` old (one shared refresh).
+    pub async fn ensure_clients(&self, auth0: &Auth0Client) -> Result<(), Auth0Error> {
+        if self.clients.read().fresh(self.max_age) {
+            return Ok(());
+        }
+        let mut refreshes = self.client_refresh.lock().await;
+        if self.clients.read().fresh(self.max_age) {
+            return Ok(()); // someone else refreshed while we waited
+        }
+        let started = Instant::now();
+        let params = ListClientsParams {
+            fields: Some(CLIENT_FIELDS.iter().map(|s| s.to_string()).collect()),
+            include_fields: true,
+            is_global: Some(false),
+        };
+        let listed = auth0.list_clients(&params).await?;
+        let items = listed
+            .into_iter()
+            .map(|mut c| {
+                c.client_secret = None;
+                (c.client_id.clone(), c)
+            })
+            .collect();
+        self.clients.write().replace(started, items);
+        *refreshes += 1;
+        Ok(())
+    }
+
+    /// Makes sure the grant listing is at most `max_age` old (one shared refresh).
+    pub async fn ensure_grants(&self, auth0: &Auth0Client) -> Result<(), Auth0Error> {
+        if self.grants.read().fresh(self.max_age) {
+            return Ok(());
+        }
+        let mut refreshes = self.grant_refresh.lock().await;
+        if self.grants.read().fresh(self.max_age) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let listed = auth0
+            .list_client_grants(&ListGrantsParams::default())
+            .await?;
+        let items = listed.into_iter().map(|g| (g.id.clone(), g)).collect();
+        self.grants.write().replace(started, items);
+        *refreshes += 1;
+        Ok(())
+    }
+
+    /// The cached client with this id.
+    pub fn client(&self, client_id: &str) -> Option<Client> {
+        self.clients.read().items.get(client_id).cloned()
+    }
+
+    /// The cached client tagged with this Kubernetes UID (see [`METADATA_UID_KEY`]).
+    pub fn client_by_uid(&self, uid: &str) -> Option<Client> {
+        self.clients
+            .read()
+            .items
+            .values()
+            .find(|c| {
+                c.client_metadata
+                    .as_ref()
+                    .and_then(|m| m.get(METADATA_UID_KEY))
+                    .is_some_and(|v| v == uid)
+            })
+            .cloned()
+    }
+
+    /// Records a client the operator created or patched (its secret is dropped).
+    pub fn upsert_client(&self, client: &Client) {
+        let mut c = client.clone();
+        c.client_secret = None;
+        self.clients.write().write(c.client_id.clone(), Some(c));
+    }
+
+    /// Records that a client is gone.
+    pub fn remove_client(&self, client_id: &str) {
+        self.clients.write().write(client_id.to_string(), None);
+    }
+
+    /// Forces a refresh before the next client lookup (after an ambiguous create, say).
+    pub fn invalidate_clients(&self) {
+        self.clients.write().forced = true;
+    }
+
+    /// The cached grant with this id.
+    pub fn grant(&self, grant_id: &str) -> Option<ClientGrant> {
+        self.grants.read().items.get(grant_id).cloned()
+    }
+
+    /// The cached grant for (client, audience) with subject type `client`.
+    pub fn find_grant(&self, client_id: &str, audience: &str) -> Option<ClientGrant> {
+        self.grants
+            .read()
+            .items
+            .values()
+            .find(|g| super::build::grant_matches(g, client_id, audience))
+            .cloned()
+    }
+
+    /// Records a grant the operator created or patched.
+    pub fn upsert_grant(&self, grant: &ClientGrant) {
+        self.grants
+            .write()
+            .write(grant.id.clone(), Some(grant.clone()));
+    }
+
+    /// Records that a grant is gone.
+    pub fn remove_grant(&self, grant_id: &str) {
+        self.grants.write().write(grant_id.to_string(), None);
+    }
+
+    /// Drops every cached grant of a client (Auth0 deletes them with the client).
+    pub fn remove_grants_of_client(&self, client_id: &str) {
+        let ids: Vec<String> = self
+            .grants
+            .read()
+            .items
+            .values()
+            .filter(|g| g.client_id.as_deref() == Some(client_id))
+            .map(|g| g.id.clone())
+            .collect();
+        let mut grants = self.grants.write();
+        for id in ids {
+            grants.write(id, None);
+        }
+    }
+
+    /// Forces a refresh before the next grant lookup.
+    pub fn invalidate_grants(&self) {
+        self.grants.write().forced = true;
+    }
+
+    /// Sizes and refresh counts.
+    pub fn stats(&self) -> InventoryStats {
+        InventoryStats {
+            clients: self.clients.read().items.len(),
+            grants: self.grants.read().items.len(),
+            client_refreshes: self
+                .client_refresh
+                .try_lock()
+                .map(|g| *g)
+                .unwrap_or_default(),
+            grant_refreshes: self
+                .grant_refresh
+                .try_lock()
+                .map(|g| *g)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_writes_survive_an_older_listing() {
+        let mut l: Listing<u32> = Listing::new();
+        let started = Instant::now();
+        l.write("new".into(), Some(1));
+        l.replace(started, HashMap::from([("old".to_string(), 0)]));
+        assert_eq!(l.items.get("new"), Some(&1));
+        assert_eq!(l.items.get("old"), Some(&0));
+        // A listing that started after the write supersedes it.
+        let later = Instant::now();
+        l.replace(later, HashMap::new());
+        assert!(l.items.is_empty());
+        assert!(l.fresh(Duration::from_secs(60)));
+        l.forced = true;
+        assert!(!l.fresh(Duration::from_secs(60)));
+    }
+}

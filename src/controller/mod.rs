@@ -1,0 +1,316 @@
+//! The two controllers (`Auth0Client`, `Auth0ClientGrant`) and what they share.
+//!
+//! Each reconcile follows dereference → validate → build → apply: [`build`] holds the pure part
+//! (desired Auth0 bodies, diffs, the Secret) and is unit-tested without any client;
+//! [`client`] and [`grant`] do the I/O. Auth0 state is read through [`inventory`], a cache
+//! refreshed by *listing* (one request per 100 objects) at most once per resync interval, so
+//! steady-state drift checks cost almost nothing against Auth0's rate limit.
+
+pub mod build;
+pub mod client;
+pub mod grant;
+pub mod inventory;
+pub mod status;
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::{
+    Api, Client as KubeClient, ResourceExt,
+    runtime::{
+        Controller, WatchStreamExt,
+        controller::{self, Action},
+        events::{Event, EventType, Recorder, Reporter},
+        reflector::{self, ObjectRef, Store},
+        watcher,
+    },
+};
+use parking_lot::Mutex;
+use tracing::{info, warn};
+
+use crate::{
+    auth0::{Auth0Client, Auth0Error},
+    config::OperatorConfig,
+    crd::{Auth0Client as Auth0ClientCr, Auth0ClientGrant, reason},
+};
+
+pub use inventory::Inventory;
+
+/// Field manager of every server-side apply the operator makes.
+pub const FIELD_MANAGER: &str = "auth0-operator";
+/// Label put on every Secret the operator creates.
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// Value of [`MANAGED_BY_LABEL`].
+pub const MANAGED_BY_VALUE: &str = "auth0-operator";
+
+/// Errors of one reconcile. Messages never contain secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Auth0 answered with an error or could not be reached.
+    #[error("{0}")]
+    Auth0(#[from] Auth0Error),
+    /// The Kubernetes API failed.
+    #[error("Kubernetes API error: {0}")]
+    Kube(#[from] kube::Error),
+    /// The spec cannot be applied as written (the user must change it).
+    #[error("{0}")]
+    InvalidSpec(String),
+    /// The target Secret exists and belongs to someone else.
+    #[error("{0}")]
+    SecretConflict(String),
+    /// The referenced Auth0Client is missing or not ready.
+    #[error("{0}")]
+    ClientNotReady(String),
+    /// The Auth0 object this resource names does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// Adding or removing the finalizer failed.
+    #[error("finalizer: {0}")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+}
+
+impl Error {
+    /// The `Ready` condition reason (and event reason) for this error.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::Auth0(e) if e.reason() == "RateLimited" => reason::RATE_LIMITED,
+            Error::Auth0(e) if e.reason() == "Auth0ValidationError" => reason::INVALID_SPEC,
+            Error::Auth0(_) => reason::AUTH0_ERROR,
+            Error::Kube(_) => reason::KUBERNETES_ERROR,
+            Error::InvalidSpec(_) => reason::INVALID_SPEC,
+            Error::SecretConflict(_) => reason::SECRET_CONFLICT,
+            Error::ClientNotReady(_) => reason::CLIENT_NOT_READY,
+            Error::NotFound(_) => reason::NOT_FOUND,
+            Error::Finalizer(inner) => match &**inner {
+                kube::runtime::finalizer::Error::ApplyFailed(e)
+                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.reason(),
+                _ => reason::KUBERNETES_ERROR,
+            },
+        }
+    }
+
+    /// Errors the user must fix; retrying soon cannot help.
+    pub fn needs_user(&self) -> bool {
+        match self {
+            Error::InvalidSpec(_) | Error::SecretConflict(_) | Error::NotFound(_) => true,
+            Error::Auth0(e) => e.reason() == "Auth0ValidationError",
+            _ => false,
+        }
+    }
+}
+
+/// Shared state of both controllers.
+pub struct Context {
+    /// Kubernetes client.
+    pub kube: KubeClient,
+    /// Auth0 Management API client (one rate limiter for the whole tenant).
+    pub auth0: Auth0Client,
+    /// Cached Auth0 clients and grants, refreshed by listing.
+    pub inventory: Inventory,
+    /// Shared event recorder.
+    pub recorder: Recorder,
+    /// Operator settings.
+    pub config: OperatorConfig,
+    /// Secrets labelled as managed by the operator (reflector cache).
+    pub secrets: Store<Secret>,
+    /// `Auth0Client` objects (the client controller's cache), used by the grant controller.
+    pub clients: Store<Auth0ClientCr>,
+    /// Consecutive failures per object, for exponential backoff.
+    failures: Mutex<HashMap<String, u32>>,
+    /// UIDs of `Auth0Client`s whose create call ended without a clear answer: before creating
+    /// again the client list is refreshed, so a client that was created after all is adopted.
+    pub(crate) pending_creates: Mutex<std::collections::HashSet<String>>,
+}
+
+impl Context {
+    fn backoff_key<K: kube::Resource<DynamicType = ()>>(obj: &K) -> String {
+        format!(
+            "{}/{}/{}",
+            K::kind(&()),
+            obj.namespace().unwrap_or_default(),
+            obj.name_any()
+        )
+    }
+
+    /// Records a failure and returns how long to wait before the next attempt:
+    /// 1 s, 2 s, 4 s … capped at 5 minutes, with ±20 % jitter.
+    pub fn next_backoff<K: kube::Resource<DynamicType = ()>>(&self, obj: &K) -> Duration {
+        let mut map = self.failures.lock();
+        let n = map.entry(Self::backoff_key(obj)).or_insert(0);
+        *n = n.saturating_add(1);
+        backoff_delay(*n)
+    }
+
+    /// Forgets the failures of an object after a successful reconcile.
+    pub fn reset_backoff<K: kube::Resource<DynamicType = ()>>(&self, obj: &K) {
+        self.failures.lock().remove(&Self::backoff_key(obj));
+    }
+
+    /// Publishes an event about `obj`; failures to publish are logged, never fatal.
+    pub async fn event<K: kube::Resource<DynamicType = ()>>(
+        &self,
+        obj: &K,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) {
+        let ev = Event {
+            type_,
+            reason: reason.to_string(),
+            note: Some(truncate(&note, 1000)),
+            action: action.to_string(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&ev, &obj.object_ref(&())).await {
+            warn!(error = %e, "could not publish event");
+        }
+    }
+
+    /// The requeue used after a successful reconcile: the resync interval with a little jitter
+    /// so that objects do not all come back at once.
+    pub fn resync(&self) -> Action {
+        let base = self.config.resync_interval;
+        let jitter = base.mul_f64(rand_fraction() * 0.1);
+        Action::requeue(base + jitter)
+    }
+}
+
+/// Exponential backoff for the `n`th consecutive failure (n ≥ 1).
+pub fn backoff_delay(n: u32) -> Duration {
+    let base = Duration::from_secs(1).saturating_mul(1u32 << (n.saturating_sub(1)).min(9));
+    let capped = base.min(Duration::from_secs(300));
+    capped.mul_f64(0.8 + 0.4 * rand_fraction())
+}
+
+fn rand_fraction() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+    );
+    (h.finish() % 10_000) as f64 / 10_000.0
+}
+
+/// Shortens `s` to at most `max` bytes on a char boundary.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn api<K>(client: &KubeClient, namespace: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Runs both controllers until `shutdown` completes (or forever).
+pub async fn run(
+    kube: KubeClient,
+    config: OperatorConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) -> anyhow::Result<()> {
+    let auth0 = Auth0Client::new(config.auth0.clone())?;
+    let ns = config.namespace.clone();
+    let clients_api: Api<Auth0ClientCr> = api(&kube, ns.as_deref());
+    let grants_api: Api<Auth0ClientGrant> = api(&kube, ns.as_deref());
+    let secrets_api: Api<Secret> = api(&kube, ns.as_deref());
+
+    let secret_wc =
+        watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
+    let (secrets, secret_writer) = reflector::store();
+    let secret_stream = watcher(secrets_api, secret_wc)
+        .default_backoff()
+        .modify(|s: &mut Secret| s.managed_fields_mut().clear())
+        .reflect(secret_writer)
+        .touched_objects();
+
+    let ctl_config = controller::Config::default().concurrency(config.concurrency);
+    let client_controller = Controller::new(
+        clients_api.clone(),
+        watcher::Config::default().any_semantic(),
+    )
+    .owns_stream(secret_stream)
+    .with_config(ctl_config.clone());
+    let clients_store = client_controller.store();
+
+    let grant_controller = Controller::new(grants_api, watcher::Config::default().any_semantic())
+        .with_config(ctl_config);
+    let grants_store = grant_controller.store();
+    // A grant reconciles as soon as the Auth0Client it references changes (e.g. becomes ready).
+    let grant_controller = grant_controller.watches(
+        clients_api,
+        watcher::Config::default(),
+        move |c: Auth0ClientCr| {
+            let ns = c.namespace();
+            let name = c.name_any();
+            grants_store
+                .state()
+                .into_iter()
+                .filter(|g| {
+                    g.namespace() == ns
+                        && g.spec.client_ref.as_ref().is_some_and(|r| r.name == name)
+                })
+                .map(|g| ObjectRef::from_obj(&*g))
+                .collect::<Vec<_>>()
+        },
+    );
+
+    let recorder = Recorder::new(
+        kube.clone(),
+        Reporter {
+            controller: "auth0-operator".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        },
+    );
+    let ctx = Arc::new(Context {
+        kube,
+        auth0,
+        inventory: Inventory::new(config.resync_interval),
+        recorder,
+        config,
+        secrets,
+        clients: clients_store,
+        failures: Mutex::new(HashMap::new()),
+        pending_creates: Mutex::new(Default::default()),
+    });
+
+    info!(namespace = ?ctx.config.namespace, "starting controllers");
+    let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
+    let clients = client_controller
+        .graceful_shutdown_on(shutdown.clone())
+        .run(client::reconcile, client::error_policy, ctx.clone())
+        .for_each(|r| async move { log_result(r) });
+    let grants = grant_controller
+        .graceful_shutdown_on(shutdown)
+        .run(grant::reconcile, grant::error_policy, ctx.clone())
+        .for_each(|r| async move { log_result(r) });
+    tokio::join!(clients, grants);
+    info!("controllers stopped");
+    Ok(())
+}
+
+fn log_result<K: kube::Resource, E: std::fmt::Display, Q: std::fmt::Display>(
+    r: Result<(ObjectRef<K>, Action), controller::Error<E, Q>>,
+) {
+    match r {
+        Ok((obj, _)) => tracing::debug!(object = %obj, "reconciled"),
+        // Reconcile failures are logged by the reconcilers themselves with namespace/name.
+        Err(controller::Error::ReconcilerFailed(_, _)) => {}
+        Err(e) => warn!(error = %e, "controller error"),
+    }
+}
