@@ -455,12 +455,18 @@ impl TestEnv {
     /// Kill both processes, wait for them, and remove the temp dir (set `ENVTEST_KEEP_DIR=1` to
     /// keep it for debugging).
     pub async fn stop(mut self) {
-        for child in [self.apiserver.take(), self.etcd.take()]
+        for mut child in [self.apiserver.take(), self.etcd.take()]
             .into_iter()
             .flatten()
         {
-            let mut child = child;
-            let _ = child.kill().await;
+            // Closing stdin makes the watchdog SIGKILL the program; the wrapper then exits.
+            drop(child.stdin.take());
+            if tokio::time::timeout(Duration::from_secs(10), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
         }
         // Drop removes the temp dir.
     }
@@ -472,10 +478,11 @@ impl Drop for TestEnv {
             .into_iter()
             .flatten()
             .collect();
+        // Closing stdin makes each watchdog SIGKILL its program; the wrapper exits once the
+        // program is gone, so wait (briefly) for that before the data dir is removed.
         for child in &mut children {
-            let _ = child.start_kill();
+            drop(child.stdin.take());
         }
-        // Reap (briefly) so etcd is gone before its data dir is removed.
         let deadline = Instant::now() + Duration::from_secs(5);
         while !children.is_empty() && Instant::now() < deadline {
             children.retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_)) | Err(_)));
@@ -483,11 +490,13 @@ impl Drop for TestEnv {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
-        if let Some(tmp) = self.tmp.take() {
-            if std::env::var_os("ENVTEST_KEEP_DIR").is_some_and(|v| !v.is_empty() && v != "0") {
-                eprintln!("envtest: keeping {}", tmp.keep().display());
-            }
-            // Otherwise TempDir's own Drop removes it.
+        for child in &mut children {
+            let _ = child.start_kill();
+        }
+        // TempDir's own Drop removes the directory unless it is kept here.
+        let keep = std::env::var_os("ENVTEST_KEEP_DIR").is_some_and(|v| !v.is_empty() && v != "0");
+        if keep && let Some(tmp) = self.tmp.take() {
+            eprintln!("envtest: keeping {}", tmp.keep().display());
         }
     }
 }
@@ -536,14 +545,32 @@ fn free_ports<const N: usize>() -> Result<[u16; N], EnvtestError> {
     Ok(ports)
 }
 
+/// `/bin/sh` wrapper that runs `"$@"` and SIGKILLs it once its own stdin (a pipe held by this
+/// process) reaches EOF: when the `TestEnv` closes it, or when the test process dies for any
+/// reason (even SIGKILL, e.g. a test-runner timeout), so no etcd/apiserver outlives its test. The
+/// wrapper exits with the program's status once the program has exited.
+const WATCHDOG: &str = r#"exec 3<&0
+"$@" 3<&- &
+pid=$!
+{ read -r _ <&3; kill -9 "$pid" 2>/dev/null; } &
+exec 3<&-
+wait "$pid"
+"#;
+
+/// Start `bin args...` under [`WATCHDOG`], stdout+stderr to `log`. Dropping the returned child's
+/// stdin kills the program.
 fn spawn(bin: &Path, args: &[String], log: &Path) -> Result<Child, EnvtestError> {
     let out = std::fs::File::create(log).map_err(io_err(format!("creating {}", log.display())))?;
     let err = out
         .try_clone()
         .map_err(io_err(format!("duplicating {}", log.display())))?;
-    Command::new(bin)
+    Command::new("/bin/sh")
+        .arg("-c")
+        .arg(WATCHDOG)
+        .arg("envtest-watchdog")
+        .arg(bin)
         .args(args)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(out)
         .stderr(err)
         .kill_on_drop(true)
