@@ -1,6 +1,6 @@
 //! The `auth0-operator` binary: a thin command-line layer over the library.
 
-use std::{error::Error as _, process::ExitCode};
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 

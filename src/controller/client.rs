@@ -272,7 +272,7 @@ async fn create(
     ctx.pending_creates.lock().insert(uid.to_string());
     match ctx.auth0.create_client(&body).await {
         Ok(c) => {
-            ctx.inventory.upsert_client(&c);
+            ctx.inventory.record_created_client(&c);
             ctx.pending_creates.lock().remove(uid);
             Ok(c)
         }

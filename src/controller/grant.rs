@@ -205,9 +205,26 @@ async fn sync(obj: &Auth0ClientGrant, ctx: &Context) -> Result<Outcome, Error> {
         .and_then(|s| s.grant_id.as_deref())
         .and_then(|id| ctx.inventory.grant(id))
         .filter(|g| build::grant_matches(g, &client_id, &audience));
-    let observed: ClientGrant = match by_status
-        .or_else(|| ctx.inventory.find_grant(&client_id, &audience))
-    {
+    let mut cached = by_status.or_else(|| ctx.inventory.find_grant(&client_id, &audience));
+    if cached.is_none() && !ctx.inventory.grants_listing_covers_new_client(&client_id) {
+        // The listing may predate a grant made elsewhere: ask Auth0 for exactly this pair
+        // before creating, to adopt instead of running into a 409. (Skipped for clients this
+        // process created after the listing: they cannot have such a grant.)
+        let params = ListGrantsParams {
+            client_id: Some(client_id.clone()),
+            audience: Some(audience.clone()),
+        };
+        cached = ctx
+            .auth0
+            .list_client_grants(&params)
+            .await?
+            .into_iter()
+            .find(|g| build::grant_matches(g, &client_id, &audience));
+        if let Some(g) = &cached {
+            ctx.inventory.upsert_grant(g);
+        }
+    }
+    let observed: ClientGrant = match cached {
         Some(g) => {
             out.adopted =
                 obj.status.as_ref().and_then(|s| s.grant_id.as_deref()) != Some(g.id.as_str());

@@ -113,6 +113,9 @@ pub struct Inventory {
     grants: RwLock<Listing<ClientGrant>>,
     client_refresh: tokio::sync::Mutex<u64>,
     grant_refresh: tokio::sync::Mutex<u64>,
+    /// Clients this process created, with when: a client created after the grant listing
+    /// cannot have grants the listing missed, except ones made elsewhere in between.
+    created_clients: RwLock<HashMap<String, Instant>>,
 }
 
 impl Inventory {
@@ -124,6 +127,7 @@ impl Inventory {
             grants: RwLock::new(Listing::new()),
             client_refresh: tokio::sync::Mutex::new(0),
             grant_refresh: tokio::sync::Mutex::new(0),
+            created_clients: RwLock::new(HashMap::new()),
         }
     }
 
@@ -199,6 +203,24 @@ impl Inventory {
         let mut c = client.clone();
         c.client_secret = None;
         self.clients.write().write(c.client_id.clone(), Some(c));
+    }
+
+    /// Records a client this process just created.
+    pub fn record_created_client(&self, client: &Client) {
+        self.created_clients
+            .write()
+            .insert(client.client_id.clone(), Instant::now());
+        self.upsert_client(client);
+    }
+
+    /// True when this process created the client after the current grant listing was taken,
+    /// so the listing is complete for that client as far as this process can know.
+    pub fn grants_listing_covers_new_client(&self, client_id: &str) -> bool {
+        let fetched = self.grants.read().fetched_at;
+        match (self.created_clients.read().get(client_id), fetched) {
+            (Some(created), Some(fetched)) => *created >= fetched,
+            _ => false,
+        }
     }
 
     /// Records that a client is gone.

@@ -12,6 +12,7 @@ pub use client::*;
 pub use common::*;
 pub use grant::*;
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
 /// API group of every custom resource of this operator.
@@ -21,16 +22,37 @@ pub const FINALIZER: &str = "auth0.operator.dev/cleanup";
 
 /// The generated CRDs as `(file name, YAML)` pairs, in the order they are written to `crds/`.
 pub fn crd_files() -> Vec<(&'static str, String)> {
+    let [client, grant] = crds();
     vec![
-        (
-            "auth0clients.auth0.operator.dev.yaml",
-            to_yaml(&Auth0Client::crd()),
-        ),
-        (
-            "auth0clientgrants.auth0.operator.dev.yaml",
-            to_yaml(&Auth0ClientGrant::crd()),
-        ),
+        ("auth0clients.auth0.operator.dev.yaml", to_yaml(&client)),
+        ("auth0clientgrants.auth0.operator.dev.yaml", to_yaml(&grant)),
     ]
+}
+
+/// Both CRDs as installed: `Auth0Client` first, then `Auth0ClientGrant`.
+pub fn crds() -> [CustomResourceDefinition; 2] {
+    [tidy(Auth0Client::crd()), tidy(Auth0ClientGrant::crd())]
+}
+
+/// Drops the `null` that schema generation adds to the `enum` of optional fields: Kubernetes
+/// prunes nulls of non-nullable fields anyway, and API servers before 1.21 reject a CRD whose
+/// enum holds `null` (they fail to compare the schema with itself).
+fn tidy(crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(serde_json::Value::Array(values)) = m.get_mut("enum") {
+                    values.retain(|e| !e.is_null());
+                }
+                m.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(&crd).expect("CRD serializes");
+    walk(&mut v);
+    serde_json::from_value(v).expect("CRD deserializes")
 }
 
 /// All CRDs as one multi-document YAML stream (what `auth0-operator crds` prints).

@@ -228,6 +228,19 @@ impl Simulator {
     }
 
     /// Scopes granted to tokens issued from now on (issued tokens keep theirs).
+    /// Delays the response to `method path` (e.g. `POST`, `/api/v2/clients`) by `delay` *after*
+    /// the request took effect, as when a response is lost in transit or the caller crashes
+    /// mid-call. `Duration::ZERO` removes the delay.
+    pub fn set_response_delay(&self, method: &str, path: &str, delay: Duration) {
+        let mut s = self.shared.settings.lock();
+        s.response_delays
+            .retain(|(m, p, _)| !(m.eq_ignore_ascii_case(method) && p == path));
+        if !delay.is_zero() {
+            s.response_delays
+                .push((method.to_string(), path.to_string(), delay));
+        }
+    }
+
     pub fn set_scopes(&self, scopes: Vec<String>) {
         self.shared.settings.lock().scopes = scopes;
     }

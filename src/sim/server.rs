@@ -35,6 +35,9 @@ pub(crate) struct Settings {
     pub scopes: Vec<String>,
     pub token_ttl: Duration,
     pub faults: Faults,
+    /// `(method, path) -> delay` applied after a request was processed, before the response
+    /// is sent: simulates a response lost in transit while the change did happen.
+    pub response_delays: Vec<(String, String, Duration)>,
 }
 
 struct TokenInfo {
@@ -124,6 +127,7 @@ impl Shared {
                 scopes: cfg.scopes,
                 token_ttl: cfg.token_ttl,
                 faults: cfg.faults,
+                response_delays: Vec::new(),
             }),
             bucket: Mutex::new(Bucket::new(cfg.rate_limit)),
             tokens: Mutex::new(HashMap::new()),
@@ -755,7 +759,18 @@ async fn api(
                             .collect()
                     })
                     .unwrap_or_default();
-                match route(shared, &scopes, method, path, &q, body) {
+                let routed = route(shared, &scopes, method, path, &q, body);
+                let delay = shared
+                    .settings
+                    .lock()
+                    .response_delays
+                    .iter()
+                    .find(|(m, p, _)| m.eq_ignore_ascii_case(method.as_str()) && p == path)
+                    .map(|(_, _, d)| *d);
+                if let Some(d) = delay {
+                    tokio::time::sleep(d).await;
+                }
+                match routed {
                     Ok((status, Some(v))) => (json_response(status, &v), status),
                     Ok((status, None)) => (empty_response(status), status),
                     Err(e) => (err_response(&e), e.status),

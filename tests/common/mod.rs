@@ -1,0 +1,237 @@
+//! Shared harness of the integration tests: a real kube-apiserver + etcd (envtest), the Auth0
+//! simulator, the CRDs, and the operator running in-process (or as its binary).
+
+#![allow(dead_code)]
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use auth0_operator::{
+    auth0::{Auth0Config, RateLimitConfig, RetryConfig},
+    config::OperatorConfig,
+    crd::{Auth0Client, Auth0ClientGrant, CONDITION_READY},
+    envtest::{TestEnv, start_or_skip},
+    sim::{SimConfig, Simulator},
+};
+use k8s_openapi::{
+    api::core::v1::Namespace,
+    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+};
+use kube::{
+    Api, Client, ResourceExt,
+    api::{ObjectMeta, PostParams},
+    runtime::wait::{await_condition, conditions},
+};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+pub const DOMAIN: &str = "tenant.auth0.test";
+pub const MGMT_ID: &str = "operator-m2m";
+pub const MGMT_SECRET: &str = "operator-m2m-secret-value";
+
+/// A running test world.
+pub struct World {
+    pub env: TestEnv,
+    pub sim: Arc<Simulator>,
+    pub kube: Client,
+}
+
+/// Starts envtest (or returns None: the test is skipped loudly) + simulator, installs the CRDs.
+pub async fn world(test: &str, audiences: &[&str]) -> Option<World> {
+    let env = start_or_skip(test).await?;
+    let mut cfg = SimConfig::new(DOMAIN, MGMT_ID, MGMT_SECRET);
+    cfg.audiences = audiences.iter().map(|s| s.to_string()).collect();
+    let sim = Arc::new(Simulator::start(cfg).await.expect("simulator starts"));
+    let kube = env.client();
+    install_crds(&kube).await;
+    Some(World { env, sim, kube })
+}
+
+pub async fn install_crds(kube: &Client) {
+    let api: Api<CustomResourceDefinition> = Api::all(kube.clone());
+    for crd in auth0_operator::crd::crds() {
+        let name = crd.name_any();
+        api.create(&PostParams::default(), &crd)
+            .await
+            .expect("CRD accepted by the apiserver");
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            await_condition(api.clone(), &name, conditions::is_crd_established()),
+        )
+        .await
+        .expect("CRD established in time")
+        .expect("watch CRD");
+    }
+}
+
+pub async fn namespace(kube: &Client, name: &str) {
+    let api: Api<Namespace> = Api::all(kube.clone());
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    api.create(&PostParams::default(), &ns)
+        .await
+        .expect("namespace created");
+}
+
+/// Operator settings pointing at the simulator.
+pub fn operator_config(sim: &Simulator, resync: Duration) -> OperatorConfig {
+    let mut auth0 = Auth0Config::new(DOMAIN, MGMT_ID, MGMT_SECRET)
+        .with_base_url(sim.base_url().parse().unwrap());
+    auth0.retry = RetryConfig {
+        min_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(500),
+        ..RetryConfig::default()
+    };
+    auth0.rate_limit = RateLimitConfig {
+        burst: 50,
+        per_second: 100.0,
+        ..RateLimitConfig::default()
+    };
+    OperatorConfig {
+        auth0,
+        resync_interval: resync,
+        concurrency: 4,
+        namespace: None,
+    }
+}
+
+/// The operator running in this process.
+pub struct Operator {
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Operator {
+    pub fn start(kube: &Client, config: OperatorConfig) -> Operator {
+        let (tx, rx) = oneshot::channel::<()>();
+        let kube = kube.clone();
+        let task = tokio::spawn(async move {
+            auth0_operator::controller::run(kube, config, async move {
+                let _ = rx.await;
+            })
+            .await
+        });
+        Operator {
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    /// Graceful stop.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(20), &mut self.task).await;
+    }
+
+    /// Abrupt stop, like a killed process: no code of the operator runs after this.
+    pub fn kill(self) {
+        self.task.abort();
+    }
+}
+
+/// Polls `f` every 100 ms until it returns `Some`, or panics with `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `(status, reason, message)` of the Ready condition.
+pub fn ready_of(
+    conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+) -> Option<(String, String, String)> {
+    conditions
+        .iter()
+        .find(|c| c.type_ == CONDITION_READY)
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+/// Waits until the Auth0Client has Ready with `status` and `reason`, and returns it.
+pub async fn client_ready(
+    api: &Api<Auth0Client>,
+    name: &str,
+    status: &str,
+    reason: &str,
+    timeout: Duration,
+) -> Auth0Client {
+    let mut last = None;
+    let r = tokio::time::timeout(timeout, async {
+        loop {
+            if let Ok(Some(c)) = api.get_opt(name).await {
+                let r = c.status.as_ref().and_then(|s| ready_of(&s.conditions));
+                if r.as_ref()
+                    .is_some_and(|(s, re, _)| s == status && re == reason)
+                {
+                    return c;
+                }
+                last = r;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    r.unwrap_or_else(|_| {
+        panic!(
+            "Auth0Client {name} not Ready={status}/{reason} in {timeout:?}; last Ready: {last:?}"
+        )
+    })
+}
+
+/// Waits until the Auth0ClientGrant has Ready with `status` and `reason`, and returns it.
+pub async fn grant_ready(
+    api: &Api<Auth0ClientGrant>,
+    name: &str,
+    status: &str,
+    reason: &str,
+    timeout: Duration,
+) -> Auth0ClientGrant {
+    let mut last = None;
+    let r = tokio::time::timeout(timeout, async {
+        loop {
+            if let Ok(Some(c)) = api.get_opt(name).await {
+                let r = c.status.as_ref().and_then(|s| ready_of(&s.conditions));
+                if r.as_ref()
+                    .is_some_and(|(s, re, _)| s == status && re == reason)
+                {
+                    return c;
+                }
+                last = r;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    r.unwrap_or_else(|_| panic!("Auth0ClientGrant {name} not Ready={status}/{reason} in {timeout:?}; last Ready: {last:?}"))
+}
+
+/// Simulator clients tagged with a Kubernetes UID.
+pub fn sim_clients_with_uid(sim: &Simulator, uid: &str) -> Vec<serde_json::Value> {
+    sim.clients()
+        .into_iter()
+        .filter(|c| c["client_metadata"]["k8s_operator_uid"].as_str() == Some(uid))
+        .collect()
+}
+
+/// Decoded string value of a Secret key.
+pub fn secret_value(s: &k8s_openapi::api::core::v1::Secret, key: &str) -> Option<String> {
+    s.data
+        .as_ref()?
+        .get(key)
+        .map(|b| String::from_utf8(b.0.clone()).unwrap())
+}
