@@ -433,7 +433,7 @@ impl Auth0Client {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            i.limiter.acquire(&i.metrics).await;
+            let permit = i.limiter.acquire(&i.metrics).await;
             let token = self.token().await?;
             let span = tracing::debug_span!(
                 "auth0_request",
@@ -459,6 +459,7 @@ impl Auth0Client {
                 Ok(r) => r,
                 Err(e) => {
                     i.metrics.record_request(ep.label, TRANSPORT_ERROR_STATUS);
+                    drop(permit);
                     // POST: only when the request provably never left (connect failure);
                     // anything later may have created the object already.
                     if (ep.idempotent || e.is_connect())
@@ -477,7 +478,7 @@ impl Auth0Client {
             span.record("status", status);
             i.metrics.record_request(ep.label, status);
             let headers = RateLimitHeaders::parse(response.headers());
-            i.limiter.observe(&headers, &i.metrics);
+            permit.observe(&headers, &i.metrics);
             let bytes = match response.bytes().await {
                 Ok(b) => b,
                 Err(e) => {

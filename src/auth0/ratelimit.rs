@@ -188,12 +188,60 @@ impl RateLimitHeaders {
     }
 }
 
+/// While the believed budget is zero and requests are in flight, callers wait for a response
+/// at most this long before sending anyway (protects against slow responses).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Default)]
+struct ServerState {
+    /// Nobody sends before this instant (429 or an empty bucket until its reset).
+    blocked_until: Option<Instant>,
+    /// Requests we believe Auth0 still accepts before the next refill: the last
+    /// `x-ratelimit-remaining`, minus requests still in flight, minus what was sent since.
+    /// `None` = unknown (no headers seen yet): client-side pacing only.
+    budget: Option<u64>,
+    /// Admitted requests without a response yet.
+    in_flight: u64,
+}
+
+enum Admission {
+    Go,
+    Until(Instant),
+    Notified(Instant),
+}
+
 /// One tenant's shared limiter.
 #[derive(Debug)]
 pub struct TenantLimiter {
     governor: DefaultDirectRateLimiter,
-    blocked_until: Mutex<Option<Instant>>,
+    state: Mutex<ServerState>,
+    notify: tokio::sync::Notify,
     config: RateLimitConfig,
+}
+
+/// Permission to send one request. Report the response with [`Permit::observe`]; dropping the
+/// permit without doing so counts as "no response" (transport error, cancellation).
+#[must_use]
+#[derive(Debug)]
+pub struct Permit<'a> {
+    limiter: &'a TenantLimiter,
+    done: bool,
+}
+
+impl Permit<'_> {
+    /// Feed the response's rate-limit headers back.
+    pub fn observe(mut self, headers: &RateLimitHeaders, metrics: &Metrics) {
+        self.done = true;
+        self.limiter.observe(headers, metrics);
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.limiter.finish_without_response();
+        }
+    }
 }
 
 impl TenantLimiter {
@@ -205,7 +253,8 @@ impl TenantLimiter {
             .allow_burst(NonZeroU32::new(config.burst).unwrap_or(NonZeroU32::MIN));
         Self {
             governor: RateLimiter::direct(quota),
-            blocked_until: Mutex::new(None),
+            state: Mutex::new(ServerState::default()),
+            notify: tokio::sync::Notify::new(),
             config,
         }
     }
@@ -215,57 +264,118 @@ impl TenantLimiter {
         &self.config
     }
 
-    /// Wait until a request may be sent: first any server-imposed block, then the pacing
-    /// bucket, then (again) any block that a 429 seen meanwhile imposed.
-    pub async fn acquire(&self, metrics: &Metrics) {
-        self.wait_blocked(metrics).await;
+    /// Wait until a request may be sent:
+    ///
+    /// 1. the client-side pacing bucket;
+    /// 2. any server-imposed block (429, or `remaining: 0` until `x-ratelimit-reset`);
+    /// 3. the server budget: with `remaining` known, at most that many requests go out; once
+    ///    it is used up, callers wait for in-flight responses, and with nothing in flight a
+    ///    single probe goes to learn the refilled budget (so callers do not stampede into a
+    ///    fresh round of 429s after a reset).
+    pub async fn acquire(&self, metrics: &Metrics) -> Permit<'_> {
         self.governor.until_ready().await;
-        self.wait_blocked(metrics).await;
-    }
-
-    async fn wait_blocked(&self, metrics: &Metrics) {
+        let start = Instant::now();
+        let mut waited = false;
+        let mut timed_out = false;
         loop {
-            let until = *self.blocked_until.lock();
-            match until {
-                Some(t) if t > Instant::now() => {
-                    let start = Instant::now();
+            let (admission, notified) = {
+                let mut s = self.state.lock();
+                let now = Instant::now();
+                let admission = match (s.blocked_until, s.budget) {
+                    (Some(t), _) if t > now => Admission::Until(t),
+                    (_, None) => Admission::Go,
+                    (_, Some(n)) if n > 0 => {
+                        s.budget = Some(n - 1);
+                        Admission::Go
+                    }
+                    (_, Some(_)) if s.in_flight == 0 || timed_out => Admission::Go,
+                    (_, Some(_)) => Admission::Notified(now + PROBE_TIMEOUT),
+                };
+                if matches!(admission, Admission::Go) {
+                    s.in_flight += 1;
+                }
+                // Registered while the state is locked, so no notification is missed.
+                let notified =
+                    matches!(admission, Admission::Notified(_)).then(|| self.notify.notified());
+                (admission, notified)
+            };
+            match admission {
+                Admission::Go => break,
+                Admission::Until(t) => {
+                    waited = true;
                     tracing::debug!(
-                        wait_ms = (t - start).as_millis() as u64,
-                        "waiting for Auth0 rate-limit reset"
+                        wait_ms = (t - Instant::now()).as_millis() as u64,
+                        "waiting for the Auth0 rate limit to reset"
                     );
                     tokio::time::sleep_until(t.into()).await;
-                    metrics.record_throttle_wait(start.elapsed());
                 }
-                _ => return,
+                Admission::Notified(deadline) => {
+                    waited = true;
+                    if let Some(n) = notified {
+                        timed_out = tokio::time::timeout_at(deadline.into(), n).await.is_err();
+                    }
+                }
             }
+        }
+        if waited {
+            metrics.record_throttle_wait(start.elapsed());
+        }
+        Permit {
+            limiter: self,
+            done: false,
         }
     }
 
     /// Block every caller for `wait` (capped at `max_server_wait`) from now. Extends but never
-    /// shortens an existing block.
+    /// shortens an existing block. Used after a 429.
     pub fn block_for(&self, wait: Duration) {
         let until = Instant::now() + wait.min(self.config.max_server_wait);
-        let mut guard = self.blocked_until.lock();
-        if guard.is_none_or(|t| t < until) {
-            *guard = Some(until);
+        let mut s = self.state.lock();
+        if s.blocked_until.is_none_or(|t| t < until) {
+            s.blocked_until = Some(until);
         }
+        s.budget = Some(0);
     }
 
-    /// Feed a response's headers: when the bucket is empty, block until the reset instant.
-    pub fn observe(&self, headers: &RateLimitHeaders, metrics: &Metrics) {
+    fn observe(&self, headers: &RateLimitHeaders, metrics: &Metrics) {
         metrics.record_ratelimit_headers(headers.limit, headers.remaining, headers.reset);
-        if headers.remaining == Some(0)
-            && let Some(wait) = headers.until_reset(SystemTime::now())
-            && !wait.is_zero()
         {
-            self.block_for(wait);
+            let mut s = self.state.lock();
+            s.in_flight = s.in_flight.saturating_sub(1);
+            match headers.remaining {
+                Some(remaining) => {
+                    // Requests still in flight may not be counted in `remaining` yet.
+                    s.budget = Some(remaining.saturating_sub(s.in_flight));
+                    if remaining == 0
+                        && let Some(wait) = headers.until_reset(SystemTime::now())
+                        && !wait.is_zero()
+                    {
+                        let until = Instant::now() + wait.min(self.config.max_server_wait);
+                        if s.blocked_until.is_none_or(|t| t < until) {
+                            s.blocked_until = Some(until);
+                        }
+                    }
+                }
+                // No headers (e.g. a proxy answered): fall back to client-side pacing only.
+                None => s.budget = None,
+            }
         }
+        self.notify.notify_waiters();
+    }
+
+    fn finish_without_response(&self) {
+        {
+            let mut s = self.state.lock();
+            s.in_flight = s.in_flight.saturating_sub(1);
+        }
+        self.notify.notify_waiters();
     }
 
     /// Whether callers are currently held back by a server-imposed block.
     pub fn is_blocked(&self) -> bool {
-        self.blocked_until
+        self.state
             .lock()
+            .blocked_until
             .is_some_and(|t| t > Instant::now())
     }
 }
@@ -441,20 +551,31 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn remaining_zero_blocks_until_reset() {
-        let limiter = TenantLimiter::new(RateLimitConfig {
+    fn fast() -> TenantLimiter {
+        TenantLimiter::new(RateLimitConfig {
             burst: 100,
             per_second: 1000.0,
             ..Default::default()
-        });
+        })
+    }
+
+    fn remaining(n: u64) -> RateLimitHeaders {
+        RateLimitHeaders {
+            remaining: Some(n),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn remaining_zero_blocks_until_reset() {
+        let limiter = fast();
         let metrics = Metrics::default();
         let reset = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs()
             + 1;
-        limiter.observe(
+        limiter.acquire(&metrics).await.observe(
             &RateLimitHeaders {
                 limit: Some(5),
                 remaining: Some(0),
@@ -465,7 +586,7 @@ mod tests {
         );
         assert!(limiter.is_blocked());
         let start = Instant::now();
-        limiter.acquire(&metrics).await;
+        let permit = limiter.acquire(&metrics).await;
         let reset_at = UNIX_EPOCH + Duration::from_secs(reset);
         assert!(SystemTime::now() + Duration::from_millis(20) >= reset_at);
         assert!(start.elapsed() <= Duration::from_millis(1100));
@@ -474,7 +595,7 @@ mod tests {
         assert_eq!(s.ratelimit_remaining, Some(0));
         assert_eq!(s.ratelimit_limit, Some(5));
         // remaining > 0 never blocks.
-        limiter.observe(
+        permit.observe(
             &RateLimitHeaders {
                 remaining: Some(3),
                 reset: Some(reset + 100),
@@ -483,6 +604,72 @@ mod tests {
             &metrics,
         );
         assert!(!limiter.is_blocked());
+    }
+
+    #[tokio::test]
+    async fn budget_limits_concurrency_and_a_single_probe_goes_when_empty() {
+        let limiter = Arc::new(fast());
+        let metrics = Arc::new(Metrics::default());
+        // Learn a budget of 2.
+        limiter
+            .acquire(&metrics)
+            .await
+            .observe(&remaining(2), &metrics);
+        let p1 = limiter.acquire(&metrics).await;
+        let p2 = limiter.acquire(&metrics).await;
+        // Budget used up with requests in flight: the next caller waits for a response.
+        let (l, m) = (limiter.clone(), metrics.clone());
+        let waiter = tokio::spawn(async move {
+            let p = l.acquire(&m).await;
+            drop(p);
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished());
+        // p1's response: remaining 1, but p2 is still in flight → budget 0, still waiting.
+        p1.observe(&remaining(1), &metrics);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(!waiter.is_finished());
+        // p2's response: remaining 3 with nothing in flight → the waiter goes.
+        p2.observe(&remaining(3), &metrics);
+        tokio::time::timeout(Duration::from_secs(1), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(metrics.snapshot().throttle_waits, 1);
+
+        // Empty bucket, nothing in flight: exactly one probe goes, the next waits for it.
+        limiter
+            .acquire(&metrics)
+            .await
+            .observe(&remaining(0), &metrics);
+        let probe = limiter.acquire(&metrics).await;
+        let (l, m) = (limiter.clone(), metrics.clone());
+        let waiter = tokio::spawn(async move {
+            let p = l.acquire(&m).await;
+            drop(p);
+        });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert!(!waiter.is_finished());
+        // The probe got no response (dropped permit): the waiter becomes the next probe.
+        drop(probe);
+        tokio::time::timeout(Duration::from_secs(1), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+
+        // Responses without headers: pacing only.
+        limiter
+            .acquire(&metrics)
+            .await
+            .observe(&RateLimitHeaders::default(), &metrics);
+        let mut permits = Vec::new();
+        for _ in 0..10 {
+            permits.push(
+                tokio::time::timeout(Duration::from_secs(1), limiter.acquire(&metrics))
+                    .await
+                    .unwrap(),
+            );
+        }
     }
 
     #[tokio::test]
@@ -496,7 +683,7 @@ mod tests {
         limiter.block_for(Duration::from_secs(3600));
         limiter.block_for(Duration::from_millis(1));
         let start = Instant::now();
-        limiter.acquire(&metrics).await;
+        drop(limiter.acquire(&metrics).await);
         let waited = start.elapsed();
         assert!(
             waited >= Duration::from_millis(40) && waited < Duration::from_secs(2),
@@ -514,7 +701,7 @@ mod tests {
         let metrics = Metrics::default();
         let start = Instant::now();
         for _ in 0..4 {
-            limiter.acquire(&metrics).await;
+            drop(limiter.acquire(&metrics).await);
         }
         // 2 immediately, then 2 more at 50 ms intervals.
         assert!(
