@@ -558,6 +558,17 @@ mod tests {
         .unwrap()
     }
 
+    #[test]
+    fn builds_for_a_real_https_tenant_without_a_runtime() {
+        let c = Auth0Client::new(Auth0Config::new("tenant.eu.auth0.com", "cid", "secret")).unwrap();
+        assert_eq!(
+            c.url(&["clients"]).as_str(),
+            "https://tenant.eu.auth0.com/api/v2/clients"
+        );
+        assert_eq!(c.domain(), "tenant.eu.auth0.com");
+        assert!(rustls::crypto::CryptoProvider::get_default().is_some());
+    }
+
     #[tokio::test]
     async fn urls_are_templated_and_encoded() {
         let c = client();
