@@ -3,11 +3,12 @@
 //! Two layers, both shared by every clone of an [`Auth0Client`](super::Auth0Client) (and by
 //! every client built for the same domain + base URL in this process):
 //!
-//! 1. **Pacing** with a `governor` token bucket ([`RateLimitConfig`]). The default, burst 10
-//!    and 2 requests/s, matches Auth0's most conservative paid tiers (Enterprise non-production:
-//!    burst 10, 2/s; Essentials/Professional: burst 10, 150/min = 2.5/s). Production Enterprise
-//!    tenants (burst 50, 16/s) can raise it; free tenants (burst 2, 2/s) are kept in check by
-//!    layer 2.
+//! 1. **Pacing** with a `governor` token bucket ([`RateLimitConfig`]): a ceiling, not the
+//!    speed. The default, burst 50 and 16 requests/s, is Auth0's highest published Management
+//!    API limit (Enterprise production), so the operator never runs slower than its tenant
+//!    allows; smaller tenants (Enterprise non-production burst 10 at 2/s, Essentials and
+//!    Professional burst 10 at 150/min, Free burst 2 at 2/s) are paced by layer 2. Lower it to
+//!    leave part of a tenant's budget to other applications.
 //! 2. **Server feedback**: every response's `x-ratelimit-limit` / `x-ratelimit-remaining` /
 //!    `x-ratelimit-reset` (UNIX epoch seconds) is recorded; when `remaining` reaches 0 every
 //!    caller waits until the reset instant before sending. A 429 blocks all callers for
@@ -32,9 +33,9 @@ use super::metrics::Metrics;
 /// Client-side pacing of Management API calls (per tenant).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RateLimitConfig {
-    /// Token-bucket size: requests that may be sent back to back. Default 10.
+    /// Token-bucket size: requests that may be sent back to back. Default 50.
     pub burst: u32,
-    /// Sustained requests per second. Default 2.0.
+    /// Sustained requests per second. Default 16.0.
     pub per_second: f64,
     /// Upper bound for a single server-announced wait (`Retry-After` / `x-ratelimit-reset`).
     /// Default 60 s.
@@ -44,8 +45,8 @@ pub struct RateLimitConfig {
 impl Default for RateLimitConfig {
     fn default() -> Self {
         Self {
-            burst: 10,
-            per_second: 2.0,
+            burst: 50,
+            per_second: 16.0,
             max_server_wait: Duration::from_secs(60),
         }
     }
