@@ -22,6 +22,7 @@
 set -euo pipefail
 
 K8S_VERSION=1.20.2
+HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
 CACHE_ROOT="${AUTH0_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/auth0-operator}"
 ASSETS_DIR="$CACHE_ROOT/envtest/$K8S_VERSION"
 BUILD_DIR="$ASSETS_DIR/build"
@@ -33,7 +34,9 @@ die() { log "ERROR: $*"; exit 1; }
 assets_ok() {
     [ -x "$ASSETS_DIR/etcd" ] && [ -x "$ASSETS_DIR/kube-apiserver" ] || return 1
     "$ASSETS_DIR/etcd" --version >/dev/null 2>&1 || return 1
-    "$ASSETS_DIR/kube-apiserver" --version 2>/dev/null | grep -q "v$K8S_VERSION" || return 1
+    local v
+    v="$("$ASSETS_DIR/kube-apiserver" --version 2>/dev/null)" || return 1
+    [[ "$v" == *"v$K8S_VERSION"* ]] || return 1
 }
 
 link_kubectl() {
@@ -165,11 +168,13 @@ find_debian_uri() {
     done
 }
 
-if ! { [ -x "$ASSETS_DIR/kube-apiserver" ] && "$ASSETS_DIR/kube-apiserver" --version 2>/dev/null | grep -q "v$K8S_VERSION"; }; then
-    apt_install golang-go golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev rsync ca-certificates dpkg-dev
+apiserver_version="$("$ASSETS_DIR/kube-apiserver" --version 2>/dev/null || true)"
+if [[ "$apiserver_version" != *"v$K8S_VERSION"* ]]; then
+    apt_install golang-go golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev rsync ca-certificates
 
     # Source package: needs a deb-src entry.
-    if ! apt-cache showsrc kubernetes 2>/dev/null | grep -q '^Version: .*1\.20\.2'; then
+    showsrc="$(apt-cache showsrc kubernetes 2>/dev/null || true)"
+    if ! grep -q '^Version: .*1\.20\.2' <<<"$showsrc"; then
         if [ ! -f "$SRC_LIST" ]; then
             line="$(find_debian_uri | head -n1)"
             uri="${line%%$'\t'*}"
