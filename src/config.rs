@@ -44,9 +44,29 @@ pub struct RunArgs {
     /// Maximum number of objects reconciled at the same time, per kind.
     #[arg(long, env = "CONCURRENCY", default_value_t = 8)]
     pub concurrency: u16,
-    /// Watch only this namespace (default: all namespaces).
-    #[arg(long, env = "WATCH_NAMESPACE")]
-    pub namespace: Option<String>,
+    /// Watch only these namespaces, comma-separated (default: all namespaces). With a list,
+    /// the operator needs only namespaced Roles (see the Helm chart's `watchNamespaces`).
+    #[arg(long, env = "WATCH_NAMESPACES", value_delimiter = ',')]
+    pub watch_namespaces: Vec<String>,
+    /// Address of the HTTP server for `/metrics`, `/healthz` and `/readyz`; `off` disables it.
+    #[arg(long, env = "HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    pub http_addr: String,
+    /// Elect a leader through a Lease so that only one replica reconciles at a time.
+    #[arg(long, env = "LEADER_ELECT", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub leader_elect: bool,
+    /// Name of the Lease used for leader election.
+    #[arg(long, env = "LEASE_NAME", default_value = "auth0-operator")]
+    pub lease_name: String,
+    /// Namespace of the Lease (default: `POD_NAMESPACE`, else `default`).
+    #[arg(long, env = "LEASE_NAMESPACE")]
+    pub lease_namespace: Option<String>,
+    /// This instance's identity in the Lease and in events (default: `POD_NAME`, else the host
+    /// name plus a random suffix).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
 }
 
 /// Validated operator settings.
@@ -58,8 +78,59 @@ pub struct OperatorConfig {
     pub resync_interval: Duration,
     /// Reconcile concurrency per kind.
     pub concurrency: u16,
-    /// Namespace to watch, or all.
-    pub namespace: Option<String>,
+    /// Namespaces to watch; empty means all.
+    pub namespaces: Vec<String>,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served (None: not served).
+    pub http_addr: Option<std::net::SocketAddr>,
+    /// Leader election settings (None: this instance always reconciles).
+    pub leader_election: Option<LeaderElection>,
+    /// Identity of this instance (events' reporting instance, Lease holder).
+    pub identity: String,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+/// Leader election through a `coordination.k8s.io/v1` Lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaderElection {
+    /// Lease name.
+    pub lease_name: String,
+    /// Lease namespace.
+    pub lease_namespace: String,
+    /// Seconds a lease is valid without renewal.
+    pub lease_duration_secs: u64,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl OperatorConfig {
+    /// Settings for tests and embedding: everything else at its default.
+    pub fn new(auth0: Auth0Config) -> Self {
+        Self {
+            auth0,
+            resync_interval: Duration::from_secs(600),
+            concurrency: 8,
+            namespaces: Vec::new(),
+            http_addr: None,
+            leader_election: None,
+            identity: default_identity(),
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+fn default_identity() -> String {
+    let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "auth0-operator".into());
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("{host}-{:08x}", nanos ^ std::process::id())
 }
 
 /// All configuration problems found at once.
@@ -193,7 +264,44 @@ impl RunArgs {
         if self.concurrency == 0 {
             problems.push("CONCURRENCY must be at least 1".to_string());
         }
-        let namespace = non_empty(&self.namespace);
+        let mut namespaces: Vec<String> =
+            self.watch_namespaces.iter().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
+        namespaces.sort();
+        namespaces.dedup();
+        for ns in &namespaces {
+            let valid = ns.len() <= 63
+                && ns.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !ns.starts_with('-')
+                && !ns.ends_with('-');
+            if !valid {
+                problems.push(format!("WATCH_NAMESPACES entry `{ns}` is not a valid namespace name"));
+            }
+        }
+        let http_addr = match self.http_addr.trim() {
+            "" | "off" | "none" => None,
+            a => match a.parse() {
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    problems.push(format!("HTTP_ADDR `{a}` is not an address such as 0.0.0.0:8080 (or `off`)"));
+                    None
+                }
+            },
+        };
+        let log_format = match self.log_format.trim() {
+            "text" | "" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                problems.push(format!("LOG_FORMAT `{other}` must be text or json"));
+                LogFormat::Text
+            }
+        };
+        let leader_election = self.leader_elect.then(|| LeaderElection {
+            lease_name: self.lease_name.clone(),
+            lease_namespace: non_empty(&self.lease_namespace)
+                .or_else(|| std::env::var("POD_NAMESPACE").ok().filter(|s| !s.is_empty()))
+                .unwrap_or_else(|| "default".into()),
+            lease_duration_secs: 15,
+        });
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
@@ -201,7 +309,7 @@ impl RunArgs {
         let (Some(domain), Some(client_id), Some(secret), Some(resync)) =
             (domain, client_id, secret, resync)
         else {
-            unreachable!("a missing setting always records a problem")
+            return Err(ConfigError { problems: vec!["a required setting is missing".into()] });
         };
         let mut auth0 = Auth0Config::new(domain, client_id, secret);
         auth0.base_url = base_url;
@@ -217,7 +325,11 @@ impl RunArgs {
             auth0,
             resync_interval: resync,
             concurrency: self.concurrency,
-            namespace,
+            namespaces,
+            http_addr,
+            leader_election,
+            identity: non_empty(&self.identity).unwrap_or_else(default_identity),
+            log_format,
         })
     }
 }
@@ -233,6 +345,9 @@ mod tests {
             auth0_client_secret: Some("s3cr3t-value".into()),
             resync_interval: "10m".into(),
             concurrency: 4,
+            http_addr: "0.0.0.0:8080".into(),
+            lease_name: "auth0-operator".into(),
+            log_format: "text".into(),
             ..Default::default()
         }
     }
@@ -242,7 +357,9 @@ mod tests {
         let c = args().resolve().unwrap();
         assert_eq!(c.resync_interval, Duration::from_secs(600));
         assert_eq!(c.auth0.domain, "t.eu.auth0.com");
-        assert_eq!(c.namespace, None);
+        assert!(c.namespaces.is_empty());
+        assert_eq!(c.http_addr, Some("0.0.0.0:8080".parse().unwrap()));
+        assert_eq!(c.leader_election, None);
     }
 
     #[test]
@@ -256,10 +373,13 @@ mod tests {
             auth0_rate_limit: Some("ten".into()),
             resync_interval: "soon".into(),
             concurrency: 0,
+            watch_namespaces: vec!["ok-ns".into(), "Bad_NS".into()],
+            http_addr: "everywhere".into(),
+            log_format: "xml".into(),
             ..Default::default()
         };
         let e = a.resolve().unwrap_err();
-        assert_eq!(e.problems.len(), 7, "{:#?}", e.problems);
+        assert_eq!(e.problems.len(), 10, "{:#?}", e.problems);
         let text = e.to_string();
         for needle in [
             "AUTH0_DOMAIN",
@@ -269,6 +389,9 @@ mod tests {
             "AUTH0_RATE_LIMIT",
             "RESYNC_INTERVAL",
             "CONCURRENCY",
+            "Bad_NS",
+            "HTTP_ADDR",
+            "LOG_FORMAT",
         ] {
             assert!(text.contains(needle), "{needle} missing from: {text}");
         }

@@ -5,6 +5,9 @@ pub mod auth0;
 pub mod config;
 pub mod controller;
 pub mod crd;
+pub mod http;
+pub mod leader;
+pub mod metrics;
 pub mod telemetry;
 
 #[cfg(feature = "sim")]
@@ -13,32 +16,48 @@ pub mod sim;
 #[cfg(feature = "envtest")]
 pub mod envtest;
 
-/// Connects to Kubernetes (KUBECONFIG or in-cluster), checks that the CRDs are installed and runs
-/// both controllers until SIGINT/SIGTERM.
+/// Connects to Kubernetes (KUBECONFIG or in-cluster), serves `/metrics`, `/healthz` and
+/// `/readyz`, checks that the CRDs are installed, then runs both controllers until SIGINT or
+/// SIGTERM, behind leader election when configured.
 pub async fn run(config: config::OperatorConfig) -> anyhow::Result<()> {
     use anyhow::Context as _;
     auth0::install_crypto_provider();
+    let metrics = std::sync::Arc::new(metrics::Metrics::new());
+    let health = std::sync::Arc::new(http::Health::default());
+    if let Some(addr) = config.http_addr {
+        let bound = http::serve(addr, metrics.clone(), health.clone())
+            .await
+            .with_context(|| format!("cannot listen on {addr} (HTTP_ADDR)"))?;
+        tracing::info!(%bound, "serving /metrics, /healthz and /readyz");
+    }
     let kube = kube::Client::try_default()
         .await
         .context("cannot connect to Kubernetes (set KUBECONFIG or run inside a cluster)")?;
     ensure_crds_installed(&kube).await?;
-    controller::run(kube, config, shutdown_signal()).await
+    health.crds_ready.store(true, std::sync::atomic::Ordering::Relaxed);
+    match config.leader_election.clone() {
+        None => controller::run_with(kube, config, metrics, health, shutdown_signal()).await,
+        Some(le) => leader::run_elected(kube, config, le, metrics, health, shutdown_signal()).await,
+    }
 }
 
-/// Fails with an actionable message when the CRDs are missing.
+/// Fails with an actionable message when the CRDs are not served. Uses API discovery, which
+/// needs no RBAC permission (unlike reading the CRD objects).
 pub async fn ensure_crds_installed(kube: &kube::Client) -> anyhow::Result<()> {
-    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-    let crds: kube::Api<CustomResourceDefinition> = kube::Api::all(kube.clone());
-    for name in [
-        "auth0clients.auth0.operator.dev",
-        "auth0clientgrants.auth0.operator.dev",
-    ] {
-        match crds.get_opt(name).await {
-            Ok(Some(_)) => {}
-            Ok(None) => anyhow::bail!(
-                "CRD {name} is not installed: run `auth0-operator crds | kubectl apply -f -` (or `kubectl apply -f crds/`)"
-            ),
-            Err(e) => anyhow::bail!("cannot read CRD {name}: {e}"),
+    let missing = || {
+        anyhow::anyhow!(
+            "the auth0.operator.dev/v1alpha1 CRDs are not installed: run `kubectl apply -f crds/` \
+             (or `auth0-operator crds | kubectl apply -f -`)"
+        )
+    };
+    let resources = match kube.list_api_group_resources("auth0.operator.dev/v1alpha1").await {
+        Ok(r) => r,
+        Err(kube::Error::Api(s)) if s.code == 404 => return Err(missing()),
+        Err(e) => return Err(anyhow::anyhow!("cannot discover the auth0.operator.dev API group: {e}")),
+    };
+    for plural in ["auth0clients", "auth0clientgrants"] {
+        if !resources.resources.iter().any(|r| r.name == plural) {
+            return Err(missing());
         }
     }
     Ok(())

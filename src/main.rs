@@ -52,7 +52,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            auth0_operator::telemetry::init();
+            auth0_operator::telemetry::init(config.log_format);
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(e) => {

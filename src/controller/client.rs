@@ -35,6 +35,7 @@ struct Outcome {
 /// Entry point for the controller.
 #[instrument(skip_all, fields(kind = "Auth0Client", namespace = %obj.namespace().unwrap_or_default(), name = %obj.name_any()))]
 pub async fn reconcile(obj: Arc<Auth0Client>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = std::time::Instant::now();
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<Auth0Client> = Api::namespaced(ctx.kube.clone(), &ns);
     let result = finalizer(&api, FINALIZER, obj.clone(), |event| async {
@@ -49,15 +50,18 @@ pub async fn reconcile(obj: Arc<Auth0Client>, ctx: Arc<Context>) -> Result<Actio
         | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
         other => Error::Finalizer(Box::new(other)),
     });
+    let reason = result.as_ref().err().map(Error::reason);
+    ctx.metrics.reconciled("Auth0Client", started.elapsed().as_secs_f64(), reason);
     if result.is_ok() {
         ctx.reset_backoff(&*obj);
     }
     result
 }
 
-/// Requeue policy on errors: per-object exponential backoff.
-pub fn error_policy(obj: Arc<Auth0Client>, _err: &Error, ctx: Arc<Context>) -> Action {
-    Action::requeue(ctx.next_backoff(&*obj))
+/// Requeue policy on errors: per-object exponential backoff; errors only the user can fix
+/// (and waiting for a referenced client) are retried at a calm, fixed pace instead.
+pub fn error_policy(obj: Arc<Auth0Client>, err: &Error, ctx: Arc<Context>) -> Action {
+    ctx.requeue_after_error(&*obj, err)
 }
 
 async fn apply(obj: &Auth0Client, ctx: &Context, api: &Api<Auth0Client>) -> Result<Action, Error> {
@@ -111,16 +115,7 @@ async fn apply(obj: &Auth0Client, ctx: &Context, api: &Api<Auth0Client>) -> Resu
                 err.to_string(),
             )
             .await;
-            if err.needs_user() {
-                // Retrying will not help until the spec (or the conflicting Secret) changes.
-                Ok(Action::requeue(
-                    ctx.config
-                        .resync_interval
-                        .min(std::time::Duration::from_secs(120)),
-                ))
-            } else {
-                Err(err)
-            }
+            Err(err)
         }
     }
 }

@@ -34,6 +34,7 @@ struct Outcome {
 /// Entry point for the controller.
 #[instrument(skip_all, fields(kind = "Auth0ClientGrant", namespace = %obj.namespace().unwrap_or_default(), name = %obj.name_any()))]
 pub async fn reconcile(obj: Arc<Auth0ClientGrant>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = std::time::Instant::now();
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<Auth0ClientGrant> = Api::namespaced(ctx.kube.clone(), &ns);
     let result = finalizer(&api, FINALIZER, obj.clone(), |event| async {
@@ -48,15 +49,18 @@ pub async fn reconcile(obj: Arc<Auth0ClientGrant>, ctx: Arc<Context>) -> Result<
         | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
         other => Error::Finalizer(Box::new(other)),
     });
+    let reason = result.as_ref().err().map(Error::reason);
+    ctx.metrics.reconciled("Auth0ClientGrant", started.elapsed().as_secs_f64(), reason);
     if result.is_ok() {
         ctx.reset_backoff(&*obj);
     }
     result
 }
 
-/// Requeue policy on errors: per-object exponential backoff.
-pub fn error_policy(obj: Arc<Auth0ClientGrant>, _err: &Error, ctx: Arc<Context>) -> Action {
-    Action::requeue(ctx.next_backoff(&*obj))
+/// Requeue policy on errors: per-object exponential backoff; errors only the user can fix
+/// (and waiting for a referenced client) are retried at a calm, fixed pace instead.
+pub fn error_policy(obj: Arc<Auth0ClientGrant>, err: &Error, ctx: Arc<Context>) -> Action {
+    ctx.requeue_after_error(&*obj, err)
 }
 
 async fn apply(
@@ -128,30 +132,12 @@ async fn apply(
             if matches!(err, Error::ClientNotReady(_)) {
                 // Not a failure: the client watch wakes this grant up when the client is ready.
                 info!(reason = err.reason(), "{err}");
-                return Ok(Action::requeue(
-                    ctx.config
-                        .resync_interval
-                        .min(std::time::Duration::from_secs(60)),
-                ));
-            }
-            warn!(reason = err.reason(), error = %err, "reconcile failed");
-            ctx.event(
-                obj,
-                EventType::Warning,
-                err.reason(),
-                "Reconcile",
-                err.to_string(),
-            )
-            .await;
-            if err.needs_user() {
-                Ok(Action::requeue(
-                    ctx.config
-                        .resync_interval
-                        .min(std::time::Duration::from_secs(120)),
-                ))
             } else {
-                Err(err)
+                warn!(reason = err.reason(), error = %err, "reconcile failed");
+                ctx.event(obj, EventType::Warning, err.reason(), "Reconcile", err.to_string())
+                    .await;
             }
+            Err(err)
         }
     }
 }

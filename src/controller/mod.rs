@@ -14,7 +14,7 @@ pub mod status;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client as KubeClient, ResourceExt,
@@ -32,6 +32,8 @@ use tracing::{info, warn};
 use crate::{
     auth0::{Auth0Client, Auth0Error},
     config::OperatorConfig,
+    http::Health,
+    metrics::Metrics,
     crd::{Auth0Client as Auth0ClientCr, Auth0ClientGrant, reason},
 };
 
@@ -106,8 +108,8 @@ pub struct Context {
     pub kube: KubeClient,
     /// Auth0 Management API client (one rate limiter for the whole tenant).
     pub auth0: Auth0Client,
-    /// Cached Auth0 clients and grants, refreshed by listing.
-    pub inventory: Inventory,
+    /// Cached Auth0 clients and grants, refreshed by listing (shared by all namespaces).
+    pub inventory: Arc<Inventory>,
     /// Shared event recorder.
     pub recorder: Recorder,
     /// Operator settings.
@@ -116,11 +118,13 @@ pub struct Context {
     pub secrets: Store<Secret>,
     /// `Auth0Client` objects (the client controller's cache), used by the grant controller.
     pub clients: Store<Auth0ClientCr>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
     /// Consecutive failures per object, for exponential backoff.
-    failures: Mutex<HashMap<String, u32>>,
+    failures: Arc<Mutex<HashMap<String, u32>>>,
     /// UIDs of `Auth0Client`s whose create call ended without a clear answer: before creating
     /// again the client list is refreshed, so a client that was created after all is adopted.
-    pub(crate) pending_creates: Mutex<std::collections::HashSet<String>>,
+    pub(crate) pending_creates: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 impl Context {
@@ -140,6 +144,19 @@ impl Context {
         let n = map.entry(Self::backoff_key(obj)).or_insert(0);
         *n = n.saturating_add(1);
         backoff_delay(*n)
+    }
+
+    /// The requeue after a failed reconcile: exponential backoff for errors that retrying can
+    /// fix; a fixed, calm pace (at most the resync interval, at most 2 minutes, 1 minute when
+    /// waiting for a referenced client) for errors that wait on the user or on another object,
+    /// without growing the backoff.
+    pub fn requeue_after_error<K: kube::Resource<DynamicType = ()>>(&self, obj: &K, err: &Error) -> Action {
+        let cap = self.config.resync_interval;
+        match err {
+            Error::ClientNotReady(_) => Action::requeue(cap.min(Duration::from_secs(60))),
+            e if e.needs_user() => Action::requeue(cap.min(Duration::from_secs(120))),
+            _ => Action::requeue(self.next_backoff(obj)),
+        }
     }
 
     /// Forgets the failures of an object after a successful reconcile.
@@ -218,88 +235,123 @@ where
     }
 }
 
-/// Runs both controllers until `shutdown` completes (or forever).
+/// Runs both controllers until `shutdown` completes (or forever), with private metrics and
+/// health state. See [`run_with`].
 pub async fn run(
     kube: KubeClient,
     config: OperatorConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) -> anyhow::Result<()> {
+    let metrics = Arc::new(Metrics::new());
+    let health = Arc::new(Health::default());
+    run_with(kube, config, metrics, health, shutdown).await
+}
+
+/// Runs both controllers for every watched namespace (or all namespaces) until `shutdown`
+/// completes. Sets `health.caches_synced` once every cache has its initial list.
+pub async fn run_with(
+    kube: KubeClient,
+    config: OperatorConfig,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) -> anyhow::Result<()> {
     let auth0 = Auth0Client::new(config.auth0.clone())?;
-    let ns = config.namespace.clone();
-    let clients_api: Api<Auth0ClientCr> = api(&kube, ns.as_deref());
-    let grants_api: Api<Auth0ClientGrant> = api(&kube, ns.as_deref());
-    let secrets_api: Api<Secret> = api(&kube, ns.as_deref());
-
-    let secret_wc =
-        watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
-    let (secrets, secret_writer) = reflector::store();
-    let secret_stream = watcher(secrets_api, secret_wc)
-        .default_backoff()
-        .modify(|s: &mut Secret| s.managed_fields_mut().clear())
-        .reflect(secret_writer)
-        .touched_objects();
-
-    let ctl_config = controller::Config::default().concurrency(config.concurrency);
-    let client_controller = Controller::new(
-        clients_api.clone(),
-        watcher::Config::default().any_semantic(),
-    )
-    .owns_stream(secret_stream)
-    .with_config(ctl_config.clone());
-    let clients_store = client_controller.store();
-
-    let grant_controller = Controller::new(grants_api, watcher::Config::default().any_semantic())
-        .with_config(ctl_config);
-    let grants_store = grant_controller.store();
-    // A grant reconciles as soon as the Auth0Client it references changes (e.g. becomes ready).
-    let grant_controller = grant_controller.watches(
-        clients_api,
-        watcher::Config::default(),
-        move |c: Auth0ClientCr| {
-            let ns = c.namespace();
-            let name = c.name_any();
-            grants_store
-                .state()
-                .into_iter()
-                .filter(|g| {
-                    g.namespace() == ns
-                        && g.spec.client_ref.as_ref().is_some_and(|r| r.name == name)
-                })
-                .map(|g| ObjectRef::from_obj(&*g))
-                .collect::<Vec<_>>()
-        },
-    );
-
+    metrics.set_auth0(&auth0);
     let recorder = Recorder::new(
         kube.clone(),
-        Reporter {
-            controller: "auth0-operator".into(),
-            instance: std::env::var("POD_NAME").ok(),
-        },
+        Reporter { controller: "auth0-operator".into(), instance: Some(config.identity.clone()) },
     );
-    let ctx = Arc::new(Context {
-        kube,
-        auth0,
-        inventory: Inventory::new(config.resync_interval),
-        recorder,
-        config,
-        secrets,
-        clients: clients_store,
-        failures: Mutex::new(HashMap::new()),
-        pending_creates: Mutex::new(Default::default()),
-    });
+    let inventory = Arc::new(Inventory::new(config.resync_interval));
+    let failures = Arc::new(Mutex::new(HashMap::new()));
+    let pending_creates = Arc::new(Mutex::new(Default::default()));
+    let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
+        vec![None]
+    } else {
+        config.namespaces.iter().cloned().map(Some).collect()
+    };
+    info!(namespaces = ?config.namespaces, resync = ?config.resync_interval, "starting controllers");
 
-    info!(namespace = ?ctx.config.namespace, "starting controllers");
     let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
-    let clients = client_controller
-        .graceful_shutdown_on(shutdown.clone())
-        .run(client::reconcile, client::error_policy, ctx.clone())
-        .for_each(|r| async move { log_result(r) });
-    let grants = grant_controller
-        .graceful_shutdown_on(shutdown)
-        .run(grant::reconcile, grant::error_policy, ctx.clone())
-        .for_each(|r| async move { log_result(r) });
-    tokio::join!(clients, grants);
+    let mut runs = Vec::new();
+    let mut readiness = Vec::new();
+    for ns in scopes {
+        let clients_api: Api<Auth0ClientCr> = api(&kube, ns.as_deref());
+        let grants_api: Api<Auth0ClientGrant> = api(&kube, ns.as_deref());
+        let secrets_api: Api<Secret> = api(&kube, ns.as_deref());
+
+        let secret_wc = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
+        let (secrets, secret_writer) = reflector::store();
+        let secret_stream = watcher(secrets_api, secret_wc)
+            .default_backoff()
+            .modify(|s: &mut Secret| s.managed_fields_mut().clear())
+            .reflect(secret_writer)
+            .touched_objects();
+
+        let ctl_config = controller::Config::default().concurrency(config.concurrency);
+        let client_controller = Controller::new(clients_api.clone(), watcher::Config::default().any_semantic())
+            .owns_stream(secret_stream)
+            .with_config(ctl_config.clone());
+        let clients_store = client_controller.store();
+        let grant_controller =
+            Controller::new(grants_api, watcher::Config::default().any_semantic()).with_config(ctl_config);
+        let grants_store = grant_controller.store();
+        metrics.add_stores(clients_store.clone(), grants_store.clone());
+        // A grant reconciles as soon as the Auth0Client it references changes (e.g. becomes ready).
+        let grants_for_client = grants_store.clone();
+        let grant_controller = grant_controller.watches(clients_api, watcher::Config::default(), move |c: Auth0ClientCr| {
+            let ns = c.namespace();
+            let name = c.name_any();
+            grants_for_client
+                .state()
+                .into_iter()
+                .filter(|g| g.namespace() == ns && g.spec.client_ref.as_ref().is_some_and(|r| r.name == name))
+                .map(|g| ObjectRef::from_obj(&*g))
+                .collect::<Vec<_>>()
+        });
+        {
+            let (c, g, s) = (clients_store.clone(), grants_store.clone(), secrets.clone());
+            readiness.push(async move {
+                let _ = c.wait_until_ready().await;
+                let _ = g.wait_until_ready().await;
+                let _ = s.wait_until_ready().await;
+            });
+        }
+
+        let ctx = Arc::new(Context {
+            kube: kube.clone(),
+            auth0: auth0.clone(),
+            inventory: inventory.clone(),
+            recorder: recorder.clone(),
+            config: config.clone(),
+            secrets,
+            clients: clients_store,
+            metrics: metrics.clone(),
+            failures: failures.clone(),
+            pending_creates: Arc::clone(&pending_creates),
+        });
+        runs.push(
+            client_controller
+                .graceful_shutdown_on(shutdown.clone())
+                .run(client::reconcile, client::error_policy, ctx.clone())
+                .for_each(|r| async move { log_result(r) })
+                .boxed(),
+        );
+        runs.push(
+            grant_controller
+                .graceful_shutdown_on(shutdown.clone())
+                .run(grant::reconcile, grant::error_policy, ctx)
+                .for_each(|r| async move { log_result(r) })
+                .boxed(),
+        );
+    }
+    let synced = health.clone();
+    tokio::spawn(async move {
+        futures::future::join_all(readiness).await;
+        synced.caches_synced.store(true, std::sync::atomic::Ordering::Relaxed);
+        info!("caches synced");
+    });
+    futures::future::join_all(runs).await;
     info!("controllers stopped");
     Ok(())
 }

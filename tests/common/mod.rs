@@ -90,12 +90,11 @@ pub fn operator_config(sim: &Simulator, resync: Duration) -> OperatorConfig {
         per_second: 100.0,
         ..RateLimitConfig::default()
     };
-    OperatorConfig {
-        auth0,
-        resync_interval: resync,
-        concurrency: 4,
-        namespace: None,
-    }
+    let mut config = OperatorConfig::new(auth0);
+    config.resync_interval = resync;
+    config.concurrency = 4;
+    config
+
 }
 
 /// The operator running in this process.
