@@ -1,8 +1,9 @@
 -- Argo CD health check for auth0.operator.dev/v1alpha1 Auth0Client (auth0-operator).
 --
--- Single source of truth: deploy/argocd/health-auth0client.lua. deploy/argocd/argocd-cm-values.yaml and
--- docs/argocd.md embed this file verbatim (tests/argocd_health.rs checks both, and runs this
--- script against tests/data/argocd/auth0client-*.yaml).
+-- Single source of truth: deploy/argocd/health-auth0client.lua.
+-- deploy/argocd/argocd-cm-values.yaml and docs/argocd.md embed this file verbatim;
+-- tests/argocd_health.rs checks both copies and runs this script against
+-- tests/data/argocd/auth0client-*.yaml.
 --
 -- Argo CD runs health scripts in gopher-lua (Lua 5.1) with only the base, table and (safe) os
 -- libraries: no `string` or `math` library, so this script uses neither.
