@@ -1,0 +1,1167 @@
+//! The Helm chart `charts/auth0-operator`: lint, render (several value sets) + Kubernetes schema
+//! validation + determinism, the properties that matter (hardening, probes, least-privilege RBAC,
+//! no secret literals), the shipped CRDs, and proof on a real kube-apiserver that the chart's RBAC
+//! is enough for the operator and no more.
+//!
+//! Needs `helm` and `kubernetes-validate` on PATH (`export PATH="$(scripts/tools.sh):$PATH"`; the
+//! tools cache is also searched) and, for the RBAC tests, `KUBEBUILDER_ASSETS`. Without them the
+//! tests skip loudly, and fail when `CI=true`.
+
+mod common;
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::{Path, PathBuf},
+    process::Command,
+    sync::Arc,
+    time::Duration,
+};
+
+use auth0_operator::{
+    config::LeaderElection,
+    crd::{Auth0Client, Auth0ClientGrant},
+};
+use common::*;
+use k8s_openapi::api::{
+    authentication::v1::{TokenRequest, TokenRequestSpec},
+    core::v1::{ConfigMap, Secret, ServiceAccount},
+    rbac::v1::ClusterRole,
+};
+use kube::{
+    Api, ResourceExt,
+    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
+    core::{DynamicObject, GroupVersionKind},
+    discovery::Scope,
+};
+use serde::Deserialize as _;
+use serde_json::json;
+use serde_yaml::Value;
+
+const T: Duration = Duration::from_secs(30);
+/// Kubernetes version whose JSON schemas validate the rendered manifests (bundled with
+/// kubernetes-validate, so no network is needed).
+const SCHEMA_K8S_VERSION: &str = "1.30.0";
+const DOMAIN_SET: &str = "auth0.domain=my-tenant.eu.auth0.com";
+const INLINE_ID: &str = "inline-client-id-7f3a";
+const INLINE_SECRET: &str = "inline-s3cr3t-value-9c1d";
+
+fn chart_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/auth0-operator")
+}
+
+fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// `name` on PATH, else in the cache that scripts/tools.sh fills.
+fn find_tool(name: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    let cache = std::env::var_os("AUTH0_OPERATOR_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("auth0-operator"))
+        })
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/auth0-operator"))
+        });
+    if let Some(c) = cache {
+        dirs.push(c.join("tools/bin"));
+    }
+    dirs.into_iter().map(|d| d.join(name)).find(|f| f.is_file())
+}
+
+/// The tools, or None after a LOUD message (a panic when `CI=true`), like `start_or_skip`.
+struct Tools {
+    helm: PathBuf,
+    validate: PathBuf,
+}
+
+fn tools_or_skip(test: &str) -> Option<Tools> {
+    match (find_tool("helm"), find_tool("kubernetes-validate")) {
+        (Some(helm), Some(validate)) => Some(Tools { helm, validate }),
+        (h, v) => {
+            let missing: Vec<&str> = [("helm", h.is_none()), ("kubernetes-validate", v.is_none())]
+                .into_iter()
+                .filter(|(_, m)| *m)
+                .map(|(n, _)| n)
+                .collect();
+            if ci() {
+                panic!(
+                    "CI=true but {} not found: run `export PATH=\"$(scripts/tools.sh):$PATH\"` before `cargo test`",
+                    missing.join(" and ")
+                );
+            }
+            let bar = "!".repeat(100);
+            eprintln!(
+                "\n{bar}\n!!! SKIPPING chart test `{test}`: {} not found on PATH.\n\
+                 !!! This test did NOT run. To run it:\n\
+                 !!!     export PATH=\"$(scripts/tools.sh):$PATH\"\n{bar}\n",
+                missing.join(" and ")
+            );
+            None
+        }
+    }
+}
+
+fn run(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!(
+            "{cmd:?} failed ({}):\n{stdout}\n{stderr}",
+            out.status
+        ))
+    }
+}
+
+fn helm_args(cmd: &mut Command, sets: &[&str]) {
+    for s in sets {
+        // `key=[...]`/`key={...}` JSON lists go through --set-json; the rest through --set.
+        if let Some((k, v)) = s.split_once("=json:") {
+            cmd.arg("--set-json").arg(format!("{k}={v}"));
+        } else {
+            cmd.arg("--set").arg(s);
+        }
+    }
+}
+
+/// `helm template` of the chart as release `release` in `namespace`.
+fn try_render(t: &Tools, release: &str, namespace: &str, sets: &[&str]) -> Result<String, String> {
+    let mut cmd = Command::new(&t.helm);
+    cmd.args(["template", release])
+        .arg(chart_dir())
+        .args(["--namespace", namespace]);
+    helm_args(&mut cmd, sets);
+    run(&mut cmd)
+}
+
+fn render(t: &Tools, release: &str, namespace: &str, sets: &[&str]) -> String {
+    try_render(t, release, namespace, sets).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Documents of a multi-document YAML stream (empty ones dropped).
+fn docs(yaml: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(yaml)
+        .map(|d| Value::deserialize(d).expect("rendered YAML parses"))
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+fn kind(v: &Value) -> &str {
+    v["kind"].as_str().unwrap_or_default()
+}
+
+fn name(v: &Value) -> &str {
+    v["metadata"]["name"].as_str().unwrap_or_default()
+}
+
+fn ns(v: &Value) -> &str {
+    v["metadata"]["namespace"].as_str().unwrap_or_default()
+}
+
+fn of_kind<'a>(d: &'a [Value], k: &str) -> Vec<&'a Value> {
+    d.iter().filter(|v| kind(v) == k).collect()
+}
+
+fn one<'a>(d: &'a [Value], k: &str) -> &'a Value {
+    let v = of_kind(d, k);
+    assert_eq!(v.len(), 1, "expected exactly one {k}, found {}", v.len());
+    v[0]
+}
+
+fn strs(v: &Value) -> Vec<String> {
+    v.as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(String::from))
+        .collect()
+}
+
+fn container(d: &[Value]) -> &Value {
+    let dep = one(d, "Deployment");
+    let cs = dep["spec"]["template"]["spec"]["containers"]
+        .as_sequence()
+        .unwrap();
+    assert_eq!(cs.len(), 1);
+    &cs[0]
+}
+
+fn env_of(d: &[Value]) -> BTreeMap<String, Value> {
+    container(d)["env"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap().to_string(), e.clone()))
+        .collect()
+}
+
+fn env_literal(d: &[Value], key: &str) -> Option<String> {
+    env_of(d)
+        .get(key)
+        .and_then(|e| e["value"].as_str().map(String::from))
+}
+
+fn validate_manifests(t: &Tools, label: &str, yaml: &str) {
+    let dir = std::env::temp_dir().join(format!("a0op-chart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{label}.yaml"));
+    std::fs::write(&file, yaml).unwrap();
+    let out = run(Command::new(&t.validate)
+        .args([
+            "--kubernetes-version",
+            SCHEMA_K8S_VERSION,
+            "--strict",
+            "--quiet",
+        ])
+        .arg(&file));
+    if let Err(e) = out {
+        panic!(
+            "value set `{label}`: rendered manifests do not validate against Kubernetes {SCHEMA_K8S_VERSION}:\n{e}"
+        );
+    }
+    let _ = std::fs::remove_file(&file);
+}
+
+/// The value sets rendered by the tests: (label, --set values).
+fn value_sets() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        ("defaults", vec![DOMAIN_SET]),
+        (
+            "existing-secret",
+            vec![
+                DOMAIN_SET,
+                "auth0.existingSecret.name=op-creds",
+                "auth0.existingSecret.clientIdKey=id",
+                "auth0.existingSecret.clientSecretKey=secret",
+            ],
+        ),
+        (
+            "inline-credentials",
+            vec![
+                DOMAIN_SET,
+                "auth0.clientId=inline-client-id-7f3a",
+                "auth0.clientSecret=inline-s3cr3t-value-9c1d",
+                "auth0.baseUrl=https://proxy.example.com",
+                "auth0.rateLimit=10:2",
+            ],
+        ),
+        (
+            "watch-namespaces",
+            vec![DOMAIN_SET, "watchNamespaces={a,b}"],
+        ),
+        ("replicas-2", vec![DOMAIN_SET, "replicas=2"]),
+        (
+            "service-monitor",
+            vec![
+                DOMAIN_SET,
+                "metrics.serviceMonitor.enabled=true",
+                "metrics.serviceMonitor.labels.release=prom",
+            ],
+        ),
+    ]
+}
+
+// ------------------------------------------------------------------------------------- lint
+
+#[test]
+fn helm_lint_strict() {
+    let Some(t) = tools_or_skip("helm_lint_strict") else {
+        return;
+    };
+    for sets in [
+        vec![DOMAIN_SET],
+        vec![DOMAIN_SET, "watchNamespaces={team-a,team-b}"],
+        vec![
+            DOMAIN_SET,
+            "auth0.clientId=x",
+            "auth0.clientSecret=y",
+            "replicas=3",
+            "metrics.serviceMonitor.enabled=true",
+        ],
+    ] {
+        let mut cmd = Command::new(&t.helm);
+        cmd.args(["lint", "--strict"]).arg(chart_dir());
+        helm_args(&mut cmd, &sets);
+        let out = run(&mut cmd).unwrap_or_else(|e| panic!("{e}"));
+        assert!(out.contains("0 chart(s) failed"), "{out}");
+    }
+}
+
+#[test]
+fn schema_and_templates_reject_bad_values() {
+    let Some(t) = tools_or_skip("schema_and_templates_reject_bad_values") else {
+        return;
+    };
+    let cases: &[(&[&str], &str)] = &[
+        (&[], "domain"),
+        (&["auth0.domain=https://t.auth0.com/"], "domain"),
+        (&[DOMAIN_SET, "replica=2"], "replica"),
+        (
+            &[DOMAIN_SET, "auth0.clientSecretFile=x"],
+            "clientSecretFile",
+        ),
+        (&[DOMAIN_SET, "logging.format=xml"], "format"),
+        (&[DOMAIN_SET, "auth0.rateLimit=fast"], "rateLimit"),
+        (&[DOMAIN_SET, "watchNamespaces={Team_A}"], "watchNamespaces"),
+        (&[DOMAIN_SET, "auth0.clientId=x"], "must be set together"),
+        (
+            &[
+                DOMAIN_SET,
+                "auth0.clientId=x",
+                "auth0.clientSecret=y",
+                "auth0.existingSecret.name=z",
+            ],
+            "not both",
+        ),
+        (
+            &[
+                DOMAIN_SET,
+                r#"extraEnv=json:[{"name":"AUTH0_CLIENT_SECRET","value":"x"}]"#,
+            ],
+            "extraEnv",
+        ),
+        (
+            &[
+                DOMAIN_SET,
+                "metrics.serviceMonitor.enabled=true",
+                "metrics.service.enabled=false",
+            ],
+            "metrics.service.enabled",
+        ),
+    ];
+    for (sets, needle) in cases {
+        match try_render(&t, "r", "ops", sets) {
+            Ok(_) => panic!("values {sets:?} were accepted"),
+            Err(e) => assert!(
+                e.contains(needle),
+                "values {sets:?}: error does not name `{needle}`:\n{e}"
+            ),
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------------- render
+
+#[test]
+fn rendered_manifests_validate_and_are_deterministic() {
+    let Some(t) = tools_or_skip("rendered_manifests_validate_and_are_deterministic") else {
+        return;
+    };
+    for (label, sets) in value_sets() {
+        let a = render(&t, "auth0-operator", "auth0-system", &sets);
+        let b = render(&t, "auth0-operator", "auth0-system", &sets);
+        assert_eq!(a, b, "value set `{label}` renders differently on each run");
+        validate_manifests(&t, label, &a);
+    }
+    // The CRDs as Helm would install them validate as well.
+    let mut cmd = Command::new(&t.helm);
+    cmd.args(["template", "auth0-operator"])
+        .arg(chart_dir())
+        .arg("--include-crds");
+    helm_args(&mut cmd, &[DOMAIN_SET]);
+    let with_crds = run(&mut cmd).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        of_kind(&docs(&with_crds), "CustomResourceDefinition").len(),
+        2
+    );
+    validate_manifests(&t, "with-crds", &with_crds);
+}
+
+#[test]
+fn templates_use_no_nondeterministic_functions() {
+    let dir = chart_dir().join("templates");
+    let banned = [
+        "lookup",
+        "randAlpha",
+        "randAlphaNum",
+        "randNumeric",
+        "randAscii",
+        "randBytes",
+        "uuidv4",
+        "genCA",
+        "genPrivateKey",
+        "genSelfSignedCert",
+        "genSignedCert",
+        "now",
+        "date",
+        "dateInZone",
+        "unixEpoch",
+    ];
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Only template actions, not comments or plain YAML.
+        for action in text
+            .split("{{")
+            .skip(1)
+            .filter_map(|s| s.split("}}").next())
+        {
+            if action
+                .trim_start_matches('-')
+                .trim_start()
+                .starts_with("/*")
+            {
+                continue;
+            }
+            for word in action.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+                assert!(
+                    !banned.contains(&word),
+                    "{} uses `{word}`, which renders differently per run or cluster",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn deployment_is_hardened_and_probed() {
+    let Some(t) = tools_or_skip("deployment_is_hardened_and_probed") else {
+        return;
+    };
+    for (label, sets) in value_sets() {
+        let d = docs(&render(&t, "auth0-operator", "auth0-system", &sets));
+        let dep = one(&d, "Deployment");
+        let pod = &dep["spec"]["template"]["spec"];
+        let psc = &pod["securityContext"];
+        assert_eq!(psc["runAsNonRoot"], Value::Bool(true), "{label}");
+        assert_eq!(psc["runAsUser"].as_u64(), Some(65532), "{label}");
+        assert_eq!(psc["seccompProfile"]["type"], "RuntimeDefault", "{label}");
+        assert_eq!(pod["serviceAccountName"], "auth0-operator", "{label}");
+
+        let c = container(&d);
+        let sc = &c["securityContext"];
+        assert_eq!(sc["runAsNonRoot"], Value::Bool(true), "{label}");
+        assert_eq!(sc["runAsUser"].as_u64(), Some(65532), "{label}");
+        assert_eq!(sc["readOnlyRootFilesystem"], Value::Bool(true), "{label}");
+        assert_eq!(
+            sc["allowPrivilegeEscalation"],
+            Value::Bool(false),
+            "{label}"
+        );
+        assert_eq!(strs(&sc["capabilities"]["drop"]), ["ALL"], "{label}");
+        assert!(sc["capabilities"]["add"].is_null(), "{label}");
+        assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault", "{label}");
+
+        assert_eq!(c["resources"]["requests"]["cpu"], "50m", "{label}");
+        assert_eq!(c["resources"]["requests"]["memory"], "64Mi", "{label}");
+        assert_eq!(c["resources"]["limits"]["memory"], "128Mi", "{label}");
+        assert_eq!(
+            c["image"], "ghcr.io/auth0-operator/auth0-operator:0.1.0",
+            "{label}"
+        );
+
+        let port = &c["ports"][0];
+        assert_eq!(port["name"], "http");
+        assert_eq!(port["containerPort"].as_u64(), Some(8080));
+        assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+        assert_eq!(c["livenessProbe"]["httpGet"]["port"], "http");
+        assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+        assert_eq!(c["readinessProbe"]["httpGet"]["port"], "http");
+        assert_eq!(
+            env_literal(&d, "HTTP_ADDR").as_deref(),
+            Some("0.0.0.0:8080")
+        );
+        assert_eq!(
+            env_literal(&d, "AUTH0_DOMAIN").as_deref(),
+            Some("my-tenant.eu.auth0.com")
+        );
+        let env = env_of(&d);
+        assert_eq!(
+            env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"],
+            "metadata.name"
+        );
+        assert_eq!(
+            env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"],
+            "metadata.namespace"
+        );
+
+        // The client secret comes from a read-only Secret volume, never from an env var.
+        assert!(!env.contains_key("AUTH0_CLIENT_SECRET"), "{label}");
+        let file = env_literal(&d, "AUTH0_CLIENT_SECRET_FILE").unwrap();
+        let mount = c["volumeMounts"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|m| file.starts_with(m["mountPath"].as_str().unwrap()))
+            .expect("the secret file is on a mount");
+        assert_eq!(mount["readOnly"], Value::Bool(true));
+        let vol = pod["volumes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == mount["name"])
+            .unwrap();
+        let (secret_name, secret_key) = if label == "existing-secret" {
+            ("op-creds", "secret")
+        } else {
+            ("auth0-operator-credentials", "AUTH0_CLIENT_SECRET")
+        };
+        assert_eq!(vol["secret"]["secretName"], secret_name, "{label}");
+        assert_eq!(vol["secret"]["items"][0]["key"], secret_key, "{label}");
+        assert!(file.ends_with(vol["secret"]["items"][0]["path"].as_str().unwrap()));
+        let id_ref = &env["AUTH0_CLIENT_ID"]["valueFrom"]["secretKeyRef"];
+        assert_eq!(id_ref["name"], secret_name, "{label}");
+        let id_key = if label == "existing-secret" {
+            "id"
+        } else {
+            "AUTH0_CLIENT_ID"
+        };
+        assert_eq!(id_ref["key"], id_key, "{label}");
+
+        // Secret object only with inline credentials.
+        let secrets = of_kind(&d, "Secret");
+        if label == "inline-credentials" {
+            assert_eq!(secrets.len(), 1);
+            assert_eq!(name(secrets[0]), "auth0-operator-credentials");
+            assert!(
+                dep["spec"]["template"]["metadata"]["annotations"]["checksum/credentials"]
+                    .is_string()
+            );
+            assert_eq!(
+                env_literal(&d, "AUTH0_BASE_URL").as_deref(),
+                Some("https://proxy.example.com")
+            );
+            assert_eq!(env_literal(&d, "AUTH0_RATE_LIMIT").as_deref(), Some("10:2"));
+        } else {
+            assert!(
+                secrets.is_empty(),
+                "{label}: no chart-owned Secret expected"
+            );
+        }
+
+        // Metrics Service targets the http port.
+        let svc = one(&d, "Service");
+        assert_eq!(svc["spec"]["ports"][0]["targetPort"], "http");
+        assert_eq!(svc["spec"]["ports"][0]["name"], "http-metrics");
+    }
+}
+
+#[test]
+fn no_secret_value_in_configmaps_or_env_literals() {
+    let Some(t) = tools_or_skip("no_secret_value_in_configmaps_or_env_literals") else {
+        return;
+    };
+    let sets = value_sets()
+        .into_iter()
+        .find(|(l, _)| *l == "inline-credentials")
+        .unwrap()
+        .1;
+    let out = render(&t, "auth0-operator", "auth0-system", &sets);
+    // Not even in plain text anywhere: the Secret holds it base64-encoded.
+    assert!(
+        !out.contains(INLINE_SECRET),
+        "client secret in plain text:\n{out}"
+    );
+    let d = docs(&out);
+    for cm in of_kind(&d, "ConfigMap") {
+        let text = serde_yaml::to_string(cm).unwrap();
+        assert!(!text.contains(INLINE_SECRET) && !text.contains(INLINE_ID));
+    }
+    for (k, e) in env_of(&d) {
+        let v = e["value"].as_str().unwrap_or_default();
+        assert!(
+            !v.contains(INLINE_SECRET) && !v.contains(INLINE_ID),
+            "env {k} holds a credential literal"
+        );
+    }
+    let secret = one(&d, "Secret");
+    let decoded = |key: &str| {
+        use std::io::Read as _;
+        let b64 = secret["data"][key].as_str().unwrap();
+        let bytes = base64_decode(b64);
+        let mut s = String::new();
+        bytes.as_slice().read_to_string(&mut s).unwrap();
+        s
+    };
+    assert_eq!(decoded("AUTH0_CLIENT_ID"), INLINE_ID);
+    assert_eq!(decoded("AUTH0_CLIENT_SECRET"), INLINE_SECRET);
+}
+
+/// Standard base64 (the crate has no base64 dependency of its own).
+fn base64_decode(s: &str) -> Vec<u8> {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let mut buf = 0u32;
+    let mut bits = 0;
+    for c in s.bytes().filter(|c| *c != b'=') {
+        let v = A.iter().position(|a| *a == c).expect("base64") as u32;
+        buf = (buf << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+            buf &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// Verbs allowed per resource: the operator's needs, nothing more.
+fn allowed_verbs(group: &str, resource: &str) -> Option<&'static [&'static str]> {
+    Some(match (group, resource) {
+        ("auth0.operator.dev", "auth0clients" | "auth0clientgrants") => {
+            &["get", "list", "watch", "patch"]
+        }
+        ("auth0.operator.dev", "auth0clients/status" | "auth0clientgrants/status") => &["patch"],
+        ("auth0.operator.dev", "auth0clients/finalizers") => &["update"],
+        ("", "secrets") => &["get", "list", "watch", "create", "patch", "delete"],
+        ("events.k8s.io", "events") => &["create", "patch"],
+        ("coordination.k8s.io", "leases") => &["get", "create", "patch"],
+        _ => return None,
+    })
+}
+
+fn check_rules(label: &str, role: &Value) {
+    let rules = role["rules"].as_sequence().expect("rules");
+    assert!(!rules.is_empty());
+    for r in rules {
+        let groups = strs(&r["apiGroups"]);
+        let resources = strs(&r["resources"]);
+        let verbs = strs(&r["verbs"]);
+        for v in groups
+            .iter()
+            .chain(&resources)
+            .chain(&verbs)
+            .chain(&strs(&r["resourceNames"]))
+        {
+            assert!(
+                !v.contains('*'),
+                "{label}: wildcard in {}: {r:?}",
+                name(role)
+            );
+        }
+        assert!(
+            r["nonResourceURLs"].is_null(),
+            "{label}: nonResourceURLs in {r:?}"
+        );
+        for g in &groups {
+            for res in &resources {
+                let allowed = allowed_verbs(g, res).unwrap_or_else(|| {
+                    panic!("{label}: unexpected resource {g}/{res} in {}", name(role))
+                });
+                for v in &verbs {
+                    assert!(
+                        allowed.contains(&v.as_str()),
+                        "{label}: verb {v} on {g}/{res} is not needed"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn rbac_is_least_privilege() {
+    let Some(t) = tools_or_skip("rbac_is_least_privilege") else {
+        return;
+    };
+    let rbac_text = std::fs::read_to_string(chart_dir().join("templates/rbac.yaml")).unwrap();
+    // Every rule is commented.
+    let lines: Vec<&str> = rbac_text.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        if l.trim_start().starts_with("- apiGroups:") {
+            assert!(
+                lines[i - 1].trim_start().starts_with('#'),
+                "templates/rbac.yaml line {}: rule without a comment",
+                i + 1
+            );
+        }
+    }
+    for (label, sets) in value_sets() {
+        let d = docs(&render(&t, "auth0-operator", "auth0-system", &sets));
+        for role in of_kind(&d, "ClusterRole")
+            .into_iter()
+            .chain(of_kind(&d, "Role"))
+        {
+            check_rules(label, role);
+        }
+        // Every binding names the chart's ServiceAccount only.
+        for b in of_kind(&d, "ClusterRoleBinding")
+            .into_iter()
+            .chain(of_kind(&d, "RoleBinding"))
+        {
+            let subjects = b["subjects"].as_sequence().unwrap();
+            assert_eq!(subjects.len(), 1);
+            assert_eq!(subjects[0]["kind"], "ServiceAccount");
+            assert_eq!(subjects[0]["name"], "auth0-operator");
+            assert_eq!(subjects[0]["namespace"], "auth0-system");
+        }
+        let leases = |d: &[Value]| {
+            of_kind(d, "Role")
+                .into_iter()
+                .chain(of_kind(d, "ClusterRole"))
+                .flat_map(|r| r["rules"].as_sequence().unwrap().clone())
+                .any(|r| strs(&r["resources"]).iter().any(|s| s == "leases"))
+        };
+        match label {
+            "watch-namespaces" => {
+                assert!(of_kind(&d, "ClusterRole").is_empty());
+                assert!(of_kind(&d, "ClusterRoleBinding").is_empty());
+                let roles: BTreeSet<(&str, &str)> = of_kind(&d, "Role")
+                    .into_iter()
+                    .map(|r| (ns(r), name(r)))
+                    .collect();
+                assert_eq!(
+                    roles,
+                    BTreeSet::from([("a", "auth0-operator"), ("b", "auth0-operator")])
+                );
+                let bindings: BTreeSet<&str> =
+                    of_kind(&d, "RoleBinding").into_iter().map(ns).collect();
+                assert_eq!(bindings, BTreeSet::from(["a", "b"]));
+                assert_eq!(env_literal(&d, "WATCH_NAMESPACES").as_deref(), Some("a,b"));
+            }
+            "replicas-2" => {
+                assert_eq!(env_literal(&d, "LEADER_ELECT").as_deref(), Some("true"));
+                assert_eq!(
+                    env_literal(&d, "LEASE_NAMESPACE").as_deref(),
+                    Some("auth0-system")
+                );
+                assert_eq!(
+                    env_literal(&d, "LEASE_NAME").as_deref(),
+                    Some("auth0-operator")
+                );
+                let role = of_kind(&d, "Role");
+                assert_eq!(role.len(), 1);
+                assert_eq!(ns(role[0]), "auth0-system");
+                assert!(leases(&d));
+                let pdb = one(&d, "PodDisruptionBudget");
+                assert_eq!(pdb["spec"]["maxUnavailable"].as_u64(), Some(1));
+                let dep = one(&d, "Deployment");
+                assert_eq!(dep["spec"]["replicas"].as_u64(), Some(2));
+                assert_eq!(
+                    dep["spec"]["template"]["spec"]["topologySpreadConstraints"][0]["topologyKey"],
+                    "kubernetes.io/hostname"
+                );
+                assert_eq!(one(&d, "ClusterRole")["metadata"]["name"], "auth0-operator");
+            }
+            _ => {
+                assert_eq!(one(&d, "ClusterRole")["metadata"]["name"], "auth0-operator");
+                assert_eq!(
+                    one(&d, "ClusterRoleBinding")["roleRef"]["name"],
+                    "auth0-operator"
+                );
+                assert!(of_kind(&d, "Role").is_empty());
+                assert!(!leases(&d));
+                assert_eq!(env_literal(&d, "LEADER_ELECT").as_deref(), Some("false"));
+                assert_eq!(env_literal(&d, "WATCH_NAMESPACES").as_deref(), Some(""));
+                assert!(of_kind(&d, "PodDisruptionBudget").is_empty());
+            }
+        }
+        let monitors = of_kind(&d, "ServiceMonitor");
+        if label == "service-monitor" {
+            assert_eq!(monitors.len(), 1);
+            let m = monitors[0];
+            assert_eq!(m["metadata"]["labels"]["release"], "prom");
+            assert_eq!(m["spec"]["endpoints"][0]["port"], "http-metrics");
+            assert_eq!(m["spec"]["endpoints"][0]["path"], "/metrics");
+            assert_eq!(
+                m["spec"]["selector"]["matchLabels"],
+                one(&d, "Service")["spec"]["selector"]
+            );
+        } else {
+            assert!(monitors.is_empty());
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------- CRDs
+
+#[test]
+fn chart_crds_are_the_generated_crds() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
+    let chart = chart_dir().join("crds");
+    let list = |d: &Path| -> BTreeSet<String> {
+        std::fs::read_dir(d)
+            .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(
+        list(&chart),
+        list(&repo),
+        "charts/auth0-operator/crds/ must hold exactly the files of crds/"
+    );
+    for f in list(&repo) {
+        let a = std::fs::read(repo.join(&f)).unwrap();
+        let b = std::fs::read(chart.join(&f)).unwrap();
+        assert!(
+            a == b,
+            "charts/auth0-operator/crds/{f} differs from crds/{f}: run `cp crds/*.yaml charts/auth0-operator/crds/`"
+        );
+    }
+    // And crds/ matches the Rust types (tests/crds.rs checks this too; cheap to repeat here).
+    for (file, yaml) in auth0_operator::crd::crd_files() {
+        let on_disk = std::fs::read_to_string(chart.join(file)).unwrap();
+        assert_eq!(on_disk, yaml, "charts/auth0-operator/crds/{file} is stale");
+    }
+}
+
+// ------------------------------------------------------------------- RBAC on a real apiserver
+
+const RELEASE: &str = "auth0-operator";
+const RELEASE_NS: &str = "auth0-system";
+
+/// Server-side applies every rendered object as the admin.
+async fn apply_all(kube: &kube::Client, yaml: &str) -> Vec<(String, String)> {
+    let mut applied = Vec::new();
+    for doc in docs(yaml) {
+        let obj: DynamicObject = serde_yaml::from_value(doc.clone()).unwrap();
+        let tm = obj.types.clone().expect("apiVersion and kind");
+        let gvk = GroupVersionKind::try_from(&tm).unwrap();
+        let (ar, caps) = kube::discovery::pinned_kind(kube, &gvk)
+            .await
+            .unwrap_or_else(|e| panic!("{} is not served: {e}", tm.kind));
+        let api: Api<DynamicObject> = match caps.scope {
+            Scope::Namespaced => Api::namespaced_with(
+                kube.clone(),
+                obj.metadata
+                    .namespace
+                    .as_deref()
+                    .expect("namespaced object has a namespace"),
+                &ar,
+            ),
+            Scope::Cluster => Api::all_with(kube.clone(), &ar),
+        };
+        api.patch(
+            &obj.name_any(),
+            &PatchParams::apply("chart-test").force(),
+            &Patch::Apply(&obj),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("applying {} {}: {e}", tm.kind, obj.name_any()));
+        applied.push((tm.kind, obj.name_any()));
+    }
+    applied
+}
+
+/// A client authenticating as the chart's ServiceAccount with a token from the TokenRequest API.
+async fn service_account_client(w: &World) -> kube::Client {
+    let sas: Api<ServiceAccount> = Api::namespaced(w.kube.clone(), RELEASE_NS);
+    let tr = TokenRequest {
+        spec: TokenRequestSpec {
+            audiences: vec![],
+            expiration_seconds: Some(3600),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let tr = sas
+        .create_token_request(RELEASE, &PostParams::default(), &tr)
+        .await
+        .expect("TokenRequest for the chart's ServiceAccount");
+    let token = tr.status.expect("token").token;
+    let mut config = w.env.config();
+    config.auth_info = serde_json::from_value(json!({ "token": token })).unwrap();
+    let client = kube::Client::try_from(config).unwrap();
+    // Prove who we are: a self-check of a permission the chart does not grant fails as that user.
+    let err = Api::<ConfigMap>::namespaced(client.clone(), RELEASE_NS)
+        .list(&ListParams::default())
+        .await
+        .expect_err("the ServiceAccount cannot list ConfigMaps");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("system:serviceaccount:{RELEASE_NS}:{RELEASE}")),
+        "requests are made as the ServiceAccount: {msg}"
+    );
+    client
+}
+
+fn is_forbidden<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> bool {
+    matches!(r, Err(kube::Error::Api(ref s)) if s.code == 403)
+}
+
+fn client_obj(name: &str, spec: serde_json::Value) -> Auth0Client {
+    serde_json::from_value(json!({
+        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Client",
+        "metadata": {"name": name}, "spec": spec
+    }))
+    .unwrap()
+}
+
+fn grant_obj(name: &str, spec: serde_json::Value) -> Auth0ClientGrant {
+    serde_json::from_value(json!({
+        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0ClientGrant",
+        "metadata": {"name": name}, "spec": spec
+    }))
+    .unwrap()
+}
+
+/// Client + grant to Ready with the Secret written, a secretName change (old Secret deleted),
+/// events published, then deletion (finalizers released) — everything the operator does, as the
+/// admin creates the resources and the operator runs with the chart's identity.
+async fn scenario(w: &World, ns: &str, aud: &str) {
+    let clients: Api<Auth0Client> = Api::namespaced(w.kube.clone(), ns);
+    let grants: Api<Auth0ClientGrant> = Api::namespaced(w.kube.clone(), ns);
+    let secrets: Api<Secret> = Api::namespaced(w.kube.clone(), ns);
+    clients
+        .create(
+            &PostParams::default(),
+            &client_obj(
+                "billing",
+                json!({"name": "Billing", "appType": "non_interactive"}),
+            ),
+        )
+        .await
+        .unwrap();
+    grants
+        .create(
+            &PostParams::default(),
+            &grant_obj(
+                "billing-api",
+                json!({"clientRef": {"name": "billing"}, "audience": aud, "scopes": ["read:invoices"]}),
+            ),
+        )
+        .await
+        .unwrap();
+    let c = client_ready(&clients, "billing", "True", "Synced", T).await;
+    let id = c.status.unwrap().client_id.unwrap();
+    grant_ready(&grants, "billing-api", "True", "Synced", T).await;
+    let s = secrets
+        .get("billing-auth0")
+        .await
+        .expect("credentials Secret written");
+    assert_eq!(
+        secret_value(&s, "AUTH0_CLIENT_ID").as_deref(),
+        Some(id.as_str())
+    );
+    assert!(
+        w.sim
+            .grants()
+            .iter()
+            .any(|g| g["client_id"] == id.as_str() && g["audience"] == aud)
+    );
+
+    // spec.secretName changes: new Secret written, the old one deleted.
+    clients
+        .patch(
+            "billing",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"secretName": "billing-creds"}})),
+        )
+        .await
+        .unwrap();
+    eventually("Secret moved to billing-creds", T, || async {
+        let new = secrets.get_opt("billing-creds").await.unwrap();
+        let old = secrets.get_opt("billing-auth0").await.unwrap();
+        (new.is_some() && old.is_none()).then_some(())
+    })
+    .await;
+
+    // Events were published (events.k8s.io/v1).
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(w.kube.clone(), ns);
+    eventually("events from auth0-operator", T, || async {
+        let l = events.list(&ListParams::default()).await.unwrap();
+        l.items
+            .iter()
+            .any(|e| e.reporting_controller.as_deref() == Some("auth0-operator"))
+            .then_some(())
+    })
+    .await;
+
+    // Deletion: Auth0 objects removed, finalizers released.
+    grants
+        .delete("billing-api", &DeleteParams::default())
+        .await
+        .unwrap();
+    clients
+        .delete("billing", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("resources gone", T, || async {
+        let g = grants.get_opt("billing-api").await.unwrap();
+        let c = clients.get_opt("billing").await.unwrap();
+        (g.is_none() && c.is_none()).then_some(())
+    })
+    .await;
+    assert!(w.sim.client(&id).is_none(), "Auth0 client deleted");
+}
+
+async fn assert_refused_outside(sa: &kube::Client, unwatched_ns: Option<&str>) {
+    if let Some(other) = unwatched_ns {
+        assert!(
+            is_forbidden(
+                Api::<Secret>::namespaced(sa.clone(), other)
+                    .list(&ListParams::default())
+                    .await
+            ),
+            "listing Secrets in unwatched namespace {other} must be refused"
+        );
+        assert!(
+            is_forbidden(
+                Api::<Auth0Client>::namespaced(sa.clone(), other)
+                    .list(&ListParams::default())
+                    .await
+            ),
+            "listing Auth0Clients in unwatched namespace {other} must be refused"
+        );
+        assert!(
+            is_forbidden(
+                Api::<Secret>::all(sa.clone())
+                    .list(&ListParams::default())
+                    .await
+            ),
+            "listing Secrets cluster-wide must be refused"
+        );
+    }
+    let cr: ClusterRole = serde_json::from_value(json!({
+        "metadata": {"name": "escalate"},
+        "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]
+    }))
+    .unwrap();
+    assert!(
+        is_forbidden(
+            Api::<ClusterRole>::all(sa.clone())
+                .create(&PostParams::default(), &cr)
+                .await
+        ),
+        "creating a ClusterRole must be refused"
+    );
+    assert!(
+        is_forbidden(
+            Api::<ConfigMap>::namespaced(sa.clone(), RELEASE_NS)
+                .list(&ListParams::default())
+                .await
+        ),
+        "ConfigMaps are not granted"
+    );
+    // The custom resources are only patched (finalizers), never created.
+    assert!(
+        is_forbidden(
+            Api::<Auth0Client>::namespaced(sa.clone(), "team-a")
+                .create(
+                    &PostParams::default(),
+                    &client_obj("x", json!({"name": "x"}))
+                )
+                .await
+        ),
+        "creating Auth0Clients must be refused"
+    );
+}
+
+/// watchNamespaces={team-a} + leader election: the operator, running with a token of the chart's
+/// ServiceAccount, reconciles in team-a (and holds the Lease); team-b and cluster-wide requests
+/// are refused.
+#[tokio::test]
+async fn chart_rbac_is_sufficient_in_namespaced_mode() {
+    let Some(t) = tools_or_skip("chart_rbac_is_sufficient_in_namespaced_mode") else {
+        return;
+    };
+    let aud = "https://billing.example.com/";
+    let Some(w) = world("chart_rbac_is_sufficient_in_namespaced_mode", &[aud]).await else {
+        return;
+    };
+    for n in [RELEASE_NS, "team-a", "team-b"] {
+        namespace(&w.kube, n).await;
+    }
+    let yaml = render(
+        &t,
+        RELEASE,
+        RELEASE_NS,
+        &[
+            DOMAIN_SET,
+            "watchNamespaces={team-a}",
+            "leaderElection.enabled=true",
+            "auth0.clientId=operator-m2m",
+            "auth0.clientSecret=operator-m2m-secret-value",
+        ],
+    );
+    let applied = apply_all(&w.kube, &yaml).await;
+    let kinds: BTreeSet<&str> = applied.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(
+        kinds.contains("Deployment") && kinds.contains("Role") && !kinds.contains("ClusterRole")
+    );
+
+    let sa = service_account_client(&w).await;
+    auth0_operator::ensure_crds_installed(&sa)
+        .await
+        .expect("CRD check works with the chart's identity (discovery only)");
+
+    let mut config = operator_config(&w.sim, Duration::from_secs(60));
+    config.namespaces = vec!["team-a".into()];
+    config.identity = "auth0-operator-test-0".into();
+    let le = LeaderElection {
+        lease_name: RELEASE.into(),
+        lease_namespace: RELEASE_NS.into(),
+        lease_duration_secs: 15,
+    };
+    config.leader_election = Some(le.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let op = tokio::spawn(auth0_operator::leader::run_elected(
+        sa.clone(),
+        config,
+        le,
+        Arc::new(auth0_operator::metrics::Metrics::new()),
+        Arc::new(auth0_operator::http::Health::default()),
+        async move {
+            let _ = rx.await;
+        },
+    ));
+
+    scenario(&w, "team-a", aud).await;
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(w.kube.clone(), RELEASE_NS);
+    let lease = leases.get(RELEASE).await.expect("the Lease exists");
+    assert_eq!(
+        lease.spec.and_then(|s| s.holder_identity).as_deref(),
+        Some("auth0-operator-test-0")
+    );
+
+    assert_refused_outside(&sa, Some("team-b")).await;
+    // Leases elsewhere are not granted.
+    assert!(is_forbidden(
+        Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(sa.clone(), "team-a")
+            .list(&ListParams::default())
+            .await
+    ));
+
+    let _ = tx.send(());
+    let r = tokio::time::timeout(Duration::from_secs(20), op)
+        .await
+        .expect("operator stops");
+    r.unwrap().expect("operator ran without error");
+    w.env.stop().await;
+}
+
+/// Default (cluster-wide) mode: the ClusterRole is enough in any namespace; escalation is refused.
+#[tokio::test]
+async fn chart_rbac_is_sufficient_in_cluster_mode() {
+    let Some(t) = tools_or_skip("chart_rbac_is_sufficient_in_cluster_mode") else {
+        return;
+    };
+    let aud = "https://billing.example.com/";
+    let Some(w) = world("chart_rbac_is_sufficient_in_cluster_mode", &[aud]).await else {
+        return;
+    };
+    for n in [RELEASE_NS, "team-a", "team-b"] {
+        namespace(&w.kube, n).await;
+    }
+    let yaml = render(
+        &t,
+        RELEASE,
+        RELEASE_NS,
+        &[DOMAIN_SET, "auth0.existingSecret.name=op-creds"],
+    );
+    let applied = apply_all(&w.kube, &yaml).await;
+    assert!(applied.iter().any(|(k, _)| k == "ClusterRoleBinding"));
+
+    let sa = service_account_client(&w).await;
+    let op = Operator::start(&sa, operator_config(&w.sim, Duration::from_secs(60)));
+    scenario(&w, "team-b", aud).await;
+    assert_refused_outside(&sa, None).await;
+    // Without leader election the chart grants no Lease access.
+    assert!(is_forbidden(
+        Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(sa.clone(), RELEASE_NS)
+            .get(RELEASE)
+            .await
+    ));
+    op.stop().await;
+    w.env.stop().await;
+}
