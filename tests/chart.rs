@@ -347,6 +347,84 @@ fn schema_and_templates_reject_bad_values() {
     }
 }
 
+/// Every value in values.yaml is documented: a comment right above it, or above the map it is part
+/// of (e.g. `resources:`).
+#[test]
+fn every_value_is_commented() {
+    let text = std::fs::read_to_string(chart_dir().join("values.yaml")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // (indent, commented) of the enclosing map headers.
+    let mut stack: Vec<(usize, bool)> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('-') {
+            continue;
+        }
+        let Some((key, rest)) = trimmed.split_once(':') else {
+            continue;
+        };
+        let indent = line.len() - trimmed.len();
+        while stack.last().is_some_and(|(d, _)| *d >= indent) {
+            stack.pop();
+        }
+        let commented = i > 0 && lines[i - 1].trim_start().starts_with('#');
+        let header = rest.trim().is_empty();
+        if !header {
+            assert!(
+                commented || stack.iter().any(|(_, c)| *c),
+                "values.yaml line {}: `{key}` has no comment",
+                i + 1
+            );
+        }
+        if header {
+            stack.push((indent, commented));
+        }
+    }
+}
+
+/// NOTES.txt tells what to do next (as `helm install` prints it).
+#[test]
+fn notes_give_next_steps() {
+    let Some(t) = tools_or_skip("notes_give_next_steps") else {
+        return;
+    };
+    let notes = |sets: &[&str]| {
+        let mut cmd = Command::new(&t.helm);
+        cmd.args(["install", "auth0-operator"])
+            .arg(chart_dir())
+            .args(["--namespace", "auth0-system", "--dry-run=client"])
+            // Never talk to a cluster.
+            .env("KUBECONFIG", "/nonexistent");
+        helm_args(&mut cmd, sets);
+        let out = run(&mut cmd).unwrap_or_else(|e| panic!("{e}"));
+        out.split_once("NOTES:")
+            .map(|(_, n)| n.to_string())
+            .unwrap_or_else(|| panic!("no NOTES in:\n{out}"))
+    };
+    let n = notes(&[DOMAIN_SET]);
+    assert!(
+        n.contains("create secret generic auth0-operator-credentials"),
+        "{n}"
+    );
+    assert!(n.contains("kubectl apply --server-side -f crds/"), "{n}");
+    assert!(n.contains("all namespaces"), "{n}");
+    let n = notes(&[
+        DOMAIN_SET,
+        "auth0.existingSecret.name=op-creds",
+        "watchNamespaces={team-a}",
+        "replicas=2",
+    ]);
+    assert!(
+        n.contains("Secret op-creds") && !n.contains("create secret generic"),
+        "{n}"
+    );
+    assert!(
+        n.contains("the namespaces: team-a") && n.contains("kubectl apply -n team-a"),
+        "{n}"
+    );
+    assert!(n.contains("leader election"), "{n}");
+}
+
 // ----------------------------------------------------------------------------------- render
 
 #[test]
