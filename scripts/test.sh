@@ -15,6 +15,10 @@ if [ -z "${KUBEBUILDER_ASSETS:-}" ]; then
 fi
 echo "test.sh: KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS" >&2
 
+# helm, kubectl and kubernetes-validate for tests/chart.rs (cached; see scripts/tools.sh).
+PATH="$(scripts/tools.sh):$PATH"
+export PATH
+
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --all-targets --no-fail-fast "$@"
     # nextest does not run doctests.

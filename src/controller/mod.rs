@@ -32,9 +32,9 @@ use tracing::{info, warn};
 use crate::{
     auth0::{Auth0Client, Auth0Error},
     config::OperatorConfig,
+    crd::{Auth0Client as Auth0ClientCr, Auth0ClientGrant, reason},
     http::Health,
     metrics::Metrics,
-    crd::{Auth0Client as Auth0ClientCr, Auth0ClientGrant, reason},
 };
 
 pub use inventory::Inventory;
@@ -150,7 +150,11 @@ impl Context {
     /// fix; a fixed, calm pace (at most the resync interval, at most 2 minutes, 1 minute when
     /// waiting for a referenced client) for errors that wait on the user or on another object,
     /// without growing the backoff.
-    pub fn requeue_after_error<K: kube::Resource<DynamicType = ()>>(&self, obj: &K, err: &Error) -> Action {
+    pub fn requeue_after_error<K: kube::Resource<DynamicType = ()>>(
+        &self,
+        obj: &K,
+        err: &Error,
+    ) -> Action {
         let cap = self.config.resync_interval;
         match err {
             Error::ClientNotReady(_) => Action::requeue(cap.min(Duration::from_secs(60))),
@@ -260,7 +264,10 @@ pub async fn run_with(
     metrics.set_auth0(&auth0);
     let recorder = Recorder::new(
         kube.clone(),
-        Reporter { controller: "auth0-operator".into(), instance: Some(config.identity.clone()) },
+        Reporter {
+            controller: "auth0-operator".into(),
+            instance: Some(config.identity.clone()),
+        },
     );
     let inventory = Arc::new(Inventory::new(config.resync_interval));
     let failures = Arc::new(Mutex::new(HashMap::new()));
@@ -280,7 +287,8 @@ pub async fn run_with(
         let grants_api: Api<Auth0ClientGrant> = api(&kube, ns.as_deref());
         let secrets_api: Api<Secret> = api(&kube, ns.as_deref());
 
-        let secret_wc = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
+        let secret_wc =
+            watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
         let (secrets, secret_writer) = reflector::store();
         let secret_stream = watcher(secrets_api, secret_wc)
             .default_backoff()
@@ -289,32 +297,43 @@ pub async fn run_with(
             .touched_objects();
 
         let ctl_config = controller::Config::default().concurrency(config.concurrency);
-        let client_controller = Controller::new(clients_api.clone(), watcher::Config::default().any_semantic())
-            .owns_stream(secret_stream)
-            .with_config(ctl_config.clone());
+        let client_controller = Controller::new(
+            clients_api.clone(),
+            watcher::Config::default().any_semantic(),
+        )
+        .owns_stream(secret_stream)
+        .with_config(ctl_config.clone());
         let clients_store = client_controller.store();
         let grant_controller =
-            Controller::new(grants_api, watcher::Config::default().any_semantic()).with_config(ctl_config);
+            Controller::new(grants_api, watcher::Config::default().any_semantic())
+                .with_config(ctl_config);
         let grants_store = grant_controller.store();
         metrics.add_stores(clients_store.clone(), grants_store.clone());
         // A grant reconciles as soon as the Auth0Client it references changes (e.g. becomes ready).
         let grants_for_client = grants_store.clone();
-        let grant_controller = grant_controller.watches(clients_api, watcher::Config::default(), move |c: Auth0ClientCr| {
-            let ns = c.namespace();
-            let name = c.name_any();
-            grants_for_client
-                .state()
-                .into_iter()
-                .filter(|g| g.namespace() == ns && g.spec.client_ref.as_ref().is_some_and(|r| r.name == name))
-                .map(|g| ObjectRef::from_obj(&*g))
-                .collect::<Vec<_>>()
-        });
+        let grant_controller = grant_controller.watches(
+            clients_api,
+            watcher::Config::default(),
+            move |c: Auth0ClientCr| {
+                let ns = c.namespace();
+                let name = c.name_any();
+                grants_for_client
+                    .state()
+                    .into_iter()
+                    .filter(|g| {
+                        g.namespace() == ns
+                            && g.spec.client_ref.as_ref().is_some_and(|r| r.name == name)
+                    })
+                    .map(|g| ObjectRef::from_obj(&*g))
+                    .collect::<Vec<_>>()
+            },
+        );
         {
             let (c, g, s) = (clients_store.clone(), grants_store.clone(), secrets.clone());
             readiness.push(async move {
-                let _ = c.wait_until_ready().await;
-                let _ = g.wait_until_ready().await;
-                let _ = s.wait_until_ready().await;
+                store_ready(&c).await;
+                store_ready(&g).await;
+                store_ready(&s).await;
             });
         }
 
@@ -348,12 +367,30 @@ pub async fn run_with(
     let synced = health.clone();
     tokio::spawn(async move {
         futures::future::join_all(readiness).await;
-        synced.caches_synced.store(true, std::sync::atomic::Ordering::Relaxed);
+        synced
+            .caches_synced
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         info!("caches synced");
     });
     futures::future::join_all(runs).await;
     info!("controllers stopped");
     Ok(())
+}
+
+/// Waits until a cache has its initial list. `Store::wait_until_ready` wakes only the last of
+/// several concurrent waiters (the controller itself waits on the same store), so the wait is
+/// re-polled on a short timer rather than trusted to wake us.
+async fn store_ready<K>(store: &Store<K>)
+where
+    K: kube::Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    loop {
+        match tokio::time::timeout(Duration::from_millis(100), store.wait_until_ready()).await {
+            Ok(_) => return,
+            Err(_) => continue,
+        }
+    }
 }
 
 fn log_result<K: kube::Resource, E: std::fmt::Display, Q: std::fmt::Display>(
