@@ -128,8 +128,14 @@ impl OperatorConfig {
 }
 
 fn default_identity() -> String {
-    let host = std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "auth0-operator".into());
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "auth0-operator".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     format!("{host}-{:08x}", nanos ^ std::process::id())
 }
 
@@ -264,17 +270,25 @@ impl RunArgs {
         if self.concurrency == 0 {
             problems.push("CONCURRENCY must be at least 1".to_string());
         }
-        let mut namespaces: Vec<String> =
-            self.watch_namespaces.iter().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
+        let mut namespaces: Vec<String> = self
+            .watch_namespaces
+            .iter()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect();
         namespaces.sort();
         namespaces.dedup();
         for ns in &namespaces {
             let valid = ns.len() <= 63
-                && ns.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && ns
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                 && !ns.starts_with('-')
                 && !ns.ends_with('-');
             if !valid {
-                problems.push(format!("WATCH_NAMESPACES entry `{ns}` is not a valid namespace name"));
+                problems.push(format!(
+                    "WATCH_NAMESPACES entry `{ns}` is not a valid namespace name"
+                ));
             }
         }
         let http_addr = match self.http_addr.trim() {
@@ -282,7 +296,9 @@ impl RunArgs {
             a => match a.parse() {
                 Ok(addr) => Some(addr),
                 Err(_) => {
-                    problems.push(format!("HTTP_ADDR `{a}` is not an address such as 0.0.0.0:8080 (or `off`)"));
+                    problems.push(format!(
+                        "HTTP_ADDR `{a}` is not an address such as 0.0.0.0:8080 (or `off`)"
+                    ));
                     None
                 }
             },
@@ -298,7 +314,11 @@ impl RunArgs {
         let leader_election = self.leader_elect.then(|| LeaderElection {
             lease_name: self.lease_name.clone(),
             lease_namespace: non_empty(&self.lease_namespace)
-                .or_else(|| std::env::var("POD_NAMESPACE").ok().filter(|s| !s.is_empty()))
+                .or_else(|| {
+                    std::env::var("POD_NAMESPACE")
+                        .ok()
+                        .filter(|s| !s.is_empty())
+                })
                 .unwrap_or_else(|| "default".into()),
             lease_duration_secs: 15,
         });
@@ -309,7 +329,9 @@ impl RunArgs {
         let (Some(domain), Some(client_id), Some(secret), Some(resync)) =
             (domain, client_id, secret, resync)
         else {
-            return Err(ConfigError { problems: vec!["a required setting is missing".into()] });
+            return Err(ConfigError {
+                problems: vec!["a required setting is missing".into()],
+            });
         };
         let mut auth0 = Auth0Config::new(domain, client_id, secret);
         auth0.base_url = base_url;

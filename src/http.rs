@@ -43,7 +43,10 @@ impl Health {
 
     /// Short state for logs and `/readyz`.
     pub fn role(&self) -> &'static str {
-        match (self.electing.load(Ordering::Relaxed), self.leader.load(Ordering::Relaxed)) {
+        match (
+            self.electing.load(Ordering::Relaxed),
+            self.leader.load(Ordering::Relaxed),
+        ) {
             (false, _) => "single instance",
             (true, true) => "leader",
             (true, false) => "standby",
@@ -68,7 +71,10 @@ pub fn router(metrics: Arc<Metrics>, health: Arc<Health>) -> Router {
 
 async fn metrics_handler(State(s): State<AppState>) -> impl IntoResponse {
     (
-        [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         s.metrics.render(),
     )
 }
@@ -81,7 +87,11 @@ async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 /// Binds `addr` and serves until the process ends. Returns the bound address.
-pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>, health: Arc<Health>) -> std::io::Result<SocketAddr> {
+pub async fn serve(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let app = router(metrics, health);

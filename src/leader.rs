@@ -33,7 +33,8 @@ pub async fn run_elected(
     let manager = LeaseManagerBuilder::new(kube.clone(), &le.lease_name)
         .with_namespace(&le.lease_namespace)
         .with_parameters(
-            LeaseParams::new(config.identity.clone(), duration, grace).with_field_manager("auth0-operator-leader-election"),
+            LeaseParams::new(config.identity.clone(), duration, grace)
+                .with_field_manager("auth0-operator-leader-election"),
         )
         .build()
         .await
@@ -85,8 +86,13 @@ pub async fn run_elected(
         }
         .shared()
     };
-    let controllers =
-        crate::controller::run_with(kube, config, metrics, health.clone(), stop.clone().map(|_| ()));
+    let controllers = crate::controller::run_with(
+        kube,
+        config,
+        metrics,
+        health.clone(),
+        stop.clone().map(|_| ()),
+    );
     tokio::pin!(controllers);
     tokio::pin!(renew);
     let result = tokio::select! {
@@ -103,7 +109,9 @@ pub async fn run_elected(
     }
     result?;
     if lost {
-        anyhow::bail!("lost the leader lease; exiting so that Kubernetes restarts this instance as a standby");
+        anyhow::bail!(
+            "lost the leader lease; exiting so that Kubernetes restarts this instance as a standby"
+        );
     }
     Ok(())
 }

@@ -34,7 +34,9 @@ pub async fn run(config: config::OperatorConfig) -> anyhow::Result<()> {
         .await
         .context("cannot connect to Kubernetes (set KUBECONFIG or run inside a cluster)")?;
     ensure_crds_installed(&kube).await?;
-    health.crds_ready.store(true, std::sync::atomic::Ordering::Relaxed);
+    health
+        .crds_ready
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     match config.leader_election.clone() {
         None => controller::run_with(kube, config, metrics, health, shutdown_signal()).await,
         Some(le) => leader::run_elected(kube, config, le, metrics, health, shutdown_signal()).await,
@@ -50,10 +52,17 @@ pub async fn ensure_crds_installed(kube: &kube::Client) -> anyhow::Result<()> {
              (or `auth0-operator crds | kubectl apply -f -`)"
         )
     };
-    let resources = match kube.list_api_group_resources("auth0.operator.dev/v1alpha1").await {
+    let resources = match kube
+        .list_api_group_resources("auth0.operator.dev/v1alpha1")
+        .await
+    {
         Ok(r) => r,
         Err(kube::Error::Api(s)) if s.code == 404 => return Err(missing()),
-        Err(e) => return Err(anyhow::anyhow!("cannot discover the auth0.operator.dev API group: {e}")),
+        Err(e) => {
+            return Err(anyhow::anyhow!(
+                "cannot discover the auth0.operator.dev API group: {e}"
+            ));
+        }
     };
     for plural in ["auth0clients", "auth0clientgrants"] {
         if !resources.resources.iter().any(|r| r.name == plural) {

@@ -73,26 +73,56 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("auth0_operator");
         let reconciles = Family::<KindResult, Counter>::default();
-        registry.register("reconciles", "Reconciles by kind and result (success, error)", reconciles.clone());
+        registry.register(
+            "reconciles",
+            "Reconciles by kind and result (success, error)",
+            reconciles.clone(),
+        );
         let errors = Family::<KindReason, Counter>::default();
-        registry.register("reconcile_errors", "Failed reconciles by kind and Ready reason", errors.clone());
+        registry.register(
+            "reconcile_errors",
+            "Failed reconciles by kind and Ready reason",
+            errors.clone(),
+        );
         let duration = Family::<KindLabel, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0])
+            Histogram::new([
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ])
         });
-        registry.register("reconcile_duration_seconds", "Duration of one reconcile", duration.clone());
+        registry.register(
+            "reconcile_duration_seconds",
+            "Duration of one reconcile",
+            duration.clone(),
+        );
         let sources = Arc::new(Sources::default());
         registry.register_collector(Box::new(sources.clone()));
-        Self { registry, reconciles, errors, duration, sources }
+        Self {
+            registry,
+            reconciles,
+            errors,
+            duration,
+            sources,
+        }
     }
 
     /// Records one finished reconcile.
     pub fn reconciled(&self, kind: &'static str, seconds: f64, error_reason: Option<&'static str>) {
-        let result = if error_reason.is_some() { "error" } else { "success" };
-        self.reconciles.get_or_create(&KindResult { kind, result }).inc();
+        let result = if error_reason.is_some() {
+            "error"
+        } else {
+            "success"
+        };
+        self.reconciles
+            .get_or_create(&KindResult { kind, result })
+            .inc();
         if let Some(reason) = error_reason {
-            self.errors.get_or_create(&KindReason { kind, reason }).inc();
+            self.errors
+                .get_or_create(&KindReason { kind, reason })
+                .inc();
         }
-        self.duration.get_or_create(&KindLabel { kind }).observe(seconds);
+        self.duration
+            .get_or_create(&KindLabel { kind })
+            .observe(seconds);
     }
 
     /// Makes the Auth0 client's counters part of the output.
@@ -128,7 +158,10 @@ struct KindReady {
 }
 
 fn readiness<S: HasConditions>(status: Option<&S>) -> &'static str {
-    match status.and_then(|s| ready_condition(s.conditions())).map(|c| c.status.as_str()) {
+    match status
+        .and_then(|s| ready_condition(s.conditions()))
+        .map(|c| c.status.as_str())
+    {
         Some("True") => "true",
         Some("False") => "false",
         _ => "unknown",
@@ -139,17 +172,40 @@ impl Collector for Sources {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         if let Some(client) = self.auth0.get() {
             let snap = client.metrics();
-            let mut family =
-                encoder.encode_descriptor("auth0_operator_auth0_requests", "Auth0 HTTP attempts by endpoint template and status (0: no response)", None, prometheus_client::metrics::MetricType::Counter)?;
+            let mut family = encoder.encode_descriptor(
+                "auth0_operator_auth0_requests",
+                "Auth0 HTTP attempts by endpoint template and status (0: no response)",
+                None,
+                prometheus_client::metrics::MetricType::Counter,
+            )?;
             for r in &snap.requests {
-                let labels = EndpointStatus { endpoint: r.endpoint.to_string(), status: r.status.to_string() };
+                let labels = EndpointStatus {
+                    endpoint: r.endpoint.to_string(),
+                    status: r.status.to_string(),
+                };
                 ConstCounter::new(r.count).encode(family.encode_family(&labels)?)?;
             }
             let counters: [(&str, &str, u64); 4] = [
-                ("auth0_operator_auth0_rate_limited", "429 answers from Auth0", snap.rate_limited),
-                ("auth0_operator_auth0_retries", "Requests sent again after 429, 5xx, transport errors or a token refresh", snap.retries),
-                ("auth0_operator_auth0_token_fetches", "Management API tokens fetched", snap.token_fetches),
-                ("auth0_operator_auth0_throttle_waits", "Times a request waited for Auth0's rate-limit reset", snap.throttle_waits),
+                (
+                    "auth0_operator_auth0_rate_limited",
+                    "429 answers from Auth0",
+                    snap.rate_limited,
+                ),
+                (
+                    "auth0_operator_auth0_retries",
+                    "Requests sent again after 429, 5xx, transport errors or a token refresh",
+                    snap.retries,
+                ),
+                (
+                    "auth0_operator_auth0_token_fetches",
+                    "Management API tokens fetched",
+                    snap.token_fetches,
+                ),
+                (
+                    "auth0_operator_auth0_throttle_waits",
+                    "Times a request waited for Auth0's rate-limit reset",
+                    snap.throttle_waits,
+                ),
             ];
             for (name, help, value) in counters {
                 let c = ConstCounter::new(value);
@@ -157,22 +213,37 @@ impl Collector for Sources {
             }
             if let Some(remaining) = snap.ratelimit_remaining {
                 let g = ConstGauge::new(remaining as i64);
-                g.encode(encoder.encode_descriptor("auth0_operator_auth0_ratelimit_remaining", "Last x-ratelimit-remaining seen", None, g.metric_type())?)?;
+                g.encode(encoder.encode_descriptor(
+                    "auth0_operator_auth0_ratelimit_remaining",
+                    "Last x-ratelimit-remaining seen",
+                    None,
+                    g.metric_type(),
+                )?)?;
             }
             if let Some(limit) = snap.ratelimit_limit {
                 let g = ConstGauge::new(limit as i64);
-                g.encode(encoder.encode_descriptor("auth0_operator_auth0_ratelimit_limit", "Last x-ratelimit-limit seen", None, g.metric_type())?)?;
+                g.encode(encoder.encode_descriptor(
+                    "auth0_operator_auth0_ratelimit_limit",
+                    "Last x-ratelimit-limit seen",
+                    None,
+                    g.metric_type(),
+                )?)?;
             }
         }
-        let mut counts: std::collections::BTreeMap<(&'static str, &'static str), i64> = Default::default();
+        let mut counts: std::collections::BTreeMap<(&'static str, &'static str), i64> =
+            Default::default();
         for store in self.clients.lock().iter() {
             for o in store.state() {
-                *counts.entry(("Auth0Client", readiness(o.status.as_ref()))).or_default() += 1;
+                *counts
+                    .entry(("Auth0Client", readiness(o.status.as_ref())))
+                    .or_default() += 1;
             }
         }
         for store in self.grants.lock().iter() {
             for o in store.state() {
-                *counts.entry(("Auth0ClientGrant", readiness(o.status.as_ref()))).or_default() += 1;
+                *counts
+                    .entry(("Auth0ClientGrant", readiness(o.status.as_ref())))
+                    .or_default() += 1;
             }
         }
         let mut family = encoder.encode_descriptor(
@@ -198,9 +269,22 @@ mod tests {
         m.reconciled("Auth0Client", 0.02, None);
         m.reconciled("Auth0Client", 0.5, Some("Auth0Error"));
         let text = m.render();
-        assert!(text.contains(r#"auth0_operator_reconciles_total{kind="Auth0Client",result="success"} 1"#), "{text}");
-        assert!(text.contains(r#"auth0_operator_reconcile_errors_total{kind="Auth0Client",reason="Auth0Error"} 1"#), "{text}");
-        assert!(text.contains("auth0_operator_reconcile_duration_seconds_bucket"), "{text}");
+        assert!(
+            text.contains(
+                r#"auth0_operator_reconciles_total{kind="Auth0Client",result="success"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"auth0_operator_reconcile_errors_total{kind="Auth0Client",reason="Auth0Error"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("auth0_operator_reconcile_duration_seconds_bucket"),
+            "{text}"
+        );
         assert!(text.contains("# EOF"));
     }
 }

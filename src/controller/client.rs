@@ -51,7 +51,8 @@ pub async fn reconcile(obj: Arc<Auth0Client>, ctx: Arc<Context>) -> Result<Actio
         other => Error::Finalizer(Box::new(other)),
     });
     let reason = result.as_ref().err().map(Error::reason);
-    ctx.metrics.reconciled("Auth0Client", started.elapsed().as_secs_f64(), reason);
+    ctx.metrics
+        .reconciled("Auth0Client", started.elapsed().as_secs_f64(), reason);
     if result.is_ok() {
         ctx.reset_backoff(&*obj);
     }

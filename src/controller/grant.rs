@@ -50,7 +50,8 @@ pub async fn reconcile(obj: Arc<Auth0ClientGrant>, ctx: Arc<Context>) -> Result<
         other => Error::Finalizer(Box::new(other)),
     });
     let reason = result.as_ref().err().map(Error::reason);
-    ctx.metrics.reconciled("Auth0ClientGrant", started.elapsed().as_secs_f64(), reason);
+    ctx.metrics
+        .reconciled("Auth0ClientGrant", started.elapsed().as_secs_f64(), reason);
     if result.is_ok() {
         ctx.reset_backoff(&*obj);
     }
@@ -134,8 +135,14 @@ async fn apply(
                 info!(reason = err.reason(), "{err}");
             } else {
                 warn!(reason = err.reason(), error = %err, "reconcile failed");
-                ctx.event(obj, EventType::Warning, err.reason(), "Reconcile", err.to_string())
-                    .await;
+                ctx.event(
+                    obj,
+                    EventType::Warning,
+                    err.reason(),
+                    "Reconcile",
+                    err.to_string(),
+                )
+                .await;
             }
             Err(err)
         }

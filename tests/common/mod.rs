@@ -94,7 +94,6 @@ pub fn operator_config(sim: &Simulator, resync: Duration) -> OperatorConfig {
     config.resync_interval = resync;
     config.concurrency = 4;
     config
-
 }
 
 /// The operator running in this process.
