@@ -1,24 +1,17 @@
 //! Reconciler of `Auth0Client`.
 
-use std::sync::Arc;
-
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, ResourceExt,
     api::{DeleteParams, Patch, PatchParams, PostParams},
-    runtime::{
-        controller::Action,
-        events::EventType,
-        finalizer::{Event as Finalizer, finalizer},
-        reflector::ObjectRef,
-    },
+    runtime::{controller::Action, events::EventType, reflector::ObjectRef},
 };
-use tracing::{info, instrument, warn};
+use tracing::{info, warn};
 
 use super::{Context, Error, FIELD_MANAGER, build, status};
 use crate::{
     auth0::{Auth0Error, Client, Secret as SecretValue},
-    crd::{Auth0Client, Auth0ClientStatus, DeletionPolicy, FINALIZER, reason},
+    crd::{Auth0Client, Auth0ClientStatus, DeletionPolicy, reason},
 };
 
 /// What a successful sync did, for events and the status message.
@@ -32,37 +25,23 @@ struct Outcome {
     secret_written: bool,
 }
 
-/// Entry point for the controller.
-#[instrument(skip_all, fields(kind = "Auth0Client", namespace = %obj.namespace().unwrap_or_default(), name = %obj.name_any()))]
-pub async fn reconcile(obj: Arc<Auth0Client>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let started = std::time::Instant::now();
-    let ns = obj.namespace().unwrap_or_default();
-    let api: Api<Auth0Client> = Api::namespaced(ctx.kube.clone(), &ns);
-    let result = finalizer(&api, FINALIZER, obj.clone(), |event| async {
-        match event {
-            Finalizer::Apply(o) => apply(&o, &ctx, &api).await,
-            Finalizer::Cleanup(o) => cleanup(&o, &ctx).await,
-        }
-    })
-    .await
-    .map_err(|e| match e {
-        kube::runtime::finalizer::Error::ApplyFailed(e)
-        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-        other => Error::Finalizer(Box::new(other)),
-    });
-    let reason = result.as_ref().err().map(Error::reason);
-    ctx.metrics
-        .reconciled("Auth0Client", started.elapsed().as_secs_f64(), reason);
-    if result.is_ok() {
-        ctx.reset_backoff(&*obj);
-    }
-    result
-}
+impl super::Reconciled for Auth0Client {
+    const KIND: &'static str = "Auth0Client";
 
-/// Requeue policy on errors: per-object exponential backoff; errors only the user can fix
-/// (and waiting for a referenced client) are retried at a calm, fixed pace instead.
-pub fn error_policy(obj: Arc<Auth0Client>, err: &Error, ctx: Arc<Context>) -> Action {
-    ctx.requeue_after_error(&*obj, err)
+    fn apply<'a>(
+        &'a self,
+        ctx: &'a Context,
+        api: &'a Api<Self>,
+    ) -> impl std::future::Future<Output = Result<Action, Error>> + Send + 'a {
+        apply(self, ctx, api)
+    }
+
+    fn cleanup<'a>(
+        &'a self,
+        ctx: &'a Context,
+    ) -> impl std::future::Future<Output = Result<Action, Error>> + Send + 'a {
+        cleanup(self, ctx)
+    }
 }
 
 async fn apply(obj: &Auth0Client, ctx: &Context, api: &Api<Auth0Client>) -> Result<Action, Error> {

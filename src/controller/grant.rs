@@ -1,25 +1,15 @@
 //! Reconciler of `Auth0ClientGrant`.
 
-use std::sync::Arc;
-
 use kube::{
     Api, ResourceExt,
-    runtime::{
-        controller::Action,
-        events::EventType,
-        finalizer::{Event as Finalizer, finalizer},
-        reflector::ObjectRef,
-    },
+    runtime::{controller::Action, events::EventType, reflector::ObjectRef},
 };
-use tracing::{info, instrument, warn};
+use tracing::{info, warn};
 
 use super::{Context, Error, build, status};
 use crate::{
     auth0::{ClientGrant, ListGrantsParams},
-    crd::{
-        Auth0ClientGrant, Auth0ClientGrantStatus, CONDITION_READY, DeletionPolicy, FINALIZER,
-        reason,
-    },
+    crd::{Auth0ClientGrant, Auth0ClientGrantStatus, CONDITION_READY, DeletionPolicy, reason},
 };
 
 #[derive(Debug, Default)]
@@ -31,37 +21,23 @@ struct Outcome {
     updated_fields: Vec<String>,
 }
 
-/// Entry point for the controller.
-#[instrument(skip_all, fields(kind = "Auth0ClientGrant", namespace = %obj.namespace().unwrap_or_default(), name = %obj.name_any()))]
-pub async fn reconcile(obj: Arc<Auth0ClientGrant>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let started = std::time::Instant::now();
-    let ns = obj.namespace().unwrap_or_default();
-    let api: Api<Auth0ClientGrant> = Api::namespaced(ctx.kube.clone(), &ns);
-    let result = finalizer(&api, FINALIZER, obj.clone(), |event| async {
-        match event {
-            Finalizer::Apply(o) => apply(&o, &ctx, &api).await,
-            Finalizer::Cleanup(o) => cleanup(&o, &ctx).await,
-        }
-    })
-    .await
-    .map_err(|e| match e {
-        kube::runtime::finalizer::Error::ApplyFailed(e)
-        | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
-        other => Error::Finalizer(Box::new(other)),
-    });
-    let reason = result.as_ref().err().map(Error::reason);
-    ctx.metrics
-        .reconciled("Auth0ClientGrant", started.elapsed().as_secs_f64(), reason);
-    if result.is_ok() {
-        ctx.reset_backoff(&*obj);
-    }
-    result
-}
+impl super::Reconciled for Auth0ClientGrant {
+    const KIND: &'static str = "Auth0ClientGrant";
 
-/// Requeue policy on errors: per-object exponential backoff; errors only the user can fix
-/// (and waiting for a referenced client) are retried at a calm, fixed pace instead.
-pub fn error_policy(obj: Arc<Auth0ClientGrant>, err: &Error, ctx: Arc<Context>) -> Action {
-    ctx.requeue_after_error(&*obj, err)
+    fn apply<'a>(
+        &'a self,
+        ctx: &'a Context,
+        api: &'a Api<Self>,
+    ) -> impl std::future::Future<Output = Result<Action, Error>> + Send + 'a {
+        apply(self, ctx, api)
+    }
+
+    fn cleanup<'a>(
+        &'a self,
+        ctx: &'a Context,
+    ) -> impl std::future::Future<Output = Result<Action, Error>> + Send + 'a {
+        cleanup(self, ctx)
+    }
 }
 
 async fn apply(

@@ -102,6 +102,65 @@ impl Error {
     }
 }
 
+/// What the generic [`reconcile`] needs from a kind: its name and its two branches.
+pub trait Reconciled:
+    kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + Clone
+    + serde::de::DeserializeOwned
+    + serde::Serialize
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+    /// Kind, for metrics.
+    const KIND: &'static str;
+    /// Makes Auth0 and the Secret match the spec; writes status.
+    fn apply<'a>(
+        &'a self,
+        ctx: &'a Context,
+        api: &'a Api<Self>,
+    ) -> impl std::future::Future<Output = Result<Action, Error>> + Send + 'a;
+    /// Removes (or orphans) the Auth0 object before the finalizer is released.
+    fn cleanup<'a>(
+        &'a self,
+        ctx: &'a Context,
+    ) -> impl std::future::Future<Output = Result<Action, Error>> + Send + 'a;
+}
+
+/// Entry point of both controllers: `apply` or `cleanup` behind the finalizer
+/// ([`FINALIZER`](crate::crd::FINALIZER)), with metrics and backoff bookkeeping.
+#[tracing::instrument(skip_all, fields(kind = K::KIND, namespace = %obj.namespace().unwrap_or_default(), name = %obj.name_any()))]
+pub async fn reconcile<K: Reconciled>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
+    use kube::runtime::finalizer::{Error as FinalizerError, Event as Finalizer, finalizer};
+    let started = std::time::Instant::now();
+    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
+    let result = finalizer(&api, crate::crd::FINALIZER, obj.clone(), |event| async {
+        match event {
+            Finalizer::Apply(o) => o.apply(&ctx, &api).await,
+            Finalizer::Cleanup(o) => o.cleanup(&ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| match e {
+        FinalizerError::ApplyFailed(e) | FinalizerError::CleanupFailed(e) => e,
+        other => Error::Finalizer(Box::new(other)),
+    });
+    let reason = result.as_ref().err().map(Error::reason);
+    ctx.metrics
+        .reconciled(K::KIND, started.elapsed().as_secs_f64(), reason);
+    if result.is_ok() {
+        ctx.reset_backoff(&*obj);
+    }
+    result
+}
+
+/// Requeue policy on errors: per-object exponential backoff; errors only the user can fix
+/// (and waiting for a referenced client) are retried at a calm, fixed pace instead.
+pub fn error_policy<K: Reconciled>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action {
+    ctx.requeue_after_error(&*obj, err)
+}
+
 /// Shared state of both controllers.
 pub struct Context {
     /// Kubernetes client.
@@ -352,14 +411,14 @@ pub async fn run_with(
         runs.push(
             client_controller
                 .graceful_shutdown_on(shutdown.clone())
-                .run(client::reconcile, client::error_policy, ctx.clone())
+                .run(reconcile, error_policy, ctx.clone())
                 .for_each(|r| async move { log_result(r) })
                 .boxed(),
         );
         runs.push(
             grant_controller
                 .graceful_shutdown_on(shutdown.clone())
-                .run(grant::reconcile, grant::error_policy, ctx)
+                .run(reconcile, error_policy, ctx)
                 .for_each(|r| async move { log_result(r) })
                 .boxed(),
         );

@@ -241,6 +241,12 @@ impl Simulator {
         }
     }
 
+    /// Empties the rate-limit bucket now, as if other applications of the tenant had spent it:
+    /// the next requests get 429 until it refills (no effect without a rate limit).
+    pub fn drain_rate_limit(&self) {
+        self.shared.bucket.lock().drain();
+    }
+
     pub fn set_scopes(&self, scopes: Vec<String>) {
         self.shared.settings.lock().scopes = scopes;
     }

@@ -45,7 +45,7 @@ struct TokenInfo {
     expires_at: Instant,
 }
 
-struct Bucket {
+pub(crate) struct Bucket {
     rl: RateLimit,
     enforced: bool,
     tokens: f64,
@@ -70,6 +70,12 @@ impl Bucket {
             tokens: rl.burst as f64,
             last: Instant::now(),
         }
+    }
+
+    /// Spends every token, as another application of the tenant would.
+    pub(crate) fn drain(&mut self) {
+        self.tokens = 0.0;
+        self.last = Instant::now();
     }
 
     fn take(&mut self) -> BucketOutcome {
@@ -111,7 +117,7 @@ impl Bucket {
 pub(crate) struct Shared {
     pub store: Mutex<Store>,
     pub settings: Mutex<Settings>,
-    bucket: Mutex<Bucket>,
+    pub(crate) bucket: Mutex<Bucket>,
     tokens: Mutex<HashMap<String, TokenInfo>>,
     pub requests: Mutex<Vec<RecordedRequest>>,
     conns: Mutex<Vec<Weak<ConnState>>>,

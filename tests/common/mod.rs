@@ -160,23 +160,39 @@ pub fn ready_of(
         .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
 }
 
-/// Waits until the Auth0Client has Ready with `status` and `reason`, and returns it.
-pub async fn client_ready(
-    api: &Api<Auth0Client>,
+/// Waits until the object has Ready with `status` and `reason`, and returns it.
+pub async fn wait_ready<K>(
+    api: &Api<K>,
     name: &str,
     status: &str,
     reason: &str,
     timeout: Duration,
-) -> Auth0Client {
+) -> K
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    let ready = |o: &K| {
+        let v = serde_json::to_value(o).ok()?;
+        let c = v["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == CONDITION_READY)?
+            .clone();
+        Some((
+            c["status"].as_str()?.to_string(),
+            c["reason"].as_str()?.to_string(),
+            c["message"].as_str()?.to_string(),
+        ))
+    };
     let mut last = None;
     let r = tokio::time::timeout(timeout, async {
         loop {
-            if let Ok(Some(c)) = api.get_opt(name).await {
-                let r = c.status.as_ref().and_then(|s| ready_of(&s.conditions));
+            if let Ok(Some(o)) = api.get_opt(name).await {
+                let r = ready(&o);
                 if r.as_ref()
                     .is_some_and(|(s, re, _)| s == status && re == reason)
                 {
-                    return c;
+                    return o;
                 }
                 last = r;
             }
@@ -185,13 +201,22 @@ pub async fn client_ready(
     })
     .await;
     r.unwrap_or_else(|_| {
-        panic!(
-            "Auth0Client {name} not Ready={status}/{reason} in {timeout:?}; last Ready: {last:?}"
-        )
+        panic!("{name} not Ready={status}/{reason} in {timeout:?}; last Ready: {last:?}")
     })
 }
 
-/// Waits until the Auth0ClientGrant has Ready with `status` and `reason`, and returns it.
+/// [`wait_ready`] for an Auth0Client.
+pub async fn client_ready(
+    api: &Api<Auth0Client>,
+    name: &str,
+    status: &str,
+    reason: &str,
+    timeout: Duration,
+) -> Auth0Client {
+    wait_ready(api, name, status, reason, timeout).await
+}
+
+/// [`wait_ready`] for an Auth0ClientGrant.
 pub async fn grant_ready(
     api: &Api<Auth0ClientGrant>,
     name: &str,
@@ -199,23 +224,7 @@ pub async fn grant_ready(
     reason: &str,
     timeout: Duration,
 ) -> Auth0ClientGrant {
-    let mut last = None;
-    let r = tokio::time::timeout(timeout, async {
-        loop {
-            if let Ok(Some(c)) = api.get_opt(name).await {
-                let r = c.status.as_ref().and_then(|s| ready_of(&s.conditions));
-                if r.as_ref()
-                    .is_some_and(|(s, re, _)| s == status && re == reason)
-                {
-                    return c;
-                }
-                last = r;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
-    r.unwrap_or_else(|_| panic!("Auth0ClientGrant {name} not Ready={status}/{reason} in {timeout:?}; last Ready: {last:?}"))
+    wait_ready(api, name, status, reason, timeout).await
 }
 
 /// Simulator clients tagged with a Kubernetes UID.
