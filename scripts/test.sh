@@ -20,10 +20,10 @@ PATH="$(scripts/tools.sh):$PATH"
 export PATH
 
 if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --all-targets --no-fail-fast "$@"
+    cargo nextest run --lib --bins --tests --no-fail-fast "$@"
     # nextest does not run doctests.
     cargo test --doc
 else
-    cargo test --all-targets --no-fail-fast "$@"
+    cargo test --lib --bins --tests --no-fail-fast "$@"
     cargo test --doc
 fi
