@@ -292,7 +292,7 @@ async fn ensure_secret(
             return Err(conflict(&name));
         }
         if build::secret_up_to_date(s, &domain, client_id) {
-            cleanup_old_secret(obj, ctx, &api, &name).await?;
+            cleanup_old_secret(obj, &api, &name).await?;
             return Ok(false);
         }
     }
@@ -336,14 +336,13 @@ async fn ensure_secret(
         )
         .await?;
     }
-    cleanup_old_secret(obj, ctx, &api, &name).await?;
+    cleanup_old_secret(obj, &api, &name).await?;
     Ok(true)
 }
 
 /// After `spec.secretName` changed, deletes the previous Secret if this resource owns it.
 async fn cleanup_old_secret(
     obj: &Auth0Client,
-    _ctx: &Context,
     api: &Api<Secret>,
     current: &str,
 ) -> Result<(), Error> {
