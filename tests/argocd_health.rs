@@ -237,6 +237,7 @@ fn every_operator_reason_is_classified() {
         reason::CLIENT_NOT_READY,
         reason::RECONCILING,
         reason::RATE_LIMITED,
+        reason::AUTH0_UNAVAILABLE,
     ];
     let failing = [
         reason::AUTH0_ERROR,

@@ -12,7 +12,7 @@
 --   no status / no Ready condition yet     -> Progressing "Waiting for the operator"
 --   observedGeneration < generation        -> Progressing "Reconciling generation N"
 --   Ready=True                             -> Healthy     (condition message)
---   Ready=False, ClientNotReady, Reconciling or RateLimited
+--   Ready=False, ClientNotReady, Reconciling, RateLimited or Auth0Unavailable
 --                                          -> Progressing (condition message; the operator waits
 --                                             or retries by itself)
 --   Ready=False, any other reason          -> Degraded    (condition message)
@@ -20,7 +20,7 @@
 hs = {}
 
 -- Ready=False reasons the operator resolves by itself, given time.
-local waiting = { ClientNotReady = true, Reconciling = true, RateLimited = true }
+local waiting = { ClientNotReady = true, Reconciling = true, RateLimited = true, Auth0Unavailable = true }
 
 local function describe(cond, fallback)
   if cond.message ~= nil and cond.message ~= "" then

@@ -78,6 +78,7 @@ impl Error {
         match self {
             Error::Auth0(e) if e.reason() == "RateLimited" => reason::RATE_LIMITED,
             Error::Auth0(e) if e.reason() == "Auth0ValidationError" => reason::INVALID_SPEC,
+            Error::Auth0(e) if e.is_retryable() => reason::AUTH0_UNAVAILABLE,
             Error::Auth0(_) => reason::AUTH0_ERROR,
             Error::Kube(_) => reason::KUBERNETES_ERROR,
             Error::InvalidSpec(_) => reason::INVALID_SPEC,
@@ -460,5 +461,60 @@ fn log_result<K: kube::Resource, E: std::fmt::Display, Q: std::fmt::Display>(
         // Reconcile failures are logged by the reconcilers themselves with namespace/name.
         Err(controller::Error::ReconcilerFailed(_, _)) => {}
         Err(e) => warn!(error = %e, "controller error"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16) -> Error {
+        Error::Auth0(Auth0Error::Api {
+            status,
+            error: "e".into(),
+            message: "m".into(),
+            error_code: None,
+            endpoint: "POST /api/v2/clients",
+        })
+    }
+
+    #[test]
+    fn reasons_and_who_must_act() {
+        assert_eq!(api(400).reason(), reason::INVALID_SPEC);
+        assert!(api(400).needs_user());
+        assert_eq!(api(503).reason(), reason::AUTH0_UNAVAILABLE);
+        assert!(!api(503).needs_user());
+        assert_eq!(api(403).reason(), reason::AUTH0_ERROR);
+        let limited = Error::Auth0(Auth0Error::RateLimited {
+            endpoint: "GET /api/v2/clients",
+            retry_after: None,
+            attempts: 10,
+        });
+        assert_eq!(limited.reason(), reason::RATE_LIMITED);
+        assert_eq!(
+            Error::SecretConflict("x".into()).reason(),
+            reason::SECRET_CONFLICT
+        );
+        assert!(Error::SecretConflict("x".into()).needs_user());
+        assert_eq!(
+            Error::ClientNotReady("x".into()).reason(),
+            reason::CLIENT_NOT_READY
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let d1 = backoff_delay(1);
+        let d5 = backoff_delay(5);
+        let d30 = backoff_delay(30);
+        assert!(
+            d1 >= Duration::from_millis(800) && d1 <= Duration::from_millis(1200),
+            "{d1:?}"
+        );
+        assert!(
+            d5 >= Duration::from_millis(12800) && d5 <= Duration::from_millis(19200),
+            "{d5:?}"
+        );
+        assert!(d30 <= Duration::from_secs(360), "{d30:?}");
     }
 }

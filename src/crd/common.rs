@@ -48,6 +48,9 @@ pub mod reason {
     pub const RECONCILING: &str = "Reconciling";
     /// Auth0 answered with an error the operator cannot fix by retrying immediately.
     pub const AUTH0_ERROR: &str = "Auth0Error";
+    /// Auth0 answered 5xx or could not be reached, even after retries; the operator retries
+    /// with backoff.
+    pub const AUTH0_UNAVAILABLE: &str = "Auth0Unavailable";
     /// Auth0's rate limit was exhausted; the operator is waiting for the bucket to refill.
     pub const RATE_LIMITED: &str = "RateLimited";
     /// A Secret with the target name exists and is not owned by this resource.
