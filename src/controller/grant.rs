@@ -9,7 +9,10 @@ use tracing::{info, warn};
 use super::{Context, Error, build, status};
 use crate::{
     auth0::{ClientGrant, ListGrantsParams},
-    crd::{Auth0ClientGrant, Auth0ClientGrantStatus, CONDITION_READY, DeletionPolicy, reason},
+    crd::{
+        Auth0Client, Auth0ClientGrant, Auth0ClientGrantStatus, CONDITION_READY, DeletionPolicy,
+        reason,
+    },
 };
 
 #[derive(Debug, Default)]
@@ -126,7 +129,10 @@ async fn apply(
 }
 
 /// The Auth0 client id the grant is for.
-fn resolve_client_id(obj: &Auth0ClientGrant, ctx: &Context) -> Result<String, Error> {
+/// The Auth0 client id the grant is for. The cache of `Auth0Client`s is consulted first; when
+/// it does not show the client ready, the API server is asked, because this grant may have been
+/// woken by the client's change before that cache saw it (they are separate watches).
+async fn resolve_client_id(obj: &Auth0ClientGrant, ctx: &Context) -> Result<String, Error> {
     if let Some(id) = &obj.spec.client_id {
         return Ok(id.clone());
     }
@@ -137,7 +143,12 @@ fn resolve_client_id(obj: &Auth0ClientGrant, ctx: &Context) -> Result<String, Er
         .as_ref()
         .map(|r| r.name.clone())
         .unwrap_or_default();
-    let Some(client) = ctx.clients.get(&ObjectRef::new(&name).within(&ns)) else {
+    let cached = ctx.clients.get(&ObjectRef::new(&name).within(&ns));
+    if let Some(id) = cached.as_deref().and_then(ready_client_id) {
+        return Ok(id);
+    }
+    let api: kube::Api<Auth0Client> = kube::Api::namespaced(ctx.kube.clone(), &ns);
+    let Some(client) = api.get_opt(&name).await? else {
         return Err(Error::ClientNotReady(format!(
             "Auth0Client {name} does not exist in namespace {ns}"
         )));
@@ -147,20 +158,30 @@ fn resolve_client_id(obj: &Auth0ClientGrant, ctx: &Context) -> Result<String, Er
             "Auth0Client {name} is being deleted"
         )));
     }
-    let status = client.status.as_ref();
+    ready_client_id(&client)
+        .ok_or_else(|| Error::ClientNotReady(format!("Auth0Client {name} is not ready yet")))
+}
+
+/// The client id of a ready, not deleting `Auth0Client`.
+fn ready_client_id(client: &Auth0Client) -> Option<String> {
+    if client.metadata.deletion_timestamp.is_some() {
+        return None;
+    }
+    let status = client.status.as_ref()?;
     let ready = status
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == CONDITION_READY))
+        .conditions
+        .iter()
+        .find(|c| c.type_ == CONDITION_READY)
         .is_some_and(|c| c.status == "True");
-    match status.and_then(|s| s.client_id.clone()) {
-        Some(id) if ready => Ok(id),
-        _ => Err(Error::ClientNotReady(format!(
-            "Auth0Client {name} is not ready yet"
-        ))),
+    if ready {
+        status.client_id.clone()
+    } else {
+        None
     }
 }
 
 async fn sync(obj: &Auth0ClientGrant, ctx: &Context) -> Result<Outcome, Error> {
-    let client_id = resolve_client_id(obj, ctx)?;
+    let client_id = resolve_client_id(obj, ctx).await?;
     let audience = obj.spec.audience.clone();
     ctx.inventory.ensure_grants(&ctx.auth0).await?;
     let mut out = Outcome {
