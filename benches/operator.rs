@@ -1,0 +1,1486 @@
+//! Figures for the product targets, measured against a real kube-apiserver + etcd (envtest) and
+//! the Auth0 simulator. A benchmark reports; it never fails on a missed target.
+//!
+//! ```sh
+//! export KUBEBUILDER_ASSETS=$HOME/.cache/auth0-operator/envtest/1.20.2
+//! cargo bench --bench operator                       # everything, N = 1000
+//! BENCH_N=100 BENCH_SCENARIOS=converge,steady cargo bench --bench operator
+//! cargo bench --bench operator -- n=200 concurrency=8,16,32 scenarios=converge
+//! ```
+//!
+//! Settings (environment variable, or `key=value` argument after `--`):
+//!
+//! | variable | argument | default | meaning |
+//! | --- | --- | --- | --- |
+//! | `BENCH_N` | `n` | 1000 | clients (and as many grants) of `converge` / `steady` |
+//! | `BENCH_SCENARIOS` | `scenarios` | all | `converge,steady,latency,memory,ready` |
+//! | `BENCH_CONCURRENCY` | `concurrency` | `8,16,64` | operator concurrencies tried by `converge` |
+//! | `BENCH_RESYNC_SECS` | `resync` | 30 | resync interval of the `steady` run |
+//! | `BENCH_LATENCY_N` | `latency_n` | 100 | sequential applies of `latency` |
+//! | `BENCH_MEM_CRS` | `mem_crs` | 5000 | custom resources of `memory` (half clients, half grants) |
+//! | `BENCH_READY_TRIALS` | `ready_trials` | 3 | spawns per case of `ready` |
+//! | `BENCH_OPERATOR_BIN` | `bin` | the bench build's `auth0-operator` | binary of `memory` / `ready` |
+//!
+//! Scenarios (see benches/README.md for what each measures and the latest figures):
+//!
+//! 1. `converge`: N clients + N grants against a simulator rate-limited like an Enterprise
+//!    production tenant (burst 50, 16/s); time from operator start until all are Ready=True,
+//!    compared with the bound the rate limit sets ([`min_api_requests`]).
+//! 2. `steady`: the converged world, operator restarted with a short resync; Auth0 requests per
+//!    managed object during one resync interval.
+//! 3. `latency`: idle operator, sequential `Auth0Client` creates, apply → Secret exists.
+//! 4. `memory`: the operator binary with 5,000 custom resources; VmRSS / VmHWM once all Ready.
+//! 5. `ready`: spawn of the binary → `/readyz` 200, with no objects and with 5,000.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::{Path, PathBuf},
+    process::Stdio,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use auth0_operator::{
+    auth0::Auth0Config,
+    config::OperatorConfig,
+    crd::{Auth0Client, Auth0ClientGrant, HasConditions, ready_condition},
+    envtest::TestEnv,
+    http::Health,
+    metrics::Metrics,
+    sim::{RateLimit, RecordedRequest, SimConfig, Simulator},
+};
+use futures::{FutureExt, StreamExt, future::BoxFuture};
+use k8s_openapi::{
+    api::core::v1::{Namespace, Secret},
+    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+};
+use kube::{
+    Api, Client, ResourceExt,
+    api::{ListParams, ObjectMeta, PostParams},
+    runtime::{
+        WatchStreamExt,
+        wait::{await_condition, conditions},
+        watcher,
+    },
+};
+use parking_lot::Mutex;
+use serde_json::json;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+const DOMAIN: &str = "bench.auth0.test";
+const MGMT_ID: &str = "operator-m2m";
+const MGMT_SECRET: &str = "operator-m2m-secret-value";
+const AUDIENCE: &str = "https://orders.example.com/api";
+
+/// Enterprise production tenant: Management API burst 50, 16 requests per second.
+const TENANT_BURST: u32 = 50;
+const TENANT_RATE: f64 = 16.0;
+/// Auth0 list endpoints return at most 100 items per page (what the operator asks for).
+const PER_PAGE: usize = 100;
+
+// ------------------------------------------------------------------------------------ options
+
+struct Opts {
+    n: usize,
+    scenarios: Vec<String>,
+    concurrency: Vec<u16>,
+    resync: Duration,
+    latency_n: usize,
+    mem_crs: usize,
+    ready_trials: usize,
+    bin: PathBuf,
+}
+
+impl Opts {
+    fn parse() -> Opts {
+        let mut kv: HashMap<String, String> = HashMap::new();
+        for (env, key) in [
+            ("BENCH_N", "n"),
+            ("BENCH_SCENARIOS", "scenarios"),
+            ("BENCH_CONCURRENCY", "concurrency"),
+            ("BENCH_RESYNC_SECS", "resync"),
+            ("BENCH_LATENCY_N", "latency_n"),
+            ("BENCH_MEM_CRS", "mem_crs"),
+            ("BENCH_READY_TRIALS", "ready_trials"),
+            ("BENCH_OPERATOR_BIN", "bin"),
+        ] {
+            if let Ok(v) = std::env::var(env)
+                && !v.trim().is_empty()
+            {
+                kv.insert(key.to_string(), v.trim().to_string());
+            }
+        }
+        // `cargo bench` passes `--bench`; anything that is not `key=value` is ignored.
+        for arg in std::env::args().skip(1) {
+            if let Some((k, v)) = arg.trim_start_matches('-').split_once('=') {
+                kv.insert(k.to_string(), v.to_string());
+            }
+        }
+        let num = |k: &str, d: usize| -> usize {
+            kv.get(k)
+                .map(|v| {
+                    v.parse()
+                        .unwrap_or_else(|_| panic!("{k}={v}: not a number"))
+                })
+                .unwrap_or(d)
+        };
+        let scenarios = kv
+            .get("scenarios")
+            .map(|s| s.split(',').map(|x| x.trim().to_string()).collect())
+            .unwrap_or_else(|| {
+                ["converge", "steady", "latency", "memory", "ready"]
+                    .map(String::from)
+                    .to_vec()
+            });
+        let concurrency = kv
+            .get("concurrency")
+            .map(|s| {
+                s.split(',')
+                    .map(|x| {
+                        x.trim()
+                            .parse()
+                            .expect("concurrency: comma-separated numbers")
+                    })
+                    .collect()
+            })
+            .unwrap_or_else(|| vec![8, 16, 64]);
+        let bin = kv
+            .get("bin")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_auth0-operator")));
+        Opts {
+            n: num("n", 1000),
+            scenarios,
+            concurrency,
+            resync: Duration::from_secs(num("resync", 30) as u64),
+            latency_n: num("latency_n", 100),
+            mem_crs: num("mem_crs", 5000),
+            ready_trials: num("ready_trials", 3).max(1),
+            bin,
+        }
+    }
+
+    fn wants(&self, s: &str) -> bool {
+        self.scenarios.iter().any(|x| x == s)
+    }
+}
+
+// ------------------------------------------------------------------------------------ report
+
+struct Row {
+    figure: String,
+    target: String,
+    measured: String,
+    /// `None`: informational, no verdict.
+    met: Option<bool>,
+}
+
+fn row(
+    figure: impl Into<String>,
+    target: &str,
+    measured: impl Into<String>,
+    met: Option<bool>,
+) -> Row {
+    Row {
+        figure: figure.into(),
+        target: target.into(),
+        measured: measured.into(),
+        met,
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    let verdict = |r: &Row| match r.met {
+        Some(true) => "met",
+        Some(false) => "NOT MET",
+        None => "-",
+    };
+    let w0 = rows
+        .iter()
+        .map(|r| r.figure.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let w1 = rows
+        .iter()
+        .map(|r| r.target.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let w2 = rows
+        .iter()
+        .map(|r| r.measured.len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
+    println!();
+    println!(
+        "| {:w0$} | {:w1$} | {:w2$} | verdict |",
+        "figure", "target", "measured"
+    );
+    println!(
+        "|-{}-|-{}-|-{}-|---------|",
+        "-".repeat(w0),
+        "-".repeat(w1),
+        "-".repeat(w2)
+    );
+    for r in rows {
+        println!(
+            "| {:w0$} | {:w1$} | {:w2$} | {:7} |",
+            r.figure,
+            r.target,
+            r.measured,
+            verdict(r)
+        );
+    }
+    println!();
+}
+
+macro_rules! progress {
+    ($($t:tt)*) => {{
+        println!("[{:>7.1}s] {}", START.get().map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0), format!($($t)*));
+    }};
+}
+
+static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+// ------------------------------------------------------------------------------------ main
+
+fn main() {
+    START.get_or_init(Instant::now);
+    if TestEnv::assets_dir().is_none() {
+        println!(
+            "benches/operator: KUBEBUILDER_ASSETS is not set, so there is no kube-apiserver to \
+             benchmark against; nothing was measured.\n  export \
+             KUBEBUILDER_ASSETS=$HOME/.cache/auth0-operator/envtest/1.20.2   \
+             # or: export KUBEBUILDER_ASSETS=\"$(scripts/envtest-assets.sh)\"\n  then: cargo \
+             bench --bench operator"
+        );
+        return;
+    }
+    auth0_operator::auth0::install_crypto_provider();
+    let opts = Opts::parse();
+    init_in_process_logs();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let rows = rt.block_on(run(&opts));
+    println!(
+        "== auth0-operator benchmark: N={} clients + {} grants, concurrency {:?}, {} cores ==",
+        opts.n,
+        opts.n,
+        opts.concurrency,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
+    print_table(&rows);
+}
+
+async fn run(opts: &Opts) -> Vec<Row> {
+    let mut rows = Vec::new();
+    progress!(
+        "starting envtest (etcd + kube-apiserver); scenarios {:?}, N={}",
+        opts.scenarios,
+        opts.n
+    );
+    let env = match TestEnv::start().await {
+        Ok(env) => env,
+        Err(e) => {
+            rows.push(row("envtest", "starts", format!("error: {e}"), Some(false)));
+            return rows;
+        }
+    };
+    let kube = env.client();
+    install_crds(&kube).await;
+    progress!("control plane up at {}", env.server_url());
+
+    // converge (and steady, which needs a converged world)
+    let mut converged: Option<Converged> = None;
+    if opts.wants("converge") || opts.wants("steady") {
+        let concs = if opts.wants("converge") {
+            opts.concurrency.clone()
+        } else {
+            vec![*opts.concurrency.last().unwrap_or(&16)]
+        };
+        for c in concs {
+            match converge(&kube, opts.n, c, &mut rows).await {
+                Ok(w) => converged = Some(w),
+                Err(e) => rows.push(row(
+                    format!("converge c={c}"),
+                    "converges",
+                    format!("error: {e}"),
+                    Some(false),
+                )),
+            }
+        }
+    }
+    if opts.wants("steady") {
+        match &converged {
+            Some(w) => {
+                if let Err(e) = steady(&kube, w, opts.resync, &mut rows).await {
+                    rows.push(row("steady", "runs", format!("error: {e}"), Some(false)));
+                }
+            }
+            None => rows.push(row(
+                "steady",
+                "runs",
+                "skipped: nothing converged",
+                Some(false),
+            )),
+        }
+    }
+    drop(converged);
+
+    if opts.wants("latency")
+        && let Err(e) = latency(&kube, opts.latency_n, &mut rows).await
+    {
+        rows.push(row("latency", "runs", format!("error: {e}"), Some(false)));
+    }
+
+    let bin = opts.bin.clone();
+    if (opts.wants("memory") || opts.wants("ready")) && !bin.is_file() {
+        rows.push(row(
+            "memory/ready",
+            "binary exists",
+            format!("{} is missing", bin.display()),
+            Some(false),
+        ));
+    } else {
+        if opts.wants("memory") || opts.wants("ready") {
+            describe_binary(&bin).await;
+        }
+        let mut mem_world: Option<MemWorld> = None;
+        if opts.wants("memory") {
+            match memory(&env, &kube, &bin, opts.mem_crs, &mut rows).await {
+                Ok(w) => mem_world = Some(w),
+                Err(e) => rows.push(row("memory", "runs", format!("error: {e}"), Some(false))),
+            }
+        }
+        if opts.wants("ready")
+            && let Err(e) = ready(&env, &kube, &bin, opts, mem_world.as_ref(), &mut rows).await
+        {
+            rows.push(row("ready", "runs", format!("error: {e}"), Some(false)));
+        }
+    }
+    progress!("operator logs: {}", logs_dir().display());
+    progress!("stopping the control plane");
+    env.stop().await;
+    rows
+}
+
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+// ------------------------------------------------------------------------------------ world
+
+async fn install_crds(kube: &Client) {
+    let api: Api<CustomResourceDefinition> = Api::all(kube.clone());
+    for crd in auth0_operator::crd::crds() {
+        let name = crd.name_any();
+        api.create(&PostParams::default(), &crd)
+            .await
+            .expect("CRD accepted by the apiserver");
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            await_condition(api.clone(), &name, conditions::is_crd_established()),
+        )
+        .await
+        .expect("CRD established in time")
+        .expect("watch CRD");
+    }
+}
+
+async fn namespace(kube: &Client, name: &str) -> Res<()> {
+    let api: Api<Namespace> = Api::all(kube.clone());
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    match api.create(&PostParams::default(), &ns).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn simulator(rate_limit: Option<RateLimit>) -> Res<Simulator> {
+    let mut cfg = SimConfig::new(DOMAIN, MGMT_ID, MGMT_SECRET);
+    cfg.audiences = vec![AUDIENCE.to_string()];
+    cfg.rate_limit = rate_limit;
+    Ok(Simulator::start(cfg).await?)
+}
+
+fn client_obj(ns: &str, i: usize) -> Auth0Client {
+    serde_json::from_value(json!({
+        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Client",
+        "metadata": {"name": format!("c{i}"), "namespace": ns},
+        "spec": {"name": format!("{ns} client {i}"), "appType": "non_interactive"}
+    }))
+    .expect("valid Auth0Client")
+}
+
+fn grant_obj(ns: &str, i: usize) -> Auth0ClientGrant {
+    serde_json::from_value(json!({
+        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0ClientGrant",
+        "metadata": {"name": format!("g{i}"), "namespace": ns},
+        "spec": {"clientRef": {"name": format!("c{i}")}, "audience": AUDIENCE, "scopes": ["read:orders"]}
+    }))
+    .expect("valid Auth0ClientGrant")
+}
+
+/// Creates with a few retries (the apiserver may shed load with 429/5xx under a burst);
+/// an object that already exists counts as created.
+async fn create_retrying<K>(api: &Api<K>, obj: &K) -> Res<()>
+where
+    K: kube::Resource + Clone + serde::Serialize + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let mut attempt = 0;
+    loop {
+        match api.create(&PostParams::default(), obj).await {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 409 => return Ok(()),
+            Err(e) if attempt < 5 => {
+                attempt += 1;
+                progress!("create failed ({e}); retrying");
+                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Creates `clients` Auth0Clients `c{i}` and `grants` Auth0ClientGrants `g{i}` (referencing
+/// `c{i}`) with `parallel` requests in flight. Returns the wall time.
+async fn create_objects(
+    kube: &Client,
+    ns: &str,
+    clients: usize,
+    grants: usize,
+    parallel: usize,
+) -> Res<Duration> {
+    let capi: Api<Auth0Client> = Api::namespaced(kube.clone(), ns);
+    let gapi: Api<Auth0ClientGrant> = Api::namespaced(kube.clone(), ns);
+    let mut jobs: Vec<BoxFuture<'static, Res<()>>> = Vec::with_capacity(clients + grants);
+    for i in 0..clients.max(grants) {
+        if i < clients {
+            let (api, obj) = (capi.clone(), client_obj(ns, i));
+            jobs.push(async move { create_retrying(&api, &obj).await }.boxed());
+        }
+        if i < grants {
+            let (api, obj) = (gapi.clone(), grant_obj(ns, i));
+            jobs.push(async move { create_retrying(&api, &obj).await }.boxed());
+        }
+    }
+    let total = jobs.len();
+    let t = Instant::now();
+    let mut stream = futures::stream::iter(jobs).buffer_unordered(parallel);
+    let mut done = 0usize;
+    let mut last = Instant::now();
+    while let Some(r) = stream.next().await {
+        r?;
+        done += 1;
+        if last.elapsed() >= Duration::from_secs(5) {
+            progress!("  created {done}/{total} objects in {ns}");
+            last = Instant::now();
+        }
+    }
+    Ok(t.elapsed())
+}
+
+fn is_ready<S: HasConditions>(s: Option<&S>) -> bool {
+    s.and_then(|s| ready_condition(s.conditions()))
+        .is_some_and(|c| c.status == "True")
+}
+
+/// `(clients ready, clients, grants ready, grants)` in `ns`, from one List of each kind.
+async fn count_ready(kube: &Client, ns: &str) -> Res<(usize, usize, usize, usize)> {
+    let capi: Api<Auth0Client> = Api::namespaced(kube.clone(), ns);
+    let gapi: Api<Auth0ClientGrant> = Api::namespaced(kube.clone(), ns);
+    let cs = capi.list(&ListParams::default()).await?;
+    let gs = gapi.list(&ListParams::default()).await?;
+    let cr = cs
+        .items
+        .iter()
+        .filter(|c| is_ready(c.status.as_ref()))
+        .count();
+    let gr = gs
+        .items
+        .iter()
+        .filter(|g| is_ready(g.status.as_ref()))
+        .count();
+    Ok((cr, cs.items.len(), gr, gs.items.len()))
+}
+
+// ------------------------------------------------------------------------------------ operator in-process
+
+struct InProc {
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+}
+
+impl InProc {
+    fn start(kube: &Client, config: OperatorConfig) -> InProc {
+        let (tx, rx) = oneshot::channel::<()>();
+        let metrics = Arc::new(Metrics::new());
+        let health = Arc::new(Health::default());
+        let (k, m, h) = (kube.clone(), metrics.clone(), health.clone());
+        let task = tokio::spawn(async move {
+            auth0_operator::controller::run_with(k, config, m, h, async move {
+                let _ = rx.await;
+            })
+            .await
+        });
+        InProc {
+            stop: Some(tx),
+            task,
+            metrics,
+            health,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if tokio::time::timeout(Duration::from_secs(20), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
+    }
+
+    async fn wait_synced(&self, timeout: Duration) -> bool {
+        let t = Instant::now();
+        while t.elapsed() < timeout {
+            if self
+                .health
+                .caches_synced
+                .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    }
+}
+
+/// The operator's production defaults (client-side limiter 50:16, default retries), pointed at
+/// the simulator and confined to `ns`.
+fn op_config(sim: &Simulator, ns: &str, concurrency: u16, resync: Duration) -> OperatorConfig {
+    let auth0 = Auth0Config::new(DOMAIN, MGMT_ID, MGMT_SECRET)
+        .with_base_url(sim.base_url().parse().expect("simulator URL"));
+    let mut config = OperatorConfig::new(auth0);
+    config.resync_interval = resync;
+    config.concurrency = concurrency;
+    config.namespaces = vec![ns.to_string()];
+    config
+}
+
+// ------------------------------------------------------------------------------------ metrics text
+
+/// Sum of the samples of `name` (exact metric name) whose labels include every `filters` pair.
+fn metric_sum(text: &str, name: &str, filters: &[(&str, &str)]) -> f64 {
+    metric_samples(text, name)
+        .into_iter()
+        .filter(|(labels, _)| {
+            filters
+                .iter()
+                .all(|(k, v)| labels.contains(&format!("{k}=\"{v}\"")))
+        })
+        .map(|(_, v)| v)
+        .sum()
+}
+
+/// `(labels, value)` of every sample of `name`.
+fn metric_samples(text: &str, name: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let (n, labels) = match series.split_once('{') {
+                Some((n, rest)) => (n, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            (n == name).then(|| (labels.to_string(), value.parse().unwrap_or(0.0)))
+        })
+        .collect()
+}
+
+/// `reason=count` of failed reconciles, e.g. `ClientNotReady=12 RateLimited=0`.
+fn errors_by_reason(text: &str) -> String {
+    let mut by: BTreeMap<String, f64> = BTreeMap::new();
+    for (labels, v) in metric_samples(text, "auth0_operator_reconcile_errors_total") {
+        let reason = labels
+            .split(',')
+            .find_map(|kv| kv.strip_prefix("reason="))
+            .unwrap_or("?")
+            .trim_matches('"')
+            .to_string();
+        *by.entry(reason).or_default() += v;
+    }
+    if by.is_empty() {
+        return "none".into();
+    }
+    by.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+// ------------------------------------------------------------------------------------ requests
+
+/// `METHOD /path` with ids replaced by `{id}`; filtered grant lookups are told apart from
+/// full listings.
+fn endpoint(r: &RecordedRequest) -> String {
+    let mut segs: Vec<&str> = r.path.split('/').collect();
+    if segs.len() > 4 && segs[1] == "api" && segs[2] == "v2" {
+        segs[4] = "{id}";
+    }
+    let mut e = format!("{} {}", r.method, segs.join("/"));
+    if r.method == "GET"
+        && let Some(q) = &r.query
+    {
+        if q.contains("client_id=") {
+            e.push_str("?client_id=…&audience=… (one pair)");
+        } else if q.contains("page=") {
+            e.push_str(" (list page)");
+        }
+    }
+    e
+}
+
+fn print_endpoints(reqs: &[RecordedRequest]) {
+    let mut by: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for r in reqs {
+        let e = by.entry(endpoint(r)).or_default();
+        e.0 += 1;
+        if r.status == 429 {
+            e.1 += 1;
+        }
+    }
+    for (e, (n, n429)) in by {
+        progress!(
+            "    {n:>6}  {e}{}",
+            if n429 > 0 {
+                format!("  ({n429} answered 429)")
+            } else {
+                String::new()
+            }
+        );
+    }
+}
+
+fn pages(items: usize) -> usize {
+    items.div_ceil(PER_PAGE).max(1)
+}
+
+/// The fewest Management API requests (the ones Auth0's rate limit counts) any operator needs to
+/// converge `n` new clients and `n` new grants on a tenant already holding `existing_clients`
+/// (listed with `is_global=false`) and `existing_grants`:
+///
+/// * client list pages: one pass over the tenant's clients, 100 per page (at least one request),
+///   to adopt a client already tagged with the resource's UID rather than duplicate it (the
+///   crash-safety promise: an operator killed after the create must find its client);
+/// * `n` × `POST /api/v2/clients`: the create returns the client secret, so the Secret needs no
+///   extra `GET`, and the create body carries the whole spec, so no `PATCH` follows;
+/// * grant list pages: one pass over the tenant's grants (at least one request), to adopt a grant
+///   that exists rather than run into a 409;
+/// * `n` × `POST /api/v2/client-grants`.
+///
+/// Not counted: `POST /oauth/token` (one per process; the Authentication API has its own limit,
+/// the Management API bucket does not count it, in Auth0 nor in the simulator), and nothing on
+/// the Kubernetes side. The bound is then `(requests − burst) / rate`: the bucket starts full, so
+/// the first `burst` requests are free and every further one costs `1 / rate` seconds.
+fn min_api_requests(n: usize, existing_clients: usize, existing_grants: usize) -> usize {
+    pages(existing_clients) + n + pages(existing_grants) + n
+}
+
+// ------------------------------------------------------------------------------------ 1. converge
+
+struct Converged {
+    ns: String,
+    sim: Simulator,
+    n: usize,
+    concurrency: u16,
+}
+
+async fn converge(
+    kube: &Client,
+    n: usize,
+    concurrency: u16,
+    rows: &mut Vec<Row>,
+) -> Res<Converged> {
+    let ns = format!("bench-converge-c{concurrency}");
+    progress!(
+        "converge c={concurrency}: creating {n} Auth0Clients + {n} Auth0ClientGrants in {ns} (operator not running yet)"
+    );
+    namespace(kube, &ns).await?;
+    let sim = simulator(Some(RateLimit {
+        burst: TENANT_BURST,
+        per_second: TENANT_RATE,
+    }))
+    .await?;
+    let created_in = create_objects(kube, &ns, n, n, 16).await?;
+    progress!(
+        "  apiserver: {} objects created in {:.1}s ({:.0} objects/s, 16 in flight)",
+        2 * n,
+        created_in.as_secs_f64(),
+        (2 * n) as f64 / created_in.as_secs_f64()
+    );
+    rows.push(row(
+        format!("create {} CRs via kube API (apiserver only)", 2 * n),
+        "(info)",
+        format!(
+            "{:.1} s, {:.0}/s",
+            created_in.as_secs_f64(),
+            (2 * n) as f64 / created_in.as_secs_f64()
+        ),
+        None,
+    ));
+    let existing_clients = sim.clients().len();
+    let existing_grants = sim.grants().len();
+    let min_req = min_api_requests(n, existing_clients, existing_grants);
+    let bound = (min_req.saturating_sub(TENANT_BURST as usize)) as f64 / TENANT_RATE;
+    progress!(
+        "  bound: {min_req} Management API requests at least (tenant holds {existing_clients} clients, {existing_grants} grants) → ({min_req} − {TENANT_BURST}) / {TENANT_RATE}/s = {bound:.1}s; target ≤ {:.1}s",
+        bound * 1.1
+    );
+    // Tokens of the simulator's bucket refill while the objects are created; start full and fair.
+    sim.set_rate_limit(Some(RateLimit {
+        burst: TENANT_BURST,
+        per_second: TENANT_RATE,
+    }));
+    sim.clear_requests();
+
+    let op = InProc::start(
+        kube,
+        op_config(&sim, &ns, concurrency, Duration::from_secs(3600)),
+    );
+    let t0 = Instant::now();
+    let deadline = Duration::from_secs_f64((bound * 3.0 + 120.0).max(180.0));
+    let mut clients_done: Option<Duration> = None;
+    let mut last_print = Instant::now();
+    let mut last = (0, 0, 0, 0);
+    let elapsed = loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        match count_ready(kube, &ns).await {
+            Ok(c) => last = c,
+            Err(e) => progress!("  list failed: {e}"),
+        }
+        let (cr, ct, gr, gt) = last;
+        if clients_done.is_none() && cr == n && ct == n {
+            clients_done = Some(t0.elapsed());
+        }
+        if cr == n && gr == n && ct == n && gt == n {
+            break Some(t0.elapsed());
+        }
+        if last_print.elapsed() >= Duration::from_secs(10) {
+            let reqs = sim.requests();
+            progress!(
+                "  c={concurrency} t={:.0}s: clients Ready {cr}/{n}, grants Ready {gr}/{n}; Auth0 requests {} ({} × 429)",
+                t0.elapsed().as_secs_f64(),
+                reqs.len(),
+                reqs.iter().filter(|r| r.status == 429).count()
+            );
+            last_print = Instant::now();
+        }
+        if t0.elapsed() > deadline {
+            break None;
+        }
+    };
+    let metrics_text = op.metrics.render();
+    op.stop().await;
+    let reqs = sim.requests();
+    let api_reqs = reqs
+        .iter()
+        .filter(|r| r.path.starts_with("/api/v2"))
+        .count();
+    let n429 = reqs.iter().filter(|r| r.status == 429).count();
+    let rl_errors = metric_sum(
+        &metrics_text,
+        "auth0_operator_reconcile_errors_total",
+        &[("reason", "RateLimited")],
+    );
+    let reconciles = metric_sum(&metrics_text, "auth0_operator_reconciles_total", &[]);
+    let managed = sim
+        .clients()
+        .iter()
+        .filter(|c| c["client_metadata"]["k8s_operator_uid"].is_string())
+        .count();
+    let grants = sim
+        .grants()
+        .iter()
+        .filter(|g| g["audience"] == AUDIENCE)
+        .count();
+    progress!(
+        "  c={concurrency}: {} after {:.1}s (clients all Ready at {}); {} requests ({api_reqs} Management API, minimum {min_req}), {n429} × 429, reconciles {reconciles}, errors {}; Auth0 holds {managed} managed clients, {grants} grants",
+        if elapsed.is_some() {
+            "converged"
+        } else {
+            "NOT converged"
+        },
+        t0.elapsed().as_secs_f64(),
+        clients_done
+            .map(|d| format!("{:.1}s", d.as_secs_f64()))
+            .unwrap_or_else(|| "-".into()),
+        reqs.len(),
+        errors_by_reason(&metrics_text)
+    );
+    progress!("  Auth0 requests by endpoint:");
+    print_endpoints(&reqs);
+    match elapsed {
+        Some(t) => {
+            let ratio = t.as_secs_f64() / bound.max(f64::EPSILON);
+            rows.push(row(
+                format!("converge {n}+{n}, c={concurrency}: time / rate-limit bound"),
+                "≤ 1.1",
+                format!(
+                    "{:.2} ({:.1} s / {:.1} s; {api_reqs} API req, min {min_req})",
+                    ratio,
+                    t.as_secs_f64(),
+                    bound
+                ),
+                Some(ratio <= 1.1),
+            ));
+        }
+        None => rows.push(row(
+            format!("converge {n}+{n}, c={concurrency}: time / rate-limit bound"),
+            "≤ 1.1",
+            format!(
+                "timed out after {:.0} s: clients {}/{n}, grants {}/{n} Ready",
+                deadline.as_secs_f64(),
+                last.0,
+                last.2
+            ),
+            Some(false),
+        )),
+    }
+    rows.push(row(
+        format!("converge c={concurrency}: reconciles failed by 429"),
+        "0",
+        format!("{} ({n429} × 429 answered)", rl_errors as u64),
+        Some(rl_errors == 0.0),
+    ));
+    if managed != n || grants != n {
+        rows.push(row(
+            format!("converge c={concurrency}: Auth0 objects"),
+            &format!("{n} + {n}"),
+            format!("{managed} clients + {grants} grants"),
+            Some(false),
+        ));
+    }
+    Ok(Converged {
+        ns,
+        sim,
+        n,
+        concurrency,
+    })
+}
+
+// ------------------------------------------------------------------------------------ 2. steady
+
+async fn steady(kube: &Client, w: &Converged, resync: Duration, rows: &mut Vec<Row>) -> Res<()> {
+    let objects = 2 * w.n;
+    progress!(
+        "steady: restarting the operator on {} ({objects} objects, in sync) with resync {}s",
+        w.ns,
+        resync.as_secs()
+    );
+    w.sim.clear_requests();
+    let op = InProc::start(kube, op_config(&w.sim, &w.ns, w.concurrency, resync));
+    let t0 = Instant::now();
+    // The restart reconciles every object once (a resync pass from a cold cache).
+    loop {
+        let done = metric_sum(&op.metrics.render(), "auth0_operator_reconciles_total", &[]);
+        if done >= objects as f64 {
+            break;
+        }
+        if t0.elapsed() > Duration::from_secs(300) {
+            op.stop().await;
+            return Err(format!("restart pass incomplete: {done}/{objects} reconciles").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pass = t0.elapsed();
+    let cold = w.sim.requests();
+    progress!(
+        "  restart pass: {objects} reconciles in {:.1}s with {} Auth0 requests",
+        pass.as_secs_f64(),
+        cold.len()
+    );
+    print_endpoints(&cold);
+    rows.push(row(
+        "steady: Auth0 req / object, restart pass (cold cache)",
+        "(info)",
+        format!(
+            "{:.4} ({} req / {objects})",
+            cold.len() as f64 / objects as f64,
+            cold.len()
+        ),
+        None,
+    ));
+
+    // One resync interval: every object comes back once, after resync + up to 10 % jitter.
+    let base = metric_sum(&op.metrics.render(), "auth0_operator_reconciles_total", &[]);
+    w.sim.clear_requests();
+    let window = resync.mul_f64(1.1) + Duration::from_secs(5);
+    progress!(
+        "  watching one resync interval ({:.0}s window)",
+        window.as_secs_f64()
+    );
+    tokio::time::sleep(window).await;
+    let text = op.metrics.render();
+    let reconciled = metric_sum(&text, "auth0_operator_reconciles_total", &[]) - base;
+    op.stop().await;
+    let reqs = w.sim.requests();
+    let per = reqs.len() as f64 / objects as f64;
+    progress!(
+        "  one resync: {reconciled} reconciles, {} Auth0 requests ({per:.4} per object); errors {}",
+        reqs.len(),
+        errors_by_reason(&text)
+    );
+    print_endpoints(&reqs);
+    rows.push(row(
+        format!("steady: Auth0 req / object / resync ({objects} objects)"),
+        "≤ 0.02",
+        format!(
+            "{per:.4} ({} req; {reconciled} reconciles in the window)",
+            reqs.len()
+        ),
+        Some(per <= 0.02 && reconciled >= objects as f64),
+    ));
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------ 3. latency
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[idx.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn latency(kube: &Client, count: usize, rows: &mut Vec<Row>) -> Res<()> {
+    let ns = "bench-latency";
+    namespace(kube, ns).await?;
+    let sim = simulator(None).await?;
+    let op = InProc::start(kube, op_config(&sim, ns, 8, Duration::from_secs(600)));
+    if !op.wait_synced(Duration::from_secs(30)).await {
+        op.stop().await;
+        return Err("operator caches not synced in 30 s".into());
+    }
+    // When each managed Secret was first seen, from a watch.
+    let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let secrets: Api<Secret> = Api::namespaced(kube.clone(), ns);
+    let watch = {
+        let seen = seen.clone();
+        let wc = watcher::Config::default().labels("app.kubernetes.io/managed-by=auth0-operator");
+        tokio::spawn(async move {
+            let mut s = watcher(secrets, wc)
+                .default_backoff()
+                .applied_objects()
+                .boxed();
+            while let Some(ev) = s.next().await {
+                if let Ok(sec) = ev {
+                    seen.lock()
+                        .entry(sec.name_any())
+                        .or_insert_with(Instant::now);
+                }
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await; // the watch is established
+    let capi: Api<Auth0Client> = Api::namespaced(kube.clone(), ns);
+    let apply_one = |name: String, i: usize| {
+        let capi = capi.clone();
+        let seen = seen.clone();
+        async move {
+            let mut obj = client_obj(ns, i);
+            obj.metadata.name = Some(name.clone());
+            let secret = format!("{name}-auth0");
+            let t = Instant::now();
+            capi.create(&PostParams::default(), &obj).await?;
+            let deadline = t + Duration::from_secs(30);
+            loop {
+                if let Some(at) = seen.lock().get(&secret) {
+                    return Ok::<Duration, Box<dyn std::error::Error + Send + Sync>>(
+                        at.saturating_duration_since(t),
+                    );
+                }
+                if Instant::now() > deadline {
+                    return Err(format!("Secret {secret} not created in 30 s").into());
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+    };
+    progress!(
+        "latency: operator idle on {ns}; one warm-up apply (token + first listing), then {count} sequential applies"
+    );
+    let cold = apply_one("warmup".into(), 999_999).await;
+    let mut lat = Vec::with_capacity(count);
+    let mut failure = None;
+    for i in 0..count {
+        match apply_one(format!("l{i}"), i).await {
+            Ok(d) => lat.push(d),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    watch.abort();
+    let text = op.metrics.render();
+    op.stop().await;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let cold = cold?;
+    lat.sort();
+    let (p50, p90, p99, max) = (
+        percentile(&lat, 50.0),
+        percentile(&lat, 90.0),
+        percentile(&lat, 99.0),
+        *lat.last().unwrap_or(&Duration::ZERO),
+    );
+    let hist_sum = metric_sum(&text, "auth0_operator_reconcile_duration_seconds_sum", &[]);
+    let hist_n = metric_sum(
+        &text,
+        "auth0_operator_reconcile_duration_seconds_count",
+        &[],
+    );
+    progress!(
+        "  apply → Secret: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms (cold first apply {:.1} ms); reconcile mean {:.1} ms over {hist_n} reconciles; {} Auth0 requests",
+        ms(p50),
+        ms(p90),
+        ms(p99),
+        ms(max),
+        ms(cold),
+        1000.0 * hist_sum / hist_n.max(1.0),
+        sim.requests().len()
+    );
+    print_endpoints(&sim.requests());
+    rows.push(row(
+        format!("latency: apply → Secret p99 ({count} sequential)"),
+        "< 250 ms",
+        format!(
+            "{:.1} ms (p50 {:.1}, p90 {:.1}, max {:.1}; cold first {:.1})",
+            ms(p99),
+            ms(p50),
+            ms(p90),
+            ms(max),
+            ms(cold)
+        ),
+        Some(p99 < Duration::from_millis(250)),
+    ));
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------ binary
+
+async fn describe_binary(bin: &Path) {
+    let help = tokio::process::Command::new(bin)
+        .arg("--help")
+        .output()
+        .await
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    let profile = if bin.components().any(|c| c.as_os_str() == "release") {
+        "release profile"
+    } else if bin.components().any(|c| c.as_os_str() == "debug") {
+        "DEBUG profile (figures pessimistic)"
+    } else {
+        "unknown profile"
+    };
+    let features = if help.lines().any(|l| l.trim_start().starts_with("dev ")) {
+        "built with features sim+envtest (unified from the dev-dependency; the operator image has neither)"
+    } else {
+        "default features"
+    };
+    progress!("operator binary: {} ({profile}, {features})", bin.display());
+}
+
+/// Where the operator's logs go (kept after the run): `$TMPDIR/auth0-operator-bench/`.
+fn logs_dir() -> PathBuf {
+    let d = std::env::temp_dir().join("auth0-operator-bench");
+    let _ = std::fs::create_dir_all(&d);
+    d
+}
+
+/// Warnings of the in-process operator go to `in-process.log` in [`logs_dir`].
+fn init_in_process_logs() {
+    let path = logs_dir().join("in-process.log");
+    if let Ok(file) = std::fs::File::create(&path) {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("BENCH_LOG")
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .try_init();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+struct Spawned {
+    child: tokio::process::Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Spawned {
+    fn pid(&self) -> u32 {
+        self.child.id().unwrap_or(0)
+    }
+
+    async fn kill(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+
+    async fn metrics(&self) -> Option<String> {
+        reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{}/metrics", self.port))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()
+    }
+
+    fn log_tail(&self) -> String {
+        let s = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = s.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+}
+
+/// Spawns `auth0-operator run` against the envtest kubeconfig and the simulator; returns it
+/// with the instant just before the spawn.
+fn spawn_operator(
+    env: &TestEnv,
+    bin: &Path,
+    sim: &Simulator,
+    ns: &str,
+    label: &str,
+    extra: &[(&str, &str)],
+) -> Res<(Spawned, Instant)> {
+    let port = free_port();
+    let log = logs_dir().join(format!("operator-{label}.log"));
+    let out = std::fs::File::create(&log)?;
+    let err = out.try_clone()?;
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.arg("run")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("KUBECONFIG", env.kubeconfig_path())
+        .env("AUTH0_DOMAIN", DOMAIN)
+        .env("AUTH0_CLIENT_ID", MGMT_ID)
+        .env("AUTH0_CLIENT_SECRET", MGMT_SECRET)
+        .env("AUTH0_BASE_URL", sim.base_url())
+        .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("RESYNC_INTERVAL", "10m")
+        .env("WATCH_NAMESPACES", ns)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
+        .kill_on_drop(true);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let t = Instant::now();
+    let child = cmd.spawn()?;
+    Ok((Spawned { child, port, log }, t))
+}
+
+/// Time from `spawned_at` until `/readyz` answers 200 (polled every 10 ms).
+async fn time_to_ready(s: &mut Spawned, spawned_at: Instant, timeout: Duration) -> Res<Duration> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()?;
+    let url = format!("http://127.0.0.1:{}/readyz", s.port);
+    loop {
+        if let Ok(r) = http.get(&url).send().await
+            && r.status() == 200
+        {
+            return Ok(spawned_at.elapsed());
+        }
+        if let Ok(Some(status)) = s.child.try_wait() {
+            return Err(format!("operator exited ({status}):\n{}", s.log_tail()).into());
+        }
+        if spawned_at.elapsed() > timeout {
+            return Err(format!("not ready in {timeout:?}:\n{}", s.log_tail()).into());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// `(VmRSS, VmHWM)` in KiB.
+fn rss_kib(pid: u32) -> Option<(u64, u64)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        s.lines()
+            .find(|l| l.starts_with(name))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+// ------------------------------------------------------------------------------------ 4. memory
+
+struct MemWorld {
+    ns: String,
+    sim: Simulator,
+    crs: usize,
+}
+
+/// The tenant is not rate limited here, and neither is the operator's client-side limiter
+/// (`AUTH0_RATE_LIMIT=1000:1000`): the figure is memory at rest, not convergence time.
+const MEM_RATE_LIMIT: (&str, &str) = ("AUTH0_RATE_LIMIT", "1000:1000");
+
+async fn memory(
+    env: &TestEnv,
+    kube: &Client,
+    bin: &Path,
+    crs: usize,
+    rows: &mut Vec<Row>,
+) -> Res<MemWorld> {
+    let ns = "bench-memory".to_string();
+    let (nc, ng) = (crs.div_ceil(2), crs / 2);
+    namespace(kube, &ns).await?;
+    let sim = simulator(None).await?;
+    progress!("memory: creating {nc} Auth0Clients + {ng} Auth0ClientGrants in {ns}");
+    let created_in = create_objects(kube, &ns, nc, ng, 16).await?;
+    progress!(
+        "  created {crs} objects in {:.1}s ({:.0}/s)",
+        created_in.as_secs_f64(),
+        crs as f64 / created_in.as_secs_f64()
+    );
+    let (mut op, at) = spawn_operator(env, bin, &sim, &ns, "memory", &[MEM_RATE_LIMIT])?;
+    let first_ready = time_to_ready(&mut op, at, Duration::from_secs(60)).await;
+    match &first_ready {
+        Ok(d) => progress!(
+            "  binary (pid {}) ready {:.0} ms after spawn ({crs} CRs present, none reconciled)",
+            op.pid(),
+            ms(*d)
+        ),
+        Err(e) => {
+            let msg = e.to_string();
+            op.kill().await;
+            return Err(msg.into());
+        }
+    }
+    rows.push(row(
+        format!("ready: spawn → /readyz, {crs} CRs present (first start)"),
+        "≤ 1 s",
+        format!("{:.0} ms", ms(*first_ready.as_ref().unwrap())),
+        Some(*first_ready.as_ref().unwrap() <= Duration::from_secs(1)),
+    ));
+    let t0 = Instant::now();
+    let mut peak_rss = 0u64;
+    let mut last_print = Instant::now();
+    let converged = loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        if let Some((rss, _)) = rss_kib(op.pid()) {
+            peak_rss = peak_rss.max(rss);
+        }
+        if let Ok(Some(status)) = op.child.try_wait() {
+            return Err(format!("operator exited ({status}):\n{}", op.log_tail()).into());
+        }
+        let (cr, ct, gr, gt) = count_ready(kube, &ns).await.unwrap_or_default();
+        if cr == nc && ct == nc && gr == ng && gt == ng {
+            break true;
+        }
+        if last_print.elapsed() >= Duration::from_secs(10) {
+            progress!(
+                "  t={:.0}s: clients Ready {cr}/{nc}, grants Ready {gr}/{ng}; RSS {:.1} MiB",
+                t0.elapsed().as_secs_f64(),
+                rss_kib(op.pid()).map(|r| mib(r.0)).unwrap_or(0.0)
+            );
+            last_print = Instant::now();
+        }
+        if t0.elapsed() > Duration::from_secs(900) {
+            break false;
+        }
+    };
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (rss, hwm) = rss_kib(op.pid()).unwrap_or_default();
+    let text = op.metrics().await.unwrap_or_default();
+    progress!(
+        "  {} after {:.0}s: VmRSS {:.1} MiB, VmHWM {:.1} MiB; errors {}; {} Auth0 requests",
+        if converged {
+            "all Ready"
+        } else {
+            "NOT all Ready"
+        },
+        t0.elapsed().as_secs_f64(),
+        mib(rss),
+        mib(hwm),
+        errors_by_reason(&text),
+        sim.requests().len()
+    );
+    op.kill().await;
+    let label = if converged {
+        "all Ready"
+    } else {
+        "NOT all Ready (timed out)"
+    };
+    rows.push(row(
+        format!("memory: VmRSS, {crs} CRs, {label}"),
+        "< 64 MiB",
+        format!("{:.1} MiB", mib(rss)),
+        Some(converged && rss < 64 * 1024),
+    ));
+    rows.push(row(
+        format!("memory: VmHWM (peak) while converging {crs} CRs"),
+        "< 64 MiB",
+        format!("{:.1} MiB", mib(hwm)),
+        Some(converged && hwm < 64 * 1024),
+    ));
+
+    // A restart on the converged set: the state a long-running operator is in after a resync.
+    let (mut op, at) = spawn_operator(env, bin, &sim, &ns, "memory-restart", &[MEM_RATE_LIMIT])?;
+    let ready = time_to_ready(&mut op, at, Duration::from_secs(60)).await?;
+    let t1 = Instant::now();
+    loop {
+        let done = metric_sum(
+            &op.metrics().await.unwrap_or_default(),
+            "auth0_operator_reconciles_total",
+            &[],
+        );
+        if done >= crs as f64 || t1.elapsed() > Duration::from_secs(300) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (rss2, hwm2) = rss_kib(op.pid()).unwrap_or_default();
+    progress!(
+        "  restart on the converged set: ready in {:.0} ms, one pass over {crs} objects in {:.1}s; VmRSS {:.1} MiB, VmHWM {:.1} MiB",
+        ms(ready),
+        t1.elapsed().as_secs_f64() - 3.0,
+        mib(rss2),
+        mib(hwm2)
+    );
+    op.kill().await;
+    rows.push(row(
+        format!("memory: VmRSS after restart + one pass, {crs} CRs in sync"),
+        "< 64 MiB",
+        format!("{:.1} MiB (VmHWM {:.1} MiB)", mib(rss2), mib(hwm2)),
+        Some(rss2 < 64 * 1024 && hwm2 < 64 * 1024),
+    ));
+    Ok(MemWorld { ns, sim, crs })
+}
+
+// ------------------------------------------------------------------------------------ 5. ready
+
+async fn ready(
+    env: &TestEnv,
+    kube: &Client,
+    bin: &Path,
+    opts: &Opts,
+    mem: Option<&MemWorld>,
+    rows: &mut Vec<Row>,
+) -> Res<()> {
+    let empty = "bench-empty";
+    namespace(kube, empty).await?;
+    let sim = simulator(None).await?;
+    let measure = |ns: String, label: String, sim: &Simulator| {
+        let spawned = spawn_operator(env, bin, sim, &ns, &label, &[MEM_RATE_LIMIT]);
+        async move {
+            let (mut op, at) = spawned?;
+            let r = time_to_ready(&mut op, at, Duration::from_secs(60)).await;
+            op.kill().await;
+            r
+        }
+    };
+    let mut none = Vec::new();
+    for i in 0..opts.ready_trials {
+        let d = measure(empty.to_string(), format!("ready-empty-{i}"), &sim).await?;
+        progress!("ready: no objects, trial {i}: {:.0} ms", ms(d));
+        none.push(d);
+    }
+    none.sort();
+    let worst = *none.last().unwrap();
+    rows.push(row(
+        format!("ready: spawn → /readyz, no CRs (worst of {})", none.len()),
+        "≤ 1 s",
+        format!(
+            "{:.0} ms (all: {})",
+            ms(worst),
+            none.iter()
+                .map(|d| format!("{:.0}", ms(*d)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Some(worst <= Duration::from_secs(1)),
+    ));
+
+    // With objects: the memory scenario's converged namespace, else a fresh unreconciled one.
+    let (ns, crs, msim) = match mem {
+        Some(m) => (m.ns.clone(), m.crs, &m.sim),
+        None => {
+            let ns = "bench-ready".to_string();
+            namespace(kube, &ns).await?;
+            progress!("ready: creating {} CRs in {ns}", opts.mem_crs);
+            create_objects(kube, &ns, opts.mem_crs.div_ceil(2), opts.mem_crs / 2, 16).await?;
+            (ns, opts.mem_crs, &sim)
+        }
+    };
+    let mut with = Vec::new();
+    for i in 0..opts.ready_trials {
+        let d = measure(ns.clone(), format!("ready-full-{i}"), msim).await?;
+        progress!("ready: {crs} CRs in {ns}, trial {i}: {:.0} ms", ms(d));
+        with.push(d);
+    }
+    with.sort();
+    let worst = *with.last().unwrap();
+    rows.push(row(
+        format!(
+            "ready: spawn → /readyz, {crs} CRs (worst of {})",
+            with.len()
+        ),
+        "≤ 1 s",
+        format!(
+            "{:.0} ms (all: {})",
+            ms(worst),
+            with.iter()
+                .map(|d| format!("{:.0}", ms(*d)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Some(worst <= Duration::from_secs(1)),
+    ));
+    Ok(())
+}
