@@ -31,6 +31,18 @@ enum Command {
     },
 }
 
+/// The async runtime. The operator waits on I/O almost all the time, so two worker threads are
+/// plenty, and fewer threads keep memory low on large nodes (each one gets its own allocator
+/// arena). `TOKIO_WORKER_THREADS` overrides it.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        b.worker_threads(cpus.clamp(1, 2));
+    }
+    b.enable_all().build()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -79,7 +91,7 @@ fn main() -> ExitCode {
                 }
             };
             auth0_operator::telemetry::init(config.log_format);
-            let rt = match tokio::runtime::Runtime::new() {
+            let rt = match runtime() {
                 Ok(rt) => rt,
                 Err(e) => {
                     eprintln!("error: cannot start the async runtime: {e}");

@@ -336,22 +336,27 @@ async fn grants_and_deletion_policies() {
     );
     assert_eq!(writes[0].method, "PATCH");
 
-    // A grant that already exists in Auth0 is adopted: no POST, no 409.
+    // A grant made elsewhere (say with Terraform) for an application made elsewhere, before
+    // the resource: adopted with no POST and no 409.
+    let legacy = w
+        .sim
+        .create_client_out_of_band(json!({"name": "Legacy", "app_type": "non_interactive"}));
+    let legacy_id = legacy["client_id"].as_str().unwrap().to_string();
     let pre = w.sim.create_grant_out_of_band(
-        json!({"client_id": client_id, "audience": other_aud, "scope": ["a"]}),
+        json!({"client_id": legacy_id, "audience": other_aud, "scope": ["a"]}),
     );
     w.sim.clear_requests();
     grants
         .create(
             &PostParams::default(),
             &grant_obj(
-                "billing-other",
-                json!({"clientId": client_id, "audience": other_aud, "scopes": ["a", "b"]}),
+                "legacy-other",
+                json!({"clientId": legacy_id, "audience": other_aud, "scopes": ["a", "b"]}),
             ),
         )
         .await
         .unwrap();
-    let g2 = grant_ready(&grants, "billing-other", "True", "Synced", T).await;
+    let g2 = grant_ready(&grants, "legacy-other", "True", "Synced", T).await;
     assert_eq!(g2.status.unwrap().grant_id.as_deref(), pre["id"].as_str());
     let reqs = w.sim.requests();
     assert!(!reqs.iter().any(|r| r.status == 409), "no 409: {reqs:?}");
@@ -361,14 +366,6 @@ async fn grants_and_deletion_policies() {
             .any(|r| r.method == "POST" && r.path == "/api/v2/client-grants"),
         "adopted, not created"
     );
-    assert_eq!(
-        w.sim
-            .grants()
-            .iter()
-            .filter(|g| g["audience"] == other_aud)
-            .count(),
-        1
-    );
     let adopted = w
         .sim
         .grants()
@@ -376,6 +373,36 @@ async fn grants_and_deletion_policies() {
         .find(|g| g["id"] == pre["id"])
         .unwrap();
     assert_eq!(set(&adopted["scope"]), set(&json!(["a", "b"])));
+
+    // A grant made elsewhere *after* the operator created the application (its listing cannot
+    // know it): adopted too (Auth0's 409 is caught), never duplicated.
+    let racing = w.sim.create_grant_out_of_band(
+        json!({"client_id": client_id, "audience": other_aud, "scope": ["x"]}),
+    );
+    grants
+        .create(
+            &PostParams::default(),
+            &grant_obj(
+                "billing-other",
+                json!({"clientId": client_id, "audience": other_aud, "scopes": ["x", "y"]}),
+            ),
+        )
+        .await
+        .unwrap();
+    let g3 = grant_ready(&grants, "billing-other", "True", "Synced", T).await;
+    assert_eq!(
+        g3.status.unwrap().grant_id.as_deref(),
+        racing["id"].as_str()
+    );
+    assert_eq!(
+        w.sim
+            .grants()
+            .iter()
+            .filter(|g| g["audience"] == other_aud && g["client_id"] == client_id.as_str())
+            .count(),
+        1,
+        "one grant for the pair"
+    );
 
     // Delete grant (Delete policy) → gone from Auth0.
     grants
@@ -392,8 +419,12 @@ async fn grants_and_deletion_policies() {
     })
     .await;
     assert!(
-        w.sim.grants().iter().all(|g| g["id"] != pre["id"]),
+        w.sim.grants().iter().all(|g| g["id"] != racing["id"]),
         "grant deleted in Auth0"
+    );
+    assert!(
+        w.sim.grants().iter().any(|g| g["id"] == pre["id"]),
+        "the other grant stays"
     );
 
     // Orphan: the resource goes, the Auth0 client stays.

@@ -147,6 +147,10 @@ pub async fn reconcile<K: Reconciled>(obj: Arc<K>, ctx: Arc<Context>) -> Result<
         FinalizerError::ApplyFailed(e) | FinalizerError::CleanupFailed(e) => e,
         other => Error::Finalizer(Box::new(other)),
     });
+    if let Err(e @ Error::Finalizer(_)) = &result {
+        // apply/cleanup log their own failures; this one happened around them.
+        warn!(reason = e.reason(), error = %e, "reconcile failed");
+    }
     let reason = result.as_ref().err().map(Error::reason);
     ctx.metrics
         .reconciled(K::KIND, started.elapsed().as_secs_f64(), reason);
@@ -330,6 +334,21 @@ pub async fn run_with(
         },
     );
     let inventory = Arc::new(Inventory::new(config.resync_interval));
+    {
+        // Take both listings right away: every client created after the grant listing began
+        // is then known to have no grants the listing missed, so creating its grants needs no
+        // extra lookup (see `Inventory::grants_listing_covers_new_client`).
+        let (inventory, auth0) = (inventory.clone(), auth0.clone());
+        tokio::spawn(async move {
+            let (c, g) = tokio::join!(
+                inventory.ensure_clients(&auth0),
+                inventory.ensure_grants(&auth0)
+            );
+            if let Err(e) = c.and(g) {
+                warn!(error = %e, "could not list Auth0 clients and grants yet; will retry on demand");
+            }
+        });
+    }
     let failures = Arc::new(Mutex::new(HashMap::new()));
     let pending_creates = Arc::new(Mutex::new(Default::default()));
     let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
@@ -347,27 +366,34 @@ pub async fn run_with(
         let grants_api: Api<Auth0ClientGrant> = api(&kube, ns.as_deref());
         let secrets_api: Api<Secret> = api(&kube, ns.as_deref());
 
-        let secret_wc =
-            watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
+        let secret_wc = list_config().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
         let (secrets, secret_writer) = reflector::store();
         let secret_stream = watcher(secrets_api, secret_wc)
             .default_backoff()
-            .modify(|s: &mut Secret| s.managed_fields_mut().clear())
+            .modify(trim)
             .reflect(secret_writer)
             .touched_objects();
 
+        // The custom resources are cached without managedFields and kubectl's
+        // last-applied-configuration: at thousands of objects they are most of the memory.
         let ctl_config = controller::Config::default().concurrency(config.concurrency);
-        let client_controller = Controller::new(
-            clients_api.clone(),
-            watcher::Config::default().any_semantic(),
-        )
-        .owns_stream(secret_stream)
-        .with_config(ctl_config.clone());
-        let clients_store = client_controller.store();
+        let (clients_store, clients_writer) = reflector::store();
+        let clients_stream = watcher(clients_api.clone(), list_config())
+            .default_backoff()
+            .modify(trim)
+            .reflect(clients_writer)
+            .applied_objects();
+        let client_controller = Controller::for_stream(clients_stream, clients_store.clone())
+            .owns_stream(secret_stream)
+            .with_config(ctl_config.clone());
+        let (grants_store, grants_writer) = reflector::store();
+        let grants_stream = watcher(grants_api, list_config())
+            .default_backoff()
+            .modify(trim)
+            .reflect(grants_writer)
+            .applied_objects();
         let grant_controller =
-            Controller::new(grants_api, watcher::Config::default().any_semantic())
-                .with_config(ctl_config);
-        let grants_store = grant_controller.store();
+            Controller::for_stream(grants_stream, grants_store.clone()).with_config(ctl_config);
         metrics.add_stores(clients_store.clone(), grants_store.clone());
         // A grant reconciles as soon as the Auth0Client it references changes (e.g. becomes ready).
         let grants_for_client = grants_store.clone();
@@ -435,6 +461,21 @@ pub async fn run_with(
     futures::future::join_all(runs).await;
     info!("controllers stopped");
     Ok(())
+}
+
+/// Watch settings for every cache: resourceVersion="0" lists (served from the API server's watch
+/// cache) in large pages, so start-up with thousands of objects takes few round trips.
+fn list_config() -> watcher::Config {
+    watcher::Config::default().any_semantic().page_size(5000)
+}
+
+/// Drops what the operator never reads from cached objects.
+fn trim<K: kube::Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(a) = meta.annotations.as_mut() {
+        a.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
 }
 
 /// Waits until a cache has its initial list. `Store::wait_until_ready` wakes only the last of
