@@ -1204,7 +1204,10 @@ fn spawn_operator(
         .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
         .env("RESYNC_INTERVAL", "10m")
         .env("WATCH_NAMESPACES", ns)
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_OPERATOR_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err))
@@ -1250,6 +1253,13 @@ fn rss_kib(pid: u32) -> Option<(u64, u64)> {
             .parse()
             .ok()
     };
+    if let (Some(anon), Some(file)) = (field("RssAnon:"), field("RssFile:")) {
+        eprintln!(
+            "  (/proc/{pid}/status: RssAnon {:.1} MiB heap and stacks, RssFile {:.1} MiB mapped binary and libraries)",
+            mib(anon),
+            mib(file)
+        );
+    }
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 

@@ -282,6 +282,14 @@ async fn ensure_secret(
     let name = obj.secret_name();
     let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &ns);
     let domain = ctx.auth0.domain().to_string();
+    // Right after start-up, wait for the Secret cache rather than asking the API server for
+    // every Secret while the initial list is still arriving.
+    // (Bounded: if Secrets cannot be listed, fall back to reading them one by one.)
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        super::store_ready(&ctx.secrets),
+    )
+    .await;
     let existing = match ctx.secrets.get(&ObjectRef::new(&name).within(&ns)) {
         Some(s) => Some((*s).clone()),
         // Not labelled as ours, or our cache is behind: ask the API server.

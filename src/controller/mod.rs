@@ -395,12 +395,22 @@ pub async fn run_with(
         let grant_controller =
             Controller::for_stream(grants_stream, grants_store.clone()).with_config(ctl_config);
         metrics.add_stores(clients_store.clone(), grants_store.clone());
-        // A grant reconciles as soon as the Auth0Client it references changes (e.g. becomes ready).
+        // A grant reconciles as soon as the Auth0Client it references changes (e.g. becomes
+        // ready). Only live changes count: the initial list (and re-lists) would map every client
+        // to its grants, O(clients × grants), while the grant controller's own list already
+        // reconciles every grant.
         let grants_for_client = grants_store.clone();
-        let grant_controller = grant_controller.watches(
-            clients_api,
-            watcher::Config::default(),
-            move |c: Auth0ClientCr| {
+        let client_changes = watcher(clients_api, list_config())
+            .default_backoff()
+            .filter_map(|event| async move {
+                match event {
+                    Ok(watcher::Event::Apply(c) | watcher::Event::Delete(c)) => Some(Ok(c)),
+                    Ok(_) => None,
+                    Err(e) => Some(Err(e)),
+                }
+            });
+        let grant_controller =
+            grant_controller.watches_stream(client_changes, move |c: Auth0ClientCr| {
                 let ns = c.namespace();
                 let name = c.name_any();
                 grants_for_client
@@ -412,14 +422,11 @@ pub async fn run_with(
                     })
                     .map(|g| ObjectRef::from_obj(&*g))
                     .collect::<Vec<_>>()
-            },
-        );
+            });
         {
             let (c, g, s) = (clients_store.clone(), grants_store.clone(), secrets.clone());
             readiness.push(async move {
-                store_ready(&c).await;
-                store_ready(&g).await;
-                store_ready(&s).await;
+                tokio::join!(store_ready(&c), store_ready(&g), store_ready(&s));
             });
         }
 
@@ -481,13 +488,13 @@ fn trim<K: kube::Resource>(obj: &mut K) {
 /// Waits until a cache has its initial list. `Store::wait_until_ready` wakes only the last of
 /// several concurrent waiters (the controller itself waits on the same store), so the wait is
 /// re-polled on a short timer rather than trusted to wake us.
-async fn store_ready<K>(store: &Store<K>)
+pub(crate) async fn store_ready<K>(store: &Store<K>)
 where
     K: kube::Resource + Clone + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
     loop {
-        match tokio::time::timeout(Duration::from_millis(100), store.wait_until_ready()).await {
+        match tokio::time::timeout(Duration::from_millis(20), store.wait_until_ready()).await {
             Ok(_) => return,
             Err(_) => continue,
         }
