@@ -66,7 +66,9 @@ async fn apply(obj: &Auth0Client, ctx: &Context, api: &Api<Auth0Client>) -> Resu
                 client_id: Some(out.client_id.clone()),
                 secret_name: Some(secret_name.clone()),
             };
-            status::apply_status(api, obj, obj.status.as_ref(), &new_status).await?;
+            if status::apply_status(api, obj, obj.status.as_ref(), &new_status).await? {
+                ctx.wake_grants_of(obj);
+            }
             announce(obj, ctx, &out).await;
             Ok(ctx.resync())
         }
@@ -83,8 +85,10 @@ async fn apply(obj: &Auth0Client, ctx: &Context, api: &Api<Auth0Client>) -> Resu
                 client_id: known_id,
                 secret_name: previous.secret_name.clone(),
             };
-            if let Err(e) = status::apply_status(api, obj, obj.status.as_ref(), &new_status).await {
-                warn!(error = %e, "could not write status");
+            match status::apply_status(api, obj, obj.status.as_ref(), &new_status).await {
+                Ok(true) => ctx.wake_grants_of(obj),
+                Ok(false) => {}
+                Err(e) => warn!(error = %e, "could not write status"),
             }
             warn!(reason = err.reason(), error = %err, "reconcile failed");
             ctx.event(
@@ -375,6 +379,8 @@ fn conflict(name: &str) -> Error {
 }
 
 async fn cleanup(obj: &Auth0Client, ctx: &Context) -> Result<Action, Error> {
+    // Its grants report that their client is going away.
+    ctx.wake_grants_of(obj);
     if obj.spec.deletion_policy == DeletionPolicy::Orphan {
         ctx.event(
             obj,

@@ -182,6 +182,10 @@ pub struct Context {
     pub secrets: Store<Secret>,
     /// `Auth0Client` objects (the client controller's cache), used by the grant controller.
     pub clients: Store<Auth0ClientCr>,
+    /// `Auth0ClientGrant` objects (the grant controller's cache).
+    pub grants: Store<Auth0ClientGrant>,
+    /// Wakes grants up (see [`Context::wake_grants_of`]).
+    grant_wakeups: futures::channel::mpsc::UnboundedSender<ObjectRef<Auth0ClientGrant>>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Consecutive failures per object, for exponential backoff.
@@ -224,6 +228,17 @@ impl Context {
             Error::ClientNotReady(_) => Action::requeue(cap.min(Duration::from_secs(60))),
             e if e.needs_user() => Action::requeue(cap.min(Duration::from_secs(120))),
             _ => Action::requeue(self.next_backoff(obj)),
+        }
+    }
+
+    /// Reconciles, now, every grant whose `clientRef` names this client (after the client became
+    /// ready, changed id or went away).
+    pub fn wake_grants_of(&self, client: &Auth0ClientCr) {
+        let (ns, name) = (client.namespace(), client.name_any());
+        for g in self.grants.state() {
+            if g.namespace() == ns && g.spec.client_ref.as_ref().is_some_and(|r| r.name == name) {
+                let _ = self.grant_wakeups.unbounded_send(ObjectRef::from_obj(&*g));
+            }
         }
     }
 
@@ -395,34 +410,11 @@ pub async fn run_with(
         let grant_controller =
             Controller::for_stream(grants_stream, grants_store.clone()).with_config(ctl_config);
         metrics.add_stores(clients_store.clone(), grants_store.clone());
-        // A grant reconciles as soon as the Auth0Client it references changes (e.g. becomes
-        // ready). Only live changes count: the initial list (and re-lists) would map every client
-        // to its grants, O(clients × grants), while the grant controller's own list already
-        // reconciles every grant.
-        let grants_for_client = grants_store.clone();
-        let client_changes = watcher(clients_api, list_config())
-            .default_backoff()
-            .filter_map(|event| async move {
-                match event {
-                    Ok(watcher::Event::Apply(c) | watcher::Event::Delete(c)) => Some(Ok(c)),
-                    Ok(_) => None,
-                    Err(e) => Some(Err(e)),
-                }
-            });
-        let grant_controller =
-            grant_controller.watches_stream(client_changes, move |c: Auth0ClientCr| {
-                let ns = c.namespace();
-                let name = c.name_any();
-                grants_for_client
-                    .state()
-                    .into_iter()
-                    .filter(|g| {
-                        g.namespace() == ns
-                            && g.spec.client_ref.as_ref().is_some_and(|r| r.name == name)
-                    })
-                    .map(|g| ObjectRef::from_obj(&*g))
-                    .collect::<Vec<_>>()
-            });
+        // A grant reconciles as soon as the Auth0Client it references changes readiness or id,
+        // or goes away: the client reconciler, the only writer of that status, sends the grants
+        // to wake (no second watch of Auth0Clients, no clients×grants mapping on lists).
+        let (grant_wakeups, wakeup_stream) = futures::channel::mpsc::unbounded();
+        let grant_controller = grant_controller.reconcile_on(wakeup_stream);
         {
             let (c, g, s) = (clients_store.clone(), grants_store.clone(), secrets.clone());
             readiness.push(async move {
@@ -438,6 +430,8 @@ pub async fn run_with(
             config: config.clone(),
             secrets,
             clients: clients_store,
+            grants: grants_store.clone(),
+            grant_wakeups,
             metrics: metrics.clone(),
             failures: failures.clone(),
             pending_creates: Arc::clone(&pending_creates),
