@@ -465,9 +465,9 @@ pub async fn run_with(
 }
 
 /// Watch settings for every cache: resourceVersion="0" lists (served from the API server's watch
-/// cache) in large pages, so start-up with thousands of objects takes few round trips.
+/// cache) in pages of 500 (larger pages measured no faster and kept more memory).
 fn list_config() -> watcher::Config {
-    watcher::Config::default().any_semantic().page_size(5000)
+    watcher::Config::default().any_semantic().page_size(500)
 }
 
 /// Drops what the operator never reads from cached objects.
