@@ -93,26 +93,13 @@ impl<T: Clone> Listing<T> {
     }
 }
 
-/// Counters of the cache, for metrics and tests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct InventoryStats {
-    /// Clients held.
-    pub clients: usize,
-    /// Grants held.
-    pub grants: usize,
-    /// Client list refreshes so far.
-    pub client_refreshes: u64,
-    /// Grant list refreshes so far.
-    pub grant_refreshes: u64,
-}
-
 /// See the module documentation.
 pub struct Inventory {
     max_age: Duration,
     clients: RwLock<Listing<Client>>,
     grants: RwLock<Listing<ClientGrant>>,
-    client_refresh: tokio::sync::Mutex<u64>,
-    grant_refresh: tokio::sync::Mutex<u64>,
+    client_refresh: tokio::sync::Mutex<()>,
+    grant_refresh: tokio::sync::Mutex<()>,
     /// Clients this process created, with when: a client created after the grant listing
     /// cannot have grants the listing missed, except ones made elsewhere in between.
     created_clients: RwLock<HashMap<String, Instant>>,
@@ -125,8 +112,8 @@ impl Inventory {
             max_age,
             clients: RwLock::new(Listing::new()),
             grants: RwLock::new(Listing::new()),
-            client_refresh: tokio::sync::Mutex::new(0),
-            grant_refresh: tokio::sync::Mutex::new(0),
+            client_refresh: tokio::sync::Mutex::new(()),
+            grant_refresh: tokio::sync::Mutex::new(()),
             created_clients: RwLock::new(HashMap::new()),
         }
     }
@@ -136,7 +123,7 @@ impl Inventory {
         if self.clients.read().fresh(self.max_age) {
             return Ok(());
         }
-        let mut refreshes = self.client_refresh.lock().await;
+        let _refresh = self.client_refresh.lock().await;
         if self.clients.read().fresh(self.max_age) {
             return Ok(()); // someone else refreshed while we waited
         }
@@ -155,7 +142,6 @@ impl Inventory {
             })
             .collect();
         self.clients.write().replace(started, items);
-        *refreshes += 1;
         Ok(())
     }
 
@@ -164,7 +150,7 @@ impl Inventory {
         if self.grants.read().fresh(self.max_age) {
             return Ok(());
         }
-        let mut refreshes = self.grant_refresh.lock().await;
+        let _refresh = self.grant_refresh.lock().await;
         if self.grants.read().fresh(self.max_age) {
             return Ok(());
         }
@@ -174,7 +160,6 @@ impl Inventory {
             .await?;
         let items = listed.into_iter().map(|g| (g.id.clone(), g)).collect();
         self.grants.write().replace(started, items);
-        *refreshes += 1;
         Ok(())
     }
 
@@ -279,24 +264,6 @@ impl Inventory {
     /// Forces a refresh before the next grant lookup.
     pub fn invalidate_grants(&self) {
         self.grants.write().forced = true;
-    }
-
-    /// Sizes and refresh counts.
-    pub fn stats(&self) -> InventoryStats {
-        InventoryStats {
-            clients: self.clients.read().items.len(),
-            grants: self.grants.read().items.len(),
-            client_refreshes: self
-                .client_refresh
-                .try_lock()
-                .map(|g| *g)
-                .unwrap_or_default(),
-            grant_refreshes: self
-                .grant_refresh
-                .try_lock()
-                .map(|g| *g)
-                .unwrap_or_default(),
-        }
     }
 }
 
