@@ -50,18 +50,11 @@ use auth0_operator::{
     sim::{RateLimit, RecordedRequest, SimConfig, Simulator},
 };
 use futures::{FutureExt, StreamExt, future::BoxFuture};
-use k8s_openapi::{
-    api::core::v1::{Namespace, Secret},
-    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
-};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::{
     Api, Client, ResourceExt,
     api::{ListParams, ObjectMeta, PostParams},
-    runtime::{
-        WatchStreamExt,
-        wait::{await_condition, conditions},
-        watcher,
-    },
+    runtime::{WatchStreamExt, watcher},
 };
 use parking_lot::Mutex;
 use serde_json::json;
@@ -293,7 +286,9 @@ async fn run(opts: &Opts) -> Vec<Row> {
         }
     };
     let kube = env.client();
-    install_crds(&kube).await;
+    auth0_operator::install_crds(&kube)
+        .await
+        .expect("CRDs installed and established");
     progress!("control plane up at {}", env.server_url());
 
     // converge (and steady, which needs a converged world)
@@ -373,23 +368,6 @@ async fn run(opts: &Opts) -> Vec<Row> {
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 // ------------------------------------------------------------------------------------ world
-
-async fn install_crds(kube: &Client) {
-    let api: Api<CustomResourceDefinition> = Api::all(kube.clone());
-    for crd in auth0_operator::crd::crds() {
-        let name = crd.name_any();
-        api.create(&PostParams::default(), &crd)
-            .await
-            .expect("CRD accepted by the apiserver");
-        tokio::time::timeout(
-            Duration::from_secs(30),
-            await_condition(api.clone(), &name, conditions::is_crd_established()),
-        )
-        .await
-        .expect("CRD established in time")
-        .expect("watch CRD");
-    }
-}
 
 async fn namespace(kube: &Client, name: &str) -> Res<()> {
     let api: Api<Namespace> = Api::all(kube.clone());

@@ -108,7 +108,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     }
 
     line("==> installing the CRDs");
-    crate::envtest_install_crds(&kube).await?;
+    crate::install_crds(&kube).await?;
 
     let metrics = Arc::new(crate::metrics::Metrics::new());
     let health = Arc::new(crate::http::Health::default());

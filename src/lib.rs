@@ -100,7 +100,7 @@ pub async fn shutdown_signal() {
 /// Installs (or replaces) both CRDs and waits until the API server serves them. Uses create /
 /// replace rather than server-side apply, which API servers before 1.25 refuse for CRDs that
 /// carry CEL rules (`x-kubernetes-validations` is unknown to their typed schema).
-pub async fn envtest_install_crds(kube: &kube::Client) -> anyhow::Result<()> {
+pub async fn install_crds(kube: &kube::Client) -> anyhow::Result<()> {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let api: kube::Api<CustomResourceDefinition> = kube::Api::all(kube.clone());
     for mut crd in crd::crds() {

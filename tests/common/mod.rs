@@ -12,14 +12,10 @@ use auth0_operator::{
     envtest::{TestEnv, start_or_skip},
     sim::{SimConfig, Simulator},
 };
-use k8s_openapi::{
-    api::core::v1::Namespace,
-    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
-};
+use k8s_openapi::api::core::v1::Namespace;
 use kube::{
-    Api, Client, ResourceExt,
+    Api, Client,
     api::{ObjectMeta, PostParams},
-    runtime::wait::{await_condition, conditions},
 };
 use tokio::{sync::oneshot, task::JoinHandle};
 
@@ -46,20 +42,9 @@ pub async fn world(test: &str, audiences: &[&str]) -> Option<World> {
 }
 
 pub async fn install_crds(kube: &Client) {
-    let api: Api<CustomResourceDefinition> = Api::all(kube.clone());
-    for crd in auth0_operator::crd::crds() {
-        let name = crd.name_any();
-        api.create(&PostParams::default(), &crd)
-            .await
-            .expect("CRD accepted by the apiserver");
-        tokio::time::timeout(
-            Duration::from_secs(30),
-            await_condition(api.clone(), &name, conditions::is_crd_established()),
-        )
+    auth0_operator::install_crds(kube)
         .await
-        .expect("CRD established in time")
-        .expect("watch CRD");
-    }
+        .expect("CRDs installed and established");
 }
 
 pub async fn namespace(kube: &Client, name: &str) {
@@ -74,6 +59,24 @@ pub async fn namespace(kube: &Client, name: &str) {
     api.create(&PostParams::default(), &ns)
         .await
         .expect("namespace created");
+}
+
+/// An `Auth0Client` named `name` with `spec` (namespace from the Api it is created through).
+pub fn client_obj(name: &str, spec: serde_json::Value) -> Auth0Client {
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Client",
+        "metadata": {"name": name}, "spec": spec
+    }))
+    .unwrap()
+}
+
+/// An `Auth0ClientGrant` named `name` with `spec`.
+pub fn grant_obj(name: &str, spec: serde_json::Value) -> Auth0ClientGrant {
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0ClientGrant",
+        "metadata": {"name": name}, "spec": spec
+    }))
+    .unwrap()
 }
 
 /// Operator settings pointing at the simulator.
