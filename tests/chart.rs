@@ -956,22 +956,6 @@ fn is_forbidden<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> bool {
     matches!(r, Err(kube::Error::Api(ref s)) if s.code == 403)
 }
 
-fn client_obj(name: &str, spec: serde_json::Value) -> Auth0Client {
-    serde_json::from_value(json!({
-        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Client",
-        "metadata": {"name": name}, "spec": spec
-    }))
-    .unwrap()
-}
-
-fn grant_obj(name: &str, spec: serde_json::Value) -> Auth0ClientGrant {
-    serde_json::from_value(json!({
-        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0ClientGrant",
-        "metadata": {"name": name}, "spec": spec
-    }))
-    .unwrap()
-}
-
 /// Client + grant to Ready with the Secret written, a secretName change (old Secret deleted),
 /// events published, then deletion (finalizers released) — everything the operator does, as the
 /// admin creates the resources and the operator runs with the chart's identity.

@@ -50,14 +50,6 @@ async fn get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, r.text().await.ok()?))
 }
 
-fn client_obj(name: &str) -> Auth0Client {
-    serde_json::from_value(json!({
-        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Client",
-        "metadata": {"name": name}, "spec": {"name": name}
-    }))
-    .unwrap()
-}
-
 fn sigterm(child: &Child) {
     let pid = child.id().expect("running") as i32;
     // SAFETY-free: plain libc-less signal through the `kill` command.
@@ -88,7 +80,10 @@ async fn probes_and_metrics() {
 
     let clients: Api<Auth0Client> = Api::namespaced(w.kube.clone(), "default");
     clients
-        .create(&PostParams::default(), &client_obj("metered"))
+        .create(
+            &PostParams::default(),
+            &client_obj("metered", json!({"name": "metered"})),
+        )
         .await
         .unwrap();
     client_ready(&clients, "metered", "True", "Synced", T).await;
@@ -177,7 +172,10 @@ async fn leader_election_one_active_instance() {
 
     let clients: Api<Auth0Client> = Api::namespaced(w.kube.clone(), "default");
     clients
-        .create(&PostParams::default(), &client_obj("first"))
+        .create(
+            &PostParams::default(),
+            &client_obj("first", json!({"name": "first"})),
+        )
         .await
         .unwrap();
     client_ready(&clients, "first", "True", "Synced", T).await;
@@ -223,7 +221,10 @@ async fn leader_election_one_active_instance() {
     .await;
     assert_ne!(new_holder, holder);
     clients
-        .create(&PostParams::default(), &client_obj("second"))
+        .create(
+            &PostParams::default(),
+            &client_obj("second", json!({"name": "second"})),
+        )
         .await
         .unwrap();
     client_ready(&clients, "second", "True", "Synced", T).await;

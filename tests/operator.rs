@@ -22,22 +22,6 @@ use serde_json::json;
 
 const T: Duration = Duration::from_secs(30);
 
-fn client_obj(name: &str, spec: serde_json::Value) -> Auth0Client {
-    serde_json::from_value(json!({
-        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Client",
-        "metadata": {"name": name}, "spec": spec
-    }))
-    .unwrap()
-}
-
-fn grant_obj(name: &str, spec: serde_json::Value) -> Auth0ClientGrant {
-    serde_json::from_value(json!({
-        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0ClientGrant",
-        "metadata": {"name": name}, "spec": spec
-    }))
-    .unwrap()
-}
-
 fn set(v: &serde_json::Value) -> std::collections::BTreeSet<String> {
     v.as_array()
         .into_iter()
