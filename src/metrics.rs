@@ -1,5 +1,9 @@
 //! Prometheus metrics (`/metrics`). Label values are bounded: kinds, condition reasons, result,
 //! Auth0 endpoint templates and status codes; never object names or ids.
+//!
+//! Every name is registered *without* the `auth0_operator_` prefix: the registry adds it (to
+//! collectors' descriptors too). `docs/metrics.md` is the contract; a test compares the full
+//! exposition with it.
 
 use std::sync::{Arc, OnceLock};
 
@@ -173,7 +177,7 @@ impl Collector for Sources {
         if let Some(client) = self.auth0.get() {
             let snap = client.metrics();
             let mut family = encoder.encode_descriptor(
-                "auth0_operator_auth0_requests",
+                "auth0_requests",
                 "Auth0 HTTP attempts by endpoint template and status (0: no response)",
                 None,
                 prometheus_client::metrics::MetricType::Counter,
@@ -187,22 +191,22 @@ impl Collector for Sources {
             }
             let counters: [(&str, &str, u64); 4] = [
                 (
-                    "auth0_operator_auth0_rate_limited",
+                    "auth0_rate_limited",
                     "429 answers from Auth0",
                     snap.rate_limited,
                 ),
                 (
-                    "auth0_operator_auth0_retries",
+                    "auth0_retries",
                     "Requests sent again after 429, 5xx, transport errors or a token refresh",
                     snap.retries,
                 ),
                 (
-                    "auth0_operator_auth0_token_fetches",
+                    "auth0_token_fetches",
                     "Management API tokens fetched",
                     snap.token_fetches,
                 ),
                 (
-                    "auth0_operator_auth0_throttle_waits",
+                    "auth0_throttle_waits",
                     "Times a request waited for Auth0's rate-limit reset",
                     snap.throttle_waits,
                 ),
@@ -214,8 +218,17 @@ impl Collector for Sources {
             if let Some(remaining) = snap.ratelimit_remaining {
                 let g = ConstGauge::new(remaining as i64);
                 g.encode(encoder.encode_descriptor(
-                    "auth0_operator_auth0_ratelimit_remaining",
+                    "auth0_ratelimit_remaining",
                     "Last x-ratelimit-remaining seen",
+                    None,
+                    g.metric_type(),
+                )?)?;
+            }
+            if let Some(valid) = snap.credentials_valid {
+                let g = ConstGauge::new(i64::from(valid));
+                g.encode(encoder.encode_descriptor(
+                    "auth0_credentials_valid",
+                    "1 when Auth0 last accepted the operator's management credentials, 0 when it rejected them",
                     None,
                     g.metric_type(),
                 )?)?;
@@ -223,7 +236,7 @@ impl Collector for Sources {
             if let Some(limit) = snap.ratelimit_limit {
                 let g = ConstGauge::new(limit as i64);
                 g.encode(encoder.encode_descriptor(
-                    "auth0_operator_auth0_ratelimit_limit",
+                    "auth0_ratelimit_limit",
                     "Last x-ratelimit-limit seen",
                     None,
                     g.metric_type(),
@@ -247,7 +260,7 @@ impl Collector for Sources {
             }
         }
         let mut family = encoder.encode_descriptor(
-            "auth0_operator_managed_objects",
+            "managed_objects",
             "Custom resources by kind and Ready status",
             None,
             prometheus_client::metrics::MetricType::Gauge,

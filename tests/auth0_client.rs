@@ -651,11 +651,27 @@ async fn bad_credentials() {
         .filter(|r| r.path == "/oauth/token")
         .count();
     assert_eq!(token_requests, 1);
-    // Management calls surface the same error and send nothing to /api/v2.
+    assert_eq!(client.metrics().credentials_valid, Some(false));
+    // Management calls surface the same error and send nothing to /api/v2; within the hold
+    // time the rejection is answered from memory (one token request, not one per call).
     let err = client.get_client("abc").await.unwrap_err();
     assert_eq!(err.reason(), "InvalidCredentials");
     assert!(api_requests(&sim).is_empty());
-    assert_eq!(client.metrics().token_fetch_failures, 2);
+    assert_eq!(client.metrics().token_fetch_failures, 1);
+    let token_requests = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/oauth/token")
+        .count();
+    assert_eq!(token_requests, 1, "a rejection is not asked again at once");
+    let good = Auth0Client::new(config(&sim, MGMT_SECRET)).unwrap();
+    assert_eq!(
+        good.metrics().credentials_valid,
+        None,
+        "unknown before any answer"
+    );
+    good.check_credentials().await.unwrap();
+    assert_eq!(good.metrics().credentials_valid, Some(true));
 
     // Wrong audience override: also a credentials/authorization problem.
     let client = Auth0Client::new(

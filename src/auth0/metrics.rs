@@ -25,6 +25,8 @@ pub struct Metrics {
     ratelimit_limit: AtomicI64,
     ratelimit_remaining: AtomicI64,
     ratelimit_reset: AtomicI64,
+    /// -1 unknown, 0 rejected, 1 accepted (the last answer of the token endpoint).
+    credentials_valid: AtomicI64,
 }
 
 impl Default for Metrics {
@@ -41,6 +43,7 @@ impl Default for Metrics {
             ratelimit_limit: AtomicI64::new(-1),
             ratelimit_remaining: AtomicI64::new(-1),
             ratelimit_reset: AtomicI64::new(-1),
+            credentials_valid: AtomicI64::new(-1),
         }
     }
 }
@@ -80,6 +83,10 @@ pub struct MetricsSnapshot {
     pub ratelimit_remaining: Option<u64>,
     /// Last `x-ratelimit-reset` seen (UNIX epoch seconds).
     pub ratelimit_reset: Option<u64>,
+    /// Whether the token endpoint accepted the management credentials the last time it
+    /// answered: `Some(true)` on a token, `Some(false)` on a rejection (400/401/403), `None`
+    /// before any answer (transport errors, 5xx and 429 say nothing about the credentials).
+    pub credentials_valid: Option<bool>,
 }
 
 impl MetricsSnapshot {
@@ -140,6 +147,12 @@ impl Metrics {
         }
     }
 
+    /// Records what the token endpoint said about the credentials.
+    pub(crate) fn record_credentials(&self, valid: bool) {
+        self.credentials_valid
+            .store(i64::from(valid), Ordering::Relaxed);
+    }
+
     pub(crate) fn record_token_refresh_on_401(&self) {
         self.token_refreshes_on_401.fetch_add(1, Ordering::Relaxed);
     }
@@ -190,6 +203,11 @@ impl Metrics {
             ratelimit_limit: opt(self.ratelimit_limit.load(Ordering::Relaxed)),
             ratelimit_remaining: opt(self.ratelimit_remaining.load(Ordering::Relaxed)),
             ratelimit_reset: opt(self.ratelimit_reset.load(Ordering::Relaxed)),
+            credentials_valid: match self.credentials_valid.load(Ordering::Relaxed) {
+                0 => Some(false),
+                1 => Some(true),
+                _ => None,
+            },
         }
     }
 }

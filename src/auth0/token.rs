@@ -88,7 +88,14 @@ pub(crate) struct TokenManager {
     cache: RwLock<Option<Cached>>,
     fetch_lock: tokio::sync::Mutex<()>,
     generation: AtomicU64,
+    /// The last rejection of the credentials (status, detail) and when it happened: for
+    /// [`REJECTION_HOLD`] every caller gets the same answer without asking Auth0 again, so a
+    /// wrong secret costs one token request per interval, not one per reconcile.
+    rejected: RwLock<Option<(Instant, u16, String)>>,
 }
+
+/// How long a rejection of the management credentials is answered from memory.
+pub(crate) const REJECTION_HOLD: Duration = Duration::from_secs(30);
 
 impl TokenManager {
     pub(crate) fn new(
@@ -107,6 +114,7 @@ impl TokenManager {
             cache: RwLock::new(None),
             fetch_lock: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
+            rejected: RwLock::new(None),
         }
     }
 
@@ -147,6 +155,18 @@ impl TokenManager {
         }
     }
 
+    /// The recent rejection of the credentials, if any (see [`REJECTION_HOLD`]).
+    fn recently_rejected(&self) -> Option<Auth0Error> {
+        let rejected = self.rejected.read();
+        let (at, status, detail) = rejected.as_ref()?;
+        (at.elapsed() < REJECTION_HOLD).then(|| Auth0Error::InvalidCredentials {
+            domain: self.domain.clone(),
+            client_id: self.client_id.clone(),
+            status: *status,
+            detail: detail.clone(),
+        })
+    }
+
     /// A valid token: the cached one, or a freshly fetched one (single flight).
     pub(crate) async fn token(
         &self,
@@ -162,7 +182,22 @@ impl TokenManager {
         if let Some(t) = self.fresh() {
             return Ok(t);
         }
-        match self.fetch(http, retry, max_server_wait, metrics).await {
+        if let Some(e) = self.recently_rejected() {
+            return Err(e);
+        }
+        let fetched = self.fetch(http, retry, max_server_wait, metrics).await;
+        match &fetched {
+            Ok(_) => {
+                metrics.record_credentials(true);
+                *self.rejected.write() = None;
+            }
+            Err(Auth0Error::InvalidCredentials { status, detail, .. }) => {
+                metrics.record_credentials(false);
+                *self.rejected.write() = Some((Instant::now(), *status, detail.clone()));
+            }
+            Err(_) => {}
+        }
+        match fetched {
             Ok(cached) => {
                 let token = Token {
                     value: cached.value.clone(),
