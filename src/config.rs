@@ -34,8 +34,9 @@ pub struct RunArgs {
     #[arg(long, env = "AUTH0_AUDIENCE")]
     pub auth0_audience: Option<String>,
     /// Client-side request budget as `BURST:PER_SECOND` (e.g. `10:2`), shared by all reconciles.
-    /// Default: what the Auth0 client library picks. The operator also follows Auth0's
-    /// `x-ratelimit-*` headers, so this only needs to be set to share a tenant's budget.
+    /// Default `50:16` (Auth0's highest published Management API limit). The operator also
+    /// follows Auth0's `x-ratelimit-*` headers, so this only needs to be set to share a
+    /// tenant's budget.
     #[arg(long, env = "AUTH0_RATE_LIMIT")]
     pub auth0_rate_limit: Option<String>,
     /// How often every object is compared with Auth0 even without changes (e.g. `10m`, `1h`).

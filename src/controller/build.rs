@@ -20,8 +20,9 @@ use crate::{
         ClientUpdate, JwtConfiguration, Patch, RefreshTokenConfig,
     },
     crd::{
-        Auth0Client, Auth0ClientGrantSpec, Auth0ClientSpec, JwtConfiguration as JwtSpec,
-        METADATA_OWNER_KEY, METADATA_UID_KEY, RefreshTokenSettings,
+        Auth0Client, Auth0ClientGrantSpec, Auth0ClientGrantStatus, Auth0ClientSpec,
+        Auth0ClientStatus, JwtConfiguration as JwtSpec, METADATA_OWNER_KEY, METADATA_UID_KEY,
+        RefreshTokenSettings,
     },
 };
 
@@ -85,6 +86,89 @@ pub fn validate_client_spec(spec: &Auth0ClientSpec) -> Result<(), String> {
         problems.push(
             "tokenEndpointAuthMethod none (a public application) cannot use the client_credentials grant".to_string(),
         );
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// The CRD's `clientId` rule (CEL: "clientId is immutable: it can only be set when the
+/// resource is created"), checked against what the status recorded: a resource that created its
+/// application cannot start adopting one, an adopting resource cannot stop naming its
+/// application, and the adopted id cannot change.
+pub fn validate_client_identity(
+    spec: &Auth0ClientSpec,
+    status: Option<&Auth0ClientStatus>,
+) -> Result<(), String> {
+    let Some(status) = status else { return Ok(()) };
+    let Some(managed) = status.client_id.as_deref() else {
+        return Ok(());
+    };
+    match (&spec.client_id, status.adopted) {
+        (Some(id), _) if id != managed => Err(format!(
+            "spec.clientId {id} differs from the client {managed} this resource already manages; clientId is immutable: it can only be set when the resource is created (recreate the resource to adopt another client)"
+        )),
+        (Some(_), Some(false)) => Err(format!(
+            "spec.clientId was added, but this resource created its own Auth0 client {managed}; clientId is immutable: it can only be set when the resource is created (remove spec.clientId)"
+        )),
+        (None, Some(true)) => Err(format!(
+            "spec.clientId was removed, but this resource adopted the Auth0 client {managed} by id; clientId is immutable (put spec.clientId: {managed} back, or recreate the resource)"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The CRD's CEL rules for `Auth0ClientGrant`, enforced by the operator too (API servers before
+/// 1.25 drop CEL rules silently): exactly one of `clientRef` and `clientId`; `audience`,
+/// `clientRef` and `clientId` immutable, checked against what the status recorded when the grant
+/// was first synced. One sentence per problem.
+pub fn validate_grant_spec(
+    spec: &Auth0ClientGrantSpec,
+    status: Option<&Auth0ClientGrantStatus>,
+) -> Result<(), String> {
+    let mut problems = Vec::new();
+    match (&spec.client_ref, &spec.client_id) {
+        (Some(_), Some(_)) => problems
+            .push("exactly one of clientRef and clientId must be set, but both are".to_string()),
+        (None, None) => problems
+            .push("exactly one of clientRef and clientId must be set, but neither is".to_string()),
+        _ => {}
+    }
+    // Only a status that recorded the audience recorded the client source too.
+    if let Some(status) = status
+        && let Some(recorded) = status.audience.as_deref()
+    {
+        let grant = status.grant_id.as_deref().unwrap_or("(none yet)");
+        if spec.audience != recorded {
+            problems.push(format!(
+                "audience is immutable: this resource manages grant {grant} for audience {recorded} (to grant another API, create another Auth0ClientGrant)"
+            ));
+        }
+        match (&status.client_ref, &spec.client_ref) {
+            (Some(old), Some(new)) if old.name != new.name => problems.push(format!(
+                "clientRef is immutable: this resource was synced for Auth0Client {} (recreate the resource to authorize another client)",
+                old.name
+            )),
+            (Some(old), None) => problems.push(format!(
+                "clientRef is immutable: this resource was synced for Auth0Client {} and cannot switch to clientId",
+                old.name
+            )),
+            (None, Some(_)) => problems.push(
+                "clientId is immutable: this resource was synced with spec.clientId and cannot switch to clientRef".to_string(),
+            ),
+            (None, None) => {
+                if let (Some(old), Some(new)) = (&status.client_id, &spec.client_id)
+                    && old != new
+                {
+                    problems.push(format!(
+                        "clientId is immutable: this resource was synced for client {old} (recreate the resource to authorize another client)"
+                    ));
+                }
+            }
+            _ => {}
+        }
     }
     if problems.is_empty() {
         Ok(())
@@ -440,6 +524,57 @@ pub fn secret_owned_by(secret: &Secret, cr: &Auth0Client) -> bool {
         .any(|o| o.uid == uid && o.controller == Some(true))
 }
 
+/// Who a Secret belongs to, for a conflict message: its controller owner, else the operator
+/// label, else the first field manager that wrote it, else "no owner".
+pub fn secret_owner_description(secret: &Secret) -> String {
+    if let Some(o) = secret
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true))
+        .or_else(|| secret.metadata.owner_references.iter().flatten().next())
+    {
+        return format!("it is owned by {} {}", o.kind, o.name);
+    }
+    if let Some(m) = secret
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .find_map(|f| f.manager.clone())
+    {
+        return format!("it was created by {m} and has no owner");
+    }
+    "it has no owner".to_string()
+}
+
+/// The `Auth0Client` that a Secret made by the operator belongs to: `(name, uid)` of its
+/// controller owner reference, when the Secret carries the operator's label and such a
+/// reference. A Secret without both was not made by the operator and is never replaced.
+pub fn operator_secret_owner(secret: &Secret) -> Option<(String, String)> {
+    let labelled = secret
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(MANAGED_BY_LABEL))
+        .is_some_and(|v| v == MANAGED_BY_VALUE);
+    if !labelled {
+        return None;
+    }
+    secret
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| {
+            o.controller == Some(true)
+                && o.kind == "Auth0Client"
+                && o.api_version.starts_with("auth0.operator.dev/")
+        })
+        .map(|o| (o.name.clone(), o.uid.clone()))
+}
+
 /// Whether an owned Secret already carries the right domain and client id and a non-empty
 /// client secret (so no Auth0 read is needed).
 pub fn secret_up_to_date(secret: &Secret, domain: &str, client_id: &str) -> bool {
@@ -461,6 +596,134 @@ mod tests {
     use crate::crd::{AppType as SpecAppType, OrganizationUsage, RotationType, SigningAlgorithm};
     use pretty_assertions::assert_eq;
     use serde_json::json;
+
+    fn grant_spec(v: serde_json::Value) -> Auth0ClientGrantSpec {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn grant_status(v: serde_json::Value) -> Auth0ClientGrantStatus {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn grant_rules_without_cel() {
+        let aud = "https://api/";
+        // Exactly one of clientRef and clientId.
+        let both =
+            grant_spec(json!({"clientRef": {"name": "a"}, "clientId": "c", "audience": aud}));
+        let e = validate_grant_spec(&both, None).unwrap_err();
+        assert!(
+            e.contains("exactly one of clientRef and clientId") && e.contains("both"),
+            "{e}"
+        );
+        let neither = grant_spec(json!({"audience": aud}));
+        let e = validate_grant_spec(&neither, None).unwrap_err();
+        assert!(e.contains("neither"), "{e}");
+        let by_ref = grant_spec(json!({"clientRef": {"name": "a"}, "audience": aud}));
+        assert!(validate_grant_spec(&by_ref, None).is_ok());
+
+        // Immutability against the recorded status.
+        let synced = grant_status(
+            json!({"grantId": "cgr_1", "clientId": "c1", "audience": aud, "clientRef": {"name": "a"}}),
+        );
+        assert!(validate_grant_spec(&by_ref, Some(&synced)).is_ok());
+        let moved = grant_spec(json!({"clientRef": {"name": "a"}, "audience": "https://other/"}));
+        let e = validate_grant_spec(&moved, Some(&synced)).unwrap_err();
+        assert!(
+            e.contains("audience is immutable") && e.contains("cgr_1") && e.contains(aud),
+            "{e}"
+        );
+        let other_ref = grant_spec(json!({"clientRef": {"name": "b"}, "audience": aud}));
+        let e = validate_grant_spec(&other_ref, Some(&synced)).unwrap_err();
+        assert!(e.contains("clientRef is immutable"), "{e}");
+        let to_id = grant_spec(json!({"clientId": "c1", "audience": aud}));
+        let e = validate_grant_spec(&to_id, Some(&synced)).unwrap_err();
+        assert!(e.contains("cannot switch to clientId"), "{e}");
+
+        let by_id = grant_status(json!({"grantId": "cgr_2", "clientId": "c1", "audience": aud}));
+        assert!(validate_grant_spec(&to_id, Some(&by_id)).is_ok());
+        let other_id = grant_spec(json!({"clientId": "c2", "audience": aud}));
+        let e = validate_grant_spec(&other_id, Some(&by_id)).unwrap_err();
+        assert!(
+            e.contains("clientId is immutable") && e.contains("c1"),
+            "{e}"
+        );
+        let e = validate_grant_spec(&by_ref, Some(&by_id)).unwrap_err();
+        assert!(e.contains("cannot switch to clientRef"), "{e}");
+
+        // A status written before the audience was recorded: nothing to compare with.
+        let legacy = grant_status(json!({"grantId": "cgr_1", "clientId": "c1"}));
+        assert!(validate_grant_spec(&moved, Some(&legacy)).is_ok());
+        // Several problems are all named.
+        let e = validate_grant_spec(
+            &grant_spec(
+                json!({"clientRef": {"name": "b"}, "clientId": "x", "audience": "https://other/"}),
+            ),
+            Some(&synced),
+        )
+        .unwrap_err();
+        assert_eq!(e.matches("; ").count(), 2, "{e}");
+    }
+
+    #[test]
+    fn client_id_can_only_be_set_at_creation() {
+        let status =
+            |v: serde_json::Value| -> Auth0ClientStatus { serde_json::from_value(v).unwrap() };
+        let created = status(json!({"clientId": "c1", "adopted": false}));
+        let adopted = status(json!({"clientId": "c1", "adopted": true}));
+        let plain = spec(json!({"name": "W"}));
+        let with_c1 = spec(json!({"name": "W", "clientId": "c1"}));
+        let with_c2 = spec(json!({"name": "W", "clientId": "c2"}));
+        assert!(validate_client_identity(&plain, None).is_ok());
+        assert!(validate_client_identity(&with_c1, None).is_ok());
+        assert!(validate_client_identity(&plain, Some(&created)).is_ok());
+        assert!(validate_client_identity(&with_c1, Some(&adopted)).is_ok());
+        let e = validate_client_identity(&with_c1, Some(&created)).unwrap_err();
+        assert!(e.contains("was added"), "{e}");
+        let e = validate_client_identity(&plain, Some(&adopted)).unwrap_err();
+        assert!(e.contains("was removed") && e.contains("c1"), "{e}");
+        let e = validate_client_identity(&with_c2, Some(&adopted)).unwrap_err();
+        assert!(e.contains("differs"), "{e}");
+        // Without the recorded origin only a different id is certain.
+        let legacy = status(json!({"clientId": "c1"}));
+        assert!(validate_client_identity(&plain, Some(&legacy)).is_ok());
+        assert!(validate_client_identity(&with_c1, Some(&legacy)).is_ok());
+        assert!(validate_client_identity(&with_c2, Some(&legacy)).is_err());
+    }
+
+    #[test]
+    fn secret_owner_is_named_and_only_operator_secrets_can_be_stale() {
+        let secret = |v: serde_json::Value| -> Secret { serde_json::from_value(v).unwrap() };
+        let owned = secret(json!({"metadata": {"name": "s", "ownerReferences": [
+            {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api", "uid": "u", "controller": true}]}}));
+        assert_eq!(
+            secret_owner_description(&owned),
+            "it is owned by Deployment api"
+        );
+        let by_kubectl = secret(json!({"metadata": {"name": "s", "managedFields": [
+            {"manager": "kubectl-create", "operation": "Update", "apiVersion": "v1"}]}}));
+        assert_eq!(
+            secret_owner_description(&by_kubectl),
+            "it was created by kubectl-create and has no owner"
+        );
+        assert_eq!(
+            secret_owner_description(&secret(json!({"metadata": {"name": "s"}}))),
+            "it has no owner"
+        );
+        let ours = json!({"metadata": {"name": "s",
+            "labels": {"app.kubernetes.io/managed-by": "auth0-operator"},
+            "ownerReferences": [{"apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Client", "name": "web", "uid": "old", "controller": true}]}});
+        assert_eq!(
+            operator_secret_owner(&secret(ours.clone())),
+            Some(("web".to_string(), "old".to_string()))
+        );
+        let mut unlabelled = ours.clone();
+        unlabelled["metadata"]["labels"] = json!({});
+        assert_eq!(operator_secret_owner(&secret(unlabelled)), None);
+        let mut other_kind = ours;
+        other_kind["metadata"]["ownerReferences"][0]["kind"] = json!("Deployment");
+        assert_eq!(operator_secret_owner(&secret(other_kind)), None);
+    }
 
     fn spec(v: serde_json::Value) -> Auth0ClientSpec {
         serde_json::from_value(v).unwrap()

@@ -3,7 +3,7 @@
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, ResourceExt,
-    api::{DeleteParams, Patch, PatchParams, PostParams},
+    api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions},
     runtime::{controller::Action, events::EventType, reflector::ObjectRef},
 };
 use tracing::{info, warn};
@@ -65,6 +65,7 @@ async fn apply(obj: &Auth0Client, ctx: &Context, api: &Api<Auth0Client>) -> Resu
                 )],
                 client_id: Some(out.client_id.clone()),
                 secret_name: Some(secret_name.clone()),
+                adopted: Some(obj.spec.client_id.is_some()),
             };
             if status::apply_status(api, obj, obj.status.as_ref(), &new_status).await? {
                 ctx.wake_grants_of(obj);
@@ -82,6 +83,14 @@ async fn apply(obj: &Auth0Client, ctx: &Context, api: &Api<Auth0Client>) -> Resu
                     obj.metadata.generation,
                     &previous.conditions,
                 )],
+                // Recorded once an application is known (for the clientId rule); never from a
+                // spec that was just refused.
+                adopted: previous.adopted.or_else(|| {
+                    known_id
+                        .as_ref()
+                        .filter(|_| !matches!(err, Error::InvalidSpec(_)))
+                        .map(|_| obj.spec.client_id.is_some())
+                }),
                 client_id: known_id,
                 secret_name: previous.secret_name.clone(),
             };
@@ -142,15 +151,21 @@ async fn sync(
     ctx: &Context,
     known_id: &mut Option<String>,
 ) -> Result<Outcome, Error> {
-    build::validate_client_spec(&obj.spec).map_err(Error::InvalidSpec)?;
-    let status_id = obj.status.as_ref().and_then(|s| s.client_id.clone());
-    if let (Some(spec_id), Some(status_id)) = (&obj.spec.client_id, &status_id)
-        && spec_id != status_id
-    {
-        return Err(Error::InvalidSpec(format!(
-            "spec.clientId {spec_id} differs from the client {status_id} this resource already manages; clientId cannot change (recreate the resource to adopt another client)"
-        )));
+    // The CRD's rules, enforced here too (API servers before 1.25 ignore CEL); no Auth0 call
+    // before they pass.
+    let problems: Vec<String> = [
+        build::validate_client_spec(&obj.spec),
+        build::validate_client_identity(&obj.spec, obj.status.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(Result::err)
+    .collect();
+    if !problems.is_empty() {
+        return Err(Error::InvalidSpec(problems.join("; ")));
     }
+    let status_id = obj.status.as_ref().and_then(|s| s.client_id.clone());
+    // A Secret of that name that is not ours is reported before anything is created in Auth0.
+    let existing_secret = current_secret(obj, ctx).await?;
     let uid = obj.uid().unwrap_or_default();
     let adopted = obj.spec.client_id.is_some();
     let tags = if adopted {
@@ -208,7 +223,8 @@ async fn sync(
             .await?;
         ctx.inventory.upsert_client(&patched);
     }
-    out.secret_written = ensure_secret(obj, ctx, &observed.client_id, fresh_secret).await?;
+    out.secret_written =
+        ensure_secret(obj, ctx, &observed.client_id, fresh_secret, existing_secret).await?;
     Ok(out)
 }
 
@@ -275,17 +291,18 @@ fn is_definite_refusal(e: &Auth0Error) -> bool {
     }
 }
 
-/// Makes the credentials Secret match. Returns whether it was written.
-async fn ensure_secret(
-    obj: &Auth0Client,
-    ctx: &Context,
-    client_id: &str,
-    fresh_secret: Option<SecretValue>,
-) -> Result<bool, Error> {
+/// The credentials Secret as it is now, if this resource may write it: `None` when there is none
+/// (or a stale one was removed), the Secret when this resource owns it, `SecretConflict` when
+/// it belongs to someone else.
+///
+/// A Secret the operator made for an `Auth0Client` that no longer exists (same name, another
+/// UID: the resource was deleted and created again while no garbage collector ran) is stale,
+/// not a conflict: it is deleted, guarded by its UID and resourceVersion, and written anew.
+/// A Secret without the operator's label and owner reference is never touched.
+async fn current_secret(obj: &Auth0Client, ctx: &Context) -> Result<Option<Secret>, Error> {
     let ns = obj.namespace().unwrap_or_default();
     let name = obj.secret_name();
     let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &ns);
-    let domain = ctx.auth0.domain().to_string();
     // Right after start-up, wait for the Secret cache rather than asking the API server for
     // every Secret while the initial list is still arriving.
     // (Bounded: if Secrets cannot be listed, fall back to reading them one by one.)
@@ -299,14 +316,80 @@ async fn ensure_secret(
         // Not labelled as ours, or our cache is behind: ask the API server.
         None => api.get_opt(&name).await?,
     };
-    if let Some(s) = &existing {
-        if !build::secret_owned_by(s, obj) {
-            return Err(conflict(&name));
+    let Some(secret) = existing else {
+        return Ok(None);
+    };
+    if build::secret_owned_by(&secret, obj) {
+        return Ok(Some(secret));
+    }
+    if let Some((owner, owner_uid)) = build::operator_secret_owner(&secret)
+        && !client_exists(ctx, &ns, &owner, &owner_uid, obj).await?
+    {
+        let dp = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: secret.metadata.uid.clone(),
+                resource_version: secret.metadata.resource_version.clone(),
+            }),
+            ..Default::default()
+        };
+        match api.delete(&name, &dp).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(e.into()),
         }
-        if build::secret_up_to_date(s, &domain, client_id) {
-            cleanup_old_secret(obj, &api, &name).await?;
-            return Ok(false);
-        }
+        info!(secret = %name, stale_owner = %owner, "deleted a stale credentials Secret left by a deleted Auth0Client");
+        ctx.event(
+            obj,
+            EventType::Normal,
+            "StaleSecretReplaced",
+            "Sync",
+            format!(
+                "Secret {name} belonged to a deleted Auth0Client {owner}; it was deleted and will be written for this resource"
+            ),
+        )
+        .await;
+        return Ok(None);
+    }
+    Err(conflict(&name, &secret))
+}
+
+/// Whether the `Auth0Client` `name` with this UID still exists in `ns`.
+async fn client_exists(
+    ctx: &Context,
+    ns: &str,
+    name: &str,
+    uid: &str,
+    this: &Auth0Client,
+) -> Result<bool, Error> {
+    if name == this.name_any() {
+        // Names are unique: an owner of this name with another UID was deleted.
+        return Ok(false);
+    }
+    let api: Api<Auth0Client> = Api::namespaced(ctx.kube.clone(), ns);
+    Ok(api
+        .get_opt(name)
+        .await?
+        .is_some_and(|c| c.uid().as_deref() == Some(uid)))
+}
+
+/// Makes the credentials Secret match. Returns whether it was written. `existing` is what
+/// [`current_secret`] found (owned by this resource, or absent).
+async fn ensure_secret(
+    obj: &Auth0Client,
+    ctx: &Context,
+    client_id: &str,
+    fresh_secret: Option<SecretValue>,
+    existing: Option<Secret>,
+) -> Result<bool, Error> {
+    let ns = obj.namespace().unwrap_or_default();
+    let name = obj.secret_name();
+    let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &ns);
+    let domain = ctx.auth0.domain().to_string();
+    if let Some(s) = &existing
+        && build::secret_up_to_date(s, &domain, client_id)
+    {
+        cleanup_old_secret(obj, &api, &name).await?;
+        return Ok(false);
     }
     let value = match fresh_secret {
         Some(v) => v,
@@ -329,7 +412,7 @@ async fn ensure_secret(
                 // Created by someone else since we looked: only take it over if it is ours.
                 let now = api.get(&name).await?;
                 if !build::secret_owned_by(&now, obj) {
-                    return Err(conflict(&name));
+                    return Err(conflict(&name, &now));
                 }
                 api.patch(
                     &name,
@@ -372,16 +455,53 @@ async fn cleanup_old_secret(
     Ok(())
 }
 
-fn conflict(name: &str) -> Error {
+fn conflict(name: &str, secret: &Secret) -> Error {
     Error::SecretConflict(format!(
-        "Secret {name} already exists and was not created for this Auth0Client; the operator does not overwrite it. Delete it, or set spec.secretName to a free name"
+        "Secret {name} already exists and was not created for this Auth0Client ({}); the operator does not overwrite it. Delete it, or set spec.secretName to a free name",
+        build::secret_owner_description(secret)
     ))
+}
+
+/// Deletes the credentials Secrets this resource owns (the current and the recorded name).
+/// The owner reference would let a garbage collector do it, but not every cluster runs one in
+/// time (or at all, like the local dev cluster), and a leftover Secret would hold a deleted
+/// application's credentials.
+async fn delete_owned_secrets(obj: &Auth0Client, ctx: &Context) -> Result<(), Error> {
+    let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
+    let mut names = vec![obj.secret_name()];
+    if let Some(old) = obj.status.as_ref().and_then(|s| s.secret_name.clone())
+        && !names.contains(&old)
+    {
+        names.push(old);
+    }
+    for name in names {
+        let Some(s) = api.get_opt(&name).await? else {
+            continue;
+        };
+        if !build::secret_owned_by(&s, obj) {
+            continue;
+        }
+        let dp = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: s.metadata.uid.clone(),
+                resource_version: None,
+            }),
+            ..Default::default()
+        };
+        match api.delete(&name, &dp).await {
+            Ok(_) => info!(secret = %name, "deleted credentials Secret"),
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 async fn cleanup(obj: &Auth0Client, ctx: &Context) -> Result<Action, Error> {
     // Its grants report that their client is going away.
     ctx.wake_grants_of(obj);
     if obj.spec.deletion_policy == DeletionPolicy::Orphan {
+        delete_owned_secrets(obj, ctx).await?;
         ctx.event(
             obj,
             EventType::Normal,
@@ -419,5 +539,8 @@ async fn cleanup(obj: &Auth0Client, ctx: &Context) -> Result<Action, Error> {
         )
         .await;
     }
+    delete_owned_secrets(obj, ctx).await?;
+    // Again now that the Auth0 client and its grants are gone, so their status stops naming them.
+    ctx.wake_grants_of(obj);
     Ok(Action::await_change())
 }

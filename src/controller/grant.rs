@@ -66,6 +66,8 @@ async fn apply(
                 )],
                 grant_id: Some(out.grant_id.clone()),
                 client_id: Some(out.client_id.clone()),
+                audience: Some(obj.spec.audience.clone()),
+                client_ref: obj.spec.client_ref.clone(),
             };
             status::apply_status(api, obj, obj.status.as_ref(), &new_status).await?;
             let note = if out.created {
@@ -95,7 +97,7 @@ async fn apply(
             Ok(ctx.resync())
         }
         Err(err) => {
-            let new_status = Auth0ClientGrantStatus {
+            let mut new_status = Auth0ClientGrantStatus {
                 observed_generation: obj.metadata.generation,
                 conditions: vec![status::ready(
                     false,
@@ -106,12 +108,31 @@ async fn apply(
                 )],
                 ..previous.clone()
             };
+            if matches!(err, Error::ClientNotReady(_))
+                && let Some(id) = previous.grant_id.as_deref()
+                && ctx.inventory.grants_listed()
+                && ctx.inventory.grant(id).is_none()
+            {
+                // The grant went away with its client (Auth0 deletes a client's grants):
+                // the status must not keep naming them.
+                new_status.grant_id = None;
+                new_status.client_id = None;
+            }
             if let Err(e) = status::apply_status(api, obj, obj.status.as_ref(), &new_status).await {
                 warn!(error = %e, "could not write status");
             }
             if matches!(err, Error::ClientNotReady(_)) {
-                // Not a failure: the client watch wakes this grant up when the client is ready.
+                // Not a failure: the client reconciler wakes this grant up when the client is
+                // ready. A Normal event says what it waits for.
                 info!(reason = err.reason(), "{err}");
+                ctx.event(
+                    obj,
+                    EventType::Normal,
+                    err.reason(),
+                    "Reconcile",
+                    format!("Waiting: {err}"),
+                )
+                .await;
             } else {
                 warn!(reason = err.reason(), error = %err, "reconcile failed");
                 ctx.event(
@@ -181,6 +202,9 @@ fn ready_client_id(client: &Auth0Client) -> Option<String> {
 }
 
 async fn sync(obj: &Auth0ClientGrant, ctx: &Context) -> Result<Outcome, Error> {
+    // The CRD's rules, enforced here too (API servers before 1.25 ignore CEL); no Auth0 call
+    // and no change before they pass.
+    build::validate_grant_spec(&obj.spec, obj.status.as_ref()).map_err(Error::InvalidSpec)?;
     let client_id = resolve_client_id(obj, ctx).await?;
     let audience = obj.spec.audience.clone();
     ctx.inventory.ensure_grants(&ctx.auth0).await?;
@@ -286,12 +310,17 @@ async fn cleanup(obj: &Auth0ClientGrant, ctx: &Context) -> Result<Action, Error>
         return Ok(Action::await_change());
     }
     let status = obj.status.clone().unwrap_or_default();
+    // The audience the grant was made for, even if the spec was changed since (refused).
+    let audience = status
+        .audience
+        .clone()
+        .unwrap_or_else(|| obj.spec.audience.clone());
     let id = match (status.grant_id, status.client_id) {
         (Some(id), _) => Some(id),
         (None, Some(client_id)) => {
             ctx.inventory.ensure_grants(&ctx.auth0).await?;
             ctx.inventory
-                .find_grant(&client_id, &obj.spec.audience)
+                .find_grant(&client_id, &audience)
                 .map(|g| g.id)
         }
         (None, None) => None,

@@ -163,6 +163,12 @@ impl Inventory {
         Ok(())
     }
 
+    /// Whether a grant listing has been taken (so [`Inventory::grant`] answering `None` means
+    /// the grant is gone, as far as this process knows).
+    pub fn grants_listed(&self) -> bool {
+        self.grants.read().fetched_at.is_some()
+    }
+
     /// The cached client with this id.
     pub fn client(&self, client_id: &str) -> Option<Client> {
         self.clients.read().items.get(client_id).cloned()

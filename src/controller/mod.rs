@@ -8,6 +8,7 @@
 
 pub mod build;
 pub mod client;
+pub mod events;
 pub mod grant;
 pub mod inventory;
 pub mod status;
@@ -21,7 +22,7 @@ use kube::{
     runtime::{
         Controller, WatchStreamExt,
         controller::{self, Action},
-        events::{Event, EventType, Recorder, Reporter},
+        events::{Event, EventType, Reporter},
         reflector::{self, ObjectRef, Store},
         watcher,
     },
@@ -37,6 +38,7 @@ use crate::{
     metrics::Metrics,
 };
 
+pub use events::Recorder;
 pub use inventory::Inventory;
 
 /// Field manager of every server-side apply the operator makes.
@@ -97,7 +99,11 @@ impl Error {
     pub fn needs_user(&self) -> bool {
         match self {
             Error::InvalidSpec(_) | Error::SecretConflict(_) | Error::NotFound(_) => true,
-            Error::Auth0(e) => e.reason() == "Auth0ValidationError",
+            // Wrong management credentials or scopes: retrying soon only costs token requests.
+            Error::Auth0(e) => matches!(
+                e.reason(),
+                "Auth0ValidationError" | "InvalidCredentials" | "InsufficientScope"
+            ),
             _ => false,
         }
     }
@@ -131,7 +137,7 @@ pub trait Reconciled:
 
 /// Entry point of both controllers: `apply` or `cleanup` behind the finalizer
 /// ([`FINALIZER`](crate::crd::FINALIZER)), with metrics and backoff bookkeeping.
-#[tracing::instrument(skip_all, fields(kind = K::KIND, namespace = %obj.namespace().unwrap_or_default(), name = %obj.name_any()))]
+#[tracing::instrument(skip_all, fields(kind = K::KIND, namespace = %obj.namespace().unwrap_or_default(), object = %obj.name_any()))]
 pub async fn reconcile<K: Reconciled>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
     use kube::runtime::finalizer::{Error as FinalizerError, Event as Finalizer, finalizer};
     let started = std::time::Instant::now();
@@ -355,6 +361,7 @@ pub async fn run_with(
         // extra lookup (see `Inventory::grants_listing_covers_new_client`).
         let (inventory, auth0) = (inventory.clone(), auth0.clone());
         tokio::spawn(async move {
+            verify_credentials(&auth0).await;
             let (c, g) = tokio::join!(
                 inventory.ensure_clients(&auth0),
                 inventory.ensure_grants(&auth0)
@@ -462,6 +469,42 @@ pub async fn run_with(
     futures::future::join_all(runs).await;
     info!("controllers stopped");
     Ok(())
+}
+
+/// Asks Auth0 for a token once at start and says clearly in the log whether the management
+/// credentials work (also exported as `auth0_operator_auth0_credentials_valid`). Readiness stays
+/// about the process: wrong credentials show here, in the metric and in every resource's
+/// `Ready` message, not as a failing probe.
+async fn verify_credentials(auth0: &Auth0Client) {
+    match auth0.check_credentials().await {
+        Ok(scopes) => {
+            let missing: Vec<&str> = crate::auth0::missing_scopes(&scopes)
+                .into_iter()
+                .filter(|s| *s != "update:client_keys")
+                .collect();
+            if missing.is_empty() {
+                info!(
+                    domain = auth0.domain(),
+                    "Auth0 management credentials verified"
+                );
+            } else {
+                warn!(
+                    domain = auth0.domain(),
+                    missing = %missing.join(" "),
+                    "Auth0 accepted the management credentials, but the token lacks scopes the operator needs; grant them to the operator's application (Auth0 dashboard: Applications > APIs > Auth0 Management API > Machine to Machine Applications)"
+                );
+            }
+        }
+        Err(e @ Auth0Error::InvalidCredentials { .. }) => {
+            tracing::error!(
+                error = %e,
+                "Auth0 rejected the management credentials: every resource will report Ready=False until they are fixed"
+            );
+        }
+        Err(e) => {
+            warn!(error = %e, "could not verify the Auth0 management credentials yet");
+        }
+    }
 }
 
 /// Watch settings for every cache: resourceVersion="0" lists (served from the API server's watch

@@ -408,6 +408,11 @@ pub struct Auth0ClientStatus {
     /// Name of the Secret holding the credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
+    /// Whether the application was adopted through `spec.clientId` (true) or created by the
+    /// operator (false). Recorded so that adding or removing `spec.clientId` later is refused
+    /// with `InvalidSpec` even where the API server does not run the CRD's CEL rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted: Option<bool>,
 }
 
 impl HasConditions for Auth0ClientStatus {

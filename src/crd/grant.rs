@@ -34,8 +34,7 @@ use super::common::{DeletionPolicy, HasConditions, OrganizationUsage, conditions
     printcolumn(
         name = "Reason",
         type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].reason",
-        priority = "1"
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
     ),
     printcolumn(
         name = "Grant ID",
@@ -122,6 +121,15 @@ pub struct Auth0ClientGrantStatus {
     /// The client id the grant was resolved to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The audience of the grant this resource manages, recorded when it was first synced:
+    /// `spec.audience` cannot change (the operator refuses a changed value with `InvalidSpec`
+    /// even where the API server does not run the CRD's CEL rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// The `clientRef` the grant was synced with (absent when it uses `spec.clientId`),
+    /// recorded for the same immutability check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ref: Option<ClientRef>,
 }
 
 impl HasConditions for Auth0ClientGrantStatus {

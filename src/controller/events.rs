@@ -1,0 +1,323 @@
+//! The operator's one event recorder (`events.k8s.io/v1`).
+//!
+//! Like kube's `Recorder`, a repeat of an event within [`SERIES_TTL`] becomes a series (one
+//! Event object whose `series.count` grows) instead of a new object. Unlike it, the *note* is
+//! part of what makes two events the same: kube folds every event with the same reason and
+//! action into the first one's series, so `kubectl describe` kept showing the first message
+//! (`Updated … (x6): description` after six different updates, a recreated grant's event
+//! naming the deleted grant's id, an `InvalidSpec` event with an outdated message). Here an
+//! event with a new note is a new Event, and a series is only ever the same sentence repeated.
+//!
+//! The cache is bounded ([`MAX_CACHED`]) and expires entries, so memory does not grow with
+//! traffic.
+
+use std::{collections::HashMap, time::Duration};
+
+use k8s_openapi::{
+    api::{
+        core::v1::ObjectReference,
+        events::v1::{Event as K8sEvent, EventSeries},
+    },
+    apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta},
+    jiff::Timestamp,
+};
+use kube::{
+    Api,
+    api::{Patch, PatchParams, PostParams},
+    runtime::events::{Event, EventType, Reporter},
+};
+use parking_lot::Mutex;
+
+/// How long a published event can still grow into a series.
+pub const SERIES_TTL: Duration = Duration::from_secs(6 * 60);
+/// At most this many events are remembered for series; the oldest are forgotten first.
+pub const MAX_CACHED: usize = 4096;
+
+/// What makes two events the same occurrence.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    type_: &'static str,
+    reason: String,
+    action: String,
+    note: Option<String>,
+    kind: Option<String>,
+    namespace: Option<String>,
+    name: Option<String>,
+    uid: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    /// Name of the Event object.
+    name: String,
+    count: i32,
+    last_seen: std::time::Instant,
+}
+
+/// Publishes events; cheap to clone (shared cache).
+#[derive(Clone)]
+pub struct Recorder {
+    client: kube::Client,
+    reporter: Reporter,
+    cache: std::sync::Arc<Mutex<HashMap<Key, Entry>>>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("reporter", &self.reporter)
+            .finish_non_exhaustive()
+    }
+}
+
+fn type_str(t: EventType) -> &'static str {
+    match t {
+        EventType::Normal => "Normal",
+        EventType::Warning => "Warning",
+    }
+}
+
+fn key(ev: &Event, regarding: &ObjectReference) -> Key {
+    Key {
+        type_: type_str(ev.type_),
+        reason: ev.reason.clone(),
+        action: ev.action.clone(),
+        note: ev.note.clone(),
+        kind: regarding.kind.clone(),
+        namespace: regarding.namespace.clone(),
+        name: regarding.name.clone(),
+        uid: regarding.uid.clone(),
+    }
+}
+
+/// What [`Recorder::publish`] must do for an event, given the cache.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// Create a new Event object.
+    Create,
+    /// Patch the existing Event `name` to this series count.
+    Repeat { name: String, count: i32 },
+}
+
+/// Drops expired entries and, above the bound, the least recently seen ones.
+fn prune(cache: &mut HashMap<Key, Entry>, now: std::time::Instant) {
+    cache.retain(|_, e| now.duration_since(e.last_seen) < SERIES_TTL);
+    if cache.len() >= MAX_CACHED {
+        let mut by_age: Vec<(std::time::Instant, Key)> = cache
+            .iter()
+            .map(|(k, e)| (e.last_seen, k.clone()))
+            .collect();
+        by_age.sort_by_key(|(t, _)| *t);
+        let excess = cache.len() + 1 - MAX_CACHED;
+        for (_, k) in by_age.into_iter().take(excess) {
+            cache.remove(&k);
+        }
+    }
+}
+
+fn plan(cache: &mut HashMap<Key, Entry>, key: &Key, now: std::time::Instant) -> Step {
+    prune(cache, now);
+    match cache.get(key) {
+        Some(e) => Step::Repeat {
+            name: e.name.clone(),
+            count: e.count + 1,
+        },
+        None => Step::Create,
+    }
+}
+
+impl Recorder {
+    /// A recorder reporting as `reporter`.
+    pub fn new(client: kube::Client, reporter: Reporter) -> Self {
+        Self {
+            client,
+            reporter,
+            cache: Default::default(),
+        }
+    }
+
+    /// Number of remembered events (bounded by [`MAX_CACHED`]).
+    pub fn cached(&self) -> usize {
+        self.cache.lock().len()
+    }
+
+    fn new_event(&self, ev: &Event, regarding: &ObjectReference) -> K8sEvent {
+        let now = Timestamp::now();
+        K8sEvent {
+            action: Some(ev.action.clone()),
+            reason: Some(ev.reason.clone()),
+            event_time: Some(MicroTime(now)),
+            regarding: Some(regarding.clone()),
+            note: ev.note.clone(),
+            metadata: ObjectMeta {
+                namespace: regarding.namespace.clone(),
+                name: Some(format!(
+                    "{}.{:x}",
+                    regarding
+                        .name
+                        .as_deref()
+                        .unwrap_or(&self.reporter.controller),
+                    now.as_nanosecond()
+                )),
+                ..Default::default()
+            },
+            reporting_controller: Some(self.reporter.controller.clone()),
+            reporting_instance: Some(
+                self.reporter
+                    .instance
+                    .clone()
+                    .unwrap_or_else(|| self.reporter.controller.clone()),
+            ),
+            type_: Some(type_str(ev.type_).to_string()),
+            related: ev.secondary.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// Publishes `ev` about `regarding`: a new Event, or the next count of the same event's
+    /// series (same type, reason, action, note and object) within [`SERIES_TTL`].
+    pub async fn publish(
+        &self,
+        ev: &Event,
+        regarding: &ObjectReference,
+    ) -> Result<(), kube::Error> {
+        let key = key(ev, regarding);
+        let now = std::time::Instant::now();
+        let step = plan(&mut self.cache.lock(), &key, now);
+        let namespace = regarding
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_string());
+        let api: Api<K8sEvent> = Api::namespaced(self.client.clone(), &namespace);
+        let (name, count) = match step {
+            Step::Repeat { name, count } => {
+                let patch = serde_json::json!({
+                    "series": EventSeries {
+                        count,
+                        last_observed_time: MicroTime(Timestamp::now()),
+                    }
+                });
+                match api
+                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                {
+                    Ok(_) => (name, count),
+                    // The Event expired or was deleted: start again with a new one.
+                    Err(kube::Error::Api(s)) if s.code == 404 => {
+                        let created = api
+                            .create(&PostParams::default(), &self.new_event(ev, regarding))
+                            .await?;
+                        (created.metadata.name.unwrap_or_default(), 1)
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Step::Create => {
+                let created = api
+                    .create(&PostParams::default(), &self.new_event(ev, regarding))
+                    .await?;
+                (created.metadata.name.unwrap_or_default(), 1)
+            }
+        };
+        self.cache.lock().insert(
+            key,
+            Entry {
+                name,
+                count,
+                last_seen: now,
+            },
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(reason: &str, note: &str) -> Event {
+        Event {
+            type_: EventType::Normal,
+            reason: reason.into(),
+            note: Some(note.into()),
+            action: "Sync".into(),
+            secondary: None,
+        }
+    }
+
+    fn obj() -> ObjectReference {
+        ObjectReference {
+            kind: Some("Auth0Client".into()),
+            namespace: Some("default".into()),
+            name: Some("web".into()),
+            uid: Some("u1".into()),
+            ..Default::default()
+        }
+    }
+
+    fn remember(cache: &mut HashMap<Key, Entry>, k: Key, at: std::time::Instant) {
+        cache.insert(
+            k,
+            Entry {
+                name: "web.1".into(),
+                count: 1,
+                last_seen: at,
+            },
+        );
+    }
+
+    #[test]
+    fn a_different_note_is_a_new_event_and_the_same_note_a_series() {
+        let mut cache = HashMap::new();
+        let now = std::time::Instant::now();
+        let first = key(
+            &ev("Updated", "Updated Auth0 client c: description"),
+            &obj(),
+        );
+        assert_eq!(plan(&mut cache, &first, now), Step::Create);
+        remember(&mut cache, first.clone(), now);
+        let other = key(&ev("Updated", "Updated Auth0 client c: callbacks"), &obj());
+        assert_eq!(plan(&mut cache, &other, now), Step::Create);
+        assert_eq!(
+            plan(&mut cache, &first, now),
+            Step::Repeat {
+                name: "web.1".into(),
+                count: 2
+            }
+        );
+        // Another object with the same note is another event.
+        let mut o2 = obj();
+        o2.uid = Some("u2".into());
+        assert_eq!(
+            plan(
+                &mut cache,
+                &key(&ev("Updated", "Updated Auth0 client c: description"), &o2),
+                now
+            ),
+            Step::Create
+        );
+    }
+
+    #[test]
+    fn series_expire_and_the_cache_is_bounded() {
+        let mut cache = HashMap::new();
+        let start = std::time::Instant::now();
+        let k = key(&ev("Created", "Created c"), &obj());
+        remember(&mut cache, k.clone(), start);
+        let later = start + SERIES_TTL + Duration::from_secs(1);
+        assert_eq!(plan(&mut cache, &k, later), Step::Create);
+        assert!(cache.is_empty());
+        for i in 0..(MAX_CACHED + 10) {
+            let k = key(&ev("Created", &format!("Created c{i}")), &obj());
+            plan(&mut cache, &k, later);
+            remember(&mut cache, k, later + Duration::from_millis(i as u64));
+        }
+        assert!(cache.len() <= MAX_CACHED, "{}", cache.len());
+        // The newest survive.
+        let newest = key(
+            &ev("Created", &format!("Created c{}", MAX_CACHED + 9)),
+            &obj(),
+        );
+        assert!(cache.contains_key(&newest));
+    }
+}
