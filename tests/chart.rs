@@ -1,10 +1,11 @@
-//! The Helm chart `charts/auth0-operator`: lint, render (several value sets) + Kubernetes schema
-//! validation + determinism, the properties that matter (hardening, probes, least-privilege RBAC,
-//! no secret literals), the shipped CRDs, and proof on a real kube-apiserver that the chart's RBAC
-//! is enough for the operator and no more.
+//! The Helm chart `charts/auth0-operator`: lint, render (no values at all, every `ci/*-values.yaml`
+//! and several value sets) + Kubernetes schema validation + determinism, the properties that
+//! matter (hardening, probes, least-privilege RBAC, no secret literals), NOTES and the install
+//! documentation, the shipped CRDs, a real `helm install` on the dev loop's kube-apiserver 1.20,
+//! and proof on a real kube-apiserver that the chart's RBAC is enough for the operator and no more.
 //!
 //! Needs `helm` and `kubernetes-validate` on PATH (`export PATH="$(scripts/tools.sh):$PATH"`; the
-//! tools cache is also searched) and, for the RBAC tests, `KUBEBUILDER_ASSETS`. Without them the
+//! tools cache is also searched) and, for the apiserver tests, `KUBEBUILDER_ASSETS`. Without them the
 //! tests skip loudly, and fail when `CI=true`.
 
 mod common;
@@ -20,12 +21,16 @@ use std::{
 use auth0_operator::{
     config::LeaderElection,
     crd::{Auth0Client, Auth0ClientGrant},
+    envtest::{TestEnv, start_or_skip},
 };
 use common::*;
-use k8s_openapi::api::{
-    authentication::v1::{TokenRequest, TokenRequestSpec},
-    core::v1::{ConfigMap, Secret, ServiceAccount},
-    rbac::v1::ClusterRole,
+use k8s_openapi::{
+    api::{
+        authentication::v1::{TokenRequest, TokenRequestSpec},
+        core::v1::{ConfigMap, Secret, ServiceAccount},
+        rbac::v1::ClusterRole,
+    },
+    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
 };
 use kube::{
     Api, ResourceExt,
@@ -232,7 +237,7 @@ fn validate_manifests(t: &Tools, label: &str, yaml: &str) {
 /// The value sets rendered by the tests: (label, --set values).
 fn value_sets() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
-        ("defaults", vec![DOMAIN_SET]),
+        ("domain-only", vec![DOMAIN_SET]),
         (
             "existing-secret",
             vec![
@@ -300,7 +305,21 @@ fn schema_and_templates_reject_bad_values() {
         return;
     };
     let cases: &[(&[&str], &str)] = &[
-        (&[], "domain"),
+        // No values at all is valid (no default tenant; `defaults_configure_no_tenant`), but the
+        // values that belong to a tenant need auth0.domain.
+        (&["auth0.existingSecret.name=x"], "auth0.domain is empty"),
+        (
+            &["auth0.clientId=x", "auth0.clientSecret=y"],
+            "auth0.domain is empty",
+        ),
+        (
+            &["auth0.baseUrl=https://proxy.example.com"],
+            "auth0.domain is empty",
+        ),
+        (
+            &["auth0.audience=https://t.auth0.com/api/v2/"],
+            "auth0.domain is empty",
+        ),
         (&["auth0.domain=https://t.auth0.com/"], "domain"),
         (&[DOMAIN_SET, "replica=2"], "replica"),
         (
@@ -382,25 +401,28 @@ fn every_value_is_commented() {
     }
 }
 
+/// NOTES.txt as `helm install` prints it (client-side dry run, no cluster).
+fn notes(t: &Tools, sets: &[&str]) -> String {
+    let mut cmd = Command::new(&t.helm);
+    cmd.args(["install", "auth0-operator"])
+        .arg(chart_dir())
+        .args(["--namespace", "auth0-system", "--dry-run=client"])
+        // Never talk to a cluster.
+        .env("KUBECONFIG", "/nonexistent");
+    helm_args(&mut cmd, sets);
+    let out = run(&mut cmd).unwrap_or_else(|e| panic!("{e}"));
+    out.split_once("NOTES:")
+        .map(|(_, n)| n.to_string())
+        .unwrap_or_else(|| panic!("no NOTES in:\n{out}"))
+}
+
 /// NOTES.txt tells what to do next (as `helm install` prints it).
 #[test]
 fn notes_give_next_steps() {
     let Some(t) = tools_or_skip("notes_give_next_steps") else {
         return;
     };
-    let notes = |sets: &[&str]| {
-        let mut cmd = Command::new(&t.helm);
-        cmd.args(["install", "auth0-operator"])
-            .arg(chart_dir())
-            .args(["--namespace", "auth0-system", "--dry-run=client"])
-            // Never talk to a cluster.
-            .env("KUBECONFIG", "/nonexistent");
-        helm_args(&mut cmd, sets);
-        let out = run(&mut cmd).unwrap_or_else(|e| panic!("{e}"));
-        out.split_once("NOTES:")
-            .map(|(_, n)| n.to_string())
-            .unwrap_or_else(|| panic!("no NOTES in:\n{out}"))
-    };
+    let notes = |sets: &[&str]| notes(&t, sets);
     let n = notes(&[DOMAIN_SET]);
     assert!(
         n.contains("create secret generic auth0-operator-credentials"),
@@ -423,6 +445,223 @@ fn notes_give_next_steps() {
         "{n}"
     );
     assert!(n.contains("leader election"), "{n}");
+}
+
+/// Without values the chart configures no default tenant, and NOTES say so plainly: what is
+/// missing, what today's operator does then (exits naming AUTH0_DOMAIN), and how to set it. A
+/// bare image name (the default: nothing is published) gets a note that it must be overridden.
+#[test]
+fn notes_say_when_no_tenant_or_no_pullable_image_is_configured() {
+    let Some(t) = tools_or_skip("notes_say_when_no_tenant_or_no_pullable_image_is_configured")
+    else {
+        return;
+    };
+    let n = notes(&t, &[]);
+    for needle in [
+        "NO DEFAULT AUTH0 TENANT IS CONFIGURED (auth0.domain is empty)",
+        "exits at start (exit code 2) with a\nmessage naming AUTH0_DOMAIN",
+        "create secret generic auth0-operator-credentials",
+        "helm upgrade auth0-operator charts/auth0-operator -n auth0-system --reuse-values",
+        "--set auth0.domain=<tenant>.auth0.com --set auth0.existingSecret.name=auth0-operator-credentials",
+        "It watches Auth0Client and Auth0ClientGrant resources in all namespaces.",
+    ] {
+        assert!(n.contains(needle), "NOTES lack `{needle}`:\n{n}");
+    }
+    assert!(!n.contains("of tenant"), "{n}");
+    let n = notes(&t, &[DOMAIN_SET]);
+    assert!(!n.contains("NO DEFAULT AUTH0 TENANT"), "{n}");
+    assert!(
+        n.contains("It manages Auth0 applications of tenant my-tenant.eu.auth0.com"),
+        "{n}"
+    );
+
+    // The image: the default bare name cannot be pulled from anywhere.
+    for needle in [
+        "THE IMAGE MUST BE OVERRIDDEN",
+        "auth0-operator:0.1.0 has no registry",
+        "docker build -t <registry>/auth0-operator:<tag> .",
+        "--set image.repository=<registry>/auth0-operator --set image.tag=<tag>",
+    ] {
+        assert!(n.contains(needle), "NOTES lack `{needle}`:\n{n}");
+    }
+    let n = notes(
+        &t,
+        &[
+            DOMAIN_SET,
+            "image.repository=registry.example.com/platform/auth0-operator",
+        ],
+    );
+    assert!(!n.contains("IMAGE MUST BE OVERRIDDEN"), "{n}");
+    // Offline, Helm assumes a recent Kubernetes: no note about old API servers.
+    assert!(
+        !n.contains("CEL rules") && !n.contains("kubectl replace"),
+        "{n}"
+    );
+}
+
+/// Management API scopes named in `text`: (required, optional). A scope is optional when
+/// `(optional)` or `is optional` follows it.
+fn scopes_in(text: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let (mut required, mut optional) = (BTreeSet::new(), BTreeSet::new());
+    for verb in ["read:", "create:", "update:", "delete:"] {
+        for (at, _) in text.match_indices(verb) {
+            if text[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':')
+            {
+                continue;
+            }
+            let rest = &text[at + verb.len()..];
+            let len = rest
+                .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+                .unwrap_or(rest.len());
+            if len == 0 {
+                continue;
+            }
+            let scope = format!("{verb}{}", &rest[..len]);
+            let after = rest[len..].trim_start_matches(['`', ' ']);
+            if after.starts_with("(optional)") || after.starts_with("is optional") {
+                optional.insert(scope);
+            } else {
+                required.insert(scope);
+            }
+        }
+    }
+    (required, optional)
+}
+
+/// The part of a Markdown document from the heading `heading` to the next heading of its level.
+fn md_section(doc: &str, heading: &str) -> String {
+    let level = heading.split(' ').next().unwrap();
+    let start = doc
+        .find(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("no `{heading}` section"));
+    let body = &doc[start + 1..];
+    let end = body[1..]
+        .find(&format!("\n{level} "))
+        .map_or(body.len(), |e| e + 1);
+    body[..end].to_string()
+}
+
+fn repo_file(path: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// NOTES, the README, the chart README and docs/troubleshooting.md name the same required (and
+/// optional) Management API scopes. `update:client_keys` is reserved for secret rotation, which
+/// the operator does not do yet: optional everywhere.
+#[test]
+fn notes_and_readmes_list_the_same_scopes() {
+    let Some(t) = tools_or_skip("notes_and_readmes_list_the_same_scopes") else {
+        return;
+    };
+    let readme = scopes_in(&md_section(
+        &repo_file("README.md"),
+        "## Install on a cluster",
+    ));
+    let chart_readme = scopes_in(&md_section(
+        &repo_file("charts/auth0-operator/README.md"),
+        "## Install",
+    ));
+    assert!(
+        readme.0.len() >= 9 && readme.0.contains("read:client_keys"),
+        "README: {readme:?}"
+    );
+    assert_eq!(
+        readme.1,
+        BTreeSet::from(["update:client_keys".to_string()]),
+        "README: optional scopes"
+    );
+    assert_eq!(chart_readme, readme, "chart README vs README");
+    let troubleshooting = scopes_in(&md_section(
+        &repo_file("docs/troubleshooting.md"),
+        "## Scopes the operator needs",
+    ));
+    assert_eq!(troubleshooting, readme, "docs/troubleshooting.md vs README");
+    for sets in [&[][..], &[DOMAIN_SET][..]] {
+        let n = scopes_in(&notes(&t, sets));
+        assert_eq!(n, readme, "NOTES ({sets:?}) vs README");
+    }
+}
+
+/// The install command the READMEs give for the dev loop's cluster (and any cluster whose API
+/// server predates the CRDs' `x-kubernetes-validations` field); run verbatim, from the
+/// repository root, by `helm_installs_on_the_dev_loop_apiserver`.
+const DEV_INSTALL: &str = "helm install auth0-operator charts/auth0-operator -n auth0-operator --create-namespace --server-side=false";
+/// The alternative where the CRDs are already installed (the dev loop installs them).
+const DEV_INSTALL_SKIP_CRDS: &str = "helm install auth0-operator charts/auth0-operator -n auth0-operator --create-namespace --skip-crds";
+
+/// Keys of `--set key=…` / `--set-json key=…` in `text`.
+fn set_keys(text: &str) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    for flag in ["--set ", "--set-json "] {
+        for (at, _) in text.match_indices(flag) {
+            let rest = text[at + flag.len()..].trim_start_matches(['`', '\'', '"']);
+            if let Some((key, _)) = rest.split_once('=') {
+                keys.insert(key.to_string());
+            }
+        }
+    }
+    keys
+}
+
+/// The README's install section and the chart README say how to get an image (nothing publishes
+/// one): `docker build` from the repository root, push, and the chart values to point at it,
+/// which exist in values.yaml like every other `--set` they show. And they give the commands
+/// that install the chart on the dev loop's cluster, with the Kubernetes versions that matter.
+#[test]
+fn readmes_document_the_image_and_the_install_commands() {
+    let values: Value =
+        serde_yaml::from_str(&repo_file("charts/auth0-operator/values.yaml")).unwrap();
+    let docs = [
+        (
+            "README.md (Install on a cluster)",
+            md_section(&repo_file("README.md"), "## Install on a cluster"),
+        ),
+        (
+            "charts/auth0-operator/README.md",
+            repo_file("charts/auth0-operator/README.md"),
+        ),
+    ];
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("Dockerfile")
+            .is_file()
+    );
+    for (name, text) in &docs {
+        let build = text
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("docker build -t "))
+            .unwrap_or_else(|| panic!("{name}: no `docker build -t …` command"));
+        assert!(
+            build.ends_with(" ."),
+            "{name}: `{build}` must build from the repository root (the Dockerfile's context)"
+        );
+        assert!(text.contains("docker push "), "{name}: no `docker push`");
+        let keys = set_keys(text);
+        for k in ["image.repository", "image.tag"] {
+            assert!(keys.contains(k), "{name}: no `--set {k}=…`");
+        }
+        for k in &keys {
+            let mut v = &values;
+            for part in k.split('.') {
+                v = &v[part];
+            }
+            assert!(
+                !v.is_null(),
+                "{name}: `--set {k}` is not a value of values.yaml"
+            );
+        }
+        for cmd in [DEV_INSTALL, DEV_INSTALL_SKIP_CRDS] {
+            assert!(text.contains(cmd), "{name}: lacks `{cmd}`");
+        }
+        for needle in ["scripts/dev.sh", "1.25", "InvalidSpec", "no public image"] {
+            assert!(text.contains(needle), "{name}: does not mention `{needle}`");
+        }
+    }
 }
 
 // ----------------------------------------------------------------------------------- render
@@ -450,6 +689,154 @@ fn rendered_manifests_validate_and_are_deterministic() {
         2
     );
     validate_manifests(&t, "with-crds", &with_crds);
+}
+
+/// chart-testing's convention: `ci/*-values.yaml`, each a configured case.
+fn ci_values_files() -> Vec<PathBuf> {
+    let dir = chart_dir().join("ci");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in &files {
+        let n = f.file_name().unwrap().to_string_lossy();
+        assert!(
+            n.ends_with("-values.yaml"),
+            "{}: chart-testing only reads ci/*-values.yaml",
+            f.display()
+        );
+    }
+    assert!(!files.is_empty(), "no ci/*-values.yaml files");
+    files
+}
+
+/// The chart lints (`--strict`), renders, validates against the Kubernetes schemas, renders the
+/// same twice and keeps RBAC least-privilege with NO values at all and with every ci/ file.
+#[test]
+fn defaults_and_ci_values_lint_render_and_validate() {
+    let Some(t) = tools_or_skip("defaults_and_ci_values_lint_render_and_validate") else {
+        return;
+    };
+    let mut cases: Vec<(String, Vec<PathBuf>)> = vec![("no-values".into(), vec![])];
+    for f in ci_values_files() {
+        let label = f.file_stem().unwrap().to_string_lossy().into_owned();
+        cases.push((label, vec![f]));
+    }
+    for (label, files) in cases {
+        let mut lint = Command::new(&t.helm);
+        lint.args(["lint", "--strict"]).arg(chart_dir());
+        for f in &files {
+            lint.arg("-f").arg(f);
+        }
+        let out = run(&mut lint).unwrap_or_else(|e| panic!("{label}: {e}"));
+        assert!(out.contains("0 chart(s) failed"), "{label}: {out}");
+
+        let template = || {
+            let mut cmd = Command::new(&t.helm);
+            cmd.args(["template", "auth0-operator"])
+                .arg(chart_dir())
+                .args(["--namespace", "auth0-system"]);
+            for f in &files {
+                cmd.arg("-f").arg(f);
+            }
+            run(&mut cmd).unwrap_or_else(|e| panic!("{label}: {e}"))
+        };
+        let a = template();
+        assert_eq!(a, template(), "{label}: renders differently on each run");
+        validate_manifests(&t, &label, &a);
+        let d = docs(&a);
+        one(&d, "Deployment");
+        for role in of_kind(&d, "ClusterRole")
+            .into_iter()
+            .chain(of_kind(&d, "Role"))
+        {
+            check_rules(&label, role);
+        }
+    }
+}
+
+/// With no values the Deployment carries no tenant settings and no credentials (no AUTH0_*
+/// variables, no credentials volume, no Secret): nothing refers to a Secret that does not exist.
+#[test]
+fn defaults_configure_no_tenant() {
+    let Some(t) = tools_or_skip("defaults_configure_no_tenant") else {
+        return;
+    };
+    let d = docs(&render(&t, "auth0-operator", "auth0-system", &[]));
+    let env = env_of(&d);
+    for key in [
+        "AUTH0_DOMAIN",
+        "AUTH0_CLIENT_ID",
+        "AUTH0_CLIENT_SECRET",
+        "AUTH0_CLIENT_SECRET_FILE",
+        "AUTH0_BASE_URL",
+        "AUTH0_AUDIENCE",
+    ] {
+        assert!(!env.contains_key(key), "{key} is set without a tenant");
+    }
+    assert!(of_kind(&d, "Secret").is_empty());
+    let template = &one(&d, "Deployment")["spec"]["template"];
+    let text = serde_yaml::to_string(template).unwrap();
+    assert!(
+        !text.contains("secretName") && !text.contains("secretKeyRef"),
+        "{text}"
+    );
+    assert!(
+        template["metadata"]["annotations"]["checksum/credentials"].is_null(),
+        "{text}"
+    );
+    // The rest of the operator's settings are there, with their defaults.
+    assert_eq!(env_literal(&d, "RESYNC_INTERVAL").as_deref(), Some("10m"));
+    assert_eq!(env_literal(&d, "LEADER_ELECT").as_deref(), Some("false"));
+    // The rate limit is not tied to the tenant.
+    let d = docs(&render(
+        &t,
+        "auth0-operator",
+        "auth0-system",
+        &["auth0.rateLimit=10:2"],
+    ));
+    assert_eq!(env_literal(&d, "AUTH0_RATE_LIMIT").as_deref(), Some("10:2"));
+}
+
+/// `kubeVersion` in Chart.yaml, e.g. `>=1.20.0-0`, as the floor `1.20`.
+fn kube_version_floor() -> String {
+    let chart: Value =
+        serde_yaml::from_str(&repo_file("charts/auth0-operator/Chart.yaml")).unwrap();
+    let v = chart["kubeVersion"].as_str().expect("kubeVersion");
+    let v = v.strip_prefix(">=").expect("kubeVersion is a floor");
+    let mut parts = v.split(['.', '-']);
+    format!("{}.{}", parts.next().unwrap(), parts.next().unwrap())
+}
+
+/// The chart's floor is Kubernetes 1.20, the dev loop's kube-apiserver (every API the templates
+/// use is served there; `helm_installs_on_the_dev_loop_apiserver` proves it on the real one), and
+/// the chart README says so.
+#[test]
+fn kube_version_floor_is_the_dev_clusters() {
+    let Some(t) = tools_or_skip("kube_version_floor_is_the_dev_clusters") else {
+        return;
+    };
+    assert_eq!(kube_version_floor(), "1.20");
+    for (version, ok) in [("1.20.0", true), ("1.20.2", true), ("1.19.16", false)] {
+        let mut cmd = Command::new(&t.helm);
+        cmd.args(["template", "auth0-operator"])
+            .arg(chart_dir())
+            .args(["--kube-version", version]);
+        let r = run(&mut cmd);
+        assert_eq!(r.is_ok(), ok, "Kubernetes {version}: {r:?}");
+        let mut cmd = Command::new(&t.helm);
+        cmd.args(["lint", "--strict", "--kube-version", version])
+            .arg(chart_dir());
+        if ok {
+            run(&mut cmd).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let readme = repo_file("charts/auth0-operator/README.md");
+    assert!(
+        readme.contains("Kubernetes 1.20 or later"),
+        "the chart README names the floor"
+    );
 }
 
 #[test]
@@ -531,10 +918,8 @@ fn deployment_is_hardened_and_probed() {
         assert_eq!(c["resources"]["requests"]["cpu"], "50m", "{label}");
         assert_eq!(c["resources"]["requests"]["memory"], "64Mi", "{label}");
         assert_eq!(c["resources"]["limits"]["memory"], "128Mi", "{label}");
-        assert_eq!(
-            c["image"], "ghcr.io/auth0-operator/auth0-operator:0.1.0",
-            "{label}"
-        );
+        // No public image is published: the default is a bare local name (see README).
+        assert_eq!(c["image"], "auth0-operator:0.1.0", "{label}");
 
         let port = &c["ports"][0];
         assert_eq!(port["name"], "http");
@@ -1226,4 +1611,227 @@ async fn chart_rbac_is_sufficient_in_cluster_mode() {
     ));
     op.stop().await;
     w.env.stop().await;
+}
+
+// ------------------------------------------------ helm install on the dev loop's kube-apiserver
+
+/// `helm` (from the repository root, as the READMEs show it) against `env`, with Helm's own
+/// config, cache and data in the env's temp dir.
+fn helm_on(t: &Tools, env: &TestEnv, args: &[&str]) -> Result<String, String> {
+    let helm_home = env.dir().join("helm");
+    let mut cmd = Command::new(&t.helm);
+    cmd.args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("KUBECONFIG", env.kubeconfig_path())
+        .env("HELM_CONFIG_HOME", helm_home.join("config"))
+        .env("HELM_CACHE_HOME", helm_home.join("cache"))
+        .env("HELM_DATA_HOME", helm_home.join("data"))
+        .env_remove("HELM_NAMESPACE")
+        .env_remove("HELM_KUBECONTEXT");
+    run(&mut cmd)
+}
+
+/// A documented `helm …` command line as arguments (without `helm`), plus `extra`.
+fn documented<'a>(command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(args.remove(0), "helm");
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Every object of the release's manifest (`helm get manifest`) exists on the API server, at
+/// the manifest's apiVersion. Returns (apiVersion, kind, name).
+async fn release_objects(
+    t: &Tools,
+    env: &TestEnv,
+    release: &str,
+    namespace: &str,
+) -> Vec<(String, String, String)> {
+    let manifest = helm_on(t, env, &["get", "manifest", release, "-n", namespace])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let kube = env.client();
+    let mut found = Vec::new();
+    for doc in docs(&manifest) {
+        let obj: DynamicObject = serde_yaml::from_value(doc).unwrap();
+        let tm = obj.types.clone().expect("apiVersion and kind");
+        let gvk = GroupVersionKind::try_from(&tm).unwrap();
+        let (ar, caps) = kube::discovery::pinned_kind(&kube, &gvk)
+            .await
+            .unwrap_or_else(|e| panic!("{} {} is not served: {e}", tm.api_version, tm.kind));
+        let api: Api<DynamicObject> = match caps.scope {
+            Scope::Namespaced => Api::namespaced_with(
+                kube.clone(),
+                obj.metadata.namespace.as_deref().unwrap_or(namespace),
+                &ar,
+            ),
+            Scope::Cluster => Api::all_with(kube.clone(), &ar),
+        };
+        api.get(&obj.name_any()).await.unwrap_or_else(|e| {
+            panic!(
+                "{} {} of release {release} is not on the API server: {e}",
+                tm.kind,
+                obj.name_any()
+            )
+        });
+        found.push((tm.api_version, tm.kind, obj.name_any()));
+    }
+    found
+}
+
+fn has(objs: &[(String, String, String)], api_version: &str, kind: &str, name: &str) -> bool {
+    objs.iter()
+        .any(|(a, k, n)| a == api_version && k == kind && n == name)
+}
+
+/// The chart really installs on the dev loop's kube-apiserver (1.20.2, what `scripts/dev.sh`
+/// runs; no kubelet, so pods never start, but every object is created):
+///
+/// 1. on a fresh API server, the READMEs' command (`--server-side=false`: Helm 4's server-side
+///    apply of CRDs carrying `x-kubernetes-validations` is refused before 1.23) installs the CRDs
+///    and the chart with no values at all; NOTES say no tenant is configured and that this
+///    cluster does not run CEL;
+/// 2. NOTES' `helm upgrade --reuse-values --set auth0.domain=…` configures the tenant;
+/// 3. in the dev loop's state (CRDs installed by `auth0_operator::install_crds`), the
+///    `--skip-crds` command with ci/ha-values.yaml installs with server-side apply, and the
+///    PodDisruptionBudget falls back to policy/v1beta1 (policy/v1 is 1.21+).
+#[tokio::test]
+async fn helm_installs_on_the_dev_loop_apiserver() {
+    let Some(t) = tools_or_skip("helm_installs_on_the_dev_loop_apiserver") else {
+        return;
+    };
+    let Some(env) = start_or_skip("helm_installs_on_the_dev_loop_apiserver").await else {
+        return;
+    };
+    let kube = env.client();
+    let (release, ns) = ("auth0-operator", "auth0-operator");
+
+    // 1. Fresh API server, no CRDs, no values.
+    let out = helm_on(&t, &env, &documented(DEV_INSTALL, &[])).unwrap_or_else(|e| panic!("{e}"));
+    for needle in [
+        "NO DEFAULT AUTH0 TENANT IS CONFIGURED",
+        "does not run the CRDs' CEL rules",
+        "kubectl replace --validate=false -f crds/",
+    ] {
+        assert!(out.contains(needle), "NOTES lack `{needle}`:\n{out}");
+    }
+    let crds: Api<CustomResourceDefinition> = Api::all(kube.clone());
+    for crd in [
+        "auth0clients.auth0.operator.dev",
+        "auth0clientgrants.auth0.operator.dev",
+    ] {
+        tokio::time::timeout(
+            T,
+            kube::runtime::wait::await_condition(
+                crds.clone(),
+                crd,
+                kube::runtime::wait::conditions::is_crd_established(),
+            ),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("CRD {crd} established"))
+        .unwrap();
+    }
+    let objs = release_objects(&t, &env, release, ns).await;
+    for (a, k, n) in [
+        ("apps/v1", "Deployment", "auth0-operator"),
+        ("v1", "ServiceAccount", "auth0-operator"),
+        ("v1", "Service", "auth0-operator-metrics"),
+        (
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRole",
+            "auth0-operator",
+        ),
+        (
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRoleBinding",
+            "auth0-operator",
+        ),
+    ] {
+        assert!(has(&objs, a, k, n), "{a} {k} {n} not in {objs:?}");
+    }
+    assert!(
+        !objs.iter().any(|(_, k, _)| k == "Secret"),
+        "no Secret without a tenant: {objs:?}"
+    );
+    // The CRDs Helm installed serve the custom resources.
+    Api::<Auth0Client>::namespaced(kube.clone(), "default")
+        .create(
+            &PostParams::default(),
+            &client_obj("web", json!({"name": "Web"})),
+        )
+        .await
+        .expect("an Auth0Client can be created");
+
+    // 2. NOTES' advice configures the default tenant.
+    helm_on(
+        &t,
+        &env,
+        &[
+            "upgrade",
+            release,
+            "charts/auth0-operator",
+            "-n",
+            ns,
+            "--reuse-values",
+            "--set",
+            DOMAIN_SET,
+            "--set",
+            "auth0.existingSecret.name=auth0-operator-credentials",
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dep: Api<k8s_openapi::api::apps::v1::Deployment> = Api::namespaced(kube.clone(), ns);
+    let env_vars = dep
+        .get(release)
+        .await
+        .unwrap()
+        .spec
+        .unwrap()
+        .template
+        .spec
+        .unwrap()
+        .containers[0]
+        .env
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        env_vars
+            .iter()
+            .any(|e| e.name == "AUTH0_DOMAIN"
+                && e.value.as_deref() == Some("my-tenant.eu.auth0.com")),
+        "{env_vars:?}"
+    );
+
+    // 3. The dev loop's state: its CRDs, the chart without them, two replicas.
+    helm_on(&t, &env, &["uninstall", release, "-n", ns]).unwrap_or_else(|e| panic!("{e}"));
+    auth0_operator::install_crds(&kube)
+        .await
+        .expect("the dev loop's CRD installer");
+    helm_on(
+        &t,
+        &env,
+        &documented(
+            DEV_INSTALL_SKIP_CRDS,
+            &["-f", "charts/auth0-operator/ci/ha-values.yaml"],
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let objs = release_objects(&t, &env, release, ns).await;
+    assert!(
+        has(
+            &objs,
+            "policy/v1beta1",
+            "PodDisruptionBudget",
+            "auth0-operator"
+        ),
+        "{objs:?}"
+    );
+    assert!(
+        objs.iter()
+            .any(|(a, k, _)| a == "rbac.authorization.k8s.io/v1" && k == "Role"),
+        "the Lease Role: {objs:?}"
+    );
+    let d = dep.get(release).await.unwrap();
+    assert_eq!(d.spec.unwrap().replicas, Some(2));
+    env.stop().await;
 }

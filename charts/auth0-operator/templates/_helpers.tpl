@@ -71,11 +71,32 @@ Image reference: repository@digest, or repository:tag (tag defaults to the appVe
 {{- end }}
 
 {{/*
+Whether the operator's default Auth0 tenant is configured ("true" when auth0.domain is set).
+Without it the pod gets no tenant settings and no credentials; values that only mean something
+for a tenant then fail, with a message naming auth0.domain.
+*/}}
+{{- define "auth0-operator.defaultTenant" -}}
+{{- $a := .Values.auth0 }}
+{{- if $a.domain }}true
+{{- else }}
+{{- range $key := list "clientId" "clientSecret" "baseUrl" "audience" }}
+{{- if index $a $key }}
+{{- fail (printf "auth0.%s is set but auth0.domain is empty: set auth0.domain (the default tenant) as well" $key) }}
+{{- end }}
+{{- end }}
+{{- if $a.existingSecret.name }}
+{{- fail "auth0.existingSecret.name is set but auth0.domain is empty: set auth0.domain (the default tenant) as well" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 Whether the chart creates the credentials Secret (inline clientId + clientSecret). Fails on
 contradictory settings, with a message naming the values to fix.
 */}}
 {{- define "auth0-operator.createCredentialsSecret" -}}
 {{- $a := .Values.auth0 }}
+{{- $_ := include "auth0-operator.defaultTenant" . }}
 {{- $inline := or $a.clientId $a.clientSecret }}
 {{- if and $inline (not (and $a.clientId $a.clientSecret)) }}
 {{- fail "auth0.clientId and auth0.clientSecret must be set together (or use auth0.existingSecret.name)" }}
@@ -116,4 +137,13 @@ Leader election: on when forced or when more than one replica runs.
 
 {{- define "auth0-operator.leaseName" -}}
 {{- default (include "auth0-operator.fullname" .) .Values.leaderElection.leaseName }}
+{{- end }}
+
+{{/*
+apiVersion of the PodDisruptionBudget: policy/v1 where served (Kubernetes 1.21+), else
+policy/v1beta1 (1.20). Checked by group/version: Helm's offline defaults (`helm template`,
+`helm lint`) list group/versions only, and include policy/v1.
+*/}}
+{{- define "auth0-operator.pdbApiVersion" -}}
+{{- if .Capabilities.APIVersions.Has "policy/v1" }}policy/v1{{ else }}policy/v1beta1{{ end }}
 {{- end }}
