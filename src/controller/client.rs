@@ -1,23 +1,23 @@
-//! Reconciler of `Auth0Client`.
+//! `Auth0Client`: what the kind supplies to the [driver](super::driver).
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::{api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::Condition};
 use kube::{
     Api, ResourceExt,
     api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions},
-    runtime::{controller::Action, events::EventType, reflector::ObjectRef},
+    runtime::{events::EventType, reflector::ObjectRef},
 };
-use tracing::{info, warn};
+use tracing::info;
 
-use super::{Context, Error, FIELD_MANAGER, build, status};
+use super::{Context, Error, FIELD_MANAGER, Outcome, build};
 use crate::{
     auth0::{Auth0Error, Client, Secret as SecretValue},
-    crd::{Auth0Client, Auth0ClientStatus, DeletionPolicy, reason},
+    crd::{Auth0Client, Auth0ClientStatus, DeletionPolicy},
 };
 
-/// What a successful sync did, for events and the status message.
+/// What a sync learned and did.
 #[derive(Debug, Default)]
-struct Outcome {
-    client_id: String,
+pub struct Seen {
+    client_id: Option<String>,
     created: bool,
     adopted: bool,
     recreated: bool,
@@ -25,144 +25,153 @@ struct Outcome {
     secret_written: bool,
 }
 
-impl super::Reconciled for Auth0Client {
+impl super::Kind for Auth0Client {
     const KIND: &'static str = "Auth0Client";
+    const NOUN: &'static str = "Auth0 client";
+    type Status = Auth0ClientStatus;
+    type Seen = Seen;
 
-    fn apply<'a>(
-        &'a self,
-        ctx: &'a Context,
-        api: &'a Api<Self>,
-    ) -> impl std::future::Future<Output = Result<Action, Error>> + Send + 'a {
-        apply(self, ctx, api)
+    fn current_status(&self) -> Option<&Auth0ClientStatus> {
+        self.status.as_ref()
     }
 
-    fn cleanup<'a>(
-        &'a self,
-        ctx: &'a Context,
-    ) -> impl std::future::Future<Output = Result<Action, Error>> + Send + 'a {
-        cleanup(self, ctx)
+    fn current_conditions(&self) -> &[Condition] {
+        self.status
+            .as_ref()
+            .map(|s| s.conditions.as_slice())
+            .unwrap_or_default()
+    }
+
+    fn deletion_policy(&self) -> DeletionPolicy {
+        self.spec.deletion_policy
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let problems: Vec<String> = [
+            build::validate_client_spec(&self.spec),
+            build::validate_client_identity(&self.spec, self.status.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidSpec(problems.join("; ")))
+        }
+    }
+
+    async fn sync(&self, ctx: &Context, seen: &mut Seen) -> Result<Outcome, Error> {
+        sync(self, ctx, seen).await?;
+        Ok(notes(self, seen))
+    }
+
+    fn synced_message(&self, seen: &Seen) -> String {
+        format!(
+            "Auth0 client {} is in sync; credentials are in Secret {}",
+            seen.client_id.as_deref().unwrap_or_default(),
+            self.secret_name()
+        )
+    }
+
+    fn next_status(
+        &self,
+        seen: Seen,
+        ready: Condition,
+        error: Option<&Error>,
+    ) -> Auth0ClientStatus {
+        let previous = self.status.clone().unwrap_or_default();
+        let client_id = seen.client_id.or(previous.client_id.clone());
+        Auth0ClientStatus {
+            observed_generation: self.metadata.generation,
+            conditions: vec![ready],
+            // Recorded once an application is known (for the clientId rule); never from a spec
+            // that was just refused.
+            adopted: previous.adopted.or_else(|| {
+                client_id
+                    .as_ref()
+                    .filter(|_| !matches!(error, Some(Error::InvalidSpec(_))))
+                    .map(|_| self.spec.client_id.is_some())
+            }),
+            secret_name: if error.is_none() {
+                Some(self.secret_name())
+            } else {
+                previous.secret_name
+            },
+            client_id,
+        }
+    }
+
+    fn status_changed(&self, ctx: &Context) {
+        // Grants that reference this client follow its readiness and id.
+        ctx.wake_grants_of(self);
+    }
+
+    async fn delete_in_auth0(&self, ctx: &Context) -> Result<Option<String>, Error> {
+        // Its grants report that their client is going away.
+        ctx.wake_grants_of(self);
+        let id = match (
+            self.status.as_ref().and_then(|s| s.client_id.clone()),
+            self.spec.client_id.clone(),
+        ) {
+            (Some(id), _) | (None, Some(id)) => Some(id),
+            (None, None) => {
+                // Possibly created just before a crash, before the status was written.
+                ctx.inventory.ensure_clients(&ctx.auth0).await?;
+                find_tagged(ctx, &self.uid().unwrap_or_default())
+                    .await?
+                    .map(|c| c.client_id)
+            }
+        };
+        if let Some(id) = &id {
+            ctx.auth0.delete_client(id).await?;
+            ctx.inventory.remove_client(id);
+            ctx.inventory.remove_grants_of_client(id);
+        }
+        Ok(id)
+    }
+
+    async fn release(&self, ctx: &Context) -> Result<(), Error> {
+        delete_owned_secrets(self, ctx).await?;
+        // Now that the Auth0 client and its grants are gone (or orphaned), their status follows.
+        ctx.wake_grants_of(self);
+        Ok(())
     }
 }
 
-async fn apply(obj: &Auth0Client, ctx: &Context, api: &Api<Auth0Client>) -> Result<Action, Error> {
-    let previous = obj.status.clone().unwrap_or_default();
-    let mut known_id = previous.client_id.clone();
-    let secret_name = obj.secret_name();
-    match sync(obj, ctx, &mut known_id).await {
-        Ok(out) => {
-            let message = format!(
-                "Auth0 client {} is in sync; credentials are in Secret {secret_name}",
-                out.client_id
-            );
-            let new_status = Auth0ClientStatus {
-                observed_generation: obj.metadata.generation,
-                conditions: vec![status::ready(
-                    true,
-                    reason::SYNCED,
-                    &message,
-                    obj.metadata.generation,
-                    &previous.conditions,
-                )],
-                client_id: Some(out.client_id.clone()),
-                secret_name: Some(secret_name.clone()),
-                adopted: Some(obj.spec.client_id.is_some()),
-            };
-            if status::apply_status(api, obj, obj.status.as_ref(), &new_status).await? {
-                ctx.wake_grants_of(obj);
-            }
-            announce(obj, ctx, &out).await;
-            Ok(ctx.resync())
-        }
-        Err(err) => {
-            let new_status = Auth0ClientStatus {
-                observed_generation: obj.metadata.generation,
-                conditions: vec![status::ready(
-                    false,
-                    err.reason(),
-                    &err.to_string(),
-                    obj.metadata.generation,
-                    &previous.conditions,
-                )],
-                // Recorded once an application is known (for the clientId rule); never from a
-                // spec that was just refused.
-                adopted: previous.adopted.or_else(|| {
-                    known_id
-                        .as_ref()
-                        .filter(|_| !matches!(err, Error::InvalidSpec(_)))
-                        .map(|_| obj.spec.client_id.is_some())
-                }),
-                client_id: known_id,
-                secret_name: previous.secret_name.clone(),
-            };
-            match status::apply_status(api, obj, obj.status.as_ref(), &new_status).await {
-                Ok(true) => ctx.wake_grants_of(obj),
-                Ok(false) => {}
-                Err(e) => warn!(error = %e, "could not write status"),
-            }
-            warn!(reason = err.reason(), error = %err, "reconcile failed");
-            ctx.event(
-                obj,
-                EventType::Warning,
-                err.reason(),
-                "Reconcile",
-                err.to_string(),
-            )
-            .await;
-            Err(err)
-        }
-    }
-}
-
-async fn announce(obj: &Auth0Client, ctx: &Context, out: &Outcome) {
-    let id = &out.client_id;
-    let (reason, note) = if out.recreated {
-        (
+/// The Normal events of a successful sync.
+fn notes(obj: &Auth0Client, seen: &Seen) -> Outcome {
+    let id = seen.client_id.as_deref().unwrap_or_default();
+    if seen.recreated {
+        Outcome::note(
             "Recreated",
             format!("Auth0 client was missing in Auth0; created {id}"),
         )
-    } else if out.created {
-        ("Created", format!("Created Auth0 client {id}"))
-    } else if out.adopted {
-        ("Adopted", format!("Adopted existing Auth0 client {id}"))
-    } else if !out.updated_fields.is_empty() {
-        (
+    } else if seen.created {
+        Outcome::note("Created", format!("Created Auth0 client {id}"))
+    } else if seen.adopted {
+        Outcome::note("Adopted", format!("Adopted existing Auth0 client {id}"))
+    } else if !seen.updated_fields.is_empty() {
+        Outcome::note(
             "Updated",
             format!(
                 "Updated Auth0 client {id}: {}",
-                out.updated_fields.join(", ")
+                seen.updated_fields.join(", ")
             ),
         )
-    } else if out.secret_written {
-        (
+    } else if seen.secret_written {
+        Outcome::note(
             "SecretWritten",
             format!("Wrote credentials Secret {}", obj.secret_name()),
         )
     } else {
-        return;
-    };
-    info!(client_id = %id, "{note}");
-    ctx.event(obj, EventType::Normal, reason, "Sync", note)
-        .await;
+        Outcome::default()
+    }
 }
 
 /// Looks up the Auth0 client behind `obj`, creating or patching it, then writes the Secret.
-async fn sync(
-    obj: &Auth0Client,
-    ctx: &Context,
-    known_id: &mut Option<String>,
-) -> Result<Outcome, Error> {
-    // The CRD's rules, enforced here too (API servers before 1.25 ignore CEL); no Auth0 call
-    // before they pass.
-    let problems: Vec<String> = [
-        build::validate_client_spec(&obj.spec),
-        build::validate_client_identity(&obj.spec, obj.status.as_ref()),
-    ]
-    .into_iter()
-    .filter_map(Result::err)
-    .collect();
-    if !problems.is_empty() {
-        return Err(Error::InvalidSpec(problems.join("; ")));
-    }
+/// What it learns goes into `out` as it goes, so a failure still records the client id.
+async fn sync(obj: &Auth0Client, ctx: &Context, out: &mut Seen) -> Result<(), Error> {
     let status_id = obj.status.as_ref().and_then(|s| s.client_id.clone());
     // A Secret of that name that is not ours is reported before anything is created in Auth0.
     let existing_secret = current_secret(obj, ctx).await?;
@@ -175,7 +184,6 @@ async fn sync(
     };
     ctx.inventory.ensure_clients(&ctx.auth0).await?;
 
-    let mut out = Outcome::default();
     let mut fresh_secret: Option<SecretValue> = None;
     let observed: Client = if let Some(id) = obj.spec.client_id.as_ref() {
         match lookup(ctx, id).await? {
@@ -211,8 +219,7 @@ async fn sync(
             },
         }
     };
-    out.client_id = observed.client_id.clone();
-    *known_id = Some(observed.client_id.clone());
+    out.client_id = Some(observed.client_id.clone());
 
     let update = build::client_update(&obj.spec, &tags, &observed);
     if !update.is_empty() {
@@ -225,7 +232,7 @@ async fn sync(
     }
     out.secret_written =
         ensure_secret(obj, ctx, &observed.client_id, fresh_secret, existing_secret).await?;
-    Ok(out)
+    Ok(())
 }
 
 /// The client with this id: from the cache, or (when the cache does not know it) from Auth0,
@@ -495,52 +502,4 @@ async fn delete_owned_secrets(obj: &Auth0Client, ctx: &Context) -> Result<(), Er
         }
     }
     Ok(())
-}
-
-async fn cleanup(obj: &Auth0Client, ctx: &Context) -> Result<Action, Error> {
-    // Its grants report that their client is going away.
-    ctx.wake_grants_of(obj);
-    if obj.spec.deletion_policy == DeletionPolicy::Orphan {
-        delete_owned_secrets(obj, ctx).await?;
-        ctx.event(
-            obj,
-            EventType::Normal,
-            "Orphaned",
-            "Delete",
-            "deletionPolicy is Orphan: the Auth0 client is kept".into(),
-        )
-        .await;
-        return Ok(Action::await_change());
-    }
-    let id = match (
-        obj.status.as_ref().and_then(|s| s.client_id.clone()),
-        obj.spec.client_id.clone(),
-    ) {
-        (Some(id), _) | (None, Some(id)) => Some(id),
-        (None, None) => {
-            // Possibly created just before a crash, before the status was written.
-            ctx.inventory.ensure_clients(&ctx.auth0).await?;
-            find_tagged(ctx, &obj.uid().unwrap_or_default())
-                .await?
-                .map(|c| c.client_id)
-        }
-    };
-    if let Some(id) = id {
-        ctx.auth0.delete_client(&id).await?;
-        ctx.inventory.remove_client(&id);
-        ctx.inventory.remove_grants_of_client(&id);
-        info!(client_id = %id, "deleted Auth0 client");
-        ctx.event(
-            obj,
-            EventType::Normal,
-            "Deleted",
-            "Delete",
-            format!("Deleted Auth0 client {id}"),
-        )
-        .await;
-    }
-    delete_owned_secrets(obj, ctx).await?;
-    // Again now that the Auth0 client and its grants are gone, so their status stops naming them.
-    ctx.wake_grants_of(obj);
-    Ok(Action::await_change())
 }

@@ -1,155 +1,146 @@
-//! Reconciler of `Auth0ClientGrant`.
+//! `Auth0ClientGrant`: what the kind supplies to the [driver](super::driver).
 
-use kube::{
-    Api, ResourceExt,
-    runtime::{controller::Action, events::EventType, reflector::ObjectRef},
-};
-use tracing::{info, warn};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{ResourceExt, runtime::reflector::ObjectRef};
 
-use super::{Context, Error, build, status};
+use super::{Context, Error, Outcome, build};
 use crate::{
     auth0::{ClientGrant, ListGrantsParams},
-    crd::{
-        Auth0Client, Auth0ClientGrant, Auth0ClientGrantStatus, CONDITION_READY, DeletionPolicy,
-        reason,
-    },
+    crd::{Auth0Client, Auth0ClientGrant, Auth0ClientGrantStatus, CONDITION_READY, DeletionPolicy},
 };
 
+/// What a sync learned and did.
 #[derive(Debug, Default)]
-struct Outcome {
-    grant_id: String,
-    client_id: String,
+pub struct Seen {
+    grant_id: Option<String>,
+    client_id: Option<String>,
+    /// The referenced client is gone and so is the grant this resource had: status must stop
+    /// naming them.
+    grant_gone: bool,
     created: bool,
     adopted: bool,
     updated_fields: Vec<String>,
 }
 
-impl super::Reconciled for Auth0ClientGrant {
+impl super::Kind for Auth0ClientGrant {
     const KIND: &'static str = "Auth0ClientGrant";
+    const NOUN: &'static str = "client grant";
+    type Status = Auth0ClientGrantStatus;
+    type Seen = Seen;
 
-    fn apply<'a>(
-        &'a self,
-        ctx: &'a Context,
-        api: &'a Api<Self>,
-    ) -> impl std::future::Future<Output = Result<Action, Error>> + Send + 'a {
-        apply(self, ctx, api)
+    fn current_status(&self) -> Option<&Auth0ClientGrantStatus> {
+        self.status.as_ref()
     }
 
-    fn cleanup<'a>(
-        &'a self,
-        ctx: &'a Context,
-    ) -> impl std::future::Future<Output = Result<Action, Error>> + Send + 'a {
-        cleanup(self, ctx)
+    fn current_conditions(&self) -> &[Condition] {
+        self.status
+            .as_ref()
+            .map(|s| s.conditions.as_slice())
+            .unwrap_or_default()
+    }
+
+    fn deletion_policy(&self) -> DeletionPolicy {
+        self.spec.deletion_policy
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        build::validate_grant_spec(&self.spec, self.status.as_ref()).map_err(Error::InvalidSpec)
+    }
+
+    async fn sync(&self, ctx: &Context, seen: &mut Seen) -> Result<Outcome, Error> {
+        sync(self, ctx, seen).await?;
+        let id = seen.grant_id.as_deref().unwrap_or_default();
+        Ok(if seen.created {
+            Outcome::note("Created", format!("Created client grant {id}"))
+        } else if seen.adopted {
+            Outcome::note("Adopted", format!("Adopted existing client grant {id}"))
+        } else if !seen.updated_fields.is_empty() {
+            Outcome::note(
+                "Updated",
+                format!(
+                    "Updated client grant {id}: {}",
+                    seen.updated_fields.join(", ")
+                ),
+            )
+        } else {
+            Outcome::default()
+        })
+    }
+
+    fn synced_message(&self, seen: &Seen) -> String {
+        format!(
+            "client grant {} gives {} access to {}",
+            seen.grant_id.as_deref().unwrap_or_default(),
+            seen.client_id.as_deref().unwrap_or_default(),
+            self.spec.audience
+        )
+    }
+
+    fn next_status(
+        &self,
+        seen: Seen,
+        ready: Condition,
+        _error: Option<&Error>,
+    ) -> Auth0ClientGrantStatus {
+        let previous = self.status.clone().unwrap_or_default();
+        if seen.grant_gone {
+            return Auth0ClientGrantStatus {
+                observed_generation: self.metadata.generation,
+                conditions: vec![ready],
+                grant_id: None,
+                client_id: None,
+                ..previous
+            };
+        }
+        // Once a grant exists for this spec, what it was made for is recorded (immutability).
+        let made = seen.grant_id.is_some();
+        Auth0ClientGrantStatus {
+            observed_generation: self.metadata.generation,
+            conditions: vec![ready],
+            grant_id: seen.grant_id.or(previous.grant_id),
+            client_id: if made {
+                seen.client_id
+            } else {
+                previous.client_id
+            },
+            audience: if made {
+                Some(self.spec.audience.clone())
+            } else {
+                previous.audience
+            },
+            client_ref: if made {
+                self.spec.client_ref.clone()
+            } else {
+                previous.client_ref
+            },
+        }
+    }
+
+    async fn delete_in_auth0(&self, ctx: &Context) -> Result<Option<String>, Error> {
+        let status = self.status.clone().unwrap_or_default();
+        // The audience the grant was made for, even if the spec was changed since (refused).
+        let audience = status
+            .audience
+            .clone()
+            .unwrap_or_else(|| self.spec.audience.clone());
+        let id = match (status.grant_id, status.client_id) {
+            (Some(id), _) => Some(id),
+            (None, Some(client_id)) => {
+                ctx.inventory.ensure_grants(&ctx.auth0).await?;
+                ctx.inventory
+                    .find_grant(&client_id, &audience)
+                    .map(|g| g.id)
+            }
+            (None, None) => None,
+        };
+        if let Some(id) = &id {
+            ctx.auth0.delete_client_grant(id).await?;
+            ctx.inventory.remove_grant(id);
+        }
+        Ok(id)
     }
 }
 
-async fn apply(
-    obj: &Auth0ClientGrant,
-    ctx: &Context,
-    api: &Api<Auth0ClientGrant>,
-) -> Result<Action, Error> {
-    let previous = obj.status.clone().unwrap_or_default();
-    match sync(obj, ctx).await {
-        Ok(out) => {
-            let message = format!(
-                "client grant {} gives {} access to {}",
-                out.grant_id, out.client_id, obj.spec.audience
-            );
-            let new_status = Auth0ClientGrantStatus {
-                observed_generation: obj.metadata.generation,
-                conditions: vec![status::ready(
-                    true,
-                    reason::SYNCED,
-                    &message,
-                    obj.metadata.generation,
-                    &previous.conditions,
-                )],
-                grant_id: Some(out.grant_id.clone()),
-                client_id: Some(out.client_id.clone()),
-                audience: Some(obj.spec.audience.clone()),
-                client_ref: obj.spec.client_ref.clone(),
-            };
-            status::apply_status(api, obj, obj.status.as_ref(), &new_status).await?;
-            let note = if out.created {
-                Some(("Created", format!("Created client grant {}", out.grant_id)))
-            } else if out.adopted {
-                Some((
-                    "Adopted",
-                    format!("Adopted existing client grant {}", out.grant_id),
-                ))
-            } else if !out.updated_fields.is_empty() {
-                Some((
-                    "Updated",
-                    format!(
-                        "Updated client grant {}: {}",
-                        out.grant_id,
-                        out.updated_fields.join(", ")
-                    ),
-                ))
-            } else {
-                None
-            };
-            if let Some((reason, note)) = note {
-                info!(grant_id = %out.grant_id, "{note}");
-                ctx.event(obj, EventType::Normal, reason, "Sync", note)
-                    .await;
-            }
-            Ok(ctx.resync())
-        }
-        Err(err) => {
-            let mut new_status = Auth0ClientGrantStatus {
-                observed_generation: obj.metadata.generation,
-                conditions: vec![status::ready(
-                    false,
-                    err.reason(),
-                    &err.to_string(),
-                    obj.metadata.generation,
-                    &previous.conditions,
-                )],
-                ..previous.clone()
-            };
-            if matches!(err, Error::ClientNotReady(_))
-                && let Some(id) = previous.grant_id.as_deref()
-                && ctx.inventory.grants_listed()
-                && ctx.inventory.grant(id).is_none()
-            {
-                // The grant went away with its client (Auth0 deletes a client's grants):
-                // the status must not keep naming them.
-                new_status.grant_id = None;
-                new_status.client_id = None;
-            }
-            if let Err(e) = status::apply_status(api, obj, obj.status.as_ref(), &new_status).await {
-                warn!(error = %e, "could not write status");
-            }
-            if matches!(err, Error::ClientNotReady(_)) {
-                // Not a failure: the client reconciler wakes this grant up when the client is
-                // ready. A Normal event says what it waits for.
-                info!(reason = err.reason(), "{err}");
-                ctx.event(
-                    obj,
-                    EventType::Normal,
-                    err.reason(),
-                    "Reconcile",
-                    format!("Waiting: {err}"),
-                )
-                .await;
-            } else {
-                warn!(reason = err.reason(), error = %err, "reconcile failed");
-                ctx.event(
-                    obj,
-                    EventType::Warning,
-                    err.reason(),
-                    "Reconcile",
-                    err.to_string(),
-                )
-                .await;
-            }
-            Err(err)
-        }
-    }
-}
-
-/// The Auth0 client id the grant is for.
 /// The Auth0 client id the grant is for. The cache of `Auth0Client`s is consulted first; when
 /// it does not show the client ready, the API server is asked, because this grant may have been
 /// woken by the client's change before that cache saw it (they are separate watches).
@@ -201,17 +192,28 @@ fn ready_client_id(client: &Auth0Client) -> Option<String> {
     }
 }
 
-async fn sync(obj: &Auth0ClientGrant, ctx: &Context) -> Result<Outcome, Error> {
-    // The CRD's rules, enforced here too (API servers before 1.25 ignore CEL); no Auth0 call
-    // and no change before they pass.
-    build::validate_grant_spec(&obj.spec, obj.status.as_ref()).map_err(Error::InvalidSpec)?;
-    let client_id = resolve_client_id(obj, ctx).await?;
+/// Finds, adopts or creates the grant, then patches it to the spec. What it learns goes into
+/// `out` as it goes.
+async fn sync(obj: &Auth0ClientGrant, ctx: &Context, out: &mut Seen) -> Result<(), Error> {
+    let client_id = match resolve_client_id(obj, ctx).await {
+        Ok(id) => id,
+        Err(e) => {
+            // The grant went away with its client (Auth0 deletes a client's grants): the
+            // status must not keep naming them.
+            out.grant_gone = matches!(e, Error::ClientNotReady(_))
+                && obj
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.grant_id.as_deref())
+                    .is_some_and(|id| {
+                        ctx.inventory.grants_listed() && ctx.inventory.grant(id).is_none()
+                    });
+            return Err(e);
+        }
+    };
     let audience = obj.spec.audience.clone();
     ctx.inventory.ensure_grants(&ctx.auth0).await?;
-    let mut out = Outcome {
-        client_id: client_id.clone(),
-        ..Default::default()
-    };
+    out.client_id = Some(client_id.clone());
 
     let by_status = obj
         .status
@@ -277,7 +279,7 @@ async fn sync(obj: &Auth0ClientGrant, ctx: &Context) -> Result<Outcome, Error> {
             Err(e) => return Err(e.into()),
         },
     };
-    out.grant_id = observed.id.clone();
+    out.grant_id = Some(observed.id.clone());
     let update = build::grant_update(&obj.spec, &observed);
     if !update.is_empty() {
         out.updated_fields = match serde_json::to_value(&update) {
@@ -294,49 +296,5 @@ async fn sync(obj: &Auth0ClientGrant, ctx: &Context) -> Result<Outcome, Error> {
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(out)
-}
-
-async fn cleanup(obj: &Auth0ClientGrant, ctx: &Context) -> Result<Action, Error> {
-    if obj.spec.deletion_policy == DeletionPolicy::Orphan {
-        ctx.event(
-            obj,
-            EventType::Normal,
-            "Orphaned",
-            "Delete",
-            "deletionPolicy is Orphan: the client grant is kept".into(),
-        )
-        .await;
-        return Ok(Action::await_change());
-    }
-    let status = obj.status.clone().unwrap_or_default();
-    // The audience the grant was made for, even if the spec was changed since (refused).
-    let audience = status
-        .audience
-        .clone()
-        .unwrap_or_else(|| obj.spec.audience.clone());
-    let id = match (status.grant_id, status.client_id) {
-        (Some(id), _) => Some(id),
-        (None, Some(client_id)) => {
-            ctx.inventory.ensure_grants(&ctx.auth0).await?;
-            ctx.inventory
-                .find_grant(&client_id, &audience)
-                .map(|g| g.id)
-        }
-        (None, None) => None,
-    };
-    if let Some(id) = id {
-        ctx.auth0.delete_client_grant(&id).await?;
-        ctx.inventory.remove_grant(&id);
-        info!(grant_id = %id, "deleted client grant");
-        ctx.event(
-            obj,
-            EventType::Normal,
-            "Deleted",
-            "Delete",
-            format!("Deleted client grant {id}"),
-        )
-        .await;
-    }
-    Ok(Action::await_change())
+    Ok(())
 }

@@ -8,6 +8,7 @@
 
 pub mod build;
 pub mod client;
+pub mod driver;
 pub mod events;
 pub mod grant;
 pub mod inventory;
@@ -33,11 +34,12 @@ use tracing::{info, warn};
 use crate::{
     auth0::{Auth0Client, Auth0Error},
     config::OperatorConfig,
-    crd::{Auth0Client as Auth0ClientCr, Auth0ClientGrant, reason},
+    crd::{Auth0Client as Auth0ClientCr, Auth0ClientGrant, Reason},
     http::Health,
     metrics::Metrics,
 };
 
+pub use driver::{Kind, Outcome, error_policy, reconcile};
 pub use events::Recorder;
 pub use inventory::Inventory;
 
@@ -76,21 +78,21 @@ pub enum Error {
 
 impl Error {
     /// The `Ready` condition reason (and event reason) for this error.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            Error::Auth0(e) if e.reason() == "RateLimited" => reason::RATE_LIMITED,
-            Error::Auth0(e) if e.reason() == "Auth0ValidationError" => reason::INVALID_SPEC,
-            Error::Auth0(e) if e.is_retryable() => reason::AUTH0_UNAVAILABLE,
-            Error::Auth0(_) => reason::AUTH0_ERROR,
-            Error::Kube(_) => reason::KUBERNETES_ERROR,
-            Error::InvalidSpec(_) => reason::INVALID_SPEC,
-            Error::SecretConflict(_) => reason::SECRET_CONFLICT,
-            Error::ClientNotReady(_) => reason::CLIENT_NOT_READY,
-            Error::NotFound(_) => reason::NOT_FOUND,
+            Error::Auth0(Auth0Error::RateLimited { .. }) => Reason::RateLimited,
+            Error::Auth0(Auth0Error::Api { status: 400, .. }) => Reason::InvalidSpec,
+            Error::Auth0(e) if e.is_retryable() => Reason::Auth0Unavailable,
+            Error::Auth0(_) => Reason::Auth0Error,
+            Error::Kube(_) => Reason::KubernetesError,
+            Error::InvalidSpec(_) => Reason::InvalidSpec,
+            Error::SecretConflict(_) => Reason::SecretConflict,
+            Error::ClientNotReady(_) => Reason::ClientNotReady,
+            Error::NotFound(_) => Reason::NotFound,
             Error::Finalizer(inner) => match &**inner {
                 kube::runtime::finalizer::Error::ApplyFailed(e)
                 | kube::runtime::finalizer::Error::CleanupFailed(e) => e.reason(),
-                _ => reason::KUBERNETES_ERROR,
+                _ => Reason::KubernetesError,
             },
         }
     }
@@ -100,76 +102,14 @@ impl Error {
         match self {
             Error::InvalidSpec(_) | Error::SecretConflict(_) | Error::NotFound(_) => true,
             // Wrong management credentials or scopes: retrying soon only costs token requests.
-            Error::Auth0(e) => matches!(
-                e.reason(),
-                "Auth0ValidationError" | "InvalidCredentials" | "InsufficientScope"
-            ),
+            Error::Auth0(
+                Auth0Error::Api { status: 400, .. }
+                | Auth0Error::InvalidCredentials { .. }
+                | Auth0Error::InsufficientScope { .. },
+            ) => true,
             _ => false,
         }
     }
-}
-
-/// What the generic [`reconcile`] needs from a kind: its name and its two branches.
-pub trait Reconciled:
-    kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-    + Clone
-    + serde::de::DeserializeOwned
-    + serde::Serialize
-    + std::fmt::Debug
-    + Send
-    + Sync
-    + 'static
-{
-    /// Kind, for metrics.
-    const KIND: &'static str;
-    /// Makes Auth0 and the Secret match the spec; writes status.
-    fn apply<'a>(
-        &'a self,
-        ctx: &'a Context,
-        api: &'a Api<Self>,
-    ) -> impl std::future::Future<Output = Result<Action, Error>> + Send + 'a;
-    /// Removes (or orphans) the Auth0 object before the finalizer is released.
-    fn cleanup<'a>(
-        &'a self,
-        ctx: &'a Context,
-    ) -> impl std::future::Future<Output = Result<Action, Error>> + Send + 'a;
-}
-
-/// Entry point of both controllers: `apply` or `cleanup` behind the finalizer
-/// ([`FINALIZER`](crate::crd::FINALIZER)), with metrics and backoff bookkeeping.
-#[tracing::instrument(skip_all, fields(kind = K::KIND, namespace = %obj.namespace().unwrap_or_default(), object = %obj.name_any()))]
-pub async fn reconcile<K: Reconciled>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
-    use kube::runtime::finalizer::{Error as FinalizerError, Event as Finalizer, finalizer};
-    let started = std::time::Instant::now();
-    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
-    let result = finalizer(&api, crate::crd::FINALIZER, obj.clone(), |event| async {
-        match event {
-            Finalizer::Apply(o) => o.apply(&ctx, &api).await,
-            Finalizer::Cleanup(o) => o.cleanup(&ctx).await,
-        }
-    })
-    .await
-    .map_err(|e| match e {
-        FinalizerError::ApplyFailed(e) | FinalizerError::CleanupFailed(e) => e,
-        other => Error::Finalizer(Box::new(other)),
-    });
-    if let Err(e @ Error::Finalizer(_)) = &result {
-        // apply/cleanup log their own failures; this one happened around them.
-        warn!(reason = e.reason(), error = %e, "reconcile failed");
-    }
-    let reason = result.as_ref().err().map(Error::reason);
-    ctx.metrics
-        .reconciled(K::KIND, started.elapsed().as_secs_f64(), reason);
-    if result.is_ok() {
-        ctx.reset_backoff(&*obj);
-    }
-    result
-}
-
-/// Requeue policy on errors: per-object exponential backoff; errors only the user can fix
-/// (and waiting for a referenced client) are retried at a calm, fixed pace instead.
-pub fn error_policy<K: Reconciled>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action {
-    ctx.requeue_after_error(&*obj, err)
 }
 
 /// Shared state of both controllers.
@@ -231,7 +171,7 @@ impl Context {
     ) -> Action {
         let cap = self.config.resync_interval;
         match err {
-            Error::ClientNotReady(_) => Action::requeue(cap.min(Duration::from_secs(60))),
+            e if e.reason().is_wait() => Action::requeue(cap.min(Duration::from_secs(60))),
             e if e.needs_user() => Action::requeue(cap.min(Duration::from_secs(120))),
             _ => Action::requeue(self.next_backoff(obj)),
         }
@@ -565,25 +505,25 @@ mod tests {
 
     #[test]
     fn reasons_and_who_must_act() {
-        assert_eq!(api(400).reason(), reason::INVALID_SPEC);
+        assert_eq!(api(400).reason(), Reason::InvalidSpec);
         assert!(api(400).needs_user());
-        assert_eq!(api(503).reason(), reason::AUTH0_UNAVAILABLE);
+        assert_eq!(api(503).reason(), Reason::Auth0Unavailable);
         assert!(!api(503).needs_user());
-        assert_eq!(api(403).reason(), reason::AUTH0_ERROR);
+        assert_eq!(api(403).reason(), Reason::Auth0Error);
         let limited = Error::Auth0(Auth0Error::RateLimited {
             endpoint: "GET /api/v2/clients",
             retry_after: None,
             attempts: 10,
         });
-        assert_eq!(limited.reason(), reason::RATE_LIMITED);
+        assert_eq!(limited.reason(), Reason::RateLimited);
         assert_eq!(
             Error::SecretConflict("x".into()).reason(),
-            reason::SECRET_CONFLICT
+            Reason::SecretConflict
         );
         assert!(Error::SecretConflict("x".into()).needs_user());
         assert_eq!(
             Error::ClientNotReady("x".into()).reason(),
-            reason::CLIENT_NOT_READY
+            Reason::ClientNotReady
         );
     }
 

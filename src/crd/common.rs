@@ -40,29 +40,99 @@ impl OrganizationUsage {
 /// The `Ready` condition type.
 pub const CONDITION_READY: &str = "Ready";
 
-/// Reasons used on the `Ready` condition (also the reason of the matching event).
-pub mod reason {
+/// Reasons of the `Ready` condition (also the reason of the matching event). One vocabulary:
+/// the operator maps every failure to one of these once, and nothing compares reason strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
     /// The Auth0 object matches the spec.
-    pub const SYNCED: &str = "Synced";
+    Synced,
     /// Work in progress (first reconcile, or a change being applied).
-    pub const RECONCILING: &str = "Reconciling";
+    Reconciling,
     /// Auth0 answered with an error the operator cannot fix by retrying immediately.
-    pub const AUTH0_ERROR: &str = "Auth0Error";
+    Auth0Error,
     /// Auth0 answered 5xx or could not be reached, even after retries; the operator retries
     /// with backoff.
-    pub const AUTH0_UNAVAILABLE: &str = "Auth0Unavailable";
+    Auth0Unavailable,
     /// Auth0's rate limit was exhausted; the operator is waiting for the bucket to refill.
-    pub const RATE_LIMITED: &str = "RateLimited";
+    RateLimited,
     /// A Secret with the target name exists and is not owned by this resource.
-    pub const SECRET_CONFLICT: &str = "SecretConflict";
+    SecretConflict,
     /// The referenced `Auth0Client` does not exist or is not ready yet.
-    pub const CLIENT_NOT_READY: &str = "ClientNotReady";
+    ClientNotReady,
     /// The spec cannot be applied as written.
-    pub const INVALID_SPEC: &str = "InvalidSpec";
+    InvalidSpec,
     /// The Auth0 object this resource points at does not exist (any more).
-    pub const NOT_FOUND: &str = "NotFound";
+    NotFound,
     /// The Kubernetes API failed (writing the Secret or status).
-    pub const KUBERNETES_ERROR: &str = "KubernetesError";
+    KubernetesError,
+}
+
+impl Reason {
+    /// Every reason, in documentation order.
+    pub const ALL: [Reason; 10] = [
+        Reason::Synced,
+        Reason::Reconciling,
+        Reason::Auth0Error,
+        Reason::Auth0Unavailable,
+        Reason::RateLimited,
+        Reason::SecretConflict,
+        Reason::ClientNotReady,
+        Reason::InvalidSpec,
+        Reason::NotFound,
+        Reason::KubernetesError,
+    ];
+
+    /// The wire value (condition and event reason).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Reason::Synced => "Synced",
+            Reason::Reconciling => "Reconciling",
+            Reason::Auth0Error => "Auth0Error",
+            Reason::Auth0Unavailable => "Auth0Unavailable",
+            Reason::RateLimited => "RateLimited",
+            Reason::SecretConflict => "SecretConflict",
+            Reason::ClientNotReady => "ClientNotReady",
+            Reason::InvalidSpec => "InvalidSpec",
+            Reason::NotFound => "NotFound",
+            Reason::KubernetesError => "KubernetesError",
+        }
+    }
+
+    /// Waiting on another object, not a failure: logged at info, a Normal event.
+    pub const fn is_wait(self) -> bool {
+        matches!(self, Reason::ClientNotReady)
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The reasons as string constants (for manifests, tests and health checks).
+pub mod reason {
+    use super::Reason;
+    /// [`Reason::Synced`].
+    pub const SYNCED: &str = Reason::Synced.as_str();
+    /// [`Reason::Reconciling`].
+    pub const RECONCILING: &str = Reason::Reconciling.as_str();
+    /// [`Reason::Auth0Error`].
+    pub const AUTH0_ERROR: &str = Reason::Auth0Error.as_str();
+    /// [`Reason::Auth0Unavailable`].
+    pub const AUTH0_UNAVAILABLE: &str = Reason::Auth0Unavailable.as_str();
+    /// [`Reason::RateLimited`].
+    pub const RATE_LIMITED: &str = Reason::RateLimited.as_str();
+    /// [`Reason::SecretConflict`].
+    pub const SECRET_CONFLICT: &str = Reason::SecretConflict.as_str();
+    /// [`Reason::ClientNotReady`].
+    pub const CLIENT_NOT_READY: &str = Reason::ClientNotReady.as_str();
+    /// [`Reason::InvalidSpec`].
+    pub const INVALID_SPEC: &str = Reason::InvalidSpec.as_str();
+    /// [`Reason::NotFound`].
+    pub const NOT_FOUND: &str = Reason::NotFound.as_str();
+    /// [`Reason::KubernetesError`].
+    pub const KUBERNETES_ERROR: &str = Reason::KubernetesError.as_str();
 }
 
 /// Fields common to the status of both kinds.

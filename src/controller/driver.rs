@@ -1,0 +1,245 @@
+//! The one reconcile frame every kind runs in.
+//!
+//! A kind ([`Kind`]) supplies only what differs: its pure validation, the sync with Auth0, the
+//! deletion in Auth0 and what it releases locally, and how its status is built. The driver does
+//! the rest, the same way for every kind: the finalizer, validate before any call, the status
+//! and its `Ready` condition (on success and on failure alike, with what the sync learned), the
+//! events and log lines, metrics, per-object backoff, and the `deletionPolicy` rule.
+
+use std::{future::Future, sync::Arc};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{
+    Api, Resource, ResourceExt,
+    runtime::{controller::Action, events::EventType},
+};
+use tracing::{info, warn};
+
+use super::{Context, Error, status};
+use crate::crd::{DeletionPolicy, Reason};
+
+/// Normal events (reason, note) a successful sync or cleanup reports.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// In order; each is also logged at info.
+    pub notes: Vec<(&'static str, String)>,
+}
+
+impl Outcome {
+    /// An outcome with one note.
+    pub fn note(reason: &'static str, note: String) -> Self {
+        Self {
+            notes: vec![(reason, note)],
+        }
+    }
+}
+
+/// What a managed kind supplies to the driver.
+pub trait Kind:
+    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + Clone
+    + serde::de::DeserializeOwned
+    + serde::Serialize
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+    /// Kind name, for metrics and logs.
+    const KIND: &'static str;
+    /// What the Auth0 object is called in messages, e.g. `Auth0 client`.
+    const NOUN: &'static str;
+    /// The kind's status.
+    type Status: serde::Serialize + PartialEq + Send + Sync;
+    /// What a sync learned so far (ids); written to status on success and on error alike.
+    type Seen: Default + Send;
+
+    /// The current status.
+    fn current_status(&self) -> Option<&Self::Status>;
+    /// Conditions of the current status.
+    fn current_conditions(&self) -> &[Condition];
+    /// What deleting the resource does in Auth0.
+    fn deletion_policy(&self) -> DeletionPolicy;
+    /// Pure checks of the spec (and of the spec against the recorded status): every rule the
+    /// CRD states, enforced here too because API servers before 1.25 drop CEL rules.
+    fn validate(&self) -> Result<(), Error>;
+    /// Makes Auth0 (and anything local, like a Secret) match the spec.
+    fn sync<'a>(
+        &'a self,
+        ctx: &'a Context,
+        seen: &'a mut Self::Seen,
+    ) -> impl Future<Output = Result<Outcome, Error>> + Send + 'a;
+    /// The `Ready=True` message after a sync.
+    fn synced_message(&self, seen: &Self::Seen) -> String;
+    /// The status to write, given what the sync learned, the new `Ready` condition and the
+    /// error (if the reconcile failed).
+    fn next_status(
+        &self,
+        seen: Self::Seen,
+        ready: Condition,
+        error: Option<&Error>,
+    ) -> Self::Status;
+    /// Called after the status changed (e.g. to wake dependents).
+    fn status_changed(&self, _ctx: &Context) {}
+    /// Deletes the Auth0 object (`deletionPolicy: Delete`); returns its id if there was one.
+    fn delete_in_auth0<'a>(
+        &'a self,
+        ctx: &'a Context,
+    ) -> impl Future<Output = Result<Option<String>, Error>> + Send + 'a;
+    /// Releases what the resource holds locally (e.g. its Secret), whatever the policy.
+    fn release<'a>(
+        &'a self,
+        _ctx: &'a Context,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
+        async { Ok(()) }
+    }
+}
+
+/// Entry point of every controller: apply or cleanup behind the finalizer
+/// ([`FINALIZER`](crate::crd::FINALIZER)), with metrics and backoff bookkeeping.
+#[tracing::instrument(skip_all, fields(kind = K::KIND, namespace = %obj.namespace().unwrap_or_default(), object = %obj.name_any()))]
+pub async fn reconcile<K: Kind>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
+    use kube::runtime::finalizer::{Error as FinalizerError, Event as Finalizer, finalizer};
+    let started = std::time::Instant::now();
+    let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
+    let result = finalizer(&api, crate::crd::FINALIZER, obj.clone(), |event| async {
+        match event {
+            Finalizer::Apply(o) => apply(&*o, &ctx, &api).await,
+            Finalizer::Cleanup(o) => cleanup(&*o, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| match e {
+        FinalizerError::ApplyFailed(e) | FinalizerError::CleanupFailed(e) => e,
+        other => Error::Finalizer(Box::new(other)),
+    });
+    if let Err(e @ Error::Finalizer(_)) = &result {
+        // apply/cleanup log their own failures; this one happened around them.
+        warn!(reason = %e.reason(), error = %e, "reconcile failed");
+    }
+    let reason = result.as_ref().err().map(|e| e.reason().as_str());
+    ctx.metrics
+        .reconciled(K::KIND, started.elapsed().as_secs_f64(), reason);
+    if result.is_ok() {
+        ctx.reset_backoff(&*obj);
+    }
+    result
+}
+
+/// Requeue policy on errors: per-object exponential backoff; errors only the user can fix
+/// (and waits for another object) are retried at a calm, fixed pace instead.
+pub fn error_policy<K: Kind>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Action {
+    ctx.requeue_after_error(&*obj, err)
+}
+
+async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, Error> {
+    let mut seen = K::Seen::default();
+    let result = match obj.validate() {
+        Ok(()) => obj.sync(ctx, &mut seen).await,
+        Err(e) => Err(e),
+    };
+    let generation = obj.meta().generation;
+    match result {
+        Ok(outcome) => {
+            let message = obj.synced_message(&seen);
+            let ready = status::ready(
+                true,
+                Reason::Synced.as_str(),
+                &message,
+                generation,
+                obj.current_conditions(),
+            );
+            let next = obj.next_status(seen, ready, None);
+            if status::apply_status(api, obj, obj.current_status(), &next).await? {
+                obj.status_changed(ctx);
+            }
+            announce(obj, ctx, outcome, "Sync").await;
+            Ok(ctx.resync())
+        }
+        Err(err) => {
+            let reason = err.reason();
+            let ready = status::ready(
+                false,
+                reason.as_str(),
+                &err.to_string(),
+                generation,
+                obj.current_conditions(),
+            );
+            let next = obj.next_status(seen, ready, Some(&err));
+            match status::apply_status(api, obj, obj.current_status(), &next).await {
+                Ok(true) => obj.status_changed(ctx),
+                Ok(false) => {}
+                Err(e) => warn!(error = %e, "could not write status"),
+            }
+            if reason.is_wait() {
+                // Not a failure: the reconcile is woken when what it waits for changes.
+                info!(reason = %reason, "{err}");
+                ctx.event(
+                    obj,
+                    EventType::Normal,
+                    reason.as_str(),
+                    "Reconcile",
+                    format!("Waiting: {err}"),
+                )
+                .await;
+            } else {
+                warn!(reason = %reason, error = %err, "reconcile failed");
+                ctx.event(
+                    obj,
+                    EventType::Warning,
+                    reason.as_str(),
+                    "Reconcile",
+                    err.to_string(),
+                )
+                .await;
+            }
+            Err(err)
+        }
+    }
+}
+
+async fn announce<K: Kind>(obj: &K, ctx: &Context, outcome: Outcome, action: &str) {
+    for (reason, note) in outcome.notes {
+        info!(reason, "{note}");
+        ctx.event(obj, EventType::Normal, reason, action, note)
+            .await;
+    }
+}
+
+/// Deletion: the Auth0 object is deleted (`Delete`) or kept (`Orphan`), then what the resource
+/// holds locally is released; the finalizer goes only when all of it succeeded.
+async fn cleanup<K: Kind>(obj: &K, ctx: &Context) -> Result<Action, Error> {
+    let result = async {
+        let outcome = match obj.deletion_policy() {
+            DeletionPolicy::Orphan => Outcome::note(
+                "Orphaned",
+                format!("deletionPolicy is Orphan: the {} is kept", K::NOUN),
+            ),
+            DeletionPolicy::Delete => match obj.delete_in_auth0(ctx).await? {
+                Some(id) => Outcome::note("Deleted", format!("Deleted {} {id}", K::NOUN)),
+                None => Outcome::default(),
+            },
+        };
+        obj.release(ctx).await?;
+        Ok::<_, Error>(outcome)
+    }
+    .await;
+    match result {
+        Ok(outcome) => {
+            announce(obj, ctx, outcome, "Delete").await;
+            Ok(Action::await_change())
+        }
+        Err(err) => {
+            warn!(reason = %err.reason(), error = %err, "cleanup failed; the finalizer stays until it succeeds");
+            ctx.event(
+                obj,
+                EventType::Warning,
+                err.reason().as_str(),
+                "Delete",
+                format!("Could not clean up: {err}"),
+            )
+            .await;
+            Err(err)
+        }
+    }
+}
