@@ -1,8 +1,30 @@
 //! The README's main command, `scripts/dev.sh` (= `auth0-operator dev`), brings everything up,
 //! applies `examples/`, reports each example Ready with its client id and Secret (never the
-//! secret value), and stops everything it started.
+//! secret value), and stops everything it started. Also: text logs carry colour codes only on a
+//! terminal.
 
-use std::process::Command;
+use std::{path::PathBuf, process::Command};
+
+/// A directory removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "auth0-operator-dev-loop-{name}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a scratch directory");
+        Self(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
 
 #[test]
 fn dev_loop_applies_examples_and_cleans_up() {
@@ -63,5 +85,56 @@ fn dev_loop_applies_examples_and_cleans_up() {
     assert!(
         !std::path::Path::new(kubeconfig).exists(),
         "the temporary control plane directory is removed"
+    );
+}
+
+/// `auth0-operator run` logs in text to a pipe (here: an info line, then a connection error
+/// against an unreachable API server) without ANSI escape codes.
+#[test]
+fn text_logs_to_a_pipe_have_no_colour_codes() {
+    let dir = Scratch::new("no-colour");
+    let kubeconfig = dir.0.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        r#"apiVersion: v1
+kind: Config
+clusters:
+- name: nowhere
+  cluster:
+    server: http://127.0.0.1:1
+contexts:
+- name: nowhere
+  context: {cluster: nowhere, user: nobody}
+current-context: nowhere
+users:
+- name: nobody
+  user: {token: not-a-real-token}
+"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_auth0-operator"))
+        .arg("run")
+        .env("KUBECONFIG", &kubeconfig)
+        .env("AUTH0_DOMAIN", "unreachable.auth0.test")
+        .env("AUTH0_CLIENT_ID", "id")
+        .env("AUTH0_CLIENT_SECRET", "not-a-real-secret")
+        .env("HTTP_ADDR", "127.0.0.1:0")
+        .env("LOG_FORMAT", "text")
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .env_remove("LEADER_ELECT")
+        .env_remove("WATCH_NAMESPACES")
+        .env_remove("AUTH0_CLIENT_SECRET_FILE")
+        .output()
+        .expect("auth0-operator runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "there is no API server:\n{stderr}");
+    assert!(
+        stderr.contains("INFO"),
+        "it logged before failing:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("\x1b["),
+        "colour codes in piped logs:\n{stderr:?}"
     );
 }
