@@ -8,6 +8,9 @@
 # `etcd` and `kube-apiserver` (for example one made by `setup-envtest`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The build cache shared with scripts/dev.sh and .ci/run (CARGO_TARGET_DIR, yours wins).
+# shellcheck source=scripts/cache-env.sh
+. scripts/cache-env.sh
 
 if [ -z "${KUBEBUILDER_ASSETS:-}" ]; then
     KUBEBUILDER_ASSETS="$(scripts/envtest-assets.sh)"

@@ -5,8 +5,17 @@
 //!
 //! With `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` and `AUTH0_CLIENT_SECRET` set, the real tenant is used
 //! instead of the simulator.
+//!
+//! The operator's log goes to a file ([`log_file_path`]; `RUST_LOG` sets its level, default
+//! `info`); its warnings also appear on the console, and the report gives each failing example's
+//! `Ready` reason and message as soon as every example has settled.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
@@ -17,11 +26,12 @@ use kube::{
     core::ApiResource,
 };
 use serde_json::Value;
+use tracing::instrument::WithSubscriber as _;
 
 use crate::{
     auth0::Auth0Config,
     config::{OperatorConfig, RunArgs},
-    crd::{Auth0Client, Auth0ClientGrant, CONDITION_READY},
+    crd::{Auth0Client, Auth0ClientGrant, CONDITION_READY, reason},
     envtest::TestEnv,
     sim::{SimConfig, Simulator},
 };
@@ -42,9 +52,29 @@ pub struct DevArgs {
     /// Exit after printing the report instead of running until Ctrl-C.
     #[arg(long)]
     pub once: bool,
+    /// The operator's log file, replaced on each start (default
+    /// `${XDG_CACHE_HOME:-~/.cache}/auth0-operator/dev/operator.log`). `RUST_LOG` sets its level
+    /// (default `info`); warnings and errors are also shown on the console.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
     /// Operator settings; the Auth0 ones select a real tenant instead of the simulator.
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// The operator's log file: `--log-file`, else `dev/operator.log` in the cache the scripts use
+/// (`$AUTH0_OPERATOR_CACHE`, else `${XDG_CACHE_HOME:-$HOME/.cache}/auth0-operator`).
+pub fn log_file_path(args: &DevArgs) -> PathBuf {
+    if let Some(p) = &args.log_file {
+        return p.clone();
+    }
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let cache = var("AUTH0_OPERATOR_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| Path::new(&d).join("auth0-operator")))
+        .or_else(|| var("HOME").map(|h| Path::new(&h).join(".cache/auth0-operator")))
+        .unwrap_or_else(|| std::env::temp_dir().join("auth0-operator"));
+    cache.join("dev").join("operator.log")
 }
 
 fn line(s: impl AsRef<str>) {
@@ -60,8 +90,22 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             "KUBEBUILDER_ASSETS is not set: run `scripts/dev.sh`, which provisions etcd and kube-apiserver, or export KUBEBUILDER_ASSETS=\"$(scripts/envtest-assets.sh)\""
         );
     }
+    let log_file = log_file_path(&args);
+    let log_hint = format!(
+        "{} (level {}; e.g. RUST_LOG=debug scripts/dev.sh for more)",
+        log_file.display(),
+        std::env::var("RUST_LOG")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "info".into())
+    );
+    line(format!(
+        "==> operator log: {log_hint}; its warnings are also shown here"
+    ));
     line("==> starting etcd + kube-apiserver (envtest assets)");
+    // Not the operator's log: the API server's 500s while it starts are expected.
     let env = TestEnv::start()
+        .with_subscriber(tracing::subscriber::NoSubscriber::default())
         .await
         .context("starting the local control plane")?;
     let kube = env.client();
@@ -91,6 +135,14 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         line(format!(
             "==> Auth0 simulator at {} (tenant {SIM_DOMAIN}; set AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET to use a real tenant)",
             s.base_url()
+        ));
+        // Dev-only values of the simulator (never a real tenant's): printing them is the point.
+        line(format!(
+            "    management API credentials (simulator only): AUTH0_CLIENT_ID={SIM_CLIENT_ID} AUTH0_CLIENT_SECRET={SIM_CLIENT_SECRET}"
+        ));
+        line(format!(
+            "    token: curl -s {}/oauth/token -d grant_type=client_credentials -d client_id={SIM_CLIENT_ID} -d client_secret={SIM_CLIENT_SECRET} -d audience=https://{SIM_DOMAIN}/api/v2/",
+            s.base_url().trim_end_matches('/')
         ));
         let auth0 = Auth0Config::new(SIM_DOMAIN, SIM_CLIENT_ID, SIM_CLIENT_SECRET)
             .with_base_url(s.base_url().parse().context("simulator URL")?);
@@ -151,7 +203,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         ));
     }
 
-    report(&kube, &args.namespace, &manifests).await;
+    report(&kube, &args.namespace, &manifests, &log_file).await;
 
     line("");
     if args.once {
@@ -165,8 +217,9 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     ));
     line("    kubectl get auth0clients,auth0clientgrants -A");
     line("    kubectl describe auth0client web-app");
-    line("Press Ctrl-C to stop everything.");
+    line(format!("Operator log: {log_hint}"));
     if !args.once {
+        line("Press Ctrl-C to stop everything.");
         crate::shutdown_signal().await;
     }
     line("==> stopping");
@@ -239,52 +292,196 @@ async fn apply(kube: &kube::Client, ns: &str, obj: &Value) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Waits (up to 60 s) for every applied object to settle and prints what it got.
-async fn report(kube: &kube::Client, ns: &str, manifests: &[(String, Value)]) {
-    line("==> waiting for the examples to become Ready");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    for (_, obj) in manifests {
-        let kind = obj["kind"].as_str().unwrap_or_default();
-        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-        let Ok(ar) = api_resource(kind) else { continue };
+/// How long the report waits for examples that are still in progress.
+const REPORT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `Ready=False` reasons that need the user: the report does not wait for them. The other
+/// reasons of [`crate::crd::reason`] are waits (`Reconciling`, `ClientNotReady` unless its
+/// client failed) or errors the operator retries (`Auth0Unavailable`, `RateLimited`,
+/// `KubernetesError`).
+const NEEDS_USER: [&str; 4] = [
+    reason::INVALID_SPEC,
+    reason::SECRET_CONFLICT,
+    reason::NOT_FOUND,
+    reason::AUTH0_ERROR,
+];
+
+/// Where one applied example stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Ready,
+    /// `Ready=False` with a reason that needs the user.
+    Failed,
+    /// In progress, or not written yet for the current spec.
+    Waiting,
+}
+
+/// The `Ready` condition of `obj` (a custom resource as JSON) if its status describes the
+/// current spec.
+fn current_ready(obj: &Value) -> Option<&Value> {
+    let generation = obj["metadata"]["generation"].as_i64();
+    let observed = obj["status"]["observedGeneration"].as_i64();
+    if generation.is_some() && observed.is_some() && generation != observed {
+        return None;
+    }
+    obj["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == CONDITION_READY)
+}
+
+/// The outcome of `obj`; for a grant waiting for its `clientRef` (`ClientNotReady`),
+/// `referenced_client` is that `Auth0Client` (`None`: it does not exist, so nothing will make it
+/// ready), and the grant has failed when its client has.
+fn outcome(obj: &Value, referenced_client: Option<&Value>) -> Outcome {
+    let Some(ready) = current_ready(obj) else {
+        return Outcome::Waiting;
+    };
+    if ready["status"] == "True" {
+        return Outcome::Ready;
+    }
+    let why = ready["reason"].as_str().unwrap_or_default();
+    if NEEDS_USER.contains(&why) {
+        return Outcome::Failed;
+    }
+    if why == reason::CLIENT_NOT_READY {
+        return match referenced_client {
+            None => Outcome::Failed,
+            Some(c) if outcome(c, None) == Outcome::Failed => Outcome::Failed,
+            Some(_) => Outcome::Waiting,
+        };
+    }
+    Outcome::Waiting
+}
+
+/// The `Auth0Client` named by a grant's `clientRef`, as `(name, object if it exists)`.
+fn referenced_client<'a>(
+    grant: &Value,
+    cluster: &'a HashMap<(String, String), Value>,
+) -> Option<(String, Option<&'a Value>)> {
+    let name = grant["spec"]["clientRef"]["name"].as_str()?;
+    Some((
+        name.to_string(),
+        cluster.get(&("Auth0Client".to_string(), name.to_string())),
+    ))
+}
+
+/// Every applied object's outcome, in manifest order (`None`: not seen in the cluster).
+fn outcomes(
+    manifests: &[(String, Value)],
+    cluster: &HashMap<(String, String), Value>,
+) -> Vec<Option<Outcome>> {
+    manifests
+        .iter()
+        .map(|(_, m)| {
+            let key = (
+                m["kind"].as_str().unwrap_or_default().to_string(),
+                m["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+            let obj = cluster.get(&key)?;
+            let client = referenced_client(obj, cluster).and_then(|(_, c)| c);
+            Some(outcome(obj, client))
+        })
+        .collect()
+}
+
+/// Both kinds in `ns`, keyed by `(kind, name)`, as JSON.
+async fn list_examples(
+    kube: &kube::Client,
+    ns: &str,
+) -> kube::Result<HashMap<(String, String), Value>> {
+    let mut out = HashMap::new();
+    for kind in ["Auth0Client", "Auth0ClientGrant"] {
+        let ar = api_resource(kind).expect("a kind the dev loop applies");
         let api: Api<DynamicObject> = Api::namespaced_with(kube.clone(), ns, &ar);
-        let mut last = None;
-        loop {
-            if let Ok(o) = api.get(name).await {
-                let ready = o.data["status"]["conditions"]
-                    .as_array()
-                    .and_then(|cs| cs.iter().find(|c| c["type"] == CONDITION_READY))
-                    .cloned();
-                let done = ready.as_ref().is_some_and(|c| c["status"] == "True");
-                last = Some((o, ready));
-                if done {
-                    break;
-                }
-            }
-            if tokio::time::Instant::now() >= deadline {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+        for o in api.list(&Default::default()).await? {
+            let name = o.metadata.name.clone().unwrap_or_default();
+            let value = serde_json::to_value(&o).unwrap_or_default();
+            out.insert((kind.to_string(), name), value);
         }
-        let Some((o, ready)) = last else {
+    }
+    Ok(out)
+}
+
+/// Waits until every applied object has settled (Ready, or failed with a reason that needs the
+/// user; at most [`REPORT_TIMEOUT`] for those still in progress) and prints what each got,
+/// with the reason and message of the failing ones.
+async fn report(kube: &kube::Client, ns: &str, manifests: &[(String, Value)], log_file: &Path) {
+    line("==> waiting for the examples to settle (Ready, or failed for a reason that needs you)");
+    let started = tokio::time::Instant::now();
+    let mut cluster = HashMap::new();
+    let mut states = vec![None; manifests.len()];
+    loop {
+        match list_examples(kube, ns).await {
+            Ok(c) => {
+                cluster = c;
+                states = outcomes(manifests, &cluster);
+            }
+            Err(e) => tracing::debug!(error = %e, "listing the examples failed; retrying"),
+        }
+        let settled = states
+            .iter()
+            .all(|s| matches!(s, Some(Outcome::Ready | Outcome::Failed)));
+        if settled || started.elapsed() >= REPORT_TIMEOUT {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let elapsed = started.elapsed();
+
+    for ((file, m), state) in manifests.iter().zip(&states) {
+        let kind = m["kind"].as_str().unwrap_or_default();
+        let name = m["metadata"]["name"].as_str().unwrap_or_default();
+        let Some(o) = cluster.get(&(kind.to_string(), name.to_string())) else {
             line(format!("    {kind}/{name}: not found"));
             continue;
         };
-        let (status, reason, message) = match &ready {
+        let ready = o["status"]["conditions"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["type"] == CONDITION_READY));
+        let (status, why, message) = match ready {
             Some(c) => (
-                c["status"].as_str().unwrap_or("?").to_string(),
-                c["reason"].as_str().unwrap_or("").to_string(),
-                c["message"].as_str().unwrap_or("").to_string(),
+                c["status"].as_str().unwrap_or("?"),
+                c["reason"].as_str().unwrap_or(""),
+                c["message"].as_str().unwrap_or(""),
             ),
-            None => ("Unknown".into(), "Pending".into(), "no status yet".into()),
+            None => ("Unknown", "Pending", "no status yet"),
         };
         line(format!(
-            "    {kind}/{name}: Ready={status} ({reason}) {message}"
+            "    {kind}/{name}: Ready={status} ({why}) {message}"
         ));
+        match state {
+            Some(Outcome::Failed) => {
+                if why == reason::CLIENT_NOT_READY {
+                    match referenced_client(o, &cluster) {
+                        Some((c, Some(_))) => line(format!(
+                            "        FAILED: its Auth0Client {c} failed (see above); fix that one first"
+                        )),
+                        Some((c, None)) => line(format!(
+                            "        FAILED: Auth0Client {c} does not exist; create it or fix clientRef in {file}"
+                        )),
+                        None => line("        FAILED"),
+                    }
+                } else {
+                    line(format!(
+                        "        FAILED: needs you: fix {file} and apply it again (`kubectl describe {} {name}` shows its events)",
+                        kind.to_lowercase()
+                    ));
+                }
+            }
+            Some(Outcome::Waiting) | None => line(format!(
+                "        still in progress after {} s; the operator keeps retrying (see its log)",
+                elapsed.as_secs()
+            )),
+            Some(Outcome::Ready) => {}
+        }
         if kind == "Auth0Client" {
-            let client_id = o.data["status"]["clientId"].as_str().unwrap_or("-");
+            let client_id = o["status"]["clientId"].as_str().unwrap_or("-");
             line(format!("        client id: {client_id}"));
-            if let Some(secret_name) = o.data["status"]["secretName"].as_str() {
+            if let Some(secret_name) = o["status"]["secretName"].as_str() {
                 let secrets: Api<Secret> = Api::namespaced(kube.clone(), ns);
                 match secrets.get(secret_name).await {
                     Ok(s) => {
@@ -308,11 +505,74 @@ async fn report(kube: &kube::Client, ns: &str, manifests: &[(String, Value)]) {
                     Err(_) => line(format!("        Secret {secret_name}: not found")),
                 }
             }
-        } else if let Some(id) = o.data["status"]["grantId"].as_str() {
+        } else if let Some(id) = o["status"]["grantId"].as_str() {
             line(format!(
                 "        grant id: {id}  (client {})",
-                o.data["status"]["clientId"].as_str().unwrap_or("-")
+                o["status"]["clientId"].as_str().unwrap_or("-")
             ));
         }
+    }
+    let count = |want: Option<Outcome>| states.iter().filter(|s| **s == want).count();
+    let (ready, failed) = (count(Some(Outcome::Ready)), count(Some(Outcome::Failed)));
+    let waiting = manifests.len() - ready - failed;
+    line(format!(
+        "==> {ready} of {} example(s) Ready, {failed} failed, {waiting} still in progress (after {:.1} s)",
+        manifests.len(),
+        elapsed.as_secs_f64()
+    ));
+    if failed + waiting > 0 {
+        line(format!(
+            "    the operator's warnings are shown above and in {}",
+            log_file.display()
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn obj(generation: i64, observed: i64, status: &str, why: &str) -> Value {
+        json!({
+            "metadata": {"generation": generation},
+            "spec": {"clientRef": {"name": "c"}},
+            "status": {"observedGeneration": observed, "conditions": [
+                {"type": "Ready", "status": status, "reason": why, "message": "m"}
+            ]}
+        })
+    }
+
+    #[test]
+    fn failures_that_need_the_user_settle_the_report() {
+        assert_eq!(outcome(&obj(1, 1, "True", "Synced"), None), Outcome::Ready);
+        for why in NEEDS_USER {
+            assert_eq!(outcome(&obj(1, 1, "False", why), None), Outcome::Failed);
+        }
+        for why in [
+            "Reconciling",
+            "Auth0Unavailable",
+            "RateLimited",
+            "KubernetesError",
+        ] {
+            assert_eq!(outcome(&obj(1, 1, "False", why), None), Outcome::Waiting);
+        }
+        // A status written for an older spec says nothing about the current one.
+        assert_eq!(
+            outcome(&obj(2, 1, "True", "Synced"), None),
+            Outcome::Waiting
+        );
+        assert_eq!(outcome(&json!({"metadata": {}}), None), Outcome::Waiting);
+    }
+
+    #[test]
+    fn a_grant_waiting_for_its_client_fails_only_with_it() {
+        let grant = obj(1, 1, "False", "ClientNotReady");
+        let pending = obj(1, 1, "False", "Reconciling");
+        let failed = obj(1, 1, "False", "InvalidSpec");
+        assert_eq!(outcome(&grant, Some(&pending)), Outcome::Waiting);
+        assert_eq!(outcome(&grant, Some(&failed)), Outcome::Failed);
+        assert_eq!(outcome(&grant, None), Outcome::Failed, "no such client");
     }
 }

@@ -61,12 +61,18 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         #[cfg(all(feature = "sim", feature = "envtest"))]
-        Command::Dev(args) => {
-            // The report is printed on stdout; logs stay quiet unless something goes wrong.
-            auth0_operator::telemetry::init_with_default(
-                auth0_operator::config::LogFormat::Text,
-                "warn,kube_client=off,auth0_operator::controller=error",
-            );
+        Command::Dev(mut args) => {
+            // The report is printed on stdout; the operator's log goes to a file (RUST_LOG sets
+            // its level, default info) and its warnings also to the console.
+            let log_file = auth0_operator::dev::log_file_path(&args);
+            if let Err(e) = auth0_operator::telemetry::init_dev(&log_file) {
+                eprintln!(
+                    "error: cannot write the operator log {}: {e} (choose another with --log-file)",
+                    log_file.display()
+                );
+                return ExitCode::FAILURE;
+            }
+            args.log_file = Some(log_file);
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(e) => {

@@ -1,9 +1,14 @@
 //! The README's main command, `scripts/dev.sh` (= `auth0-operator dev`), brings everything up,
 //! applies `examples/`, reports each example Ready with its client id and Secret (never the
-//! secret value), and stops everything it started. Also: text logs carry colour codes only on a
-//! terminal.
+//! secret value), reports a failing example with its reason at once, writes the operator's log
+//! to a file, and stops everything it started. Also: the README's two commands and CI share one
+//! build cache, and text logs carry colour codes only on a terminal.
 
-use std::{path::PathBuf, process::Command};
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    time::{Duration, Instant},
+};
 
 /// A directory removed on drop.
 struct Scratch(PathBuf);
@@ -26,27 +31,44 @@ impl Drop for Scratch {
     }
 }
 
-#[test]
-fn dev_loop_applies_examples_and_cleans_up() {
-    if std::env::var_os("KUBEBUILDER_ASSETS").is_none() {
-        assert!(
-            std::env::var("CI").map(|v| v != "true").unwrap_or(true),
-            "CI=true but KUBEBUILDER_ASSETS is not set"
-        );
-        eprintln!(
-            "\n!!! SKIPPING dev_loop_applies_examples_and_cleans_up: KUBEBUILDER_ASSETS is not set\n"
-        );
-        return;
+fn assets_or_skip(test: &str) -> bool {
+    if std::env::var_os("KUBEBUILDER_ASSETS").is_some() {
+        return true;
     }
+    assert!(
+        std::env::var("CI").map(|v| v != "true").unwrap_or(true),
+        "CI=true but KUBEBUILDER_ASSETS is not set"
+    );
+    eprintln!("\n!!! SKIPPING {test}: KUBEBUILDER_ASSETS is not set\n");
+    false
+}
+
+/// `auth0-operator dev --once <extra>` against the simulator.
+fn dev_once(extra: &[&str], cache_home: &Path) -> (Output, Duration) {
+    let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_auth0-operator"))
         .args(["dev", "--once"])
+        .args(extra)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("HTTP_ADDR", "127.0.0.1:0")
+        .env("XDG_CACHE_HOME", cache_home)
+        .env_remove("AUTH0_OPERATOR_CACHE")
+        .env_remove("RUST_LOG")
         .env_remove("AUTH0_DOMAIN")
         .env_remove("AUTH0_CLIENT_ID")
         .env_remove("AUTH0_CLIENT_SECRET")
         .output()
         .expect("auth0-operator dev runs (built with the sim and envtest features for tests)");
+    (out, started.elapsed())
+}
+
+#[test]
+fn dev_loop_applies_examples_and_cleans_up() {
+    if !assets_or_skip("dev_loop_applies_examples_and_cleans_up") {
+        return;
+    }
+    let cache = Scratch::new("examples");
+    let (out, _) = dev_once(&[], &cache.0);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "dev failed:\n{stdout}\n{stderr}");
@@ -62,7 +84,16 @@ fn dev_loop_applies_examples_and_cleans_up() {
         );
     }
     assert!(
+        stdout.contains("4 of 4 example(s) Ready, 0 failed"),
+        "{stdout}"
+    );
+    assert!(
         stdout.contains("Auth0 simulator at http://127.0.0.1:"),
+        "{stdout}"
+    );
+    // The simulator's dev-only management credentials are printed, for curl and experiments.
+    assert!(
+        stdout.contains("AUTH0_CLIENT_ID=local-operator AUTH0_CLIENT_SECRET=local-operator-secret"),
         "{stdout}"
     );
     assert!(
@@ -74,6 +105,22 @@ fn dev_loop_applies_examples_and_cleans_up() {
         "{stdout}"
     );
     assert!(stdout.contains("metrics     http://127.0.0.1:"), "{stdout}");
+
+    // The operator's log: in the cache by default, named in the report with how to raise its
+    // level, written at info.
+    let log = cache.0.join("auth0-operator/dev/operator.log");
+    assert!(
+        stdout.contains(&format!("Operator log: {}", log.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("RUST_LOG=debug"), "{stdout}");
+    let log_text = std::fs::read_to_string(&log).expect("the operator log exists");
+    assert!(
+        log_text.contains(" INFO "),
+        "info lines in the log:\n{log_text}"
+    );
+    assert!(!log_text.contains("\x1b["), "no colour codes in a file");
+
     let kubeconfig = stdout
         .lines()
         .find_map(|l| l.trim().strip_prefix("export KUBECONFIG="))
@@ -83,8 +130,126 @@ fn dev_loop_applies_examples_and_cleans_up() {
         "{stdout}"
     );
     assert!(
-        !std::path::Path::new(kubeconfig).exists(),
+        !Path::new(kubeconfig).exists(),
         "the temporary control plane directory is removed"
+    );
+}
+
+/// An `Auth0Client` with a reserved `clientMetadata` key (refused by a CEL rule on newer API
+/// servers; this 1.20 one ignores CEL, so the operator reports `InvalidSpec`), a grant for it
+/// (`ClientNotReady`, failed with its client) and one good client.
+const FAILING_EXAMPLES: &str = r#"
+apiVersion: auth0.operator.dev/v1alpha1
+kind: Auth0Client
+metadata:
+  name: reserved-metadata
+spec:
+  name: Reserved Metadata
+  appType: non_interactive
+  grantTypes: [client_credentials]
+  clientMetadata:
+    k8s_operator_x: "1"
+---
+apiVersion: auth0.operator.dev/v1alpha1
+kind: Auth0ClientGrant
+metadata:
+  name: reserved-metadata-orders
+spec:
+  clientRef:
+    name: reserved-metadata
+  audience: https://orders.example.com/api
+  scopes: [read:orders]
+---
+apiVersion: auth0.operator.dev/v1alpha1
+kind: Auth0Client
+metadata:
+  name: fine
+spec:
+  name: Fine
+  appType: spa
+  tokenEndpointAuthMethod: none
+"#;
+
+#[test]
+fn dev_loop_reports_a_failing_example_at_once() {
+    if !assets_or_skip("dev_loop_reports_a_failing_example_at_once") {
+        return;
+    }
+    let dir = Scratch::new("failing");
+    let examples = dir.0.join("examples");
+    std::fs::create_dir_all(&examples).unwrap();
+    std::fs::write(examples.join("failing.yaml"), FAILING_EXAMPLES).unwrap();
+    let log = dir.0.join("logs/operator.log");
+    let (out, elapsed) = dev_once(
+        &[
+            "--examples",
+            examples.to_str().unwrap(),
+            "--log-file",
+            log.to_str().unwrap(),
+        ],
+        &dir.0,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "dev failed:\n{stdout}\n{stderr}");
+
+    // Each failing object's Ready reason and message, and what to do.
+    assert!(
+        stdout.contains(
+            "Auth0Client/reserved-metadata: Ready=False (InvalidSpec) clientMetadata key k8s_operator_x is reserved"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAILED: needs you: fix failing.yaml"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Auth0ClientGrant/reserved-metadata-orders: Ready=False (ClientNotReady)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAILED: its Auth0Client reserved-metadata failed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Auth0Client/fine: Ready=True (Synced)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 of 3 example(s) Ready, 2 failed, 0 still in progress"),
+        "{stdout}"
+    );
+    // The operator's warning is on the console (stderr, no colour in a pipe) and in the log.
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("WARN") && l.contains("InvalidSpec"))
+        .unwrap_or_else(|| panic!("no WARN line with the reason on the console:\n{stderr}"));
+    assert!(warning.contains("is reserved"), "{warning}");
+    assert!(
+        warning.contains("reserved-metadata"),
+        "the warning names the object: {warning}"
+    );
+    assert!(
+        !stderr.contains("\x1b["),
+        "no colour codes in a pipe:\n{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("Operator log: {}", log.display())),
+        "{stdout}"
+    );
+    let log_text = std::fs::read_to_string(&log).expect("the operator log exists");
+    assert!(log_text.contains("InvalidSpec"), "{log_text}");
+
+    // Settled failures are reported at once, not after the 60 s wait for work in progress.
+    let waited: f64 = stdout
+        .lines()
+        .find_map(|l| l.split("(after ").nth(1)?.strip_suffix(" s)")?.parse().ok())
+        .unwrap_or_else(|| panic!("the report says how long it waited:\n{stdout}"));
+    assert!(waited < 30.0, "the report waited {waited} s:\n{stdout}");
+    assert!(
+        elapsed < Duration::from_secs(60),
+        "the whole run took {elapsed:?}"
     );
 }
 
@@ -136,5 +301,102 @@ users:
     assert!(
         !stderr.contains("\x1b["),
         "colour codes in piped logs:\n{stderr:?}"
+    );
+}
+
+fn sh(script: &str, env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new("bash");
+    cmd.args(["-c", script])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("AUTH0_OPERATOR_CACHE")
+        .env_remove("XDG_CACHE_HOME");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("bash runs");
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One definition of the build cache (scripts/cache-env.sh), used by the README's two commands
+/// and by CI; a CARGO_TARGET_DIR of your own wins.
+#[test]
+fn scripts_share_one_build_cache() {
+    let print = ". scripts/cache-env.sh && printf %s \"$CARGO_TARGET_DIR\"";
+    assert_eq!(
+        sh(print, &[("HOME", "/home/u")]),
+        "/home/u/.cache/auth0-operator/target"
+    );
+    assert_eq!(
+        sh(print, &[("HOME", "/home/u"), ("XDG_CACHE_HOME", "/xdg")]),
+        "/xdg/auth0-operator/target"
+    );
+    assert_eq!(
+        sh(print, &[("HOME", "/home/u"), ("CARGO_TARGET_DIR", "/mine")]),
+        "/mine"
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for script in ["scripts/dev.sh", "scripts/test.sh", ".ci/run"] {
+        let text = std::fs::read_to_string(root.join(script)).unwrap();
+        assert!(
+            text.contains(". scripts/cache-env.sh"),
+            "{script} sources scripts/cache-env.sh"
+        );
+        assert!(
+            !text.contains("auth0-operator/target"),
+            "{script} defines the build cache itself instead of sourcing scripts/cache-env.sh"
+        );
+    }
+}
+
+/// `scripts/dev.sh` builds into the shared cache with cargo's progress (no `--quiet`) and says
+/// what it builds first. A stand-in `cargo` records how it is called.
+#[test]
+fn dev_sh_builds_into_the_shared_cache_with_progress() {
+    let dir = Scratch::new("dev-sh");
+    let bin = dir.0.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let cargo = bin.join("cargo");
+    std::fs::write(
+        &cargo,
+        "#!/bin/sh\necho \"CARGO_TARGET_DIR=$CARGO_TARGET_DIR\"\necho \"args: $*\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let cache = dir.0.join("cache");
+    let out = Command::new("scripts/dev.sh")
+        .arg("--once")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PATH", path)
+        .env("XDG_CACHE_HOME", &cache)
+        .env("KUBEBUILDER_ASSETS", "/assets")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("AUTH0_OPERATOR_CACHE")
+        .output()
+        .expect("scripts/dev.sh runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let target = cache.join("auth0-operator/target");
+    assert!(
+        stdout.contains(&format!("CARGO_TARGET_DIR={}\n", target.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("args: run --features sim,envtest --bin auth0-operator -- dev --once"),
+        "cargo's progress is shown (no --quiet):\n{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!("building auth0-operator in {}", target.display()))
+            && stderr.contains("the first build")
+            && stderr.contains("several minutes"),
+        "{stderr}"
     );
 }
