@@ -208,3 +208,58 @@ mod toml_lite {
         Manifest { rust_version, bins }
     }
 }
+
+/// Replays the build stage's file operations (the COPYs, through `.dockerignore`'s allow-list,
+/// and the RUN steps with `cargo build` replaced by a manifest check) in a scratch directory:
+/// Cargo must accept the manifest at each build step, e.g. every target Cargo.toml declares
+/// (like the benchmark) must exist in the build context or be stubbed.
+#[test]
+fn build_stage_manifest_resolves_in_the_build_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path();
+    let build_stage: Vec<String> = instructions()
+        .into_iter()
+        .skip_while(|i| !i.starts_with("FROM "))
+        .skip(1)
+        .take_while(|i| !i.starts_with("FROM "))
+        .collect();
+    let mut checked = 0;
+    for i in &build_stage {
+        if let Some(args) = i.strip_prefix("COPY ") {
+            let parts: Vec<&str> = args.split_whitespace().collect();
+            for src in &parts[..parts.len() - 1] {
+                let from = root().join(src.trim_end_matches('/'));
+                let to = work.join(src.trim_end_matches('/'));
+                let status = Command::new("cp")
+                    .arg("-r")
+                    .arg(&from)
+                    .arg(&to)
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "cp {}", from.display());
+            }
+        } else if let Some(script) = i.strip_prefix("RUN ") {
+            let script = script
+                .replace(
+                    "cargo build --release --locked --bin auth0-operator",
+                    // `cargo fetch` resolves every target of the manifest, like `cargo build`, but
+                    // compiles nothing.
+                    "cargo fetch --locked",
+                )
+                .replace("cp target/release/auth0-operator /auth0-operator", "true");
+            let out = Command::new("sh")
+                .arg("-c")
+                .arg(&script)
+                .current_dir(work)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "build step `{i}` fails in the build context: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2, "both build steps replayed: {build_stage:?}");
+}
