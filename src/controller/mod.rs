@@ -478,14 +478,32 @@ where
     }
 }
 
-fn log_result<K: kube::Resource, E: std::fmt::Display, Q: std::fmt::Display>(
-    r: Result<(ObjectRef<K>, Action), controller::Error<E, Q>>,
+fn log_result<K: kube::Resource, E: std::fmt::Display>(
+    r: Result<(ObjectRef<K>, Action), controller::Error<E, watcher::Error>>,
 ) {
     match r {
         Ok((obj, _)) => tracing::debug!(object = %obj, "reconciled"),
         // Reconcile failures are logged by the reconcilers themselves with namespace/name.
         Err(controller::Error::ReconcilerFailed(_, _)) => {}
+        // A watch whose resourceVersion expired (410 Gone) is restarted from a fresh list: routine.
+        Err(controller::Error::QueueError(ref e)) if watch_expired(e) => {
+            tracing::debug!(error = %e, "watch restarted after its resourceVersion expired");
+        }
+        // Reconciles queued for an object deleted meanwhile: nothing to do.
+        Err(controller::Error::ObjectNotFound(ref obj)) => {
+            tracing::debug!(object = %obj, "object gone before its reconcile");
+        }
         Err(e) => warn!(error = %e, "controller error"),
+    }
+}
+
+/// Whether a watch error is the API server saying the watch's resourceVersion is too old.
+fn watch_expired(e: &watcher::Error) -> bool {
+    match e {
+        watcher::Error::WatchError(status) => status.code == 410,
+        watcher::Error::WatchFailed(kube::Error::Api(status))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(status)) => status.code == 410,
+        _ => false,
     }
 }
 
@@ -525,6 +543,23 @@ mod tests {
             Error::ClientNotReady("x".into()).reason(),
             Reason::ClientNotReady
         );
+    }
+
+    #[test]
+    fn an_expired_watch_is_routine() {
+        let status = |code: u16| kube::core::Status {
+            code,
+            message: "too old resource version: 206 (207)".into(),
+            reason: "Expired".into(),
+            ..Default::default()
+        };
+        assert!(watch_expired(&watcher::Error::WatchError(Box::new(
+            status(410)
+        ))));
+        assert!(!watch_expired(&watcher::Error::WatchError(Box::new(
+            status(403)
+        ))));
+        assert!(!watch_expired(&watcher::Error::NoResourceVersion));
     }
 
     #[test]
