@@ -8,6 +8,12 @@
 //! Authentication uses a static token file: an admin user in `system:masters` plus the users in
 //! [`STATIC_USERS`] (for RBAC tests). Authorization is `RBAC`.
 //!
+//! Any `kube-apiserver` from 1.20 to current releases works (with the etcd 3.4-3.6 that ships with
+//! it): the harness reads the binary's version (`kube-apiserver --version`) and passes a flag that
+//! only some releases accept only to those ([`KubeVersion`]). CI runs 1.20.2 (what
+//! `scripts/envtest-assets.sh` builds); `tests/envtest_versions.rs` starts the harness against a
+//! stand-in for a current release.
+//!
 //! ```no_run
 //! # async fn t() {
 //! let Some(env) = auth0_operator::envtest::start_or_skip("my_test").await else { return };
@@ -54,6 +60,99 @@ const P256_SPKI_PREFIX: [u8; 26] = [
 ];
 /// Lines of the process log quoted in start errors.
 const LOG_TAIL_LINES: usize = 30;
+/// How long `kube-apiserver --version` may take.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A Kubernetes release, `major.minor` (the patch level changes no flag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KubeVersion {
+    /// `1`.
+    pub major: u32,
+    /// `20` in 1.20.2.
+    pub minor: u32,
+}
+
+impl KubeVersion {
+    /// The first release without `--insecure-port` (and `--insecure-bind-address`, `--address`,
+    /// `--port`): passing it makes the apiserver exit with `Error: unknown flag: --insecure-port`.
+    /// Releases before 1.20 listen on an insecure port 8080 unless it is `0`; 1.20-1.23 accept
+    /// only `0` (their default).
+    pub const INSECURE_PORT_REMOVED: KubeVersion = KubeVersion::new(1, 24);
+    /// The first release that runs the CEL rules of a CRD (`x-kubernetes-validations`) by
+    /// default (beta; 1.23-1.24 only behind a feature gate, older releases drop the field):
+    /// tests expect those rules to refuse writes from this release on.
+    pub const CRD_CEL_RULES: KubeVersion = KubeVersion::new(1, 25);
+
+    /// `major.minor`.
+    pub const fn new(major: u32, minor: u32) -> Self {
+        KubeVersion { major, minor }
+    }
+
+    /// Reads the version out of `kube-apiserver --version` (`Kubernetes v1.20.2`), or of a bare
+    /// `v1.32.0` / `1.32`. Pre-release and build suffixes (`-rc.1`, `+k3s1`) are ignored. `None`
+    /// for anything else, including the `v0.0.0` of a binary built without version stamps.
+    pub fn parse(text: &str) -> Option<Self> {
+        text.split_whitespace().find_map(|word| {
+            let word = word.strip_prefix('v').unwrap_or(word);
+            let mut parts = word.split('.');
+            let major: u32 = parts.next()?.parse().ok()?;
+            let minor = parts.next()?;
+            let digits = minor
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(minor.len());
+            let minor: u32 = minor[..digits].parse().ok()?;
+            (major > 0).then_some(KubeVersion { major, minor })
+        })
+    }
+}
+
+impl std::fmt::Display for KubeVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// Where the apiserver listens and finds its inputs: everything [`apiserver_args`] needs besides
+/// the version.
+#[derive(Debug, Clone)]
+struct ApiserverLayout {
+    secure_port: u16,
+    etcd_url: String,
+    cert_dir: PathBuf,
+    token_file: PathBuf,
+    sa_key: PathBuf,
+    sa_pub: PathBuf,
+}
+
+/// The `kube-apiserver` command line for a binary of `version`.
+///
+/// Every flag here is accepted by 1.20 through 1.34, except `--insecure-port=0`, which is passed
+/// only before [`KubeVersion::INSECURE_PORT_REMOVED`]. An unknown version (`None`: the output of
+/// `--version` did not parse) is taken for a current release: a removed flag stops the
+/// apiserver, while leaving out `--insecure-port=0` changes nothing from 1.20 on.
+fn apiserver_args(version: Option<KubeVersion>, l: &ApiserverLayout) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "--bind-address=127.0.0.1".into(),
+        "--advertise-address=127.0.0.1".into(),
+        format!("--secure-port={}", l.secure_port),
+    ];
+    if version.is_some_and(|v| v < KubeVersion::INSECURE_PORT_REMOVED) {
+        args.push("--insecure-port=0".into());
+    }
+    args.extend([
+        format!("--cert-dir={}", l.cert_dir.display()),
+        format!("--etcd-servers={}", l.etcd_url),
+        format!("--token-auth-file={}", l.token_file.display()),
+        "--authorization-mode=RBAC".into(),
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
+        format!("--service-account-key-file={}", l.sa_pub.display()),
+        format!("--service-account-signing-key-file={}", l.sa_key.display()),
+        "--service-cluster-ip-range=10.0.0.0/24".into(),
+        "--allow-privileged=true".into(),
+        "--disable-admission-plugins=ServiceAccount".into(),
+    ]);
+    args
+}
 
 /// Why a [`TestEnv`] could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +233,7 @@ pub struct TestEnv {
     kubeconfig: PathBuf,
     ca_file: PathBuf,
     users: Vec<TokenUser>,
+    apiserver_version: Option<KubeVersion>,
     tmp: Option<tempfile::TempDir>,
 }
 
@@ -154,13 +254,20 @@ impl TestEnv {
             .map(PathBuf::from)
     }
 
-    /// Start etcd + kube-apiserver on free loopback ports in a temp dir, and wait until the
-    /// apiserver's `/readyz` answers `ok` and the `default` namespace exists. Typically 5-15 s.
+    /// Start etcd + kube-apiserver from `$KUBEBUILDER_ASSETS` on free loopback ports in a temp
+    /// dir, and wait until the apiserver's `/readyz` answers `ok` and the `default` namespace
+    /// exists. Typically 5-15 s.
     ///
     /// A process that dies early because its port was taken between probing and binding is retried
     /// with fresh ports a couple of times. Errors quote the last lines of the process logs.
     pub async fn start() -> Result<TestEnv, EnvtestError> {
         let assets = Self::assets_dir().ok_or(EnvtestError::AssetsNotSet)?;
+        Self::start_with_assets(&assets).await
+    }
+
+    /// [`TestEnv::start`] with the `etcd` and `kube-apiserver` of `assets` instead of
+    /// `$KUBEBUILDER_ASSETS`.
+    pub async fn start_with_assets(assets: &Path) -> Result<TestEnv, EnvtestError> {
         let etcd_bin = assets.join("etcd");
         let apiserver_bin = assets.join("kube-apiserver");
         for bin in [&etcd_bin, &apiserver_bin] {
@@ -168,13 +275,22 @@ impl TestEnv {
                 return Err(EnvtestError::MissingBinary(bin.clone()));
             }
         }
+        let version_text = version_output(&apiserver_bin).await?;
+        let version = KubeVersion::parse(&version_text);
+        if version.is_none() {
+            eprintln!(
+                "envtest: cannot read a version in `{} --version` ({:?}); assuming a current release",
+                apiserver_bin.display(),
+                version_text.trim()
+            );
+        }
         // kube 5 (rustls) needs a process-wide crypto provider; ignore "already installed".
         let _ = rustls::crypto::ring::default_provider().install_default();
 
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match Self::start_once(&etcd_bin, &apiserver_bin).await {
+            match Self::start_once(&etcd_bin, &apiserver_bin, version).await {
                 Err(e @ EnvtestError::ProcessExited { .. })
                     if attempt < START_ATTEMPTS && is_port_clash(&e) =>
                 {
@@ -185,7 +301,11 @@ impl TestEnv {
         }
     }
 
-    async fn start_once(etcd_bin: &Path, apiserver_bin: &Path) -> Result<TestEnv, EnvtestError> {
+    async fn start_once(
+        etcd_bin: &Path,
+        apiserver_bin: &Path,
+        version: Option<KubeVersion>,
+    ) -> Result<TestEnv, EnvtestError> {
         let tmp = tempfile::Builder::new()
             .prefix("auth0-envtest-")
             .tempdir()
@@ -271,22 +391,17 @@ impl TestEnv {
         }
 
         // --- kube-apiserver
-        let apiserver_args: Vec<String> = vec![
-            "--bind-address=127.0.0.1".into(),
-            "--advertise-address=127.0.0.1".into(),
-            format!("--secure-port={api_port}"),
-            "--insecure-port=0".into(),
-            format!("--cert-dir={}", cert_dir.display()),
-            format!("--etcd-servers={etcd_url}"),
-            format!("--token-auth-file={}", token_file.display()),
-            "--authorization-mode=RBAC".into(),
-            "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
-            format!("--service-account-key-file={}", sa_pub.display()),
-            format!("--service-account-signing-key-file={}", sa_key.display()),
-            "--service-cluster-ip-range=10.0.0.0/24".into(),
-            "--allow-privileged=true".into(),
-            "--disable-admission-plugins=ServiceAccount".into(),
-        ];
+        let apiserver_args = apiserver_args(
+            version,
+            &ApiserverLayout {
+                secure_port: api_port,
+                etcd_url: etcd_url.clone(),
+                cert_dir: cert_dir.clone(),
+                token_file: token_file.clone(),
+                sa_key: sa_key.clone(),
+                sa_pub: sa_pub.clone(),
+            },
+        );
         let apiserver = match spawn(apiserver_bin, &apiserver_args, &apiserver_log) {
             Ok(c) => c,
             Err(e) => {
@@ -306,6 +421,7 @@ impl TestEnv {
             kubeconfig: dir.join("kubeconfig"),
             ca_file: cert_dir.join("apiserver.crt"),
             users,
+            apiserver_version: version,
             tmp: Some(tmp),
         };
 
@@ -374,6 +490,13 @@ impl TestEnv {
     /// Admin kubeconfig file in the temp dir, usable by `kubectl --kubeconfig`.
     pub fn kubeconfig_path(&self) -> &Path {
         &self.kubeconfig
+    }
+
+    /// The release of the `kube-apiserver` binary, from its `--version` (what decided the
+    /// version-specific flags); `None` when that did not parse. The running server reports the
+    /// same in `client().apiserver_version()`, unless the binary is a wrapper.
+    pub fn apiserver_binary_version(&self) -> Option<KubeVersion> {
+        self.apiserver_version
     }
 
     /// `https://127.0.0.1:<port>`.
@@ -506,7 +629,18 @@ impl Drop for TestEnv {
 /// CI cannot silently skip the integration tests. Panics when the assets are set but the control
 /// plane fails to start.
 pub async fn start_or_skip(test_name: &str) -> Option<TestEnv> {
-    if TestEnv::assets_dir().is_none() {
+    assets_or_skip(test_name)?;
+    match TestEnv::start().await {
+        Ok(env) => Some(env),
+        Err(e) => panic!("envtest `{test_name}`: could not start etcd + kube-apiserver: {e}"),
+    }
+}
+
+/// For tests: the `KUBEBUILDER_ASSETS` directory, or `None` (after a LOUD message on stderr; a
+/// panic when `CI=true`) when it is unset, like [`start_or_skip`].
+pub fn assets_or_skip(test_name: &str) -> Option<PathBuf> {
+    let assets = TestEnv::assets_dir();
+    if assets.is_none() {
         if std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
             panic!(
                 "CI=true but {ASSETS_ENV} is not set: run scripts/envtest-assets.sh \
@@ -519,12 +653,8 @@ pub async fn start_or_skip(test_name: &str) -> Option<TestEnv> {
              !!! This test did NOT run. To run it:\n\
              !!!     export {ASSETS_ENV}=\"$(scripts/envtest-assets.sh)\"\n{bar}\n"
         );
-        return None;
     }
-    match TestEnv::start().await {
-        Ok(env) => Some(env),
-        Err(e) => panic!("envtest `{test_name}`: could not start etcd + kube-apiserver: {e}"),
-    }
+    assets
 }
 
 // ------------------------------------------------------------------------------------ helpers
@@ -576,6 +706,28 @@ fn spawn(bin: &Path, args: &[String], log: &Path) -> Result<Child, EnvtestError>
         .kill_on_drop(true)
         .spawn()
         .map_err(io_err(format!("spawning {}", bin.display())))
+}
+
+/// What `bin --version` prints (stdout, then stderr), whatever its exit status.
+async fn version_output(bin: &Path) -> Result<String, EnvtestError> {
+    let run = Command::new(bin)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(VERSION_TIMEOUT, run)
+        .await
+        .map_err(|_| EnvtestError::Io {
+            context: format!("running `{} --version`", bin.display()),
+            source: std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {VERSION_TIMEOUT:?}"),
+            ),
+        })?
+        .map_err(io_err(format!("running `{} --version`", bin.display())))?;
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    Ok(text)
 }
 
 /// Whether a start failure looks like a port taken between probing and binding (worth a retry).
@@ -691,7 +843,107 @@ fn pem(label: &str, der: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::pem;
+    use super::{ApiserverLayout, KubeVersion, apiserver_args, pem};
+    use std::path::PathBuf;
+
+    fn layout() -> ApiserverLayout {
+        ApiserverLayout {
+            secure_port: 6443,
+            etcd_url: "http://127.0.0.1:2379".into(),
+            cert_dir: PathBuf::from("/t/certs"),
+            token_file: PathBuf::from("/t/tokens.csv"),
+            sa_key: PathBuf::from("/t/sa.key"),
+            sa_pub: PathBuf::from("/t/sa.pub"),
+        }
+    }
+
+    /// The flags every release from 1.20 on accepts, in order.
+    const COMMON: &[&str] = &[
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        "--secure-port=6443",
+        "--cert-dir=/t/certs",
+        "--etcd-servers=http://127.0.0.1:2379",
+        "--token-auth-file=/t/tokens.csv",
+        "--authorization-mode=RBAC",
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        "--service-account-key-file=/t/sa.pub",
+        "--service-account-signing-key-file=/t/sa.key",
+        "--service-cluster-ip-range=10.0.0.0/24",
+        "--allow-privileged=true",
+        "--disable-admission-plugins=ServiceAccount",
+    ];
+
+    fn args_for(version_output: &str) -> Vec<String> {
+        apiserver_args(KubeVersion::parse(version_output), &layout())
+    }
+
+    fn without_insecure_port(args: &[String]) -> Vec<&str> {
+        args.iter()
+            .map(String::as_str)
+            .filter(|a| *a != "--insecure-port=0")
+            .collect()
+    }
+
+    #[test]
+    fn apiserver_args_follow_the_version() {
+        // 1.20-1.23: the insecure port is still a flag (default 0); it is set to 0 explicitly.
+        for old in ["Kubernetes v1.20.2", "Kubernetes v1.23.17"] {
+            let args = args_for(old);
+            assert!(
+                args.iter().any(|a| a == "--insecure-port=0"),
+                "{old}: {args:?}"
+            );
+            assert_eq!(without_insecure_port(&args), COMMON, "{old}");
+        }
+        // 1.24 removed the flag: passing it is `Error: unknown flag: --insecure-port`.
+        for new in [
+            "Kubernetes v1.24.0",
+            "Kubernetes v1.32.0",
+            "Kubernetes v1.34.1",
+        ] {
+            let args = args_for(new);
+            assert_eq!(args, COMMON, "{new}");
+        }
+        // Unknown: taken for a current release.
+        for unknown in [
+            "",
+            "kube-apiserver: command not found",
+            "Kubernetes v0.0.0-master+$Format:%H$",
+        ] {
+            assert_eq!(KubeVersion::parse(unknown), None, "{unknown:?}");
+            assert_eq!(args_for(unknown), COMMON, "{unknown:?}");
+        }
+        // No flag removed between 1.20 and 1.34 other than the insecure-serving ones is used.
+        for removed in [
+            "--insecure-bind-address",
+            "--address",
+            "--port=",
+            "--kubelet-https",
+        ] {
+            assert!(
+                !args_for("Kubernetes v1.20.2")
+                    .iter()
+                    .any(|a| a.starts_with(removed)),
+                "{removed}"
+            );
+        }
+    }
+
+    #[test]
+    fn kube_versions_parse_and_order() {
+        let v = |s| KubeVersion::parse(s);
+        assert_eq!(v("Kubernetes v1.20.2"), Some(KubeVersion::new(1, 20)));
+        assert_eq!(v("Kubernetes v1.32.0\n"), Some(KubeVersion::new(1, 32)));
+        assert_eq!(v("v1.33.0-rc.1"), Some(KubeVersion::new(1, 33)));
+        assert_eq!(v("Kubernetes v1.31.4+k3s1"), Some(KubeVersion::new(1, 31)));
+        assert_eq!(v("1.24"), Some(KubeVersion::new(1, 24)));
+        assert_eq!(v("Kubernetes"), None);
+        assert_eq!(v("Kubernetes vX.Y"), None);
+        assert!(KubeVersion::new(1, 23) < KubeVersion::INSECURE_PORT_REMOVED);
+        assert!(KubeVersion::new(1, 100) > KubeVersion::new(1, 99));
+        assert_eq!(KubeVersion::new(1, 32).to_string(), "1.32");
+    }
 
     #[test]
     fn pem_base64_matches_rfc4648_vectors() {

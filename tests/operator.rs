@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use auth0_operator::{
     crd::{Auth0Client, Auth0ClientGrant},
+    envtest::KubeVersion,
     sim::{Faults, RateLimit},
 };
 use common::*;
@@ -536,15 +537,38 @@ async fn secret_conflict_and_invalid_specs() {
         "{err}"
     );
 
-    // A rule only CEL could check on newer apiservers: reported by the operator, nothing sent.
+    // A rule of the CRD's CEL validation: apiservers that run it (1.25+) refuse the object at
+    // create; older ones store it and the operator reports it. Either way nothing reaches Auth0.
     w.sim.clear_requests();
-    clients
-        .create(
-            &PostParams::default(),
-            &client_obj("public-m2m", json!({"name": "P", "tokenEndpointAuthMethod": "none", "grantTypes": ["client_credentials"]})),
-        )
-        .await
-        .unwrap();
+    let public_m2m = client_obj(
+        "public-m2m",
+        json!({"name": "P", "tokenEndpointAuthMethod": "none", "grantTypes": ["client_credentials"]}),
+    );
+    let version = w.kube.apiserver_version().await.expect("GET /version");
+    let runs_cel =
+        KubeVersion::parse(&version.git_version).is_none_or(|v| v >= KubeVersion::CRD_CEL_RULES);
+    let created = clients.create(&PostParams::default(), &public_m2m).await;
+    if runs_cel {
+        match created {
+            Err(kube::Error::Api(s)) if s.code == 422 => assert!(
+                s.message.contains("client_credentials"),
+                "the CEL rule's message: {s:?}"
+            ),
+            other => panic!(
+                "Kubernetes {}: CEL should refuse: {other:?}",
+                version.git_version
+            ),
+        }
+        assert!(
+            !w.sim
+                .requests()
+                .iter()
+                .any(|r| r.method == "POST" && r.path == "/api/v2/clients")
+        );
+        op.stop().await;
+        return;
+    }
+    created.expect("stored by an apiserver without CEL validation");
     let c = client_ready(&clients, "public-m2m", "False", "InvalidSpec", T).await;
     assert!(
         ready_of(&c.status.unwrap().conditions)
