@@ -14,7 +14,9 @@ use crate::auth0::{Auth0Config, RateLimitConfig};
 /// Flags of `auth0-operator run`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct RunArgs {
-    /// Auth0 tenant domain, e.g. `my-tenant.eu.auth0.com`.
+    /// Domain of the default tenant, e.g. `my-tenant.eu.auth0.com`: the tenant of resources
+    /// without `spec.tenantRef`. Optional: without it (and its credentials) every resource names
+    /// an `Auth0Tenant` or `ClusterAuth0Tenant`.
     #[arg(long, env = "AUTH0_DOMAIN")]
     pub auth0_domain: Option<String>,
     /// Client id of the operator's machine-to-machine application.
@@ -68,13 +70,24 @@ pub struct RunArgs {
     /// Log format: `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+    /// Domains that `Auth0Tenant`/`ClusterAuth0Tenant` objects may name: comma-separated globs
+    /// (`*` matches anything). The default tenant from the environment is trusted.
+    #[arg(long, env = "ALLOWED_TENANT_DOMAINS", default_value = "*.auth0.com")]
+    pub allowed_tenant_domains: String,
+    /// Let tenant objects set `spec.baseUrl` (send their calls, with their credentials, to another
+    /// host, e.g. a local simulator). Off by default: a namespaced user could otherwise turn the
+    /// operator into a proxy.
+    #[arg(long, env = "ALLOW_TENANT_BASE_URL", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub allow_tenant_base_url: bool,
 }
 
 /// Validated operator settings.
 #[derive(Debug, Clone)]
 pub struct OperatorConfig {
-    /// Auth0 connection settings.
-    pub auth0: Auth0Config,
+    /// The default tenant (resources without `spec.tenantRef`), if configured.
+    pub auth0: Option<Auth0Config>,
+    /// What tenant objects may do, and their default rate limit and retries.
+    pub tenant_policy: crate::controller::tenant::TenantPolicy,
     /// Periodic drift check interval.
     pub resync_interval: Duration,
     /// Reconcile concurrency per kind.
@@ -116,7 +129,12 @@ impl OperatorConfig {
     /// Settings for tests and embedding: everything else at its default.
     pub fn new(auth0: Auth0Config) -> Self {
         Self {
-            auth0,
+            tenant_policy: crate::controller::tenant::TenantPolicy {
+                rate_limit: auth0.rate_limit.clone(),
+                retry: auth0.retry.clone(),
+                ..Default::default()
+            },
+            auth0: Some(auth0),
             resync_interval: Duration::from_secs(600),
             concurrency: 8,
             namespaces: Vec::new(),
@@ -179,16 +197,26 @@ impl RunArgs {
     /// Validates the settings, reading the secret file if one is given.
     pub fn resolve(&self) -> Result<OperatorConfig, ConfigError> {
         let mut problems = Vec::new();
+        // The default tenant is optional, but all or nothing.
+        let wants_default = [
+            &self.auth0_domain,
+            &self.auth0_client_id,
+            &self.auth0_client_secret,
+        ]
+        .iter()
+        .any(|v| non_empty(v).is_some())
+            || self.auth0_client_secret_file.is_some();
         let domain = non_empty(&self.auth0_domain);
         match &domain {
-            None => problems.push("AUTH0_DOMAIN (--auth0-domain) is not set: give your tenant's domain, e.g. my-tenant.eu.auth0.com".to_string()),
+            None if !wants_default => {}
+            None => problems.push("AUTH0_DOMAIN (--auth0-domain) is not set: give your tenant's domain, e.g. my-tenant.eu.auth0.com (or set none of AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET to run without a default tenant)".to_string()),
             Some(d) if d.contains("://") || d.contains('/') || d.contains(char::is_whitespace) => problems.push(format!(
                 "AUTH0_DOMAIN `{d}` must be a bare host name such as my-tenant.eu.auth0.com (no scheme, no path)"
             )),
             _ => {}
         }
         let client_id = non_empty(&self.auth0_client_id);
-        if client_id.is_none() {
+        if client_id.is_none() && wants_default {
             problems.push("AUTH0_CLIENT_ID (--auth0-client-id) is not set: give the client id of the operator's machine-to-machine application".to_string());
         }
         let secret = match (
@@ -221,7 +249,9 @@ impl RunArgs {
                 }
             },
             (None, None) => {
-                problems.push("neither AUTH0_CLIENT_SECRET nor AUTH0_CLIENT_SECRET_FILE is set: give the operator application's client secret".to_string());
+                if wants_default {
+                    problems.push("neither AUTH0_CLIENT_SECRET nor AUTH0_CLIENT_SECRET_FILE is set: give the operator application's client secret".to_string());
+                }
                 None
             }
         };
@@ -323,29 +353,54 @@ impl RunArgs {
                 .unwrap_or_else(|| "default".into()),
             lease_duration_secs: 15,
         });
+        let allowed_domains: Vec<String> = self
+            .allowed_tenant_domains
+            .split(',')
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty())
+            .collect();
+        for g in &allowed_domains {
+            if g.contains("://") || g.contains('/') || g.contains(char::is_whitespace) {
+                problems.push(format!(
+                    "ALLOWED_TENANT_DOMAINS entry `{g}` must be a host name glob such as *.auth0.com"
+                ));
+            }
+        }
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
-        // All Options are Some here: every None above pushed a problem.
-        let (Some(domain), Some(client_id), Some(secret), Some(resync)) =
-            (domain, client_id, secret, resync)
-        else {
+        // Every None above that mattered pushed a problem.
+        let Some(resync) = resync else {
             return Err(ConfigError {
                 problems: vec!["a required setting is missing".into()],
             });
         };
-        let mut auth0 = Auth0Config::new(domain, client_id, secret);
-        auth0.base_url = base_url;
-        auth0.audience = non_empty(&self.auth0_audience);
-        if let Some((burst, per_second)) = rate_limit {
-            auth0.rate_limit = RateLimitConfig {
+        let rate_limit = match rate_limit {
+            Some((burst, per_second)) => RateLimitConfig {
                 burst,
                 per_second,
-                ..auth0.rate_limit
-            };
-        }
+                ..RateLimitConfig::default()
+            },
+            None => RateLimitConfig::default(),
+        };
+        let auth0 = match (domain, client_id, secret) {
+            (Some(domain), Some(client_id), Some(secret)) => {
+                let mut auth0 = Auth0Config::new(domain, client_id, secret);
+                auth0.base_url = base_url;
+                auth0.audience = non_empty(&self.auth0_audience);
+                auth0.rate_limit = rate_limit.clone();
+                Some(auth0)
+            }
+            _ => None,
+        };
         Ok(OperatorConfig {
             auth0,
+            tenant_policy: crate::controller::tenant::TenantPolicy {
+                allowed_domains,
+                allow_base_url: self.allow_tenant_base_url,
+                rate_limit,
+                retry: Default::default(),
+            },
             resync_interval: resync,
             concurrency: self.concurrency,
             namespaces,
@@ -371,6 +426,7 @@ mod tests {
             http_addr: "0.0.0.0:8080".into(),
             lease_name: "auth0-operator".into(),
             log_format: "text".into(),
+            allowed_tenant_domains: "*.auth0.com".into(),
             ..Default::default()
         }
     }
@@ -379,7 +435,12 @@ mod tests {
     fn valid_settings_resolve() {
         let c = args().resolve().unwrap();
         assert_eq!(c.resync_interval, Duration::from_secs(600));
-        assert_eq!(c.auth0.domain, "t.eu.auth0.com");
+        assert_eq!(c.auth0.as_ref().unwrap().domain, "t.eu.auth0.com");
+        assert_eq!(
+            c.tenant_policy.allowed_domains,
+            vec!["*.auth0.com".to_string()]
+        );
+        assert!(!c.tenant_policy.allow_base_url);
         assert!(c.namespaces.is_empty());
         assert_eq!(c.http_addr, Some("0.0.0.0:8080".parse().unwrap()));
         assert_eq!(c.leader_election, None);
@@ -433,7 +494,40 @@ mod tests {
             ..args()
         };
         let c = a.resolve().unwrap();
-        assert_eq!(c.auth0.client_secret.expose(), "from-file");
+        assert_eq!(c.auth0.unwrap().client_secret.expose(), "from-file");
+    }
+
+    #[test]
+    fn the_default_tenant_is_optional_but_all_or_nothing() {
+        let none = RunArgs {
+            auth0_domain: None,
+            auth0_client_id: None,
+            auth0_client_secret: None,
+            ..args()
+        };
+        let c = none.resolve().unwrap();
+        assert!(c.auth0.is_none(), "no default tenant");
+        let partial = RunArgs {
+            auth0_client_id: None,
+            auth0_client_secret: None,
+            ..args()
+        };
+        let e = partial.resolve().unwrap_err().to_string();
+        assert!(
+            e.contains("AUTH0_CLIENT_ID") && e.contains("AUTH0_CLIENT_SECRET"),
+            "{e}"
+        );
+        let globs = RunArgs {
+            allowed_tenant_domains: "*.auth0.com, *.example.org".into(),
+            allow_tenant_base_url: true,
+            ..args()
+        };
+        let c = globs.resolve().unwrap();
+        assert_eq!(
+            c.tenant_policy.allowed_domains,
+            vec!["*.auth0.com".to_string(), "*.example.org".to_string()]
+        );
+        assert!(c.tenant_policy.allow_base_url);
     }
 
     #[test]

@@ -123,7 +123,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         let c = run.resolve().map_err(|e| anyhow::anyhow!("{e}"))?;
         line(format!(
             "==> using the REAL Auth0 tenant {} (AUTH0_DOMAIN is set); examples create real applications",
-            c.auth0.domain
+            c.auth0
+                .as_ref()
+                .map(|a| a.domain.as_str())
+                .unwrap_or_default()
         ));
         c
     } else {

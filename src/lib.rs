@@ -67,7 +67,12 @@ pub async fn ensure_crds_installed(kube: &kube::Client) -> anyhow::Result<()> {
             ));
         }
     };
-    for plural in ["auth0clients", "auth0clientgrants"] {
+    for plural in [
+        "auth0clients",
+        "auth0clientgrants",
+        "auth0tenants",
+        "clusterauth0tenants",
+    ] {
         if !resources.resources.iter().any(|r| r.name == plural) {
             return Err(missing());
         }
@@ -97,7 +102,7 @@ pub async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-/// Installs (or replaces) both CRDs and waits until the API server serves them. Uses create /
+/// Installs (or replaces) every CRD and waits until the API server serves them. Uses create /
 /// replace rather than server-side apply, which API servers before 1.25 refuse for CRDs that
 /// carry CEL rules (`x-kubernetes-validations` is unknown to their typed schema).
 pub async fn install_crds(kube: &kube::Client) -> anyhow::Result<()> {

@@ -5,7 +5,7 @@
 //! collectors' descriptors too). `docs/metrics.md` is the contract; a test compares the full
 //! exposition with it.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use kube::runtime::reflector::Store;
 use parking_lot::Mutex;
@@ -55,7 +55,8 @@ pub struct Metrics {
 /// Values read at scrape time.
 #[derive(Debug, Default)]
 struct Sources {
-    auth0: OnceLock<Auth0Client>,
+    /// Each tenant's Management API client, by tenant key.
+    auth0: Mutex<std::collections::BTreeMap<String, Auth0Client>>,
     clients: Mutex<Vec<Store<Auth0ClientCr>>>,
     grants: Mutex<Vec<Store<Auth0ClientGrant>>>,
 }
@@ -129,9 +130,18 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// Makes the Auth0 client's counters part of the output.
-    pub fn set_auth0(&self, client: &Auth0Client) {
-        let _ = self.sources.auth0.set(client.clone());
+    /// Makes a tenant's Auth0 client's counters part of the output (replacing the tenant's
+    /// previous client, e.g. after its credentials changed).
+    pub fn set_auth0(&self, tenant: &str, client: &Auth0Client) {
+        self.sources
+            .auth0
+            .lock()
+            .insert(tenant.to_string(), client.clone());
+    }
+
+    /// Drops a tenant's series (the tenant was deleted).
+    pub fn remove_auth0(&self, tenant: &str) {
+        self.sources.auth0.lock().remove(tenant);
     }
 
     /// Adds caches whose objects are counted by readiness.
@@ -151,8 +161,14 @@ impl Metrics {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EndpointStatus {
+    tenant: String,
     endpoint: String,
     status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TenantLabel {
+    tenant: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -174,73 +190,104 @@ fn readiness<S: HasConditions>(status: Option<&S>) -> &'static str {
 
 impl Collector for Sources {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        if let Some(client) = self.auth0.get() {
-            let snap = client.metrics();
+        let snaps: Vec<(String, crate::auth0::MetricsSnapshot)> = self
+            .auth0
+            .lock()
+            .iter()
+            .map(|(tenant, c)| (tenant.clone(), c.metrics()))
+            .collect();
+        if !snaps.is_empty() {
             let mut family = encoder.encode_descriptor(
                 "auth0_requests",
-                "Auth0 HTTP attempts by endpoint template and status (0: no response)",
+                "Auth0 HTTP attempts by tenant, endpoint template and status (0: no response)",
                 None,
                 prometheus_client::metrics::MetricType::Counter,
             )?;
-            for r in &snap.requests {
-                let labels = EndpointStatus {
-                    endpoint: r.endpoint.to_string(),
-                    status: r.status.to_string(),
-                };
-                ConstCounter::new(r.count).encode(family.encode_family(&labels)?)?;
+            for (tenant, snap) in &snaps {
+                for r in &snap.requests {
+                    let labels = EndpointStatus {
+                        tenant: tenant.clone(),
+                        endpoint: r.endpoint.to_string(),
+                        status: r.status.to_string(),
+                    };
+                    ConstCounter::new(r.count).encode(family.encode_family(&labels)?)?;
+                }
             }
-            let counters: [(&str, &str, u64); 4] = [
-                (
-                    "auth0_rate_limited",
-                    "429 answers from Auth0",
-                    snap.rate_limited,
-                ),
+            type Pick = fn(&crate::auth0::MetricsSnapshot) -> Option<u64>;
+            let counters: [(&str, &str, Pick); 4] = [
+                ("auth0_rate_limited", "429 answers from Auth0", |s| {
+                    Some(s.rate_limited)
+                }),
                 (
                     "auth0_retries",
                     "Requests sent again after 429, 5xx, transport errors or a token refresh",
-                    snap.retries,
+                    |s| Some(s.retries),
                 ),
                 (
                     "auth0_token_fetches",
                     "Management API tokens fetched",
-                    snap.token_fetches,
+                    |s| Some(s.token_fetches),
                 ),
                 (
                     "auth0_throttle_waits",
                     "Times a request waited for Auth0's rate-limit reset",
-                    snap.throttle_waits,
+                    |s| Some(s.throttle_waits),
                 ),
             ];
-            for (name, help, value) in counters {
-                let c = ConstCounter::new(value);
-                c.encode(encoder.encode_descriptor(name, help, None, c.metric_type())?)?;
+            for (name, help, pick) in counters {
+                let mut family = encoder.encode_descriptor(
+                    name,
+                    help,
+                    None,
+                    prometheus_client::metrics::MetricType::Counter,
+                )?;
+                for (tenant, snap) in &snaps {
+                    if let Some(v) = pick(snap) {
+                        let labels = TenantLabel {
+                            tenant: tenant.clone(),
+                        };
+                        ConstCounter::new(v).encode(family.encode_family(&labels)?)?;
+                    }
+                }
             }
-            if let Some(remaining) = snap.ratelimit_remaining {
-                let g = ConstGauge::new(remaining as i64);
-                g.encode(encoder.encode_descriptor(
+            let gauges: [(&str, &str, Pick); 3] = [
+                (
                     "auth0_ratelimit_remaining",
                     "Last x-ratelimit-remaining seen",
-                    None,
-                    g.metric_type(),
-                )?)?;
-            }
-            if let Some(valid) = snap.credentials_valid {
-                let g = ConstGauge::new(i64::from(valid));
-                g.encode(encoder.encode_descriptor(
+                    |s| s.ratelimit_remaining,
+                ),
+                (
                     "auth0_credentials_valid",
                     "1 when Auth0 last accepted the operator's management credentials, 0 when it rejected them",
-                    None,
-                    g.metric_type(),
-                )?)?;
-            }
-            if let Some(limit) = snap.ratelimit_limit {
-                let g = ConstGauge::new(limit as i64);
-                g.encode(encoder.encode_descriptor(
+                    |s| s.credentials_valid.map(u64::from),
+                ),
+                (
                     "auth0_ratelimit_limit",
                     "Last x-ratelimit-limit seen",
+                    |s| s.ratelimit_limit,
+                ),
+            ];
+            for (name, help, pick) in gauges {
+                let values: Vec<(&String, u64)> = snaps
+                    .iter()
+                    .filter_map(|(t, s)| pick(s).map(|v| (t, v)))
+                    .collect();
+                if values.is_empty() {
+                    continue;
+                }
+                let mut family = encoder.encode_descriptor(
+                    name,
+                    help,
                     None,
-                    g.metric_type(),
-                )?)?;
+                    prometheus_client::metrics::MetricType::Gauge,
+                )?;
+                for (tenant, v) in values {
+                    let labels = TenantLabel {
+                        tenant: tenant.clone(),
+                    };
+                    ConstGauge::new(i64::try_from(v).unwrap_or(i64::MAX))
+                        .encode(family.encode_family(&labels)?)?;
+                }
             }
         }
         let mut counts: std::collections::BTreeMap<(&'static str, &'static str), i64> =

@@ -191,14 +191,14 @@ async fn probes_and_metrics() {
     for needle in [
         r#"auth0_operator_reconciles_total{kind="Auth0Client",result="success"}"#,
         "auth0_operator_reconcile_duration_seconds_bucket",
-        r#"auth0_operator_auth0_requests_total{endpoint="POST /api/v2/clients",status="201"} 1"#,
-        "auth0_operator_auth0_rate_limited_total 0",
+        r#"auth0_operator_auth0_requests_total{tenant="default",endpoint="POST /api/v2/clients",status="201"} 1"#,
+        r#"auth0_operator_auth0_rate_limited_total{tenant="default"} 0"#,
         "auth0_operator_auth0_ratelimit_remaining",
     ] {
         assert!(metrics.contains(needle), "missing {needle} in:\n{metrics}");
     }
     assert!(
-        metrics.contains("\nauth0_operator_auth0_credentials_valid 1\n"),
+        metrics.contains("\nauth0_operator_auth0_credentials_valid{tenant=\"default\"} 1\n"),
         "credentials reported valid:\n{metrics}"
     );
     // The exposition is exactly what docs/metrics.md documents: every family, its type and its
@@ -430,7 +430,7 @@ async fn wrong_credentials_are_visible() {
     );
     eventually("credentials_valid 0", T, || async {
         let (_, m) = get(port, "/metrics").await?;
-        m.contains("\nauth0_operator_auth0_credentials_valid 0\n")
+        m.contains("\nauth0_operator_auth0_credentials_valid{tenant=\"default\"} 0\n")
             .then_some(())
     })
     .await;

@@ -8,10 +8,10 @@ use kube::{
 };
 use tracing::info;
 
-use super::{Context, Error, FIELD_MANAGER, Outcome, build};
+use super::{Context, Error, FIELD_MANAGER, Outcome, build, tenant::Tenant};
 use crate::{
     auth0::{Auth0Error, Client, Secret as SecretValue},
-    crd::{Auth0Client, Auth0ClientStatus, DeletionPolicy},
+    crd::{Auth0Client, Auth0ClientStatus, DeletionPolicy, TenantRef},
 };
 
 /// What a sync learned and did.
@@ -61,8 +61,25 @@ impl super::Kind for Auth0Client {
         }
     }
 
-    async fn sync(&self, ctx: &Context, seen: &mut Seen) -> Result<Outcome, Error> {
-        sync(self, ctx, seen).await?;
+    fn tenant_ref(&self) -> Option<&TenantRef> {
+        self.spec.tenant_ref.as_ref()
+    }
+
+    fn recorded_tenant(&self) -> Option<&str> {
+        self.status.as_ref()?.tenant.as_deref()
+    }
+
+    fn has_auth0_object(&self) -> bool {
+        self.spec.client_id.is_some() || self.status.as_ref().is_some_and(|s| s.client_id.is_some())
+    }
+
+    async fn sync(
+        &self,
+        ctx: &Context,
+        tenant: &Tenant,
+        seen: &mut Seen,
+    ) -> Result<Outcome, Error> {
+        sync(self, ctx, tenant, seen).await?;
         Ok(notes(self, seen))
     }
 
@@ -79,6 +96,7 @@ impl super::Kind for Auth0Client {
         seen: Seen,
         ready: Condition,
         error: Option<&Error>,
+        tenant: Option<&str>,
     ) -> Auth0ClientStatus {
         let previous = self.status.clone().unwrap_or_default();
         let client_id = seen.client_id.or(previous.client_id.clone());
@@ -99,6 +117,7 @@ impl super::Kind for Auth0Client {
                 previous.secret_name
             },
             client_id,
+            tenant: previous.tenant.or_else(|| tenant.map(String::from)),
         }
     }
 
@@ -107,7 +126,11 @@ impl super::Kind for Auth0Client {
         ctx.wake_grants_of(self);
     }
 
-    async fn delete_in_auth0(&self, ctx: &Context) -> Result<Option<String>, Error> {
+    async fn delete_in_auth0(
+        &self,
+        ctx: &Context,
+        tenant: &Tenant,
+    ) -> Result<Option<String>, Error> {
         // Its grants report that their client is going away.
         ctx.wake_grants_of(self);
         let id = match (
@@ -117,16 +140,16 @@ impl super::Kind for Auth0Client {
             (Some(id), _) | (None, Some(id)) => Some(id),
             (None, None) => {
                 // Possibly created just before a crash, before the status was written.
-                ctx.inventory.ensure_clients(&ctx.auth0).await?;
-                find_tagged(ctx, &self.uid().unwrap_or_default())
+                tenant.inventory.ensure_clients(&tenant.auth0).await?;
+                find_tagged(ctx, tenant, &self.uid().unwrap_or_default())
                     .await?
                     .map(|c| c.client_id)
             }
         };
         if let Some(id) = &id {
-            ctx.auth0.delete_client(id).await?;
-            ctx.inventory.remove_client(id);
-            ctx.inventory.remove_grants_of_client(id);
+            tenant.auth0.delete_client(id).await?;
+            tenant.inventory.remove_client(id);
+            tenant.inventory.remove_grants_of_client(id);
         }
         Ok(id)
     }
@@ -171,7 +194,12 @@ fn notes(obj: &Auth0Client, seen: &Seen) -> Outcome {
 
 /// Looks up the Auth0 client behind `obj`, creating or patching it, then writes the Secret.
 /// What it learns goes into `out` as it goes, so a failure still records the client id.
-async fn sync(obj: &Auth0Client, ctx: &Context, out: &mut Seen) -> Result<(), Error> {
+async fn sync(
+    obj: &Auth0Client,
+    ctx: &Context,
+    tenant: &Tenant,
+    out: &mut Seen,
+) -> Result<(), Error> {
     let status_id = obj.status.as_ref().and_then(|s| s.client_id.clone());
     // A Secret of that name that is not ours is reported before anything is created in Auth0.
     let existing_secret = current_secret(obj, ctx).await?;
@@ -182,11 +210,11 @@ async fn sync(obj: &Auth0Client, ctx: &Context, out: &mut Seen) -> Result<(), Er
     } else {
         build::ownership_tags(obj)
     };
-    ctx.inventory.ensure_clients(&ctx.auth0).await?;
+    tenant.inventory.ensure_clients(&tenant.auth0).await?;
 
     let mut fresh_secret: Option<SecretValue> = None;
     let observed: Client = if let Some(id) = obj.spec.client_id.as_ref() {
-        match lookup(ctx, id).await? {
+        match lookup(tenant, id).await? {
             Some(c) => {
                 out.adopted = status_id.is_none();
                 c
@@ -199,18 +227,18 @@ async fn sync(obj: &Auth0Client, ctx: &Context, out: &mut Seen) -> Result<(), Er
         }
     } else {
         let by_status = match &status_id {
-            Some(id) => lookup(ctx, id).await?,
+            Some(id) => lookup(tenant, id).await?,
             None => None,
         };
         match by_status {
             Some(c) => c,
-            None => match find_tagged(ctx, &uid).await? {
+            None => match find_tagged(ctx, tenant, &uid).await? {
                 Some(c) => {
                     out.adopted = true;
                     c
                 }
                 None => {
-                    let created = create(obj, ctx, &uid, tags.clone()).await?;
+                    let created = create(obj, ctx, tenant, &uid, tags.clone()).await?;
                     out.created = true;
                     out.recreated = status_id.is_some();
                     fresh_secret = created.client_secret.clone();
@@ -224,30 +252,37 @@ async fn sync(obj: &Auth0Client, ctx: &Context, out: &mut Seen) -> Result<(), Er
     let update = build::client_update(&obj.spec, &tags, &observed);
     if !update.is_empty() {
         out.updated_fields = build::update_fields(&update);
-        let patched = ctx
+        let patched = tenant
             .auth0
             .update_client(&observed.client_id, &update)
             .await?;
-        ctx.inventory.upsert_client(&patched);
+        tenant.inventory.upsert_client(&patched);
     }
-    out.secret_written =
-        ensure_secret(obj, ctx, &observed.client_id, fresh_secret, existing_secret).await?;
+    out.secret_written = ensure_secret(
+        obj,
+        ctx,
+        tenant,
+        &observed.client_id,
+        fresh_secret,
+        existing_secret,
+    )
+    .await?;
     Ok(())
 }
 
 /// The client with this id: from the cache, or (when the cache does not know it) from Auth0,
 /// so a client created since the last listing is not mistaken for a deleted one.
-async fn lookup(ctx: &Context, client_id: &str) -> Result<Option<Client>, Error> {
-    if let Some(c) = ctx.inventory.client(client_id) {
+async fn lookup(tenant: &Tenant, client_id: &str) -> Result<Option<Client>, Error> {
+    if let Some(c) = tenant.inventory.client(client_id) {
         return Ok(Some(c));
     }
-    match ctx.auth0.get_client(client_id).await {
+    match tenant.auth0.get_client(client_id).await {
         Ok(c) => {
-            ctx.inventory.upsert_client(&c);
+            tenant.inventory.upsert_client(&c);
             Ok(Some(c))
         }
         Err(e) if e.is_not_found() => {
-            ctx.inventory.remove_client(client_id);
+            tenant.inventory.remove_client(client_id);
             Ok(None)
         }
         Err(e) => Err(e.into()),
@@ -256,25 +291,26 @@ async fn lookup(ctx: &Context, client_id: &str) -> Result<Option<Client>, Error>
 
 /// The client tagged with this resource's UID. After a create that ended without an answer,
 /// the listing is refreshed first, so a client Auth0 did create is found instead of duplicated.
-async fn find_tagged(ctx: &Context, uid: &str) -> Result<Option<Client>, Error> {
+async fn find_tagged(ctx: &Context, tenant: &Tenant, uid: &str) -> Result<Option<Client>, Error> {
     if ctx.pending_creates.lock().contains(uid) {
-        ctx.inventory.invalidate_clients();
-        ctx.inventory.ensure_clients(&ctx.auth0).await?;
+        tenant.inventory.invalidate_clients();
+        tenant.inventory.ensure_clients(&tenant.auth0).await?;
     }
-    Ok(ctx.inventory.client_by_uid(uid))
+    Ok(tenant.inventory.client_by_uid(uid))
 }
 
 async fn create(
     obj: &Auth0Client,
     ctx: &Context,
+    tenant: &Tenant,
     uid: &str,
     tags: std::collections::BTreeMap<String, String>,
 ) -> Result<Client, Error> {
     let body = build::client_create(&obj.spec, tags);
     ctx.pending_creates.lock().insert(uid.to_string());
-    match ctx.auth0.create_client(&body).await {
+    match tenant.auth0.create_client(&body).await {
         Ok(c) => {
-            ctx.inventory.record_created_client(&c);
+            tenant.inventory.record_created_client(&c);
             ctx.pending_creates.lock().remove(uid);
             Ok(c)
         }
@@ -384,6 +420,7 @@ async fn client_exists(
 async fn ensure_secret(
     obj: &Auth0Client,
     ctx: &Context,
+    tenant: &Tenant,
     client_id: &str,
     fresh_secret: Option<SecretValue>,
     existing: Option<Secret>,
@@ -391,7 +428,7 @@ async fn ensure_secret(
     let ns = obj.namespace().unwrap_or_default();
     let name = obj.secret_name();
     let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &ns);
-    let domain = ctx.auth0.domain().to_string();
+    let domain = tenant.auth0.domain().to_string();
     if let Some(s) = &existing
         && build::secret_up_to_date(s, &domain, client_id)
     {
@@ -400,7 +437,7 @@ async fn ensure_secret(
     }
     let value = match fresh_secret {
         Some(v) => v,
-        None => ctx.auth0.get_client(client_id).await?.client_secret.ok_or_else(|| {
+        None => tenant.auth0.get_client(client_id).await?.client_secret.ok_or_else(|| {
             Error::Auth0(Auth0Error::InsufficientScope {
                 endpoint: "GET /api/v2/clients/{id}",
                 message: "Auth0 did not return the client secret; the operator's application needs the read:client_keys scope to (re)write the credentials Secret".into(),

@@ -15,8 +15,11 @@ use kube::{
 };
 use tracing::{info, warn};
 
-use super::{Context, Error, status};
-use crate::crd::{DeletionPolicy, Reason};
+use super::{
+    Context, Error, status,
+    tenant::{self, Tenant},
+};
+use crate::crd::{DeletionPolicy, Reason, TenantRef};
 
 /// Normal events (reason, note) a successful sync or cleanup reports.
 #[derive(Debug, Default)]
@@ -60,6 +63,12 @@ pub trait Kind:
     fn current_conditions(&self) -> &[Condition];
     /// What deleting the resource does in Auth0.
     fn deletion_policy(&self) -> DeletionPolicy;
+    /// `spec.tenantRef` (`None`: the operator's default tenant).
+    fn tenant_ref(&self) -> Option<&TenantRef>;
+    /// The tenant key the status recorded when the resource was first synced.
+    fn recorded_tenant(&self) -> Option<&str>;
+    /// Whether the status names an Auth0 object (so deletion must reach Auth0).
+    fn has_auth0_object(&self) -> bool;
     /// Pure checks of the spec (and of the spec against the recorded status): every rule the
     /// CRD states, enforced here too because API servers before 1.25 drop CEL rules.
     fn validate(&self) -> Result<(), Error>;
@@ -67,17 +76,19 @@ pub trait Kind:
     fn sync<'a>(
         &'a self,
         ctx: &'a Context,
+        tenant: &'a Tenant,
         seen: &'a mut Self::Seen,
     ) -> impl Future<Output = Result<Outcome, Error>> + Send + 'a;
     /// The `Ready=True` message after a sync.
     fn synced_message(&self, seen: &Self::Seen) -> String;
-    /// The status to write, given what the sync learned, the new `Ready` condition and the
-    /// error (if the reconcile failed).
+    /// The status to write, given what the sync learned, the new `Ready` condition, the error
+    /// (if the reconcile failed) and the key of the tenant it resolved (to record).
     fn next_status(
         &self,
         seen: Self::Seen,
         ready: Condition,
         error: Option<&Error>,
+        tenant: Option<&str>,
     ) -> Self::Status;
     /// Called after the status changed (e.g. to wake dependents).
     fn status_changed(&self, _ctx: &Context) {}
@@ -85,6 +96,7 @@ pub trait Kind:
     fn delete_in_auth0<'a>(
         &'a self,
         ctx: &'a Context,
+        tenant: &'a Tenant,
     ) -> impl Future<Output = Result<Option<String>, Error>> + Send + 'a;
     /// Releases what the resource holds locally (e.g. its Secret), whatever the policy.
     fn release<'a>(
@@ -132,12 +144,30 @@ pub fn error_policy<K: Kind>(obj: Arc<K>, err: &Error, ctx: Arc<Context>) -> Act
     ctx.requeue_after_error(&*obj, err)
 }
 
+/// The tenant key of `obj`, refused when it differs from the one its status recorded
+/// (`tenantRef` is immutable: a resource never moves between tenants).
+fn tenant_key_of<K: Kind>(obj: &K) -> Result<String, Error> {
+    let key = tenant::tenant_key(&obj.namespace().unwrap_or_default(), obj.tenant_ref());
+    match obj.recorded_tenant() {
+        Some(recorded) if recorded != key => Err(Error::InvalidSpec(format!(
+            "tenantRef is immutable: this resource's Auth0 objects live in tenant {recorded}, not {key} (recreate the resource to use another tenant)"
+        ))),
+        _ => Ok(key),
+    }
+}
+
 async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, Error> {
     let mut seen = K::Seen::default();
-    let result = match obj.validate() {
-        Ok(()) => obj.sync(ctx, &mut seen).await,
-        Err(e) => Err(e),
-    };
+    let mut resolved: Option<String> = None;
+    let result = async {
+        obj.validate()?;
+        tenant_key_of(obj)?;
+        let ns = obj.namespace().unwrap_or_default();
+        let tenant = tenant::resolve(ctx, &ns, obj.tenant_ref()).await?;
+        resolved = Some(tenant.key.clone());
+        obj.sync(ctx, &tenant, &mut seen).await
+    }
+    .await;
     let generation = obj.meta().generation;
     match result {
         Ok(outcome) => {
@@ -149,7 +179,7 @@ async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, 
                 generation,
                 obj.current_conditions(),
             );
-            let next = obj.next_status(seen, ready, None);
+            let next = obj.next_status(seen, ready, None, resolved.as_deref());
             if status::apply_status(api, obj, obj.current_status(), &next).await? {
                 obj.status_changed(ctx);
             }
@@ -165,7 +195,7 @@ async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, 
                 generation,
                 obj.current_conditions(),
             );
-            let next = obj.next_status(seen, ready, Some(&err));
+            let next = obj.next_status(seen, ready, Some(&err), resolved.as_deref());
             match status::apply_status(api, obj, obj.current_status(), &next).await {
                 Ok(true) => obj.status_changed(ctx),
                 Ok(false) => {}
@@ -215,10 +245,22 @@ async fn cleanup<K: Kind>(obj: &K, ctx: &Context) -> Result<Action, Error> {
                 "Orphaned",
                 format!("deletionPolicy is Orphan: the {} is kept", K::NOUN),
             ),
-            DeletionPolicy::Delete => match obj.delete_in_auth0(ctx).await? {
-                Some(id) => Outcome::note("Deleted", format!("Deleted {} {id}", K::NOUN)),
-                None => Outcome::default(),
-            },
+            DeletionPolicy::Delete => {
+                let ns = obj.namespace().unwrap_or_default();
+                // The tenant the objects were made in (tenantRef cannot have changed since).
+                let tref = obj.tenant_ref();
+                match tenant::resolve(ctx, &ns, tref).await {
+                    Ok(tenant) => match obj.delete_in_auth0(ctx, &tenant).await? {
+                        Some(id) => Outcome::note("Deleted", format!("Deleted {} {id}", K::NOUN)),
+                        None => Outcome::default(),
+                    },
+                    // Never synced in any tenant: nothing can have been created.
+                    Err(_) if obj.recorded_tenant().is_none() && !obj.has_auth0_object() => {
+                        Outcome::default()
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         };
         obj.release(ctx).await?;
         Ok::<_, Error>(outcome)

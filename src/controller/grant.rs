@@ -3,10 +3,13 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{ResourceExt, runtime::reflector::ObjectRef};
 
-use super::{Context, Error, Outcome, build};
+use super::{Context, Error, Outcome, build, tenant::Tenant};
 use crate::{
     auth0::{ClientGrant, ListGrantsParams},
-    crd::{Auth0Client, Auth0ClientGrant, Auth0ClientGrantStatus, CONDITION_READY, DeletionPolicy},
+    crd::{
+        Auth0Client, Auth0ClientGrant, Auth0ClientGrantStatus, CONDITION_READY, DeletionPolicy,
+        TenantRef,
+    },
 };
 
 /// What a sync learned and did.
@@ -47,8 +50,25 @@ impl super::Kind for Auth0ClientGrant {
         build::validate_grant_spec(&self.spec, self.status.as_ref()).map_err(Error::InvalidSpec)
     }
 
-    async fn sync(&self, ctx: &Context, seen: &mut Seen) -> Result<Outcome, Error> {
-        sync(self, ctx, seen).await?;
+    fn tenant_ref(&self) -> Option<&TenantRef> {
+        self.spec.tenant_ref.as_ref()
+    }
+
+    fn recorded_tenant(&self) -> Option<&str> {
+        self.status.as_ref()?.tenant.as_deref()
+    }
+
+    fn has_auth0_object(&self) -> bool {
+        self.status.as_ref().is_some_and(|s| s.grant_id.is_some())
+    }
+
+    async fn sync(
+        &self,
+        ctx: &Context,
+        tenant: &Tenant,
+        seen: &mut Seen,
+    ) -> Result<Outcome, Error> {
+        sync(self, ctx, tenant, seen).await?;
         let id = seen.grant_id.as_deref().unwrap_or_default();
         Ok(if seen.created {
             Outcome::note("Created", format!("Created client grant {id}"))
@@ -81,6 +101,7 @@ impl super::Kind for Auth0ClientGrant {
         seen: Seen,
         ready: Condition,
         _error: Option<&Error>,
+        tenant: Option<&str>,
     ) -> Auth0ClientGrantStatus {
         let previous = self.status.clone().unwrap_or_default();
         if seen.grant_gone {
@@ -113,10 +134,15 @@ impl super::Kind for Auth0ClientGrant {
             } else {
                 previous.client_ref
             },
+            tenant: previous.tenant.or_else(|| tenant.map(String::from)),
         }
     }
 
-    async fn delete_in_auth0(&self, ctx: &Context) -> Result<Option<String>, Error> {
+    async fn delete_in_auth0(
+        &self,
+        _ctx: &Context,
+        tenant: &Tenant,
+    ) -> Result<Option<String>, Error> {
         let status = self.status.clone().unwrap_or_default();
         // The audience the grant was made for, even if the spec was changed since (refused).
         let audience = status
@@ -126,16 +152,17 @@ impl super::Kind for Auth0ClientGrant {
         let id = match (status.grant_id, status.client_id) {
             (Some(id), _) => Some(id),
             (None, Some(client_id)) => {
-                ctx.inventory.ensure_grants(&ctx.auth0).await?;
-                ctx.inventory
+                tenant.inventory.ensure_grants(&tenant.auth0).await?;
+                tenant
+                    .inventory
                     .find_grant(&client_id, &audience)
                     .map(|g| g.id)
             }
             (None, None) => None,
         };
         if let Some(id) = &id {
-            ctx.auth0.delete_client_grant(id).await?;
-            ctx.inventory.remove_grant(id);
+            tenant.auth0.delete_client_grant(id).await?;
+            tenant.inventory.remove_grant(id);
         }
         Ok(id)
     }
@@ -144,7 +171,11 @@ impl super::Kind for Auth0ClientGrant {
 /// The Auth0 client id the grant is for. The cache of `Auth0Client`s is consulted first; when
 /// it does not show the client ready, the API server is asked, because this grant may have been
 /// woken by the client's change before that cache saw it (they are separate watches).
-async fn resolve_client_id(obj: &Auth0ClientGrant, ctx: &Context) -> Result<String, Error> {
+async fn resolve_client_id(
+    obj: &Auth0ClientGrant,
+    ctx: &Context,
+    tenant: &str,
+) -> Result<String, Error> {
     if let Some(id) = &obj.spec.client_id {
         return Ok(id.clone());
     }
@@ -155,9 +186,23 @@ async fn resolve_client_id(obj: &Auth0ClientGrant, ctx: &Context) -> Result<Stri
         .as_ref()
         .map(|r| r.name.clone())
         .unwrap_or_default();
+    // A grant and the client it names must live in the same tenant.
+    let same_tenant = |client: &Auth0Client| -> Result<(), Error> {
+        let theirs = super::tenant::tenant_key(&ns, client.spec.tenant_ref.as_ref());
+        if theirs == tenant {
+            Ok(())
+        } else {
+            Err(Error::InvalidSpec(format!(
+                "clientRef names Auth0Client {name} of tenant {theirs}, but this grant uses tenant {tenant}: a grant must name a client of its own tenant"
+            )))
+        }
+    };
     let cached = ctx.clients.get(&ObjectRef::new(&name).within(&ns));
-    if let Some(id) = cached.as_deref().and_then(ready_client_id) {
-        return Ok(id);
+    if let Some(c) = cached.as_deref() {
+        same_tenant(c)?;
+        if let Some(id) = ready_client_id(c) {
+            return Ok(id);
+        }
     }
     let api: kube::Api<Auth0Client> = kube::Api::namespaced(ctx.kube.clone(), &ns);
     let Some(client) = api.get_opt(&name).await? else {
@@ -165,6 +210,7 @@ async fn resolve_client_id(obj: &Auth0ClientGrant, ctx: &Context) -> Result<Stri
             "Auth0Client {name} does not exist in namespace {ns}"
         )));
     };
+    same_tenant(&client)?;
     if client.metadata.deletion_timestamp.is_some() {
         return Err(Error::ClientNotReady(format!(
             "Auth0Client {name} is being deleted"
@@ -194,8 +240,13 @@ fn ready_client_id(client: &Auth0Client) -> Option<String> {
 
 /// Finds, adopts or creates the grant, then patches it to the spec. What it learns goes into
 /// `out` as it goes.
-async fn sync(obj: &Auth0ClientGrant, ctx: &Context, out: &mut Seen) -> Result<(), Error> {
-    let client_id = match resolve_client_id(obj, ctx).await {
+async fn sync(
+    obj: &Auth0ClientGrant,
+    ctx: &Context,
+    tenant: &Tenant,
+    out: &mut Seen,
+) -> Result<(), Error> {
+    let client_id = match resolve_client_id(obj, ctx, &tenant.key).await {
         Ok(id) => id,
         Err(e) => {
             // The grant went away with its client (Auth0 deletes a client's grants): the
@@ -206,23 +257,27 @@ async fn sync(obj: &Auth0ClientGrant, ctx: &Context, out: &mut Seen) -> Result<(
                     .as_ref()
                     .and_then(|s| s.grant_id.as_deref())
                     .is_some_and(|id| {
-                        ctx.inventory.grants_listed() && ctx.inventory.grant(id).is_none()
+                        tenant.inventory.grants_listed() && tenant.inventory.grant(id).is_none()
                     });
             return Err(e);
         }
     };
     let audience = obj.spec.audience.clone();
-    ctx.inventory.ensure_grants(&ctx.auth0).await?;
+    tenant.inventory.ensure_grants(&tenant.auth0).await?;
     out.client_id = Some(client_id.clone());
 
     let by_status = obj
         .status
         .as_ref()
         .and_then(|s| s.grant_id.as_deref())
-        .and_then(|id| ctx.inventory.grant(id))
+        .and_then(|id| tenant.inventory.grant(id))
         .filter(|g| build::grant_matches(g, &client_id, &audience));
-    let mut cached = by_status.or_else(|| ctx.inventory.find_grant(&client_id, &audience));
-    if cached.is_none() && !ctx.inventory.grants_listing_covers_new_client(&client_id) {
+    let mut cached = by_status.or_else(|| tenant.inventory.find_grant(&client_id, &audience));
+    if cached.is_none()
+        && !tenant
+            .inventory
+            .grants_listing_covers_new_client(&client_id)
+    {
         // The listing may predate a grant made elsewhere: ask Auth0 for exactly this pair
         // before creating, to adopt instead of running into a 409. (Skipped for clients this
         // process created after the listing: they cannot have such a grant.)
@@ -230,14 +285,14 @@ async fn sync(obj: &Auth0ClientGrant, ctx: &Context, out: &mut Seen) -> Result<(
             client_id: Some(client_id.clone()),
             audience: Some(audience.clone()),
         };
-        cached = ctx
+        cached = tenant
             .auth0
             .list_client_grants(&params)
             .await?
             .into_iter()
             .find(|g| build::grant_matches(g, &client_id, &audience));
         if let Some(g) = &cached {
-            ctx.inventory.upsert_grant(g);
+            tenant.inventory.upsert_grant(g);
         }
     }
     let observed: ClientGrant = match cached {
@@ -246,13 +301,13 @@ async fn sync(obj: &Auth0ClientGrant, ctx: &Context, out: &mut Seen) -> Result<(
                 obj.status.as_ref().and_then(|s| s.grant_id.as_deref()) != Some(g.id.as_str());
             g
         }
-        None => match ctx
+        None => match tenant
             .auth0
             .create_client_grant(&build::grant_create(&obj.spec, &client_id))
             .await
         {
             Ok(g) => {
-                ctx.inventory.upsert_grant(&g);
+                tenant.inventory.upsert_grant(&g);
                 out.created = true;
                 g
             }
@@ -262,12 +317,12 @@ async fn sync(obj: &Auth0ClientGrant, ctx: &Context, out: &mut Seen) -> Result<(
                     client_id: Some(client_id.clone()),
                     audience: Some(audience.clone()),
                 };
-                let found = ctx.auth0.list_client_grants(&params).await?;
+                let found = tenant.auth0.list_client_grants(&params).await?;
                 let g = found
                     .into_iter()
                     .find(|g| build::grant_matches(g, &client_id, &audience))
                     .ok_or_else(|| Error::Auth0(e))?;
-                ctx.inventory.upsert_grant(&g);
+                tenant.inventory.upsert_grant(&g);
                 out.adopted = true;
                 g
             }
@@ -286,11 +341,15 @@ async fn sync(obj: &Auth0ClientGrant, ctx: &Context, out: &mut Seen) -> Result<(
             Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
             _ => vec![],
         };
-        match ctx.auth0.update_client_grant(&observed.id, &update).await {
-            Ok(g) => ctx.inventory.upsert_grant(&g),
+        match tenant
+            .auth0
+            .update_client_grant(&observed.id, &update)
+            .await
+        {
+            Ok(g) => tenant.inventory.upsert_grant(&g),
             Err(e) if e.is_not_found() => {
                 // Deleted behind our back (e.g. with its client): create it on the next pass.
-                ctx.inventory.remove_grant(&observed.id);
+                tenant.inventory.remove_grant(&observed.id);
                 return Err(e.into());
             }
             Err(e) => return Err(e.into()),

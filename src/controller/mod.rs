@@ -13,6 +13,7 @@ pub mod events;
 pub mod grant;
 pub mod inventory;
 pub mod status;
+pub mod tenant;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -43,6 +44,9 @@ pub use driver::{Kind, Outcome, error_policy, reconcile};
 pub use events::Recorder;
 pub use inventory::Inventory;
 
+/// How long reconciles may run on after shutdown before the controllers are dropped.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// Field manager of every server-side apply the operator makes.
 pub const FIELD_MANAGER: &str = "auth0-operator";
 /// Label put on every Secret the operator creates.
@@ -71,6 +75,18 @@ pub enum Error {
     /// The Auth0 object this resource names does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The referenced tenant does not exist, or no default tenant is configured.
+    #[error("{0}")]
+    TenantNotFound(String),
+    /// The referenced tenant is not verified.
+    #[error("{0}")]
+    TenantNotReady(String),
+    /// The referenced `ClusterAuth0Tenant` does not allow this namespace.
+    #[error("{0}")]
+    TenantNotAllowed(String),
+    /// A tenant's deletion waits for the resources that use it.
+    #[error("{0}")]
+    TenantInUse(String),
     /// Adding or removing the finalizer failed.
     #[error("finalizer: {0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
@@ -89,6 +105,9 @@ impl Error {
             Error::SecretConflict(_) => Reason::SecretConflict,
             Error::ClientNotReady(_) => Reason::ClientNotReady,
             Error::NotFound(_) => Reason::NotFound,
+            Error::TenantNotFound(_) => Reason::TenantNotFound,
+            Error::TenantNotReady(_) | Error::TenantInUse(_) => Reason::TenantNotReady,
+            Error::TenantNotAllowed(_) => Reason::TenantNotAllowed,
             Error::Finalizer(inner) => match &**inner {
                 kube::runtime::finalizer::Error::ApplyFailed(e)
                 | kube::runtime::finalizer::Error::CleanupFailed(e) => e.reason(),
@@ -100,7 +119,10 @@ impl Error {
     /// Errors the user must fix; retrying soon cannot help.
     pub fn needs_user(&self) -> bool {
         match self {
-            Error::InvalidSpec(_) | Error::SecretConflict(_) | Error::NotFound(_) => true,
+            Error::InvalidSpec(_)
+            | Error::SecretConflict(_)
+            | Error::NotFound(_)
+            | Error::TenantNotAllowed(_) => true,
             // Wrong management credentials or scopes: retrying soon only costs token requests.
             Error::Auth0(
                 Auth0Error::Api { status: 400, .. }
@@ -116,10 +138,12 @@ impl Error {
 pub struct Context {
     /// Kubernetes client.
     pub kube: KubeClient,
-    /// Auth0 Management API client (one rate limiter for the whole tenant).
-    pub auth0: Auth0Client,
-    /// Cached Auth0 clients and grants, refreshed by listing (shared by all namespaces).
-    pub inventory: Arc<Inventory>,
+    /// The tenants: per tenant one Auth0 client (token cache, rate limiter) and one inventory.
+    pub tenants: Arc<tenant::Tenants>,
+    /// Caches of `Auth0Tenant`s (of this scope) and `ClusterAuth0Tenant`s.
+    pub tenant_stores: tenant::TenantStores,
+    /// Every scope's caches and wake-up channels (for the tenant controllers).
+    scopes: Arc<Scopes>,
     /// Shared event recorder.
     pub recorder: Recorder,
     /// Operator settings.
@@ -141,7 +165,76 @@ pub struct Context {
     pub(crate) pending_creates: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
+/// One watched scope (a namespace, or all): its caches and wake-up channels.
+struct ScopeHandle {
+    clients: Store<Auth0ClientCr>,
+    grants: Store<Auth0ClientGrant>,
+    client_wakeups: futures::channel::mpsc::UnboundedSender<ObjectRef<Auth0ClientCr>>,
+    grant_wakeups: futures::channel::mpsc::UnboundedSender<ObjectRef<Auth0ClientGrant>>,
+}
+
+/// Every scope, so that a tenant can find (and wake) the resources that use it.
+#[derive(Default)]
+struct Scopes(Mutex<Vec<ScopeHandle>>);
+
 impl Context {
+    /// Reconciles, now, every resource that uses the tenant `key` (it became ready, changed
+    /// credentials or went away).
+    pub fn wake_tenant_users(&self, key: &str) {
+        for scope in self.scopes.0.lock().iter() {
+            for c in scope.clients.state() {
+                if tenant::tenant_key(
+                    &c.namespace().unwrap_or_default(),
+                    c.spec.tenant_ref.as_ref(),
+                ) == key
+                {
+                    let _ = scope
+                        .client_wakeups
+                        .unbounded_send(ObjectRef::from_obj(&*c));
+                }
+            }
+            for g in scope.grants.state() {
+                if tenant::tenant_key(
+                    &g.namespace().unwrap_or_default(),
+                    g.spec.tenant_ref.as_ref(),
+                ) == key
+                {
+                    let _ = scope.grant_wakeups.unbounded_send(ObjectRef::from_obj(&*g));
+                }
+            }
+        }
+    }
+
+    /// How many resources use the tenant `key`.
+    pub fn tenant_users(&self, key: &str) -> usize {
+        let mut n = 0;
+        for scope in self.scopes.0.lock().iter() {
+            n += scope
+                .clients
+                .state()
+                .iter()
+                .filter(|c| {
+                    tenant::tenant_key(
+                        &c.namespace().unwrap_or_default(),
+                        c.spec.tenant_ref.as_ref(),
+                    ) == key
+                })
+                .count();
+            n += scope
+                .grants
+                .state()
+                .iter()
+                .filter(|g| {
+                    tenant::tenant_key(
+                        &g.namespace().unwrap_or_default(),
+                        g.spec.tenant_ref.as_ref(),
+                    ) == key
+                })
+                .count();
+        }
+        n
+    }
+
     fn backoff_key<K: kube::Resource<DynamicType = ()>>(obj: &K) -> String {
         format!(
             "{}/{}/{}",
@@ -285,8 +378,11 @@ pub async fn run_with(
     health: Arc<Health>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) -> anyhow::Result<()> {
-    let auth0 = Auth0Client::new(config.auth0.clone())?;
-    metrics.set_auth0(&auth0);
+    let tenants = Arc::new(tenant::Tenants::new(
+        config.auth0.clone(),
+        config.tenant_policy.clone(),
+        config.resync_interval,
+    )?);
     let recorder = Recorder::new(
         kube.clone(),
         Reporter {
@@ -294,22 +390,25 @@ pub async fn run_with(
             instance: Some(config.identity.clone()),
         },
     );
-    let inventory = Arc::new(Inventory::new(config.resync_interval));
-    {
+    if let Some(default) = tenants.default_tenant() {
+        metrics.set_auth0(&default.key, &default.auth0);
         // Take both listings right away: every client created after the grant listing began
         // is then known to have no grants the listing missed, so creating its grants needs no
         // extra lookup (see `Inventory::grants_listing_covers_new_client`).
-        let (inventory, auth0) = (inventory.clone(), auth0.clone());
         tokio::spawn(async move {
-            verify_credentials(&auth0).await;
+            verify_credentials(&default.auth0).await;
             let (c, g) = tokio::join!(
-                inventory.ensure_clients(&auth0),
-                inventory.ensure_grants(&auth0)
+                default.inventory.ensure_clients(&default.auth0),
+                default.inventory.ensure_grants(&default.auth0)
             );
             if let Err(e) = c.and(g) {
                 warn!(error = %e, "could not list Auth0 clients and grants yet; will retry on demand");
             }
         });
+    } else {
+        info!(
+            "no default tenant configured (AUTH0_DOMAIN is not set): resources must name an Auth0Tenant or ClusterAuth0Tenant in spec.tenantRef"
+        );
     }
     let failures = Arc::new(Mutex::new(HashMap::new()));
     let pending_creates = Arc::new(Mutex::new(Default::default()));
@@ -323,6 +422,32 @@ pub async fn run_with(
     let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
     let mut runs = Vec::new();
     let mut readiness = Vec::new();
+    let all_scopes = Arc::new(Scopes::default());
+    // ClusterAuth0Tenants: one cache and one controller for the whole cluster.
+    let (cluster_tenants, cluster_tenants_writer) = reflector::store();
+    let cluster_tenants_stream = watcher(
+        Api::<crate::crd::ClusterAuth0Tenant>::all(kube.clone()),
+        list_config(),
+    )
+    .default_backoff()
+    .modify(trim)
+    .reflect(cluster_tenants_writer)
+    .applied_objects();
+    let (cluster_tenant_wakeups, cluster_tenant_wakeup_stream) =
+        futures::channel::mpsc::unbounded();
+    let cluster_tenant_controller =
+        Controller::for_stream(cluster_tenants_stream, cluster_tenants.clone())
+            .reconcile_on(cluster_tenant_wakeup_stream);
+    {
+        let c = cluster_tenants.clone();
+        readiness.push(
+            async move {
+                store_ready(&c).await;
+            }
+            .boxed(),
+        );
+    }
+    let mut first_ctx: Option<Arc<Context>> = None;
     for ns in scopes {
         let clients_api: Api<Auth0ClientCr> = api(&kube, ns.as_deref());
         let grants_api: Api<Auth0ClientGrant> = api(&kube, ns.as_deref());
@@ -362,17 +487,74 @@ pub async fn run_with(
         // to wake (no second watch of Auth0Clients, no clients×grants mapping on lists).
         let (grant_wakeups, wakeup_stream) = futures::channel::mpsc::unbounded();
         let grant_controller = grant_controller.reconcile_on(wakeup_stream);
+        // Resources are woken when their tenant becomes ready (or changes credentials).
+        let (client_wakeups, client_wakeup_stream) = futures::channel::mpsc::unbounded();
+        let client_controller = client_controller.reconcile_on(client_wakeup_stream);
+        all_scopes.0.lock().push(ScopeHandle {
+            clients: clients_store.clone(),
+            grants: grants_store.clone(),
+            client_wakeups,
+            grant_wakeups: grant_wakeups.clone(),
+        });
+
+        // Auth0Tenants of this scope, re-verified when a Secret they reference changes
+        // (Secrets are watched as metadata only: nothing secret is cached).
+        let (ns_tenants, ns_tenants_writer) = reflector::store();
+        let ns_tenants_stream = watcher(
+            api::<crate::crd::Auth0Tenant>(&kube, ns.as_deref()),
+            list_config(),
+        )
+        .default_backoff()
+        .modify(trim)
+        .reflect(ns_tenants_writer)
+        .applied_objects();
+        let (tenant_wakeups, tenant_wakeup_stream) = futures::channel::mpsc::unbounded();
+        let tenant_controller = Controller::for_stream(ns_tenants_stream, ns_tenants.clone())
+            .reconcile_on(tenant_wakeup_stream);
+        runs.push(
+            // Ends with the controllers.
+            futures::future::select(
+                tenant_secret_watch(
+                    api::<kube::core::PartialObjectMeta<Secret>>(&kube, ns.as_deref()),
+                    ns_tenants.clone(),
+                    cluster_tenants.clone(),
+                    tenant_wakeups,
+                    cluster_tenant_wakeups.clone(),
+                )
+                .boxed(),
+                shutdown.clone(),
+            )
+            .map(|_| ())
+            .boxed(),
+        );
         {
-            let (c, g, s) = (clients_store.clone(), grants_store.clone(), secrets.clone());
-            readiness.push(async move {
-                tokio::join!(store_ready(&c), store_ready(&g), store_ready(&s));
-            });
+            let (c, g, s, t) = (
+                clients_store.clone(),
+                grants_store.clone(),
+                secrets.clone(),
+                ns_tenants.clone(),
+            );
+            readiness.push(
+                async move {
+                    tokio::join!(
+                        store_ready(&c),
+                        store_ready(&g),
+                        store_ready(&s),
+                        store_ready(&t)
+                    );
+                }
+                .boxed(),
+            );
         }
 
         let ctx = Arc::new(Context {
             kube: kube.clone(),
-            auth0: auth0.clone(),
-            inventory: inventory.clone(),
+            tenants: tenants.clone(),
+            tenant_stores: tenant::TenantStores {
+                namespaced: ns_tenants,
+                cluster: cluster_tenants.clone(),
+            },
+            scopes: all_scopes.clone(),
             recorder: recorder.clone(),
             config: config.clone(),
             secrets,
@@ -393,7 +575,32 @@ pub async fn run_with(
         runs.push(
             grant_controller
                 .graceful_shutdown_on(shutdown.clone())
-                .run(reconcile, error_policy, ctx)
+                .run(reconcile, error_policy, ctx.clone())
+                .for_each(|r| async move { log_result(r) })
+                .boxed(),
+        );
+        runs.push(
+            tenant_controller
+                .graceful_shutdown_on(shutdown.clone())
+                .run(
+                    tenant::reconcile_tenant::<crate::crd::Auth0Tenant>,
+                    tenant::tenant_error_policy::<crate::crd::Auth0Tenant>,
+                    ctx.clone(),
+                )
+                .for_each(|r| async move { log_result(r) })
+                .boxed(),
+        );
+        first_ctx.get_or_insert(ctx);
+    }
+    if let Some(ctx) = first_ctx {
+        runs.push(
+            cluster_tenant_controller
+                .graceful_shutdown_on(shutdown.clone())
+                .run(
+                    tenant::reconcile_tenant::<crate::crd::ClusterAuth0Tenant>,
+                    tenant::tenant_error_policy::<crate::crd::ClusterAuth0Tenant>,
+                    ctx,
+                )
                 .for_each(|r| async move { log_result(r) })
                 .boxed(),
         );
@@ -406,9 +613,58 @@ pub async fn run_with(
             .store(true, std::sync::atomic::Ordering::Relaxed);
         info!("caches synced");
     });
-    futures::future::join_all(runs).await;
+    // After shutdown the controllers get a grace period to finish their reconciles. A
+    // controller whose cache never synced (e.g. RBAC forbids listing a tenant kind) holds its
+    // runner forever: it is dropped when the grace period ends instead of hanging the exit.
+    let grace = shutdown
+        .clone()
+        .then(|_| tokio::time::sleep(SHUTDOWN_GRACE))
+        .boxed();
+    if let futures::future::Either::Right(_) =
+        futures::future::select(futures::future::join_all(runs), grace).await
+    {
+        warn!(
+            grace = ?SHUTDOWN_GRACE,
+            "controllers did not stop within the grace period (a cache that never synced?); stopping anyway"
+        );
+    }
     info!("controllers stopped");
     Ok(())
+}
+
+/// Wakes the tenants that reference a Secret whenever it changes. Watches Secret *metadata*
+/// only, and keeps no cache of it.
+async fn tenant_secret_watch(
+    secrets: Api<kube::core::PartialObjectMeta<Secret>>,
+    ns_tenants: Store<crate::crd::Auth0Tenant>,
+    cluster_tenants: Store<crate::crd::ClusterAuth0Tenant>,
+    ns_wakeups: futures::channel::mpsc::UnboundedSender<ObjectRef<crate::crd::Auth0Tenant>>,
+    cluster_wakeups: futures::channel::mpsc::UnboundedSender<
+        ObjectRef<crate::crd::ClusterAuth0Tenant>,
+    >,
+) {
+    // An Api of PartialObjectMeta makes metadata-only requests.
+    let stream = watcher(secrets, list_config())
+        .default_backoff()
+        .touched_objects();
+    futures::pin_mut!(stream);
+    while let Some(item) = stream.next().await {
+        let Ok(meta) = item else { continue };
+        let (ns, name) = (meta.namespace().unwrap_or_default(), meta.name_any());
+        for t in ns_tenants.state() {
+            if t.namespace().as_deref() == Some(ns.as_str())
+                && t.spec.credentials_secret_ref.name == name
+            {
+                let _ = ns_wakeups.unbounded_send(ObjectRef::from_obj(&*t));
+            }
+        }
+        for t in cluster_tenants.state() {
+            let r = &t.spec.credentials_secret_ref;
+            if r.namespace == ns && r.name == name {
+                let _ = cluster_wakeups.unbounded_send(ObjectRef::from_obj(&*t));
+            }
+        }
+    }
 }
 
 /// Asks Auth0 for a token once at start and says clearly in the log whether the management

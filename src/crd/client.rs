@@ -10,7 +10,10 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{DeletionPolicy, HasConditions, OrganizationUsage, conditions_schema};
+use super::{
+    TenantRef,
+    common::{DeletionPolicy, HasConditions, OrganizationUsage, conditions_schema},
+};
 
 /// Keys of `client_metadata` the operator reserves for itself (crash-safe adoption).
 pub const METADATA_UID_KEY: &str = "k8s_operator_uid";
@@ -65,8 +68,17 @@ pub const METADATA_OWNER_KEY: &str = "k8s_operator_owner";
 #[x_kube(validation = Rule::new(
     "!has(self.tokenEndpointAuthMethod) || self.tokenEndpointAuthMethod != 'none' || !has(self.grantTypes) || !('client_credentials' in self.grantTypes)"
 ).message("tokenEndpointAuthMethod none (a public application) cannot use the client_credentials grant"))]
+#[x_kube(validation = Rule::new(
+    "has(self.tenantRef) == has(oldSelf.tenantRef) && (!has(self.tenantRef) || self.tenantRef == oldSelf.tenantRef)"
+).message("tenantRef is immutable"))]
 #[serde(rename_all = "camelCase")]
 pub struct Auth0ClientSpec {
+    /// The Auth0 tenant this application lives in: an `Auth0Tenant` of this namespace (`kind` may be
+    /// omitted) or a `ClusterAuth0Tenant` that allows this namespace. Absent: the operator's
+    /// default tenant. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_ref: Option<TenantRef>,
+
     /// Name of the application in Auth0 (shown in the dashboard and on consent screens).
     /// Must not contain `<` or `>`.
     #[schemars(length(min = 1, max = 255), regex(pattern = r"^[^<>]+$"))]
@@ -413,6 +425,10 @@ pub struct Auth0ClientStatus {
     /// with `InvalidSpec` even where the API server does not run the CRD's CEL rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopted: Option<bool>,
+    /// The tenant this resource's Auth0 objects live in (`default`, `<namespace>/<name>` or
+    /// `cluster/<name>`), recorded when it was first synced: `spec.tenantRef` cannot change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
 }
 
 impl HasConditions for Auth0ClientStatus {

@@ -65,11 +65,17 @@ pub enum Reason {
     NotFound,
     /// The Kubernetes API failed (writing the Secret or status).
     KubernetesError,
+    /// The tenant named by `spec.tenantRef` does not exist (or no default tenant is configured).
+    TenantNotFound,
+    /// The tenant exists but its credentials are not verified (yet).
+    TenantNotReady,
+    /// The `ClusterAuth0Tenant` does not allow this resource's namespace.
+    TenantNotAllowed,
 }
 
 impl Reason {
     /// Every reason, in documentation order.
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 13] = [
         Reason::Synced,
         Reason::Reconciling,
         Reason::Auth0Error,
@@ -80,6 +86,9 @@ impl Reason {
         Reason::InvalidSpec,
         Reason::NotFound,
         Reason::KubernetesError,
+        Reason::TenantNotFound,
+        Reason::TenantNotReady,
+        Reason::TenantNotAllowed,
     ];
 
     /// The wire value (condition and event reason).
@@ -95,12 +104,19 @@ impl Reason {
             Reason::InvalidSpec => "InvalidSpec",
             Reason::NotFound => "NotFound",
             Reason::KubernetesError => "KubernetesError",
+            Reason::TenantNotFound => "TenantNotFound",
+            Reason::TenantNotReady => "TenantNotReady",
+            Reason::TenantNotAllowed => "TenantNotAllowed",
         }
     }
 
-    /// Waiting on another object, not a failure: logged at info, a Normal event.
+    /// Waiting on another object, not a failure: logged at info, a Normal event; the resource
+    /// is woken when that object changes.
     pub const fn is_wait(self) -> bool {
-        matches!(self, Reason::ClientNotReady)
+        matches!(
+            self,
+            Reason::ClientNotReady | Reason::TenantNotFound | Reason::TenantNotReady
+        )
     }
 }
 
@@ -133,6 +149,12 @@ pub mod reason {
     pub const NOT_FOUND: &str = Reason::NotFound.as_str();
     /// [`Reason::KubernetesError`].
     pub const KUBERNETES_ERROR: &str = Reason::KubernetesError.as_str();
+    /// [`Reason::TenantNotFound`].
+    pub const TENANT_NOT_FOUND: &str = Reason::TenantNotFound.as_str();
+    /// [`Reason::TenantNotReady`].
+    pub const TENANT_NOT_READY: &str = Reason::TenantNotReady.as_str();
+    /// [`Reason::TenantNotAllowed`].
+    pub const TENANT_NOT_ALLOWED: &str = Reason::TenantNotAllowed.as_str();
 }
 
 /// Fields common to the status of both kinds.

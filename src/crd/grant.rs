@@ -7,7 +7,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
-use super::common::{DeletionPolicy, HasConditions, OrganizationUsage, conditions_schema};
+use super::{
+    TenantRef,
+    common::{DeletionPolicy, HasConditions, OrganizationUsage, conditions_schema},
+};
 
 /// A client grant in Auth0: lets one application obtain tokens for one API (audience) with a
 /// set of scopes (machine-to-machine authorization).
@@ -56,8 +59,17 @@ use super::common::{DeletionPolicy, HasConditions, OrganizationUsage, conditions
 #[x_kube(validation = Rule::new(
     "has(self.clientRef) == has(oldSelf.clientRef) && (!has(self.clientRef) || self.clientRef.name == oldSelf.clientRef.name)"
 ).message("clientRef is immutable"))]
+#[x_kube(validation = Rule::new(
+    "has(self.tenantRef) == has(oldSelf.tenantRef) && (!has(self.tenantRef) || self.tenantRef == oldSelf.tenantRef)"
+).message("tenantRef is immutable"))]
 #[serde(rename_all = "camelCase")]
 pub struct Auth0ClientGrantSpec {
+    /// The Auth0 tenant this grant lives in: an `Auth0Tenant` of this namespace (`kind` may be
+    /// omitted) or a `ClusterAuth0Tenant` that allows this namespace. Absent: the operator's
+    /// default tenant. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_ref: Option<TenantRef>,
+
     /// The `Auth0Client` (in this namespace) to authorize. Exactly one of `clientRef` and
     /// `clientId` is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,6 +142,10 @@ pub struct Auth0ClientGrantStatus {
     /// recorded for the same immutability check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_ref: Option<ClientRef>,
+    /// The tenant this resource's Auth0 objects live in (`default`, `<namespace>/<name>` or
+    /// `cluster/<name>`), recorded when it was first synced: `spec.tenantRef` cannot change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
 }
 
 impl HasConditions for Auth0ClientGrantStatus {

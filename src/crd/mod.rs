@@ -7,10 +7,12 @@
 mod client;
 mod common;
 mod grant;
+mod tenant;
 
 pub use client::*;
 pub use common::*;
 pub use grant::*;
+pub use tenant::*;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
@@ -22,16 +24,26 @@ pub const FINALIZER: &str = "auth0.operator.dev/cleanup";
 
 /// The generated CRDs as `(file name, YAML)` pairs, in the order they are written to `crds/`.
 pub fn crd_files() -> Vec<(&'static str, String)> {
-    let [client, grant] = crds();
+    let [client, grant, tenant, cluster_tenant] = crds();
     vec![
         ("auth0clients.auth0.operator.dev.yaml", to_yaml(&client)),
         ("auth0clientgrants.auth0.operator.dev.yaml", to_yaml(&grant)),
+        ("auth0tenants.auth0.operator.dev.yaml", to_yaml(&tenant)),
+        (
+            "clusterauth0tenants.auth0.operator.dev.yaml",
+            to_yaml(&cluster_tenant),
+        ),
     ]
 }
 
-/// Both CRDs as installed: `Auth0Client` first, then `Auth0ClientGrant`.
-pub fn crds() -> [CustomResourceDefinition; 2] {
-    [tidy(Auth0Client::crd()), tidy(Auth0ClientGrant::crd())]
+/// Every CRD as installed: `Auth0Client`, `Auth0ClientGrant`, `Auth0Tenant`, `ClusterAuth0Tenant`.
+pub fn crds() -> [CustomResourceDefinition; 4] {
+    [
+        tidy(Auth0Client::crd()),
+        tidy(Auth0ClientGrant::crd()),
+        tidy(Auth0Tenant::crd()),
+        tidy(ClusterAuth0Tenant::crd()),
+    ]
 }
 
 /// Makes the generated schemas publish well on every supported apiserver (1.20 to current):
@@ -139,7 +151,7 @@ mod tests {
                 }
             }
         }
-        let [client, _] = crds();
+        let [client, ..] = crds();
         let spec = nodes(&client);
         for field in ["refreshToken", "jwtConfiguration"] {
             let (_, node) = spec

@@ -1,0 +1,800 @@
+//! Tenants: one Auth0 client (token cache + rate limiter) and one listing inventory per tenant,
+//! shared by every object of that tenant; resolution of a resource's `tenantRef`; and the
+//! controller that verifies `Auth0Tenant`/`ClusterAuth0Tenant` objects.
+//!
+//! A tenant is *usable* once the tenant controller verified its credentials with Auth0 (or, for
+//! the default tenant from the environment, from the start). Resolution never calls Auth0: a
+//! missing, unverified or forbidden tenant is a reason on the resource (`TenantNotFound`,
+//! `TenantNotReady`, `TenantNotAllowed`), and the resource is woken when the tenant becomes ready.
+
+use std::{
+    collections::HashMap,
+    hash::{Hash, Hasher},
+    sync::Arc,
+    time::Duration,
+};
+
+use k8s_openapi::{
+    api::core::v1::{Namespace, Secret},
+    apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector},
+};
+use kube::{
+    Api, Resource, ResourceExt,
+    api::{Patch, PatchParams},
+    runtime::{controller::Action, events::EventType, reflector::Store},
+};
+use parking_lot::RwLock;
+use tracing::{info, warn};
+
+use super::{Context, Error, status};
+use crate::{
+    auth0::{Auth0Client, Auth0Config, Auth0Error, RateLimitConfig, RetryConfig, missing_scopes},
+    crd::{
+        AllowedNamespaces, Auth0Tenant, Auth0TenantStatus, CONDITION_READY, ClusterAuth0Tenant,
+        DEFAULT_TENANT_KEY, TenantKind, TenantRef,
+    },
+};
+
+/// One Auth0 tenant as the operator uses it.
+pub struct Tenant {
+    /// `namespace/name`, `cluster/name` or `default`; also the `tenant` metric label.
+    pub key: String,
+    /// The tenant's domain (what credentials Secrets carry as `AUTH0_DOMAIN`).
+    pub domain: String,
+    /// Management API client: one token cache and one rate limiter for the whole tenant.
+    pub auth0: Auth0Client,
+    /// Listings of the tenant's clients and grants.
+    pub inventory: Arc<super::Inventory>,
+    /// Hash of the settings and credentials the client was built from.
+    fingerprint: u64,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant")
+            .field("key", &self.key)
+            .field("domain", &self.domain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tenant {
+    /// A tenant built from `config` (no Auth0 call yet).
+    pub fn new(key: String, config: Auth0Config, resync: Duration) -> Result<Self, Auth0Error> {
+        let fingerprint = fingerprint(&config);
+        Ok(Self {
+            key,
+            domain: config.domain.clone(),
+            auth0: Auth0Client::new(config)?,
+            inventory: Arc::new(super::Inventory::new(resync)),
+            fingerprint,
+        })
+    }
+}
+
+/// Hash of everything that makes a different client (the secret included; kept in memory only).
+fn fingerprint(c: &Auth0Config) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    c.domain.hash(&mut h);
+    c.client_id.hash(&mut h);
+    c.client_secret.expose().hash(&mut h);
+    c.audience.hash(&mut h);
+    c.base_url
+        .as_ref()
+        .map(|u| u.as_str().to_string())
+        .hash(&mut h);
+    c.rate_limit.burst.hash(&mut h);
+    c.rate_limit.per_second.to_bits().hash(&mut h);
+    h.finish()
+}
+
+/// Operator-wide tenant settings.
+#[derive(Debug, Clone)]
+pub struct TenantPolicy {
+    /// Globs a tenant's domain must match (`ALLOWED_TENANT_DOMAINS`).
+    pub allowed_domains: Vec<String>,
+    /// Whether tenants may set `baseUrl` (`ALLOW_TENANT_BASE_URL`).
+    pub allow_base_url: bool,
+    /// Rate limit of tenants that set none (`AUTH0_RATE_LIMIT`).
+    pub rate_limit: RateLimitConfig,
+    /// Retry policy of every tenant's client.
+    pub retry: RetryConfig,
+}
+
+impl Default for TenantPolicy {
+    fn default() -> Self {
+        Self {
+            allowed_domains: vec!["*.auth0.com".to_string()],
+            allow_base_url: false,
+            rate_limit: RateLimitConfig::default(),
+            retry: RetryConfig::default(),
+        }
+    }
+}
+
+/// Whether `domain` matches one of the globs (`*` matches any run of characters, case-insensitive).
+pub fn domain_allowed(domain: &str, globs: &[String]) -> bool {
+    fn matches(pattern: &[u8], text: &[u8]) -> bool {
+        match (pattern.first(), text.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => {
+                matches(&pattern[1..], text) || (!text.is_empty() && matches(pattern, &text[1..]))
+            }
+            (Some(p), Some(t)) if p.eq_ignore_ascii_case(t) => matches(&pattern[1..], &text[1..]),
+            _ => false,
+        }
+    }
+    globs
+        .iter()
+        .any(|g| matches(g.trim().as_bytes(), domain.as_bytes()))
+}
+
+/// The verified tenants, by key.
+pub struct Tenants {
+    default: Option<Arc<Tenant>>,
+    verified: RwLock<HashMap<String, Arc<Tenant>>>,
+    /// Settings every tenant object is checked against.
+    pub policy: TenantPolicy,
+    resync: Duration,
+}
+
+impl Tenants {
+    /// The registry, with the default tenant from the environment if one is configured.
+    pub fn new(
+        default: Option<Auth0Config>,
+        policy: TenantPolicy,
+        resync: Duration,
+    ) -> Result<Self, Auth0Error> {
+        let default = default
+            .map(|c| Tenant::new(DEFAULT_TENANT_KEY.to_string(), c, resync).map(Arc::new))
+            .transpose()?;
+        Ok(Self {
+            default,
+            verified: RwLock::new(HashMap::new()),
+            policy,
+            resync,
+        })
+    }
+
+    /// The default tenant, if configured.
+    pub fn default_tenant(&self) -> Option<Arc<Tenant>> {
+        self.default.clone()
+    }
+
+    /// A verified tenant by key.
+    pub fn get(&self, key: &str) -> Option<Arc<Tenant>> {
+        if key == DEFAULT_TENANT_KEY {
+            return self.default.clone();
+        }
+        self.verified.read().get(key).cloned()
+    }
+
+    /// Every tenant in use (the default first), e.g. for metrics.
+    pub fn all(&self) -> Vec<Arc<Tenant>> {
+        let mut v: Vec<Arc<Tenant>> = self.default.iter().cloned().collect();
+        let mut rest: Vec<Arc<Tenant>> = self.verified.read().values().cloned().collect();
+        rest.sort_by(|a, b| a.key.cmp(&b.key));
+        v.extend(rest);
+        v
+    }
+
+    /// The tenant for `config`: the registered one when nothing changed (its token cache and
+    /// inventory survive), else a new one (a changed secret drops the cached token at once).
+    fn build(&self, key: &str, config: Auth0Config) -> Result<Arc<Tenant>, Auth0Error> {
+        if let Some(t) = self.verified.read().get(key)
+            && t.fingerprint == fingerprint(&config)
+        {
+            return Ok(t.clone());
+        }
+        Ok(Arc::new(Tenant::new(key.to_string(), config, self.resync)?))
+    }
+
+    fn register(&self, tenant: Arc<Tenant>) -> bool {
+        let mut map = self.verified.write();
+        let changed = map
+            .get(&tenant.key)
+            .is_none_or(|t| !Arc::ptr_eq(t, &tenant));
+        map.insert(tenant.key.clone(), tenant);
+        changed
+    }
+
+    fn unregister(&self, key: &str) -> bool {
+        self.verified.write().remove(key).is_some()
+    }
+}
+
+/// The key of the tenant a resource in `namespace` with `tenant_ref` uses.
+pub fn tenant_key(namespace: &str, tenant_ref: Option<&TenantRef>) -> String {
+    match tenant_ref {
+        None => DEFAULT_TENANT_KEY.to_string(),
+        Some(r) => r.key(namespace),
+    }
+}
+
+/// Whether `selector` matches `labels` (matchLabels and matchExpressions).
+pub fn selector_matches(
+    selector: &LabelSelector,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> bool {
+    let labels_ok = selector
+        .match_labels
+        .iter()
+        .flatten()
+        .all(|(k, v)| labels.get(k) == Some(v));
+    let exprs_ok = selector.match_expressions.iter().flatten().all(|e| {
+        let values = e.values.clone().unwrap_or_default();
+        match e.operator.as_str() {
+            "In" => labels.get(&e.key).is_some_and(|v| values.contains(v)),
+            "NotIn" => labels.get(&e.key).is_none_or(|v| !values.contains(v)),
+            "Exists" => labels.contains_key(&e.key),
+            "DoesNotExist" => !labels.contains_key(&e.key),
+            _ => false,
+        }
+    });
+    labels_ok && exprs_ok
+}
+
+/// Whether `allowed` admits `namespace` (with these labels).
+pub fn namespace_allowed(
+    allowed: Option<&AllowedNamespaces>,
+    namespace: &str,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> bool {
+    match allowed {
+        None => true,
+        Some(a) => {
+            a.names.iter().any(|n| n == namespace)
+                || a.selector
+                    .as_ref()
+                    .is_some_and(|s| selector_matches(s, labels))
+        }
+    }
+}
+
+fn ready_of(conditions: &[Condition]) -> Option<&Condition> {
+    conditions.iter().find(|c| c.type_ == CONDITION_READY)
+}
+
+fn not_ready_message(what: &str, conditions: &[Condition]) -> String {
+    match ready_of(conditions) {
+        Some(c) if c.status == "True" => {
+            format!("{what} is ready but not verified by this operator yet")
+        }
+        Some(c) => format!("{what} is not ready: {} ({})", c.reason, c.message),
+        None => format!("{what} has not been verified yet"),
+    }
+}
+
+/// Resolves the tenant of a resource in `namespace` with `tenant_ref`. Costs no Auth0 call.
+pub async fn resolve(
+    ctx: &Context,
+    namespace: &str,
+    tenant_ref: Option<&TenantRef>,
+) -> Result<Arc<Tenant>, Error> {
+    let Some(r) = tenant_ref else {
+        return ctx.tenants.default_tenant().ok_or_else(|| {
+            Error::TenantNotFound(
+                "spec.tenantRef is not set and the operator has no default tenant (AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET are not set): set spec.tenantRef to an Auth0Tenant or ClusterAuth0Tenant".to_string(),
+            )
+        });
+    };
+    let key = r.key(namespace);
+    match r.kind {
+        TenantKind::Auth0Tenant => {
+            let obj = ctx
+                .tenant_stores
+                .namespaced
+                .get(&kube::runtime::reflector::ObjectRef::new(&r.name).within(namespace))
+                .ok_or_else(|| {
+                    Error::TenantNotFound(format!(
+                        "Auth0Tenant {} does not exist in namespace {namespace}",
+                        r.name
+                    ))
+                })?;
+            let conditions = obj
+                .status
+                .as_ref()
+                .map(|s| s.conditions.as_slice())
+                .unwrap_or_default();
+            ctx.tenants.get(&key).ok_or_else(|| {
+                Error::TenantNotReady(not_ready_message(
+                    &format!("Auth0Tenant {}", r.name),
+                    conditions,
+                ))
+            })
+        }
+        TenantKind::ClusterAuth0Tenant => {
+            let obj = ctx
+                .tenant_stores
+                .cluster
+                .get(&kube::runtime::reflector::ObjectRef::new(&r.name))
+                .ok_or_else(|| {
+                    Error::TenantNotFound(format!("ClusterAuth0Tenant {} does not exist", r.name))
+                })?;
+            let allowed = obj.spec.allowed_namespaces.as_ref();
+            let labels = match allowed.and_then(|a| a.selector.as_ref()) {
+                // Only a selector needs the namespace's labels.
+                Some(_) => Api::<Namespace>::all(ctx.kube.clone())
+                    .get_opt(namespace)
+                    .await?
+                    .map(|n| n.labels().clone())
+                    .unwrap_or_default(),
+                None => Default::default(),
+            };
+            if !namespace_allowed(allowed, namespace, &labels) {
+                return Err(Error::TenantNotAllowed(format!(
+                    "ClusterAuth0Tenant {} does not allow namespace {namespace} (see its spec.allowedNamespaces)",
+                    r.name
+                )));
+            }
+            let conditions = obj
+                .status
+                .as_ref()
+                .map(|s| s.conditions.as_slice())
+                .unwrap_or_default();
+            ctx.tenants.get(&key).ok_or_else(|| {
+                Error::TenantNotReady(not_ready_message(
+                    &format!("ClusterAuth0Tenant {}", r.name),
+                    conditions,
+                ))
+            })
+        }
+    }
+}
+
+/// Reflector caches of both tenant kinds.
+#[derive(Clone)]
+pub struct TenantStores {
+    /// `Auth0Tenant`s.
+    pub namespaced: Store<Auth0Tenant>,
+    /// `ClusterAuth0Tenant`s.
+    pub cluster: Store<ClusterAuth0Tenant>,
+}
+
+// ------------------------------------------------------------------------------ the controller
+
+/// Ready reasons of a tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TenantReason {
+    /// Credentials verified with Auth0, every needed scope granted.
+    Verified,
+    /// The credentials Secret (or one of its keys) is missing.
+    SecretNotFound,
+    /// Auth0 rejected the credentials.
+    InvalidCredentials,
+    /// The token lacks scopes the operator needs.
+    MissingScopes,
+    /// Auth0 could not be reached or answered with an error.
+    Unreachable,
+    /// The domain or baseUrl is not allowed by the operator's settings.
+    DomainNotAllowed,
+    /// Deletion is held while resources use the tenant.
+    InUse,
+}
+
+impl TenantReason {
+    /// The wire value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Verified => "Verified",
+            Self::SecretNotFound => "SecretNotFound",
+            Self::InvalidCredentials => "InvalidCredentials",
+            Self::MissingScopes => "MissingScopes",
+            Self::Unreachable => "Unreachable",
+            Self::DomainNotAllowed => "DomainNotAllowed",
+            Self::InUse => "InUse",
+        }
+    }
+}
+
+/// What the tenant controller needs from either tenant kind.
+pub struct TenantSpecView<'a> {
+    /// Registry key.
+    pub key: String,
+    /// `Auth0Tenant` or `ClusterAuth0Tenant`, for messages.
+    pub kind: &'static str,
+    pub domain: &'a str,
+    pub secret_namespace: String,
+    pub secret_name: &'a str,
+    pub client_id_key: &'a str,
+    pub client_secret_key: &'a str,
+    pub audience: Option<&'a str>,
+    pub base_url: Option<&'a str>,
+    pub rate_limit: Option<crate::crd::TenantRateLimit>,
+}
+
+/// Why a tenant is not usable: reason and a human sentence (never a secret).
+type Refusal = (TenantReason, String);
+
+/// The client settings for a tenant object, or why it cannot have any.
+pub fn tenant_config(
+    view: &TenantSpecView<'_>,
+    policy: &TenantPolicy,
+    secret: Option<&Secret>,
+) -> Result<Auth0Config, Refusal> {
+    if !domain_allowed(view.domain, &policy.allowed_domains) {
+        return Err((
+            TenantReason::DomainNotAllowed,
+            format!(
+                "domain {} is not allowed: the operator's ALLOWED_TENANT_DOMAINS is {}",
+                view.domain,
+                policy.allowed_domains.join(",")
+            ),
+        ));
+    }
+    if view.base_url.is_some() && !policy.allow_base_url {
+        return Err((
+            TenantReason::DomainNotAllowed,
+            "spec.baseUrl is refused: the operator runs without ALLOW_TENANT_BASE_URL=true (it would send the credentials to another host)".to_string(),
+        ));
+    }
+    let Some(secret) = secret else {
+        return Err((
+            TenantReason::SecretNotFound,
+            format!(
+                "Secret {} does not exist in namespace {}",
+                view.secret_name, view.secret_namespace
+            ),
+        ));
+    };
+    let get = |key: &str| -> Option<String> {
+        secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .and_then(|b| String::from_utf8(b.0.clone()).ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let missing: Vec<&str> = [view.client_id_key, view.client_secret_key]
+        .into_iter()
+        .filter(|k| get(k).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err((
+            TenantReason::SecretNotFound,
+            format!(
+                "Secret {}/{} has no (or an empty) {}",
+                view.secret_namespace,
+                view.secret_name,
+                missing.join(" and ")
+            ),
+        ));
+    }
+    let mut config = Auth0Config::new(
+        view.domain,
+        get(view.client_id_key).unwrap_or_default(),
+        get(view.client_secret_key).unwrap_or_default(),
+    );
+    if let Some(a) = view.audience {
+        config = config.with_audience(a);
+    }
+    if let Some(u) = view.base_url {
+        let url = u.parse().map_err(|e| {
+            (
+                TenantReason::DomainNotAllowed,
+                format!("spec.baseUrl {u} is not a URL: {e}"),
+            )
+        })?;
+        config = config.with_base_url(url);
+    }
+    config.retry = policy.retry.clone();
+    config.rate_limit = match view.rate_limit {
+        Some(r) => RateLimitConfig {
+            burst: r.burst,
+            per_second: r.per_second,
+            ..policy.rate_limit.clone()
+        },
+        None => policy.rate_limit.clone(),
+    };
+    config
+        .validate()
+        .map_err(|e| (TenantReason::DomainNotAllowed, e.to_string()))?;
+    Ok(config)
+}
+
+/// Verifies a tenant object: builds (or reuses) its client, asks Auth0 for a token, and registers
+/// the tenant when it works. Returns the status fields and whether resources must be woken.
+async fn verify(
+    ctx: &Context,
+    view: &TenantSpecView<'_>,
+) -> (Result<(), Refusal>, Vec<String>, Vec<String>, bool) {
+    let secrets: Api<Secret> = Api::namespaced(ctx.kube.clone(), &view.secret_namespace);
+    let secret = match secrets.get_opt(view.secret_name).await {
+        Ok(s) => s,
+        Err(e) => {
+            let woke = ctx.tenants.unregister(&view.key);
+            return (
+                Err((
+                    TenantReason::SecretNotFound,
+                    format!(
+                        "cannot read Secret {}/{}: {e}",
+                        view.secret_namespace, view.secret_name
+                    ),
+                )),
+                vec![],
+                vec![],
+                woke,
+            );
+        }
+    };
+    let config = match tenant_config(view, &ctx.tenants.policy, secret.as_ref()) {
+        Ok(c) => c,
+        Err(refusal) => {
+            let woke = ctx.tenants.unregister(&view.key);
+            return (Err(refusal), vec![], vec![], woke);
+        }
+    };
+    let tenant = match ctx.tenants.build(&view.key, config) {
+        Ok(t) => t,
+        Err(e) => {
+            let woke = ctx.tenants.unregister(&view.key);
+            return (
+                Err((TenantReason::DomainNotAllowed, e.to_string())),
+                vec![],
+                vec![],
+                woke,
+            );
+        }
+    };
+    ctx.metrics.set_auth0(&tenant.key, &tenant.auth0);
+    match tenant.auth0.check_credentials().await {
+        Ok(granted) => {
+            let missing: Vec<String> = missing_scopes(&granted)
+                .into_iter()
+                .filter(|s| *s != "update:client_keys")
+                .map(String::from)
+                .collect();
+            if missing.is_empty() {
+                let woke = ctx.tenants.register(tenant);
+                (Ok(()), granted, missing, woke)
+            } else {
+                let woke = ctx.tenants.unregister(&view.key);
+                let msg = format!(
+                    "the management token lacks scopes the operator needs: {} (grant them to the application {} on the Auth0 Management API)",
+                    missing.join(" "),
+                    tenant.auth0.config().client_id
+                );
+                (
+                    Err((TenantReason::MissingScopes, msg)),
+                    granted,
+                    missing,
+                    woke,
+                )
+            }
+        }
+        Err(e @ Auth0Error::InvalidCredentials { .. }) => {
+            let woke = ctx.tenants.unregister(&view.key);
+            (
+                Err((TenantReason::InvalidCredentials, e.to_string())),
+                vec![],
+                vec![],
+                woke,
+            )
+        }
+        Err(e) => {
+            let woke = ctx.tenants.unregister(&view.key);
+            (
+                Err((TenantReason::Unreachable, e.to_string())),
+                vec![],
+                vec![],
+                woke,
+            )
+        }
+    }
+}
+
+/// What the tenant controller needs from both kinds.
+pub trait TenantObject:
+    Resource<DynamicType = ()>
+    + Clone
+    + serde::de::DeserializeOwned
+    + serde::Serialize
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+    /// Kind name.
+    const KIND: &'static str;
+    /// The settings.
+    fn view(&self) -> TenantSpecView<'_>;
+    /// Current status.
+    fn tenant_status(&self) -> Option<&Auth0TenantStatus>;
+    /// The Api to write its status through.
+    fn api(&self, kube: &kube::Client) -> Api<Self>;
+}
+
+impl TenantObject for Auth0Tenant {
+    const KIND: &'static str = "Auth0Tenant";
+    fn view(&self) -> TenantSpecView<'_> {
+        let ns = self.namespace().unwrap_or_default();
+        TenantSpecView {
+            key: format!("{ns}/{}", self.name_any()),
+            kind: "Auth0Tenant",
+            domain: &self.spec.domain,
+            secret_namespace: ns,
+            secret_name: &self.spec.credentials_secret_ref.name,
+            client_id_key: &self.spec.credentials_secret_ref.client_id_key,
+            client_secret_key: &self.spec.credentials_secret_ref.client_secret_key,
+            audience: self.spec.audience.as_deref(),
+            base_url: self.spec.base_url.as_deref(),
+            rate_limit: self.spec.rate_limit,
+        }
+    }
+    fn tenant_status(&self) -> Option<&Auth0TenantStatus> {
+        self.status.as_ref()
+    }
+    fn api(&self, kube: &kube::Client) -> Api<Self> {
+        Api::namespaced(kube.clone(), &self.namespace().unwrap_or_default())
+    }
+}
+
+impl TenantObject for ClusterAuth0Tenant {
+    const KIND: &'static str = "ClusterAuth0Tenant";
+    fn view(&self) -> TenantSpecView<'_> {
+        TenantSpecView {
+            key: format!("cluster/{}", self.name_any()),
+            kind: "ClusterAuth0Tenant",
+            domain: &self.spec.domain,
+            secret_namespace: self.spec.credentials_secret_ref.namespace.clone(),
+            secret_name: &self.spec.credentials_secret_ref.name,
+            client_id_key: &self.spec.credentials_secret_ref.client_id_key,
+            client_secret_key: &self.spec.credentials_secret_ref.client_secret_key,
+            audience: self.spec.audience.as_deref(),
+            base_url: self.spec.base_url.as_deref(),
+            rate_limit: self.spec.rate_limit,
+        }
+    }
+    fn tenant_status(&self) -> Option<&Auth0TenantStatus> {
+        self.status.as_ref()
+    }
+    fn api(&self, kube: &kube::Client) -> Api<Self> {
+        Api::all(kube.clone())
+    }
+}
+
+async fn write_status<T: TenantObject>(
+    obj: &T,
+    ctx: &Context,
+    next: &Auth0TenantStatus,
+) -> Result<(), kube::Error> {
+    if obj.tenant_status() == Some(next) {
+        return Ok(());
+    }
+    let body = serde_json::json!({
+        "apiVersion": T::api_version(&()),
+        "kind": T::kind(&()),
+        "status": next,
+    });
+    obj.api(&ctx.kube)
+        .patch_status(
+            &obj.name_any(),
+            &PatchParams::apply(super::FIELD_MANAGER).force(),
+            &Patch::Apply(&body),
+        )
+        .await?;
+    Ok(())
+}
+
+fn tenant_status<T: TenantObject>(
+    obj: &T,
+    ok: bool,
+    reason: TenantReason,
+    message: &str,
+    granted: Vec<String>,
+    missing: Vec<String>,
+) -> Auth0TenantStatus {
+    let previous = obj
+        .tenant_status()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    Auth0TenantStatus {
+        observed_generation: obj.meta().generation,
+        conditions: vec![status::ready(
+            ok,
+            reason.as_str(),
+            message,
+            obj.meta().generation,
+            previous,
+        )],
+        granted_scopes: granted,
+        missing_scopes: missing,
+    }
+}
+
+/// Reconciles a tenant object: verification on apply; on deletion, held (`InUse`) while
+/// resources reference it.
+#[tracing::instrument(skip_all, fields(kind = T::KIND, namespace = %obj.namespace().unwrap_or_default(), object = %obj.name_any()))]
+pub async fn reconcile_tenant<T: TenantObject>(
+    obj: Arc<T>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    use kube::runtime::finalizer::{Error as FinalizerError, Event as Finalizer, finalizer};
+    let api = obj.api(&ctx.kube);
+    finalizer(&api, crate::crd::FINALIZER, obj.clone(), |event| async {
+        match event {
+            Finalizer::Apply(o) => apply_tenant(&*o, &ctx).await,
+            Finalizer::Cleanup(o) => cleanup_tenant(&*o, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| match e {
+        FinalizerError::ApplyFailed(e) | FinalizerError::CleanupFailed(e) => e,
+        other => Error::Finalizer(Box::new(other)),
+    })
+}
+
+/// Requeue after a failed tenant reconcile.
+pub fn tenant_error_policy<T: TenantObject>(obj: Arc<T>, err: &Error, ctx: Arc<Context>) -> Action {
+    match err {
+        Error::TenantInUse(_) => Action::requeue(Duration::from_secs(5)),
+        _ => Action::requeue(ctx.next_backoff(&*obj)),
+    }
+}
+
+async fn apply_tenant<T: TenantObject>(obj: &T, ctx: &Context) -> Result<Action, Error> {
+    let view = obj.view();
+    let (result, granted, missing, changed) = verify(ctx, &view).await;
+    let (ok, reason, message) = match &result {
+        Ok(()) => (
+            true,
+            TenantReason::Verified,
+            format!(
+                "credentials for {} verified; {} Management API scopes granted",
+                view.domain,
+                granted.len()
+            ),
+        ),
+        Err((reason, message)) => (false, *reason, message.clone()),
+    };
+    let next = tenant_status(obj, ok, reason, &message, granted, missing);
+    let was_ready = obj
+        .tenant_status()
+        .and_then(|s| ready_of(&s.conditions))
+        .is_some_and(|c| c.status == "True");
+    write_status(obj, ctx, &next).await?;
+    if changed {
+        // Resources waiting for this tenant (or using its old credentials) reconcile now.
+        ctx.wake_tenant_users(&view.key);
+    }
+    if ok {
+        if !was_ready {
+            info!(domain = view.domain, "{message}");
+            ctx.event(obj, EventType::Normal, reason.as_str(), "Verify", message)
+                .await;
+        }
+        Ok(Action::requeue(ctx.config.resync_interval))
+    } else {
+        warn!(reason = reason.as_str(), "{message}");
+        ctx.event(obj, EventType::Warning, reason.as_str(), "Verify", message)
+            .await;
+        // Calm pace: the user must act; a Secret change wakes the tenant at once anyway.
+        Ok(Action::requeue(
+            ctx.config.resync_interval.min(Duration::from_secs(60)),
+        ))
+    }
+}
+
+async fn cleanup_tenant<T: TenantObject>(obj: &T, ctx: &Context) -> Result<Action, Error> {
+    let view = obj.view();
+    let users = ctx.tenant_users(&view.key);
+    if users > 0 {
+        let message = format!(
+            "{users} resource(s) still use this tenant; deletion waits until they are gone (their Delete cleanup needs its credentials)"
+        );
+        let previous = obj.tenant_status().cloned().unwrap_or_default();
+        let next = Auth0TenantStatus {
+            conditions: tenant_status(obj, false, TenantReason::InUse, &message, vec![], vec![])
+                .conditions,
+            ..previous
+        };
+        if let Err(e) = write_status(obj, ctx, &next).await {
+            warn!(error = %e, "could not write status");
+        }
+        return Err(Error::TenantInUse(message));
+    }
+    ctx.tenants.unregister(&view.key);
+    ctx.metrics.remove_auth0(&view.key);
+    Ok(Action::await_change())
+}
