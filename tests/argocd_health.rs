@@ -10,13 +10,20 @@
 //!
 //! They also check that the copies of the scripts in `deploy/argocd/argocd-cm-values.yaml` and
 //! `docs/argocd.md` are exactly the `.lua` files, the single source of truth.
+//!
+//! Four kinds: the managed resources (`Auth0Client`, `Auth0ClientGrant`, whose Ready reasons are
+//! [`Reason`]) and the tenants (`Auth0Tenant`, `ClusterAuth0Tenant`, whose Ready reasons are
+//! [`TenantReason`]).
 
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
 };
 
-use auth0_operator::crd::{Auth0Client, Auth0ClientGrant, reason};
+use auth0_operator::{
+    controller::tenant::TenantReason,
+    crd::{Auth0Client, Auth0ClientGrant, Auth0Tenant, ClusterAuth0Tenant, Reason},
+};
 use mlua::{Lua, LuaOptions, LuaSerdeExt, StdLib, Table, serde::SerializeOptions};
 use serde_json::{Value, json};
 
@@ -24,15 +31,26 @@ const EXPECTED_HEALTH: &str = "test.auth0.operator.dev/expected-health";
 const EXPECTED_MESSAGE: &str = "test.auth0.operator.dev/expected-message";
 const KEY_PREFIX: &str = "resource.customizations.health.auth0.operator.dev_";
 
-/// The two kinds: (kind, script file, sample file prefix).
-const KINDS: [(&str, &str, &str); 2] = [
+/// The kinds: (kind, script file, sample file prefix).
+const KINDS: [(&str, &str, &str); 4] = [
     ("Auth0Client", "health-auth0client.lua", "auth0client"),
     (
         "Auth0ClientGrant",
         "health-auth0clientgrant.lua",
         "auth0clientgrant",
     ),
+    ("Auth0Tenant", "health-auth0tenant.lua", "auth0tenant"),
+    (
+        "ClusterAuth0Tenant",
+        "health-clusterauth0tenant.lua",
+        "clusterauth0tenant",
+    ),
 ];
+
+/// The managed resources (Ready reasons: [`Reason`]).
+const RESOURCE_KINDS: [&str; 2] = ["Auth0Client", "Auth0ClientGrant"];
+/// The tenants (Ready reasons: [`TenantReason`]).
+const TENANT_KINDS: [&str; 2] = ["Auth0Tenant", "ClusterAuth0Tenant"];
 
 /// Cases every kind must have a sample for.
 const COMMON_CASES: &[&str] = &[
@@ -40,16 +58,34 @@ const COMMON_CASES: &[&str] = &[
     "no-ready-condition",
     "stale-generation",
     "ready",
+    "other-reason",
+    "empty-message",
+    "ready-unknown",
+    "deleting",
+];
+
+/// Cases every managed resource kind must have a sample for, besides [`COMMON_CASES`].
+const RESOURCE_CASES: &[&str] = &[
     "reconciling",
     "rate-limited",
     "auth0-error",
     "invalid-spec",
     "not-found",
     "kubernetes-error",
-    "other-reason",
-    "empty-message",
-    "ready-unknown",
-    "deleting",
+    "tenant-not-found",
+    "tenant-not-ready",
+    "tenant-not-allowed",
+];
+
+/// Cases every tenant kind must have a sample for, besides [`COMMON_CASES`]: one per Ready=False
+/// reason, and `in-use` (deletion held while resources use the tenant).
+const TENANT_CASES: &[&str] = &[
+    "secret-not-found",
+    "invalid-credentials",
+    "missing-scopes",
+    "unreachable",
+    "domain-not-allowed",
+    "in-use",
 ];
 
 fn root() -> PathBuf {
@@ -121,17 +157,21 @@ fn samples() -> Vec<(String, String, String, Value)> {
         .map(|path| {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             let stem = name.trim_end_matches(".yaml");
-            let (prefix, case) = KINDS
-                .iter()
-                // Longest prefix first: `auth0clientgrant-…` also starts with `auth0client`.
-                .rev()
-                .find_map(|(_, _, p)| {
+            let mut prefixes: Vec<&str> = KINDS.iter().map(|(_, _, p)| *p).collect();
+            // Longest prefix first: `auth0clientgrant-…` also starts with `auth0client`.
+            prefixes.sort_by_key(|p| std::cmp::Reverse(p.len()));
+            let (prefix, case) = prefixes
+                .into_iter()
+                .find_map(|p| {
                     stem.strip_prefix(p)
                         .and_then(|rest| rest.strip_prefix('-'))
                         .map(|case| (p.to_string(), case.to_string()))
                 })
                 .unwrap_or_else(|| {
-                    panic!("{name}: not named <auth0client|auth0clientgrant>-<case>.yaml")
+                    panic!(
+                        "{name}: not named <{}>-<case>.yaml",
+                        KINDS.map(|k| k.2).join("|")
+                    )
                 });
             let obj: Value = serde_yaml::from_str(&read(&path))
                 .unwrap_or_else(|e| panic!("{name}: invalid YAML: {e}"));
@@ -194,14 +234,21 @@ fn health_of_every_sample_is_as_annotated() {
 }
 
 #[test]
-fn every_case_has_a_sample_for_both_kinds() {
+fn every_case_has_a_sample_for_every_kind() {
     let have: Vec<(String, String)> = samples()
         .into_iter()
         .map(|(_, prefix, case, _)| (prefix, case))
         .collect();
     let mut wanted: Vec<(&str, &str)> = Vec::new();
-    for (_, _, prefix) in KINDS {
+    for (kind, _, prefix) in KINDS {
         wanted.extend(COMMON_CASES.iter().map(|c| (prefix, *c)));
+        let specific = if TENANT_KINDS.contains(&kind) {
+            TENANT_CASES
+        } else {
+            assert!(RESOURCE_KINDS.contains(&kind), "{kind}");
+            RESOURCE_CASES
+        };
+        wanted.extend(specific.iter().map(|c| (prefix, *c)));
     }
     // Reasons only one kind can have.
     wanted.push(("auth0client", "secret-conflict"));
@@ -222,59 +269,163 @@ fn samples_are_valid_objects() {
         let round_trip = match kind_of(&prefix).0 {
             "Auth0Client" => serde_json::from_value::<Auth0Client>(obj.clone())
                 .map(|o| serde_json::to_value(o).unwrap()),
-            _ => serde_json::from_value::<Auth0ClientGrant>(obj.clone())
+            "Auth0ClientGrant" => serde_json::from_value::<Auth0ClientGrant>(obj.clone())
                 .map(|o| serde_json::to_value(o).unwrap()),
+            "Auth0Tenant" => serde_json::from_value::<Auth0Tenant>(obj.clone())
+                .map(|o| serde_json::to_value(o).unwrap()),
+            "ClusterAuth0Tenant" => serde_json::from_value::<ClusterAuth0Tenant>(obj.clone())
+                .map(|o| serde_json::to_value(o).unwrap()),
+            other => panic!("{name}: no Rust type for kind {other}"),
         }
         .unwrap_or_else(|e| panic!("{name}: not a valid object: {e}"));
         pretty_assertions::assert_eq!(round_trip, obj, "{name}: fields lost in a round trip");
     }
 }
 
-/// Every reason the operator writes lands in the intended health, for both kinds.
+/// A live object of `kind` at generation 7 whose Ready condition is `status`/`reason`, with the
+/// message `<reason> happened`.
+fn with_ready(kind: &str, status: &str, reason: &str) -> Value {
+    let namespace = (kind != "ClusterAuth0Tenant").then_some("ns");
+    json!({
+        "apiVersion": "auth0.operator.dev/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": "x", "namespace": namespace, "generation": 7},
+        "spec": {},
+        "status": {
+            "observedGeneration": 7,
+            "conditions": [{
+                "type": "Ready", "status": status, "reason": reason,
+                "message": format!("{reason} happened"),
+                "lastTransitionTime": "2025-01-01T00:00:00Z",
+            }],
+        },
+    })
+}
+
+/// The health a managed resource must show for each reason. Exhaustive: a new [`Reason`] does
+/// not compile until it is classified here (and in the scripts).
+fn resource_health(r: Reason) -> &'static str {
+    match r {
+        Reason::Synced => "Healthy",
+        // The operator waits (for another object) or retries by itself.
+        Reason::ClientNotReady
+        | Reason::TenantNotFound
+        | Reason::TenantNotReady
+        | Reason::Reconciling
+        | Reason::RateLimited
+        | Reason::Auth0Unavailable => "Progressing",
+        // Failing: most need the user.
+        Reason::Auth0Error
+        | Reason::SecretConflict
+        | Reason::InvalidSpec
+        | Reason::NotFound
+        | Reason::KubernetesError
+        | Reason::TenantNotAllowed => "Degraded",
+    }
+}
+
+/// Every tenant Ready reason (the operator has no list of them).
+const TENANT_REASONS: [TenantReason; 7] = [
+    TenantReason::Verified,
+    TenantReason::SecretNotFound,
+    TenantReason::InvalidCredentials,
+    TenantReason::MissingScopes,
+    TenantReason::Unreachable,
+    TenantReason::DomainNotAllowed,
+    TenantReason::InUse,
+];
+
+/// The health a tenant must show for each reason (outside deletion). Exhaustive, like
+/// [`resource_health`].
+fn tenant_health(r: TenantReason) -> &'static str {
+    match r {
+        TenantReason::Verified => "Healthy",
+        // Transient: Auth0 could not be reached; or deletion waits for the tenant's resources.
+        TenantReason::Unreachable | TenantReason::InUse => "Progressing",
+        // Someone must fix the Secret, the application in Auth0, or the operator's settings.
+        TenantReason::SecretNotFound
+        | TenantReason::InvalidCredentials
+        | TenantReason::MissingScopes
+        | TenantReason::DomainNotAllowed => "Degraded",
+    }
+}
+
+/// Every reason the operator writes (`Reason::ALL` for the resources, every `TenantReason` for
+/// the tenants) lands in the intended health, for every kind; waits are never Degraded.
 #[test]
 fn every_operator_reason_is_classified() {
-    let waiting = [
-        reason::CLIENT_NOT_READY,
-        reason::RECONCILING,
-        reason::RATE_LIMITED,
-        reason::AUTH0_UNAVAILABLE,
-    ];
-    let failing = [
-        reason::AUTH0_ERROR,
-        reason::SECRET_CONFLICT,
-        reason::INVALID_SPEC,
-        reason::NOT_FOUND,
-        reason::KUBERNETES_ERROR,
-    ];
     for (kind, file, _) in KINDS {
         let script = script(file);
-        let obj = |status: &str, reason: &str| {
-            json!({
-                "apiVersion": "auth0.operator.dev/v1alpha1",
-                "kind": kind,
-                "metadata": {"name": "x", "namespace": "ns", "generation": 7},
-                "spec": {},
-                "status": {
-                    "observedGeneration": 7,
-                    "conditions": [{
-                        "type": "Ready", "status": status, "reason": reason,
-                        "message": format!("{reason} happened"),
-                        "lastTransitionTime": "2025-01-01T00:00:00Z",
-                    }],
-                },
-            })
+        let cases: Vec<(&str, &str, &str)> = if TENANT_KINDS.contains(&kind) {
+            TENANT_REASONS
+                .iter()
+                .map(|r| {
+                    let status = if *r == TenantReason::Verified {
+                        "True"
+                    } else {
+                        "False"
+                    };
+                    (status, r.as_str(), tenant_health(*r))
+                })
+                .collect()
+        } else {
+            Reason::ALL
+                .iter()
+                .map(|r| {
+                    assert!(
+                        !r.is_wait() || resource_health(*r) == "Progressing",
+                        "{r} is a wait: it must show Progressing"
+                    );
+                    let status = if *r == Reason::Synced {
+                        "True"
+                    } else {
+                        "False"
+                    };
+                    (status, r.as_str(), resource_health(*r))
+                })
+                .collect()
         };
-        let health = |status: &str, r: &str| run_health(&script, &obj(status, r)).unwrap();
-        let synced = health("True", reason::SYNCED);
-        assert_eq!(synced.status, "Healthy", "{kind}");
-        assert_eq!(synced.message.as_deref(), Some("Synced happened"));
-        for r in waiting {
-            assert_eq!(health("False", r).status, "Progressing", "{kind} {r}");
+        for (status, reason, expected) in cases {
+            let h = run_health(&script, &with_ready(kind, status, reason))
+                .unwrap_or_else(|e| panic!("{kind} {reason}: {e}"));
+            assert_eq!(h.status, expected, "{kind} Ready={status} {reason}");
+            assert_eq!(
+                h.message,
+                Some(format!("{reason} happened")),
+                "{kind} {reason}"
+            );
         }
-        for r in failing {
-            let h = health("False", r);
-            assert_eq!(h.status, "Degraded", "{kind} {r}");
-            assert_eq!(h.message, Some(format!("{r} happened")), "{kind} {r}");
+    }
+}
+
+/// A tenant being deleted while resources still use it (Ready=False, InUse) shows why its
+/// deletion waits; being deleted with any other condition shows `Deleting`. Resources being
+/// deleted always show `Deleting`.
+#[test]
+fn tenant_deletion_shows_why_it_waits() {
+    for (kind, file, _) in KINDS {
+        let script = script(file);
+        for (status, reason) in [
+            ("False", "InUse"),
+            ("True", "Verified"),
+            ("False", "Unreachable"),
+        ] {
+            let mut obj = with_ready(kind, status, reason);
+            obj["metadata"]["deletionTimestamp"] = json!("2025-01-02T00:00:00Z");
+            let h = run_health(&script, &obj).unwrap();
+            let message = if TENANT_KINDS.contains(&kind) && reason == "InUse" {
+                "InUse happened".to_string()
+            } else {
+                "Deleting".to_string()
+            };
+            assert_eq!(
+                h,
+                Health {
+                    status: "Progressing".into(),
+                    message: Some(message)
+                },
+                "{kind} being deleted with Ready={status} {reason}"
+            );
         }
     }
 }
@@ -500,4 +651,100 @@ fn docs_embed_the_scripts_verbatim() {
         configmaps >= 1,
         "docs/argocd.md has no argocd-cm ConfigMap with the health checks"
     );
+}
+
+/// The YAML documents of every ```yaml block of docs/argocd.md.
+fn doc_yaml_documents() -> Vec<Value> {
+    let doc = read(&root().join("docs/argocd.md"));
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for line in doc.lines() {
+        match &mut current {
+            None if line.trim_start().starts_with("```yaml") => current = Some(String::new()),
+            Some(_) if line.trim_start().starts_with("```") => {
+                let block = current.take().unwrap();
+                for d in serde_yaml::Deserializer::from_str(&block) {
+                    let v = <Value as serde::Deserialize>::deserialize(d)
+                        .unwrap_or_else(|e| panic!("docs/argocd.md: invalid YAML block: {e}"));
+                    if !v.is_null() {
+                        out.push(v);
+                    }
+                }
+            }
+            Some(b) => {
+                b.push_str(line);
+                b.push('\n');
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+/// The sync-wave example of docs/argocd.md orders what depends on what: CRDs, then Secrets, then
+/// the operator (wave 0, the chart's default), then tenants, then clients, then grants (and so
+/// prunes in the reverse order: the operator and a tenant's Secret outlive the tenant, the
+/// tenant outlives its clients and grants). Its CRD kustomization lists every CRD file.
+#[test]
+fn docs_sync_waves_put_tenants_between_the_operator_and_their_resources() {
+    let wave = |v: &Value| -> i64 {
+        let w = &v["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"];
+        w.as_str()
+            .unwrap_or_else(|| panic!("docs/argocd.md: no sync-wave on {v}"))
+            .parse()
+            .unwrap()
+    };
+    let docs = doc_yaml_documents();
+    let mut waves: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    let mut kustomized = None;
+    for d in &docs {
+        let kind = d["kind"].as_str().unwrap_or_default();
+        match kind {
+            "Kustomization" => {
+                let w: i64 = d["commonAnnotations"]["argocd.argoproj.io/sync-wave"]
+                    .as_str()
+                    .expect("the CRD kustomization has a wave")
+                    .parse()
+                    .unwrap();
+                waves.entry("CRDs".into()).or_default().push(w);
+                kustomized = Some(
+                    d["resources"]
+                        .as_array()
+                        .expect("resources")
+                        .iter()
+                        .map(|r| r.as_str().unwrap().to_string())
+                        .collect::<std::collections::BTreeSet<_>>(),
+                );
+            }
+            "SealedSecret" | "Secret" => waves.entry("Secret".into()).or_default().push(wave(d)),
+            "Auth0Tenant" | "ClusterAuth0Tenant" | "Auth0Client" | "Auth0ClientGrant" => {
+                waves.entry(kind.into()).or_default().push(wave(d))
+            }
+            _ => {}
+        }
+    }
+    let max = |k: &str| *waves[k].iter().max().unwrap();
+    let min = |k: &str| *waves[k].iter().min().unwrap();
+    let operator = 0;
+    assert!(max("CRDs") < min("Secret"), "{waves:?}");
+    assert!(max("Secret") < operator, "{waves:?}");
+    assert!(operator < min("Auth0Tenant"), "{waves:?}");
+    assert!(max("Auth0Tenant") < min("Auth0Client"), "{waves:?}");
+    assert!(max("Auth0Client") < min("Auth0ClientGrant"), "{waves:?}");
+    let crd_files: std::collections::BTreeSet<String> = auth0_operator::crd::crd_files()
+        .into_iter()
+        .map(|(f, _)| f.to_string())
+        .collect();
+    assert_eq!(
+        kustomized.expect("docs/argocd.md has the CRD kustomization"),
+        crd_files,
+        "the CRD kustomization lists every file of crds/"
+    );
+    let doc = read(&root().join("docs/argocd.md"));
+    for needle in ["InUse", "reverse", "needs its credentials"] {
+        assert!(
+            doc.contains(needle),
+            "docs/argocd.md does not mention `{needle}`"
+        );
+    }
 }

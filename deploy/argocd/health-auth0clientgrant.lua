@@ -12,15 +12,24 @@
 --   no status / no Ready condition yet     -> Progressing "Waiting for the operator"
 --   observedGeneration < generation        -> Progressing "Reconciling generation N"
 --   Ready=True                             -> Healthy     (condition message)
---   Ready=False, ClientNotReady, Reconciling, RateLimited or Auth0Unavailable
---                                          -> Progressing (condition message; the operator waits
---                                             or retries by itself)
---   Ready=False, any other reason          -> Degraded    (condition message)
+--   Ready=False, ClientNotReady, TenantNotFound, TenantNotReady, Reconciling, RateLimited or
+--   Auth0Unavailable                       -> Progressing (condition message; the operator waits
+--                                             for the referenced client or tenant, or retries by
+--                                             itself)
+--   Ready=False, any other reason (TenantNotAllowed, InvalidSpec, Auth0Error, ...)
+--                                          -> Degraded    (condition message)
 --   Ready=Unknown (or anything else)       -> Progressing (condition message)
 hs = {}
 
 -- Ready=False reasons the operator resolves by itself, given time.
-local waiting = { ClientNotReady = true, Reconciling = true, RateLimited = true, Auth0Unavailable = true }
+local waiting = {
+  ClientNotReady = true,
+  TenantNotFound = true,
+  TenantNotReady = true,
+  Reconciling = true,
+  RateLimited = true,
+  Auth0Unavailable = true,
+}
 
 local function describe(cond, fallback)
   if cond.message ~= nil and cond.message ~= "" then
