@@ -798,3 +798,163 @@ async fn cleanup_tenant<T: TenantObject>(obj: &T, ctx: &Context) -> Result<Actio
     ctx.metrics.remove_auth0(&view.key);
     Ok(Action::await_change())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::ByteString;
+    use serde_json::json;
+
+    #[test]
+    fn domain_globs() {
+        let globs = vec!["*.auth0.com".to_string(), "dev-*.example.org".to_string()];
+        assert!(domain_allowed("staging.eu.auth0.com", &globs));
+        assert!(domain_allowed("Staging.EU.Auth0.com", &globs));
+        assert!(domain_allowed("dev-1.example.org", &globs));
+        assert!(!domain_allowed("auth0.com.evil.org", &globs));
+        assert!(!domain_allowed("evil.org", &globs));
+        assert!(!domain_allowed("prod.example.org", &globs));
+        assert!(!domain_allowed("x.auth0.com", &[]));
+    }
+
+    #[test]
+    fn allowed_namespaces_by_name_or_selector() {
+        let allowed: AllowedNamespaces = serde_json::from_value(json!({
+            "names": ["team-a"],
+            "selector": {"matchLabels": {"tier": "prod"}, "matchExpressions": [{"key": "blocked", "operator": "DoesNotExist"}]}
+        }))
+        .unwrap();
+        let none = Default::default();
+        let prod = std::collections::BTreeMap::from([("tier".to_string(), "prod".to_string())]);
+        let mut blocked = prod.clone();
+        blocked.insert("blocked".into(), "yes".into());
+        assert!(namespace_allowed(Some(&allowed), "team-a", &none));
+        assert!(namespace_allowed(Some(&allowed), "team-x", &prod));
+        assert!(!namespace_allowed(Some(&allowed), "team-x", &blocked));
+        assert!(!namespace_allowed(Some(&allowed), "team-x", &none));
+        assert!(
+            namespace_allowed(None, "anything", &none),
+            "absent: every namespace"
+        );
+        let names_only: AllowedNamespaces =
+            serde_json::from_value(json!({"names": ["b"]})).unwrap();
+        assert!(!namespace_allowed(Some(&names_only), "a", &prod));
+    }
+
+    fn view<'a>(domain: &'a str, base_url: Option<&'a str>) -> TenantSpecView<'a> {
+        TenantSpecView {
+            key: "team-a/t".into(),
+            kind: "Auth0Tenant",
+            domain,
+            secret_namespace: "team-a".into(),
+            secret_name: "mgmt",
+            client_id_key: "AUTH0_CLIENT_ID",
+            client_secret_key: "AUTH0_CLIENT_SECRET",
+            audience: None,
+            base_url,
+            rate_limit: Some(crate::crd::TenantRateLimit {
+                burst: 5,
+                per_second: 2.0,
+            }),
+        }
+    }
+
+    fn secret(pairs: &[(&str, &str)]) -> Secret {
+        Secret {
+            data: Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn tenant_settings_are_checked_before_any_call() {
+        let policy = TenantPolicy::default();
+        let good = secret(&[("AUTH0_CLIENT_ID", "id"), ("AUTH0_CLIENT_SECRET", "s3cr3t")]);
+        let c = tenant_config(&view("t.eu.auth0.com", None), &policy, Some(&good)).unwrap();
+        assert_eq!(
+            (c.domain.as_str(), c.client_id.as_str()),
+            ("t.eu.auth0.com", "id")
+        );
+        assert_eq!((c.rate_limit.burst, c.rate_limit.per_second), (5, 2.0));
+
+        let (r, m) = tenant_config(&view("evil.org", None), &policy, Some(&good)).unwrap_err();
+        assert_eq!(r, TenantReason::DomainNotAllowed);
+        assert!(m.contains("ALLOWED_TENANT_DOMAINS"), "{m}");
+        let (r, m) = tenant_config(
+            &view("t.eu.auth0.com", Some("http://127.0.0.1:1")),
+            &policy,
+            Some(&good),
+        )
+        .unwrap_err();
+        assert_eq!(r, TenantReason::DomainNotAllowed);
+        assert!(m.contains("ALLOW_TENANT_BASE_URL"), "{m}");
+        let (r, _) = tenant_config(&view("t.eu.auth0.com", None), &policy, None).unwrap_err();
+        assert_eq!(r, TenantReason::SecretNotFound);
+        let partial = secret(&[("AUTH0_CLIENT_ID", "id")]);
+        let (r, m) =
+            tenant_config(&view("t.eu.auth0.com", None), &policy, Some(&partial)).unwrap_err();
+        assert_eq!(r, TenantReason::SecretNotFound);
+        assert!(
+            m.contains("AUTH0_CLIENT_SECRET") && !m.contains("id\""),
+            "{m}"
+        );
+        let with_url = TenantPolicy {
+            allow_base_url: true,
+            ..TenantPolicy::default()
+        };
+        let c = tenant_config(
+            &view("t.eu.auth0.com", Some("http://127.0.0.1:8081")),
+            &with_url,
+            Some(&good),
+        )
+        .unwrap();
+        assert_eq!(c.base_url.unwrap().as_str(), "http://127.0.0.1:8081/");
+    }
+
+    #[test]
+    fn a_changed_secret_makes_a_new_client_and_the_same_reuses_it() {
+        let tenants = Tenants::new(None, TenantPolicy::default(), Duration::from_secs(60)).unwrap();
+        let cfg = |s: &str| Auth0Config::new("t.eu.auth0.com", "id", s.to_string());
+        let a = tenants.build("ns/t", cfg("one")).unwrap();
+        assert!(
+            tenants.register(a.clone()),
+            "first registration wakes users"
+        );
+        let same = tenants.build("ns/t", cfg("one")).unwrap();
+        assert!(
+            Arc::ptr_eq(&a, &same),
+            "unchanged settings keep the client (and its token)"
+        );
+        assert!(!tenants.register(same), "nothing changed: nobody to wake");
+        let rotated = tenants.build("ns/t", cfg("two")).unwrap();
+        assert!(!Arc::ptr_eq(&a, &rotated));
+        assert!(tenants.register(rotated));
+        assert!(tenants.get("ns/t").is_some());
+        assert!(
+            tenants.get("default").is_none(),
+            "no default tenant configured"
+        );
+        assert!(tenants.unregister("ns/t"));
+        assert!(tenants.get("ns/t").is_none());
+    }
+
+    #[test]
+    fn keys() {
+        let r = TenantRef {
+            kind: TenantKind::Auth0Tenant,
+            name: "t".into(),
+        };
+        assert_eq!(tenant_key("team-a", Some(&r)), "team-a/t");
+        let c = TenantRef {
+            kind: TenantKind::ClusterAuth0Tenant,
+            name: "prod".into(),
+        };
+        assert_eq!(tenant_key("team-a", Some(&c)), "cluster/prod");
+        assert_eq!(tenant_key("team-a", None), DEFAULT_TENANT_KEY);
+    }
+}

@@ -247,6 +247,12 @@ impl Simulator {
         self.shared.bucket.lock().drain();
     }
 
+    /// The management application's secret accepted by `/oauth/token` from now on (as when it
+    /// is rotated in the dashboard; tokens already issued stay valid until they expire).
+    pub fn set_management_secret(&self, secret: &str) {
+        self.shared.settings.lock().client_secret = secret.to_string();
+    }
+
     pub fn set_scopes(&self, scopes: Vec<String>) {
         self.shared.settings.lock().scopes = scopes;
     }
