@@ -67,12 +67,9 @@ pub async fn ensure_crds_installed(kube: &kube::Client) -> anyhow::Result<()> {
             ));
         }
     };
-    for plural in [
-        "auth0clients",
-        "auth0clientgrants",
-        "auth0tenants",
-        "clusterauth0tenants",
-    ] {
+    // Every kind of the one CRD table (`crd::crds`).
+    for crd in crd::crds() {
+        let plural = crd.spec.names.plural;
         if !resources.resources.iter().any(|r| r.name == plural) {
             return Err(missing());
         }

@@ -449,10 +449,7 @@ pub async fn run_with(
     }
     let mut first_ctx: Option<Arc<Context>> = None;
     for ns in scopes {
-        let clients_api: Api<Auth0ClientCr> = api(&kube, ns.as_deref());
-        let grants_api: Api<Auth0ClientGrant> = api(&kube, ns.as_deref());
         let secrets_api: Api<Secret> = api(&kube, ns.as_deref());
-
         let secret_wc = list_config().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
         let (secrets, secret_writer) = reflector::store();
         let secret_stream = watcher(secrets_api, secret_wc)
@@ -461,35 +458,17 @@ pub async fn run_with(
             .reflect(secret_writer)
             .touched_objects();
 
-        // The custom resources are cached without managedFields and kubectl's
-        // last-applied-configuration: at thousands of objects they are most of the memory.
-        let ctl_config = controller::Config::default().concurrency(config.concurrency);
-        let (clients_store, clients_writer) = reflector::store();
-        let clients_stream = watcher(clients_api.clone(), list_config())
-            .default_backoff()
-            .modify(trim)
-            .reflect(clients_writer)
-            .applied_objects();
-        let client_controller = Controller::for_stream(clients_stream, clients_store.clone())
-            .owns_stream(secret_stream)
-            .with_config(ctl_config.clone());
-        let (grants_store, grants_writer) = reflector::store();
-        let grants_stream = watcher(grants_api, list_config())
-            .default_backoff()
-            .modify(trim)
-            .reflect(grants_writer)
-            .applied_objects();
-        let grant_controller =
-            Controller::for_stream(grants_stream, grants_store.clone()).with_config(ctl_config);
-        metrics.add_stores(clients_store.clone(), grants_store.clone());
+        // Every managed kind is wired the same way (see `kind_controller`).
+        let (clients_store, client_controller, client_wakeups) =
+            kind_controller::<Auth0ClientCr>(&kube, ns.as_deref(), config.concurrency);
+        // The credentials Secrets are the client's: a deleted or edited one is repaired.
+        let client_controller = client_controller.owns_stream(secret_stream);
         // A grant reconciles as soon as the Auth0Client it references changes readiness or id,
         // or goes away: the client reconciler, the only writer of that status, sends the grants
-        // to wake (no second watch of Auth0Clients, no clients×grants mapping on lists).
-        let (grant_wakeups, wakeup_stream) = futures::channel::mpsc::unbounded();
-        let grant_controller = grant_controller.reconcile_on(wakeup_stream);
-        // Resources are woken when their tenant becomes ready (or changes credentials).
-        let (client_wakeups, client_wakeup_stream) = futures::channel::mpsc::unbounded();
-        let client_controller = client_controller.reconcile_on(client_wakeup_stream);
+        // to wake through the grants' wake-up channel (no second watch of Auth0Clients).
+        let (grants_store, grant_controller, grant_wakeups) =
+            kind_controller::<Auth0ClientGrant>(&kube, ns.as_deref(), config.concurrency);
+        metrics.add_stores(clients_store.clone(), grants_store.clone());
         all_scopes.0.lock().push(ScopeHandle {
             clients: clients_store.clone(),
             grants: grants_store.clone(),
@@ -630,6 +609,33 @@ pub async fn run_with(
     }
     info!("controllers stopped");
     Ok(())
+}
+
+/// What every managed kind gets: a cache of its objects (without managedFields and kubectl's
+/// last-applied-configuration: at thousands of objects they are most of the memory), its
+/// controller at the configured concurrency, and a channel that wakes objects of it (their
+/// tenant became ready, a referenced object changed).
+#[allow(clippy::type_complexity)]
+fn kind_controller<K: Kind>(
+    kube: &KubeClient,
+    namespace: Option<&str>,
+    concurrency: u16,
+) -> (
+    Store<K>,
+    Controller<K>,
+    futures::channel::mpsc::UnboundedSender<ObjectRef<K>>,
+) {
+    let (store, writer) = reflector::store();
+    let stream = watcher(api::<K>(kube, namespace), list_config())
+        .default_backoff()
+        .modify(trim)
+        .reflect(writer)
+        .applied_objects();
+    let (wakeups, wakeup_stream) = futures::channel::mpsc::unbounded();
+    let controller = Controller::for_stream(stream, store.clone())
+        .with_config(controller::Config::default().concurrency(concurrency))
+        .reconcile_on(wakeup_stream);
+    (store, controller, wakeups)
 }
 
 /// Wakes the tenants that reference a Secret whenever it changes. Watches Secret *metadata*
