@@ -76,7 +76,8 @@ fn every_field_is_documented() {
         }
     }
     let mut missing = Vec::new();
-    for crd in [Auth0Client::crd(), Auth0ClientGrant::crd()] {
+    // Every CRD the operator installs (the one table), so a new kind is covered too.
+    for crd in auth0_operator::crd::crds() {
         let schema = serde_json::to_value(
             crd.spec.versions[0]
                 .schema
@@ -224,4 +225,51 @@ fn defaults_fill_in() {
     assert_eq!(c.secret_name(), "web-auth0");
     let g = grant(json!({"clientId": "abc", "audience": "x"}));
     assert!(g.spec.scopes.is_empty());
+}
+
+#[test]
+fn cel_tenant_ref_and_tenant_domain_are_immutable() {
+    let plain = client(json!({"name": "a"}));
+    let one = client(json!({"name": "a", "tenantRef": {"name": "one"}}));
+    let two = client(json!({"name": "a", "tenantRef": {"name": "two"}}));
+    let cluster =
+        client(json!({"name": "a", "tenantRef": {"kind": "ClusterAuth0Tenant", "name": "one"}}));
+    assert!(cel_errors(&one, None::<&Auth0Client>).is_empty());
+    assert!(cel_errors(&one, Some(&one)).is_empty());
+    for (new, old, what) in [
+        (&two, &one, "renamed"),
+        (&cluster, &one, "other kind"),
+        (&one, &plain, "added"),
+        (&plain, &one, "removed"),
+    ] {
+        let e = cel_errors(new, Some(old));
+        assert!(
+            e.iter().any(|m| m.contains("tenantRef is immutable")),
+            "{what}: {e:?}"
+        );
+    }
+    let g1 =
+        grant(json!({"clientId": "c", "audience": "https://api/", "tenantRef": {"name": "one"}}));
+    let g2 =
+        grant(json!({"clientId": "c", "audience": "https://api/", "tenantRef": {"name": "two"}}));
+    let e = cel_errors(&g2, Some(&g1));
+    assert!(
+        e.iter().any(|m| m.contains("tenantRef is immutable")),
+        "{e:?}"
+    );
+
+    let t = |domain: &str| -> auth0_operator::crd::Auth0Tenant {
+        serde_json::from_value(json!({
+            "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Tenant",
+            "metadata": {"name": "t", "namespace": "default"},
+            "spec": {"domain": domain, "credentialsSecretRef": {"name": "s"}}
+        }))
+        .unwrap()
+    };
+    let (a, b) = (t("a.auth0.com"), t("b.auth0.com"));
+    assert!(kube::core::cel::validate_cel_update(&a, &a).is_ok());
+    let e = kube::core::cel::validate_cel_update(&b, &a)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("domain is immutable"), "{e}");
 }
