@@ -285,3 +285,67 @@ async fn cleanup<K: Kind>(obj: &K, ctx: &Context) -> Result<Action, Error> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::Auth0Client;
+    use serde_json::json;
+
+    fn client(spec: serde_json::Value, status: serde_json::Value) -> Auth0Client {
+        serde_json::from_value(json!({
+            "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Client",
+            "metadata": {"name": "web", "namespace": "team-a"},
+            "spec": spec, "status": status
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_tenant_is_resolved_from_the_ref_and_cannot_move() {
+        let fresh = client(
+            json!({"name": "W", "tenantRef": {"name": "one"}}),
+            json!({}),
+        );
+        assert_eq!(tenant_key_of(&fresh).unwrap(), "team-a/one");
+        let default = client(json!({"name": "W"}), json!({}));
+        assert_eq!(tenant_key_of(&default).unwrap(), "default");
+        let cluster = client(
+            json!({"name": "W", "tenantRef": {"kind": "ClusterAuth0Tenant", "name": "prod"}}),
+            json!({"tenant": "cluster/prod", "clientId": "c1"}),
+        );
+        assert_eq!(tenant_key_of(&cluster).unwrap(), "cluster/prod");
+        // Recorded in another tenant: refused before any call, naming both.
+        let moved = client(
+            json!({"name": "W", "tenantRef": {"name": "two"}}),
+            json!({"tenant": "team-a/one", "clientId": "c1"}),
+        );
+        let e = tenant_key_of(&moved).unwrap_err();
+        assert_eq!(e.reason(), Reason::InvalidSpec);
+        let msg = e.to_string();
+        assert!(
+            msg.contains("team-a/one") && msg.contains("team-a/two"),
+            "{msg}"
+        );
+        let dropped = client(json!({"name": "W"}), json!({"tenant": "team-a/one"}));
+        assert!(
+            tenant_key_of(&dropped).is_err(),
+            "removing tenantRef moves it too"
+        );
+    }
+
+    #[test]
+    fn waits_and_failures_are_told_apart() {
+        for (e, wait) in [
+            (Error::TenantNotReady("t".into()), true),
+            (Error::TenantNotFound("t".into()), true),
+            (Error::ClientNotReady("c".into()), true),
+            (Error::TenantNotAllowed("t".into()), false),
+            (Error::InvalidSpec("s".into()), false),
+        ] {
+            assert_eq!(e.reason().is_wait(), wait, "{e:?}");
+        }
+        assert!(Error::TenantNotAllowed("t".into()).needs_user());
+        assert!(!Error::TenantNotReady("t".into()).needs_user());
+    }
+}
