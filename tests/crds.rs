@@ -53,6 +53,59 @@ fn crd_names_and_columns() {
     let g = Auth0ClientGrant::crd();
     assert_eq!(g.spec.names.short_names, Some(vec!["a0cg".to_string()]));
     assert_eq!(g.spec.scope, "Namespaced");
+    // What `kubectl get` shows without -o wide: the Ready reason of every kind is among it.
+    for crd in auth0_operator::crd::crds() {
+        let default_cols: Vec<String> = crd.spec.versions[0]
+            .additional_printer_columns
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter(|c| c.priority.unwrap_or(0) == 0)
+            .map(|c| c.name.clone())
+            .collect();
+        for col in ["Ready", "Reason", "Age"] {
+            assert!(
+                default_cols.iter().any(|c| c == col),
+                "{}: `kubectl get` hides {col}: {default_cols:?}",
+                crd.spec.names.kind
+            );
+        }
+    }
+    let scoped: Vec<(String, String, Vec<String>)> = auth0_operator::crd::crds()
+        .iter()
+        .map(|c| {
+            (
+                c.spec.names.kind.clone(),
+                c.spec.scope.clone(),
+                c.spec.names.short_names.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        scoped,
+        vec![
+            (
+                "Auth0Client".into(),
+                "Namespaced".into(),
+                vec!["a0c".into()]
+            ),
+            (
+                "Auth0ClientGrant".into(),
+                "Namespaced".into(),
+                vec!["a0cg".into()]
+            ),
+            (
+                "Auth0Tenant".into(),
+                "Namespaced".into(),
+                vec!["a0t".into()]
+            ),
+            (
+                "ClusterAuth0Tenant".into(),
+                "Cluster".into(),
+                vec!["ca0t".into()]
+            ),
+        ]
+    );
 }
 
 /// Every property in both schemas carries a description (that is what `kubectl explain` shows).
