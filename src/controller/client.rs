@@ -35,13 +35,6 @@ impl super::Kind for Auth0Client {
         self.status.as_ref()
     }
 
-    fn current_conditions(&self) -> &[Condition] {
-        self.status
-            .as_ref()
-            .map(|s| s.conditions.as_slice())
-            .unwrap_or_default()
-    }
-
     fn deletion_policy(&self) -> DeletionPolicy {
         self.spec.deletion_policy
     }

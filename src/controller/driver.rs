@@ -53,14 +53,19 @@ pub trait Kind:
     /// What the Auth0 object is called in messages, e.g. `Auth0 client`.
     const NOUN: &'static str;
     /// The kind's status.
-    type Status: serde::Serialize + PartialEq + Send + Sync;
+    type Status: serde::Serialize + PartialEq + Send + Sync + crate::crd::HasConditions;
     /// What a sync learned so far (ids); written to status on success and on error alike.
     type Seen: Default + Send;
 
     /// The current status.
     fn current_status(&self) -> Option<&Self::Status>;
     /// Conditions of the current status.
-    fn current_conditions(&self) -> &[Condition];
+    fn current_conditions(&self) -> &[Condition] {
+        use crate::crd::HasConditions;
+        self.current_status()
+            .map(HasConditions::conditions)
+            .unwrap_or_default()
+    }
     /// What deleting the resource does in Auth0.
     fn deletion_policy(&self) -> DeletionPolicy;
     /// `spec.tenantRef` (`None`: the operator's default tenant).
@@ -111,20 +116,16 @@ pub trait Kind:
 /// ([`FINALIZER`](crate::crd::FINALIZER)), with metrics and backoff bookkeeping.
 #[tracing::instrument(skip_all, fields(kind = K::KIND, namespace = %obj.namespace().unwrap_or_default(), object = %obj.name_any()))]
 pub async fn reconcile<K: Kind>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
-    use kube::runtime::finalizer::{Error as FinalizerError, Event as Finalizer, finalizer};
+    use kube::runtime::finalizer::Event as Finalizer;
     let started = std::time::Instant::now();
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
-    let result = finalizer(&api, crate::crd::FINALIZER, obj.clone(), |event| async {
+    let result = finalized(&api, obj.clone(), |event| async {
         match event {
             Finalizer::Apply(o) => apply(&*o, &ctx, &api).await,
             Finalizer::Cleanup(o) => cleanup(&*o, &ctx).await,
         }
     })
-    .await
-    .map_err(|e| match e {
-        FinalizerError::ApplyFailed(e) | FinalizerError::CleanupFailed(e) => e,
-        other => Error::Finalizer(Box::new(other)),
-    });
+    .await;
     if let Err(e @ Error::Finalizer(_)) = &result {
         // apply/cleanup log their own failures; this one happened around them.
         warn!(reason = %e.reason(), error = %e, "reconcile failed");
@@ -136,6 +137,30 @@ pub async fn reconcile<K: Kind>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action
         ctx.reset_backoff(&*obj);
     }
     result
+}
+
+/// `f` behind the operator's finalizer ([`FINALIZER`](crate::crd::FINALIZER)): apply while the
+/// object lives, cleanup once it is deleted; the finalizer goes only after a cleanup succeeded.
+pub(crate) async fn finalized<K, Fut>(
+    api: &Api<K>,
+    obj: Arc<K>,
+    f: impl FnOnce(kube::runtime::finalizer::Event<K>) -> Fut,
+) -> Result<Action, Error>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
+    Fut: Future<Output = Result<Action, Error>>,
+{
+    use kube::runtime::finalizer::{Error as FinalizerError, finalizer};
+    finalizer(api, crate::crd::FINALIZER, obj, f)
+        .await
+        .map_err(|e| match e {
+            FinalizerError::ApplyFailed(e) | FinalizerError::CleanupFailed(e) => e,
+            other => Error::Finalizer(Box::new(other)),
+        })
 }
 
 /// Requeue policy on errors: per-object exponential backoff; errors only the user can fix

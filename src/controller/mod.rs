@@ -173,6 +173,16 @@ struct ScopeHandle {
     grant_wakeups: futures::channel::mpsc::UnboundedSender<ObjectRef<Auth0ClientGrant>>,
 }
 
+/// The objects in `store` that use the tenant `key`.
+fn users_of<K: Kind>(store: &Store<K>, key: &str) -> Vec<ObjectRef<K>> {
+    store
+        .state()
+        .iter()
+        .filter(|o| tenant::tenant_key(&o.namespace().unwrap_or_default(), o.tenant_ref()) == key)
+        .map(|o| ObjectRef::from_obj(&**o))
+        .collect()
+}
+
 /// Every scope, so that a tenant can find (and wake) the resources that use it.
 #[derive(Default)]
 struct Scopes(Mutex<Vec<ScopeHandle>>);
@@ -182,57 +192,23 @@ impl Context {
     /// credentials or went away).
     pub fn wake_tenant_users(&self, key: &str) {
         for scope in self.scopes.0.lock().iter() {
-            for c in scope.clients.state() {
-                if tenant::tenant_key(
-                    &c.namespace().unwrap_or_default(),
-                    c.spec.tenant_ref.as_ref(),
-                ) == key
-                {
-                    let _ = scope
-                        .client_wakeups
-                        .unbounded_send(ObjectRef::from_obj(&*c));
-                }
+            for c in users_of(&scope.clients, key) {
+                let _ = scope.client_wakeups.unbounded_send(c);
             }
-            for g in scope.grants.state() {
-                if tenant::tenant_key(
-                    &g.namespace().unwrap_or_default(),
-                    g.spec.tenant_ref.as_ref(),
-                ) == key
-                {
-                    let _ = scope.grant_wakeups.unbounded_send(ObjectRef::from_obj(&*g));
-                }
+            for g in users_of(&scope.grants, key) {
+                let _ = scope.grant_wakeups.unbounded_send(g);
             }
         }
     }
 
     /// How many resources use the tenant `key`.
     pub fn tenant_users(&self, key: &str) -> usize {
-        let mut n = 0;
-        for scope in self.scopes.0.lock().iter() {
-            n += scope
-                .clients
-                .state()
-                .iter()
-                .filter(|c| {
-                    tenant::tenant_key(
-                        &c.namespace().unwrap_or_default(),
-                        c.spec.tenant_ref.as_ref(),
-                    ) == key
-                })
-                .count();
-            n += scope
-                .grants
-                .state()
-                .iter()
-                .filter(|g| {
-                    tenant::tenant_key(
-                        &g.namespace().unwrap_or_default(),
-                        g.spec.tenant_ref.as_ref(),
-                    ) == key
-                })
-                .count();
-        }
-        n
+        self.scopes
+            .0
+            .lock()
+            .iter()
+            .map(|s| users_of(&s.clients, key).len() + users_of(&s.grants, key).len())
+            .sum()
     }
 
     fn backoff_key<K: kube::Resource<DynamicType = ()>>(obj: &K) -> String {

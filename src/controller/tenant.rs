@@ -710,19 +710,15 @@ pub async fn reconcile_tenant<T: TenantObject>(
     obj: Arc<T>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
-    use kube::runtime::finalizer::{Error as FinalizerError, Event as Finalizer, finalizer};
+    use kube::runtime::finalizer::Event as Finalizer;
     let api = obj.api(&ctx.kube);
-    finalizer(&api, crate::crd::FINALIZER, obj.clone(), |event| async {
+    super::driver::finalized(&api, obj.clone(), |event| async {
         match event {
             Finalizer::Apply(o) => apply_tenant(&*o, &ctx).await,
             Finalizer::Cleanup(o) => cleanup_tenant(&*o, &ctx).await,
         }
     })
     .await
-    .map_err(|e| match e {
-        FinalizerError::ApplyFailed(e) | FinalizerError::CleanupFailed(e) => e,
-        other => Error::Finalizer(Box::new(other)),
-    })
 }
 
 /// Requeue after a failed tenant reconcile.
