@@ -3,8 +3,13 @@
 //! the operator, and the manifests in `examples/` applied and reported on. Keeps running, with a
 //! printed `KUBECONFIG`, until Ctrl-C; then stops everything it started.
 //!
-//! With `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` and `AUTH0_CLIENT_SECRET` set, the real tenant is used
-//! instead of the simulator.
+//! The operator runs without a default tenant: the dev loop creates an `Auth0Tenant` named
+//! [`DEV_TENANT`] (and the Secret with its management credentials) in the examples' namespace,
+//! waits until the operator has verified it, and every example names it
+//! (`tenantRef: {name: dev-tenant}`). With the simulator the tenant points at it (`baseUrl`, so
+//! the operator runs with `ALLOW_TENANT_BASE_URL=true` and admits the simulator's domain); with
+//! `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` and `AUTH0_CLIENT_SECRET` set, the same tenant is made from
+//! those values instead, so the same examples create real applications.
 //!
 //! The operator's log goes to a file ([`log_file_path`]; `RUST_LOG` sets its level, default
 //! `info`); its warnings also appear on the console, and the report gives each failing example's
@@ -19,19 +24,27 @@ use std::{
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::{
+    ByteString,
+    api::core::v1::{Namespace, Secret},
+    apimachinery::pkg::apis::meta::v1::ObjectMeta,
+};
 use kube::{
     Api,
-    api::{DynamicObject, Patch, PatchParams},
+    api::{DynamicObject, Patch, PatchParams, PostParams},
     core::ApiResource,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 use tracing::instrument::WithSubscriber as _;
 
 use crate::{
     auth0::Auth0Config,
     config::{OperatorConfig, RunArgs},
-    crd::{Auth0Client, Auth0ClientGrant, CONDITION_READY, reason},
+    controller::tenant::{TenantReason, domain_allowed},
+    crd::{
+        Auth0Client, Auth0ClientGrant, Auth0Tenant, CONDITION_READY, ClusterAuth0Tenant,
+        DEFAULT_CLIENT_ID_KEY, DEFAULT_CLIENT_SECRET_KEY, reason,
+    },
     envtest::TestEnv,
     sim::{SimConfig, Simulator},
 };
@@ -39,6 +52,12 @@ use crate::{
 const SIM_DOMAIN: &str = "dev-tenant.auth0.test";
 const SIM_CLIENT_ID: &str = "local-operator";
 const SIM_CLIENT_SECRET: &str = "local-operator-secret";
+
+/// The `Auth0Tenant` the dev loop creates in the examples' namespace; every example names it
+/// (`tenantRef: {name: dev-tenant}`).
+pub const DEV_TENANT: &str = "dev-tenant";
+/// The Secret, beside it, holding its management credentials.
+pub const DEV_TENANT_SECRET: &str = "dev-tenant-credentials";
 
 /// Flags of `auth0-operator dev`.
 #[derive(Args, Debug, Clone)]
@@ -81,6 +100,15 @@ fn line(s: impl AsRef<str>) {
     println!("{}", s.as_ref());
 }
 
+/// ` -n <ns>` for kubectl hints, empty for `default`.
+fn ns_flag(ns: &str) -> String {
+    if ns == "default" {
+        String::new()
+    } else {
+        format!(" -n {ns}")
+    }
+}
+
 /// Runs the local loop; see the module documentation.
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     crate::auth0::install_crypto_provider();
@@ -117,18 +145,28 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         .as_deref()
         .is_some_and(|d| !d.trim().is_empty());
     let mut sim = None;
-    let mut config = if real_tenant {
+    // The tenant the examples use, and an operator with no default tenant: resources name their
+    // tenant, as they would in a cluster with several.
+    let (mut config, tenant) = if real_tenant {
         let mut run = args.run.clone();
         run.watch_namespaces = vec![args.namespace.clone()];
-        let c = run.resolve().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut c = run.resolve().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let tenant = c
+            .auth0
+            .take()
+            .context("AUTH0_DOMAIN is set but the tenant's settings did not resolve")?;
         line(format!(
-            "==> using the REAL Auth0 tenant {} (AUTH0_DOMAIN is set); examples create real applications",
-            c.auth0
-                .as_ref()
-                .map(|a| a.domain.as_str())
-                .unwrap_or_default()
+            "==> using the REAL Auth0 tenant {} (AUTH0_DOMAIN is set) through Auth0Tenant {DEV_TENANT}; examples create real applications",
+            tenant.domain
         ));
-        c
+        // The domain you gave is trusted, like the operator's default tenant would be.
+        if !domain_allowed(&tenant.domain, &c.tenant_policy.allowed_domains) {
+            c.tenant_policy.allowed_domains.push(tenant.domain.clone());
+        }
+        if tenant.base_url.is_some() {
+            c.tenant_policy.allow_base_url = true;
+        }
+        (c, tenant)
     } else {
         let mut cfg = SimConfig::new(SIM_DOMAIN, SIM_CLIENT_ID, SIM_CLIENT_SECRET);
         cfg.audiences = grant_audiences(&manifests);
@@ -147,14 +185,33 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             "    token: curl -s {}/oauth/token -d grant_type=client_credentials -d client_id={SIM_CLIENT_ID} -d client_secret={SIM_CLIENT_SECRET} -d audience=https://{SIM_DOMAIN}/api/v2/",
             s.base_url().trim_end_matches('/')
         ));
-        let auth0 = Auth0Config::new(SIM_DOMAIN, SIM_CLIENT_ID, SIM_CLIENT_SECRET)
+        let tenant = Auth0Config::new(SIM_DOMAIN, SIM_CLIENT_ID, SIM_CLIENT_SECRET)
             .with_base_url(s.base_url().parse().context("simulator URL")?);
-        let mut c = OperatorConfig::new(auth0);
+        let mut c = OperatorConfig::new(tenant.clone());
+        c.auth0 = None;
         c.resync_interval = Duration::from_secs(60);
         c.http_addr = args.run.http_addr.parse().ok();
+        // ALLOWED_TENANT_DOMAINS (default *.auth0.com) plus the simulator's domain; its
+        // Auth0Tenant sends its calls to the simulator, which needs ALLOW_TENANT_BASE_URL.
+        c.tenant_policy.allowed_domains = args
+            .run
+            .allowed_tenant_domains
+            .split(',')
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty())
+            .collect();
+        if !domain_allowed(SIM_DOMAIN, &c.tenant_policy.allowed_domains) {
+            c.tenant_policy.allowed_domains.push(SIM_DOMAIN.to_string());
+        }
+        c.tenant_policy.allow_base_url = true;
         sim = Some(Arc::new(s));
-        c
+        (c, tenant)
     };
+    line(format!(
+        "    operator settings: no default tenant (every example names Auth0Tenant {DEV_TENANT}); ALLOWED_TENANT_DOMAINS={} ALLOW_TENANT_BASE_URL={}",
+        config.tenant_policy.allowed_domains.join(","),
+        config.tenant_policy.allow_base_url
+    ));
     if config
         .http_addr
         .is_some_and(|a| a == "0.0.0.0:8080".parse().expect("valid address"))
@@ -190,6 +247,16 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     ));
     line("==> operator running");
 
+    ensure_namespace(&kube, &args.namespace).await?;
+    line(format!(
+        "==> creating Secret {DEV_TENANT_SECRET} (the management credentials) and Auth0Tenant {DEV_TENANT} in namespace {}",
+        args.namespace
+    ));
+    create_tenant(&kube, &args.namespace, &tenant)
+        .await
+        .context("creating the dev tenant")?;
+    report_tenant(&kube, &args.namespace, real_tenant).await;
+
     line(format!(
         "==> applying {} manifest(s) from {}",
         manifests.len(),
@@ -218,8 +285,12 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         "    export KUBECONFIG={}",
         env.kubeconfig_path().display()
     ));
-    line("    kubectl get auth0clients,auth0clientgrants -A");
-    line("    kubectl describe auth0client web-app");
+    let in_ns = ns_flag(&args.namespace);
+    line("    kubectl get auth0tenants,auth0clients,auth0clientgrants -A");
+    line(format!(
+        "    kubectl describe auth0tenant {DEV_TENANT}{in_ns}"
+    ));
+    line(format!("    kubectl describe auth0client web-app{in_ns}"));
     line(format!("Operator log: {log_hint}"));
     if !args.once {
         line("Press Ctrl-C to stop everything.");
@@ -270,18 +341,27 @@ fn grant_audiences(manifests: &[(String, Value)]) -> Vec<String> {
         .collect()
 }
 
-fn api_resource(kind: &str) -> anyhow::Result<ApiResource> {
+/// The kinds the dev loop applies from `examples/`.
+const APPLIED_KINDS: [&str; 2] = ["Auth0Client", "Auth0ClientGrant"];
+
+/// The resource of one of the operator's kinds, and whether it is namespaced.
+fn api_resource(kind: &str) -> Option<(ApiResource, bool)> {
     match kind {
-        "Auth0Client" => Ok(ApiResource::erase::<Auth0Client>(&())),
-        "Auth0ClientGrant" => Ok(ApiResource::erase::<Auth0ClientGrant>(&())),
-        other => {
-            bail!("the dev loop applies only Auth0Client and Auth0ClientGrant objects, not {other}")
-        }
+        "Auth0Client" => Some((ApiResource::erase::<Auth0Client>(&()), true)),
+        "Auth0ClientGrant" => Some((ApiResource::erase::<Auth0ClientGrant>(&()), true)),
+        "Auth0Tenant" => Some((ApiResource::erase::<Auth0Tenant>(&()), true)),
+        "ClusterAuth0Tenant" => Some((ApiResource::erase::<ClusterAuth0Tenant>(&()), false)),
+        _ => None,
     }
 }
 
 async fn apply(kube: &kube::Client, ns: &str, obj: &Value) -> anyhow::Result<()> {
-    let ar = api_resource(obj["kind"].as_str().unwrap_or_default())?;
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    let Some((ar, _)) = api_resource(kind).filter(|_| APPLIED_KINDS.contains(&kind)) else {
+        bail!(
+            "the dev loop applies only Auth0Client and Auth0ClientGrant objects (it creates Auth0Tenant {DEV_TENANT} itself), not {kind}"
+        )
+    };
     let api: Api<DynamicObject> = Api::namespaced_with(kube.clone(), ns, &ar);
     let name = obj["metadata"]["name"]
         .as_str()
@@ -295,18 +375,187 @@ async fn apply(kube: &kube::Client, ns: &str, obj: &Value) -> anyhow::Result<()>
     Ok(())
 }
 
+/// Creates namespace `ns` unless it exists.
+async fn ensure_namespace(kube: &kube::Client, ns: &str) -> anyhow::Result<()> {
+    let api: Api<Namespace> = Api::all(kube.clone());
+    if api.get_opt(ns).await?.is_none() {
+        let namespace = Namespace {
+            metadata: ObjectMeta {
+                name: Some(ns.to_string()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        api.create(&PostParams::default(), &namespace)
+            .await
+            .with_context(|| format!("creating namespace {ns}"))?;
+        line(format!("    created namespace {ns}"));
+    }
+    Ok(())
+}
+
+/// The Secret with `tenant`'s management credentials, under the keys an `Auth0Tenant` reads by
+/// default.
+fn tenant_secret(tenant: &Auth0Config) -> Secret {
+    let data = [
+        (DEFAULT_CLIENT_ID_KEY, tenant.client_id.as_str()),
+        (DEFAULT_CLIENT_SECRET_KEY, tenant.client_secret.expose()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
+    .collect();
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(DEV_TENANT_SECRET.to_string()),
+            ..Default::default()
+        },
+        data: Some(data),
+        type_: Some("Opaque".to_string()),
+        ..Default::default()
+    }
+}
+
+/// The `Auth0Tenant` [`DEV_TENANT`] for `tenant` (`baseUrl` only when it has one: the simulator).
+fn tenant_manifest(tenant: &Auth0Config) -> Value {
+    let mut spec = json!({
+        "domain": tenant.domain,
+        "credentialsSecretRef": {"name": DEV_TENANT_SECRET},
+    });
+    if let Some(audience) = &tenant.audience {
+        spec["audience"] = json!(audience);
+    }
+    if let Some(url) = &tenant.base_url {
+        spec["baseUrl"] = json!(url.as_str().trim_end_matches('/'));
+    }
+    json!({
+        "apiVersion": "auth0.operator.dev/v1alpha1",
+        "kind": "Auth0Tenant",
+        "metadata": {"name": DEV_TENANT},
+        "spec": spec,
+    })
+}
+
+/// Creates (or updates) the credentials Secret, then the `Auth0Tenant` that names it.
+async fn create_tenant(kube: &kube::Client, ns: &str, tenant: &Auth0Config) -> anyhow::Result<()> {
+    let params = PatchParams::apply("auth0-operator-dev").force();
+    Api::<Secret>::namespaced(kube.clone(), ns)
+        .patch(
+            DEV_TENANT_SECRET,
+            &params,
+            &Patch::Apply(&tenant_secret(tenant)),
+        )
+        .await
+        .with_context(|| format!("creating Secret {DEV_TENANT_SECRET}"))?;
+    let (ar, _) = api_resource("Auth0Tenant").expect("a kind of the operator");
+    Api::<DynamicObject>::namespaced_with(kube.clone(), ns, &ar)
+        .patch(DEV_TENANT, &params, &Patch::Apply(&tenant_manifest(tenant)))
+        .await
+        .with_context(|| format!("creating Auth0Tenant {DEV_TENANT}"))?;
+    Ok(())
+}
+
+/// What to do about a tenant that is not verified, by its `Ready` reason.
+fn tenant_hint(why: &str, real_tenant: bool) -> String {
+    let env = if real_tenant {
+        "AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET"
+    } else {
+        "the simulator's settings"
+    };
+    let is = |r: TenantReason| why == r.as_str();
+    if is(TenantReason::InvalidCredentials) {
+        format!(
+            "Auth0 rejected the management credentials: check {env} (the application must be authorized for the Auth0 Management API)"
+        )
+    } else if is(TenantReason::MissingScopes) {
+        "grant the scopes named above to the management application (README, Install on a cluster, step 1)".to_string()
+    } else if is(TenantReason::Unreachable) {
+        "Auth0 could not be reached: check the network (proxy, DNS) and the domain".to_string()
+    } else if is(TenantReason::DomainNotAllowed) {
+        "the operator refuses the tenant's domain or baseUrl: see the message (ALLOWED_TENANT_DOMAINS, ALLOW_TENANT_BASE_URL)".to_string()
+    } else if is(TenantReason::SecretNotFound) {
+        format!("Secret {DEV_TENANT_SECRET} lacks a key: check {env}")
+    } else {
+        "see the message and the operator's log".to_string()
+    }
+}
+
+/// Waits until the operator has verified [`DEV_TENANT`] (or refused it, or
+/// [`REPORT_TIMEOUT`] passed) and prints its state: domain, `Ready` with reason and message,
+/// granted scope count and the Secret it reads (never a value).
+async fn report_tenant(kube: &kube::Client, ns: &str, real_tenant: bool) {
+    line(format!(
+        "==> waiting for the operator to verify Auth0Tenant {DEV_TENANT}"
+    ));
+    let started = tokio::time::Instant::now();
+    let (ar, _) = api_resource("Auth0Tenant").expect("a kind of the operator");
+    let api: Api<DynamicObject> = Api::namespaced_with(kube.clone(), ns, &ar);
+    let mut tenant = None;
+    loop {
+        match api.get_opt(DEV_TENANT).await {
+            Ok(Some(t)) => tenant = serde_json::to_value(&t).ok(),
+            Ok(None) => tenant = None,
+            Err(e) => tracing::debug!(error = %e, "reading the tenant failed; retrying"),
+        }
+        if tenant.as_ref().is_some_and(|t| current_ready(t).is_some())
+            || started.elapsed() >= REPORT_TIMEOUT
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let Some(t) = tenant else {
+        line(format!("    Auth0Tenant/{DEV_TENANT}: not found"));
+        return;
+    };
+    let (status, why, message) = ready_fields(&t);
+    line(format!(
+        "    Auth0Tenant/{DEV_TENANT}: Ready={status} ({why}) {message}"
+    ));
+    let mut details = vec![format!(
+        "domain: {}",
+        t["spec"]["domain"].as_str().unwrap_or("-")
+    )];
+    if let Some(url) = t["spec"]["baseUrl"].as_str() {
+        details.push(format!("baseUrl: {url}"));
+    }
+    details.push(format!(
+        "granted scopes: {}",
+        t["status"]["grantedScopes"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0)
+    ));
+    details.push(format!(
+        "credentials: Secret {DEV_TENANT_SECRET} ({DEFAULT_CLIENT_ID_KEY}, {DEFAULT_CLIENT_SECRET_KEY}; not shown)"
+    ));
+    line(format!("        {}", details.join("  ")));
+    match tenant_outcome(&t) {
+        Outcome::Ready => {}
+        Outcome::Failed => line(format!(
+            "        FAILED: {}; the examples report TenantNotReady until it is verified (`kubectl describe auth0tenant {DEV_TENANT}{}` shows its events)",
+            tenant_hint(why, real_tenant),
+            ns_flag(ns)
+        )),
+        Outcome::Waiting => line(format!(
+            "        not verified after {} s; the examples wait for it (see the operator's log)",
+            started.elapsed().as_secs()
+        )),
+    }
+}
+
 /// How long the report waits for examples that are still in progress.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `Ready=False` reasons that need the user: the report does not wait for them. The other
-/// reasons of [`crate::crd::reason`] are waits (`Reconciling`, `ClientNotReady` unless its
-/// client failed) or errors the operator retries (`Auth0Unavailable`, `RateLimited`,
-/// `KubernetesError`).
-const NEEDS_USER: [&str; 4] = [
+/// reasons of [`crate::crd::reason`] are waits (`Reconciling`; `ClientNotReady`,
+/// `TenantNotFound` and `TenantNotReady` unless what they wait for failed or does not exist) or
+/// errors the operator retries (`Auth0Unavailable`, `RateLimited`, `KubernetesError`).
+const NEEDS_USER: [&str; 5] = [
     reason::INVALID_SPEC,
     reason::SECRET_CONFLICT,
     reason::NOT_FOUND,
     reason::AUTH0_ERROR,
+    reason::TENANT_NOT_ALLOWED,
 ];
 
 /// Where one applied example stands.
@@ -318,6 +567,9 @@ enum Outcome {
     /// In progress, or not written yet for the current spec.
     Waiting,
 }
+
+/// Objects in the cluster as JSON, keyed by `(kind, name)`.
+type Cluster = HashMap<(String, String), Value>;
 
 /// The `Ready` condition of `obj` (a custom resource as JSON) if its status describes the
 /// current spec.
@@ -333,10 +585,51 @@ fn current_ready(obj: &Value) -> Option<&Value> {
         .find(|c| c["type"] == CONDITION_READY)
 }
 
-/// The outcome of `obj`; for a grant waiting for its `clientRef` (`ClientNotReady`),
-/// `referenced_client` is that `Auth0Client` (`None`: it does not exist, so nothing will make it
-/// ready), and the grant has failed when its client has.
-fn outcome(obj: &Value, referenced_client: Option<&Value>) -> Outcome {
+/// `(status, reason, message)` of `obj`'s `Ready` condition, for the report.
+fn ready_fields(obj: &Value) -> (&str, &str, &str) {
+    let ready = obj["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == CONDITION_READY));
+    match ready {
+        Some(c) => (
+            c["status"].as_str().unwrap_or("?"),
+            c["reason"].as_str().unwrap_or(""),
+            c["message"].as_str().unwrap_or(""),
+        ),
+        None => ("Unknown", "Pending", "no status yet"),
+    }
+}
+
+/// A tenant's outcome: any `Ready=False` for its current spec is final for the report (the
+/// operator verified it and said why not).
+fn tenant_outcome(tenant: &Value) -> Outcome {
+    match current_ready(tenant) {
+        None => Outcome::Waiting,
+        Some(c) if c["status"] == "True" => Outcome::Ready,
+        Some(_) => Outcome::Failed,
+    }
+}
+
+/// The object a resource waits for, as `(kind, name)`: its `clientRef` client for
+/// `ClientNotReady`, its tenant for `TenantNotFound`/`TenantNotReady` (`None`: no `tenantRef`,
+/// and the dev loop's operator has no default tenant).
+fn awaited(obj: &Value, why: &str) -> Option<(String, String)> {
+    if why == reason::CLIENT_NOT_READY {
+        let name = obj["spec"]["clientRef"]["name"].as_str()?;
+        return Some(("Auth0Client".to_string(), name.to_string()));
+    }
+    let tenant = &obj["spec"]["tenantRef"];
+    let name = tenant["name"].as_str()?;
+    let kind = tenant["kind"].as_str().unwrap_or("Auth0Tenant");
+    Some((kind.to_string(), name.to_string()))
+}
+
+/// The outcome of `obj` (of `kind`). A resource waiting for another object (its client or its
+/// tenant) has failed when that object does not exist or has failed: nothing will make it ready.
+fn outcome(kind: &str, obj: &Value, cluster: &Cluster) -> Outcome {
+    if kind == "Auth0Tenant" || kind == "ClusterAuth0Tenant" {
+        return tenant_outcome(obj);
+    }
     let Some(ready) = current_ready(obj) else {
         return Outcome::Waiting;
     };
@@ -347,59 +640,51 @@ fn outcome(obj: &Value, referenced_client: Option<&Value>) -> Outcome {
     if NEEDS_USER.contains(&why) {
         return Outcome::Failed;
     }
-    if why == reason::CLIENT_NOT_READY {
-        return match referenced_client {
+    if [
+        reason::CLIENT_NOT_READY,
+        reason::TENANT_NOT_FOUND,
+        reason::TENANT_NOT_READY,
+    ]
+    .contains(&why)
+    {
+        return match awaited(obj, why).and_then(|key| cluster.get(&key).map(|o| (key, o))) {
             None => Outcome::Failed,
-            Some(c) if outcome(c, None) == Outcome::Failed => Outcome::Failed,
+            Some(((k, _), o)) if outcome(&k, o, cluster) == Outcome::Failed => Outcome::Failed,
             Some(_) => Outcome::Waiting,
         };
     }
     Outcome::Waiting
 }
 
-/// The `Auth0Client` named by a grant's `clientRef`, as `(name, object if it exists)`.
-fn referenced_client<'a>(
-    grant: &Value,
-    cluster: &'a HashMap<(String, String), Value>,
-) -> Option<(String, Option<&'a Value>)> {
-    let name = grant["spec"]["clientRef"]["name"].as_str()?;
-    Some((
-        name.to_string(),
-        cluster.get(&("Auth0Client".to_string(), name.to_string())),
-    ))
-}
-
 /// Every applied object's outcome, in manifest order (`None`: not seen in the cluster).
-fn outcomes(
-    manifests: &[(String, Value)],
-    cluster: &HashMap<(String, String), Value>,
-) -> Vec<Option<Outcome>> {
+fn outcomes(manifests: &[(String, Value)], cluster: &Cluster) -> Vec<Option<Outcome>> {
     manifests
         .iter()
         .map(|(_, m)| {
-            let key = (
-                m["kind"].as_str().unwrap_or_default().to_string(),
-                m["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            );
-            let obj = cluster.get(&key)?;
-            let client = referenced_client(obj, cluster).and_then(|(_, c)| c);
-            Some(outcome(obj, client))
+            let kind = m["kind"].as_str().unwrap_or_default();
+            let name = m["metadata"]["name"].as_str().unwrap_or_default();
+            let obj = cluster.get(&(kind.to_string(), name.to_string()))?;
+            Some(outcome(kind, obj, cluster))
         })
         .collect()
 }
 
-/// Both kinds in `ns`, keyed by `(kind, name)`, as JSON.
-async fn list_examples(
-    kube: &kube::Client,
-    ns: &str,
-) -> kube::Result<HashMap<(String, String), Value>> {
+/// Every kind of the operator: the namespaced ones in `ns`, `ClusterAuth0Tenant`s of the
+/// cluster.
+async fn list_objects(kube: &kube::Client, ns: &str) -> kube::Result<Cluster> {
     let mut out = HashMap::new();
-    for kind in ["Auth0Client", "Auth0ClientGrant"] {
-        let ar = api_resource(kind).expect("a kind the dev loop applies");
-        let api: Api<DynamicObject> = Api::namespaced_with(kube.clone(), ns, &ar);
+    for kind in [
+        "Auth0Client",
+        "Auth0ClientGrant",
+        "Auth0Tenant",
+        "ClusterAuth0Tenant",
+    ] {
+        let (ar, namespaced) = api_resource(kind).expect("a kind of the operator");
+        let api: Api<DynamicObject> = if namespaced {
+            Api::namespaced_with(kube.clone(), ns, &ar)
+        } else {
+            Api::all_with(kube.clone(), &ar)
+        };
         for o in api.list(&Default::default()).await? {
             let name = o.metadata.name.clone().unwrap_or_default();
             let value = serde_json::to_value(&o).unwrap_or_default();
@@ -407,6 +692,27 @@ async fn list_examples(
         }
     }
     Ok(out)
+}
+
+/// Why a resource waiting for another object (see [`outcome`]) failed, and what to do.
+fn waiting_failure(obj: &Value, why: &str, file: &str, cluster: &Cluster) -> String {
+    let Some((kind, name)) = awaited(obj, why) else {
+        return format!(
+            "it names no tenant and the dev loop's operator has no default tenant: add `tenantRef: {{name: {DEV_TENANT}}}` to its spec in {file}"
+        );
+    };
+    match cluster.get(&(kind.clone(), name.clone())) {
+        Some(_) if kind == "Auth0Client" => {
+            format!("its Auth0Client {name} failed (see above); fix that one first")
+        }
+        Some(_) => format!("its {kind} {name} is not verified (see above); fix that one first"),
+        None if kind == "Auth0Client" => {
+            format!("Auth0Client {name} does not exist; create it or fix clientRef in {file}")
+        }
+        None => format!(
+            "{kind} {name} does not exist; fix tenantRef in {file} (the dev loop creates Auth0Tenant {DEV_TENANT})"
+        ),
+    }
 }
 
 /// Waits until every applied object has settled (Ready, or failed with a reason that needs the
@@ -418,7 +724,7 @@ async fn report(kube: &kube::Client, ns: &str, manifests: &[(String, Value)], lo
     let mut cluster = HashMap::new();
     let mut states = vec![None; manifests.len()];
     loop {
-        match list_examples(kube, ns).await {
+        match list_objects(kube, ns).await {
             Ok(c) => {
                 cluster = c;
                 states = outcomes(manifests, &cluster);
@@ -442,36 +748,28 @@ async fn report(kube: &kube::Client, ns: &str, manifests: &[(String, Value)], lo
             line(format!("    {kind}/{name}: not found"));
             continue;
         };
-        let ready = o["status"]["conditions"]
-            .as_array()
-            .and_then(|cs| cs.iter().find(|c| c["type"] == CONDITION_READY));
-        let (status, why, message) = match ready {
-            Some(c) => (
-                c["status"].as_str().unwrap_or("?"),
-                c["reason"].as_str().unwrap_or(""),
-                c["message"].as_str().unwrap_or(""),
-            ),
-            None => ("Unknown", "Pending", "no status yet"),
-        };
+        let (status, why, message) = ready_fields(o);
         line(format!(
             "    {kind}/{name}: Ready={status} ({why}) {message}"
         ));
         match state {
             Some(Outcome::Failed) => {
-                if why == reason::CLIENT_NOT_READY {
-                    match referenced_client(o, &cluster) {
-                        Some((c, Some(_))) => line(format!(
-                            "        FAILED: its Auth0Client {c} failed (see above); fix that one first"
-                        )),
-                        Some((c, None)) => line(format!(
-                            "        FAILED: Auth0Client {c} does not exist; create it or fix clientRef in {file}"
-                        )),
-                        None => line("        FAILED"),
-                    }
+                if [
+                    reason::CLIENT_NOT_READY,
+                    reason::TENANT_NOT_FOUND,
+                    reason::TENANT_NOT_READY,
+                ]
+                .contains(&why)
+                {
+                    line(format!(
+                        "        FAILED: {}",
+                        waiting_failure(o, why, file, &cluster)
+                    ));
                 } else {
                     line(format!(
-                        "        FAILED: needs you: fix {file} and apply it again (`kubectl describe {} {name}` shows its events)",
-                        kind.to_lowercase()
+                        "        FAILED: needs you: fix {file} and apply it again (`kubectl describe {} {name}{}` shows its events)",
+                        kind.to_lowercase(),
+                        ns_flag(ns)
                     ));
                 }
             }
@@ -481,9 +779,13 @@ async fn report(kube: &kube::Client, ns: &str, manifests: &[(String, Value)], lo
             )),
             Some(Outcome::Ready) => {}
         }
+        let tenant = o["status"]["tenant"]
+            .as_str()
+            .map(|t| format!("  status.tenant: {t}"))
+            .unwrap_or_default();
         if kind == "Auth0Client" {
             let client_id = o["status"]["clientId"].as_str().unwrap_or("-");
-            line(format!("        client id: {client_id}"));
+            line(format!("        client id: {client_id}{tenant}"));
             if let Some(secret_name) = o["status"]["secretName"].as_str() {
                 let secrets: Api<Secret> = Api::namespaced(kube.clone(), ns);
                 match secrets.get(secret_name).await {
@@ -510,7 +812,7 @@ async fn report(kube: &kube::Client, ns: &str, manifests: &[(String, Value)], lo
             }
         } else if let Some(id) = o["status"]["grantId"].as_str() {
             line(format!(
-                "        grant id: {id}  (client {})",
+                "        grant id: {id}  (client {}){tenant}",
                 o["status"]["clientId"].as_str().unwrap_or("-")
             ));
         }
@@ -540,18 +842,27 @@ mod tests {
     fn obj(generation: i64, observed: i64, status: &str, why: &str) -> Value {
         json!({
             "metadata": {"generation": generation},
-            "spec": {"clientRef": {"name": "c"}},
+            "spec": {"clientRef": {"name": "c"}, "tenantRef": {"name": DEV_TENANT}},
             "status": {"observedGeneration": observed, "conditions": [
                 {"type": "Ready", "status": status, "reason": why, "message": "m"}
             ]}
         })
     }
 
+    fn cluster(objects: &[(&str, &str, Value)]) -> Cluster {
+        objects
+            .iter()
+            .map(|(k, n, v)| ((k.to_string(), n.to_string()), v.clone()))
+            .collect()
+    }
+
     #[test]
     fn failures_that_need_the_user_settle_the_report() {
-        assert_eq!(outcome(&obj(1, 1, "True", "Synced"), None), Outcome::Ready);
+        let none = Cluster::new();
+        let client = |o: &Value| outcome("Auth0Client", o, &none);
+        assert_eq!(client(&obj(1, 1, "True", "Synced")), Outcome::Ready);
         for why in NEEDS_USER {
-            assert_eq!(outcome(&obj(1, 1, "False", why), None), Outcome::Failed);
+            assert_eq!(client(&obj(1, 1, "False", why)), Outcome::Failed);
         }
         for why in [
             "Reconciling",
@@ -559,14 +870,11 @@ mod tests {
             "RateLimited",
             "KubernetesError",
         ] {
-            assert_eq!(outcome(&obj(1, 1, "False", why), None), Outcome::Waiting);
+            assert_eq!(client(&obj(1, 1, "False", why)), Outcome::Waiting);
         }
         // A status written for an older spec says nothing about the current one.
-        assert_eq!(
-            outcome(&obj(2, 1, "True", "Synced"), None),
-            Outcome::Waiting
-        );
-        assert_eq!(outcome(&json!({"metadata": {}}), None), Outcome::Waiting);
+        assert_eq!(client(&obj(2, 1, "True", "Synced")), Outcome::Waiting);
+        assert_eq!(client(&json!({"metadata": {}})), Outcome::Waiting);
     }
 
     #[test]
@@ -574,8 +882,112 @@ mod tests {
         let grant = obj(1, 1, "False", "ClientNotReady");
         let pending = obj(1, 1, "False", "Reconciling");
         let failed = obj(1, 1, "False", "InvalidSpec");
-        assert_eq!(outcome(&grant, Some(&pending)), Outcome::Waiting);
-        assert_eq!(outcome(&grant, Some(&failed)), Outcome::Failed);
-        assert_eq!(outcome(&grant, None), Outcome::Failed, "no such client");
+        let with = |c: &Value| cluster(&[("Auth0Client", "c", c.clone())]);
+        assert_eq!(
+            outcome("Auth0ClientGrant", &grant, &with(&pending)),
+            Outcome::Waiting
+        );
+        assert_eq!(
+            outcome("Auth0ClientGrant", &grant, &with(&failed)),
+            Outcome::Failed
+        );
+        assert_eq!(
+            outcome("Auth0ClientGrant", &grant, &Cluster::new()),
+            Outcome::Failed,
+            "no such client"
+        );
+        // A client waiting for a tenant that failed has failed, and so has its grant.
+        let waits_for_tenant = obj(1, 1, "False", "TenantNotReady");
+        let refused = obj(1, 1, "False", "InvalidCredentials");
+        let c = cluster(&[
+            ("Auth0Client", "c", waits_for_tenant),
+            ("Auth0Tenant", DEV_TENANT, refused),
+        ]);
+        assert_eq!(outcome("Auth0ClientGrant", &grant, &c), Outcome::Failed);
+    }
+
+    #[test]
+    fn a_resource_waiting_for_its_tenant_fails_only_when_nothing_will_make_it_ready() {
+        let waits = obj(1, 1, "False", "TenantNotReady");
+        let not_found = obj(1, 1, "False", "TenantNotFound");
+        let with = |t: Value| cluster(&[("Auth0Tenant", DEV_TENANT, t)]);
+        let unverified = json!({"metadata": {"generation": 1}});
+        let verified = obj(1, 1, "True", "Verified");
+        let refused = obj(1, 1, "False", "MissingScopes");
+        // The operator has not verified it yet, or its resources have not been woken yet.
+        assert_eq!(
+            outcome("Auth0Client", &waits, &with(unverified)),
+            Outcome::Waiting
+        );
+        assert_eq!(
+            outcome("Auth0Client", &not_found, &with(verified)),
+            Outcome::Waiting
+        );
+        assert_eq!(
+            outcome("Auth0Client", &waits, &with(refused.clone())),
+            Outcome::Failed
+        );
+        assert_eq!(
+            outcome("Auth0Client", &not_found, &Cluster::new()),
+            Outcome::Failed,
+            "no such tenant"
+        );
+        // No tenantRef, and the dev loop's operator has no default tenant.
+        let mut no_ref = not_found.clone();
+        no_ref["spec"].as_object_mut().unwrap().remove("tenantRef");
+        assert_eq!(
+            outcome("Auth0Client", &no_ref, &with(refused)),
+            Outcome::Failed
+        );
+        let msg = waiting_failure(&no_ref, "TenantNotFound", "x.yaml", &Cluster::new());
+        assert!(msg.contains("tenantRef: {name: dev-tenant}"), "{msg}");
+        // A ClusterAuth0Tenant is looked up by its kind.
+        let mut cluster_ref = waits.clone();
+        cluster_ref["spec"]["tenantRef"] = json!({"kind": "ClusterAuth0Tenant", "name": "shared"});
+        let c = cluster(&[(
+            "ClusterAuth0Tenant",
+            "shared",
+            obj(1, 1, "True", "Verified"),
+        )]);
+        assert_eq!(outcome("Auth0Client", &cluster_ref, &c), Outcome::Waiting);
+        assert_eq!(
+            outcome("Auth0Client", &cluster_ref, &Cluster::new()),
+            Outcome::Failed
+        );
+        // TenantNotAllowed needs the user.
+        assert_eq!(
+            outcome(
+                "Auth0Client",
+                &obj(1, 1, "False", "TenantNotAllowed"),
+                &Cluster::new()
+            ),
+            Outcome::Failed
+        );
+    }
+
+    #[test]
+    fn the_dev_tenant_names_its_secret_and_never_holds_a_secret() {
+        let sim = Auth0Config::new(SIM_DOMAIN, "id", "s3cr3t")
+            .with_base_url("http://127.0.0.1:4321".parse().unwrap());
+        let t = tenant_manifest(&sim);
+        assert_eq!(t["kind"], "Auth0Tenant");
+        assert_eq!(t["metadata"]["name"], DEV_TENANT);
+        assert_eq!(t["spec"]["domain"], SIM_DOMAIN);
+        assert_eq!(t["spec"]["baseUrl"], "http://127.0.0.1:4321");
+        assert_eq!(
+            t["spec"]["credentialsSecretRef"],
+            json!({"name": DEV_TENANT_SECRET})
+        );
+        assert!(!t.to_string().contains("s3cr3t"));
+        let real = Auth0Config::new("acme.eu.auth0.com", "id", "s3cr3t");
+        let t = tenant_manifest(&real);
+        assert!(
+            t["spec"].get("baseUrl").is_none(),
+            "a real tenant needs none"
+        );
+        let s = tenant_secret(&real);
+        let data = s.data.unwrap();
+        assert_eq!(data[DEFAULT_CLIENT_ID_KEY].0, b"id");
+        assert_eq!(data[DEFAULT_CLIENT_SECRET_KEY].0, b"s3cr3t");
     }
 }

@@ -1,7 +1,9 @@
 //! The README's main command, `scripts/dev.sh` (= `auth0-operator dev`), brings everything up,
+//! creates the `Auth0Tenant` `dev-tenant` that every example names and reports it verified,
 //! applies `examples/`, reports each example Ready with its client id and Secret (never the
-//! secret value), reports a failing example with its reason at once, writes the operator's log
-//! to a file, and stops everything it started. Also: the README's two commands and CI share one
+//! secret value; `AUTH0_DOMAIN` is the tenant's), reports a failing example (or one whose tenant
+//! failed) with its reason at once, makes the same tenant from `AUTH0_*` for a real tenant,
+//! writes the operator's log to a file, and stops everything it started. Also: the README's two commands and CI share one
 //! build cache, and text logs carry colour codes only on a terminal.
 
 use std::{
@@ -59,21 +61,81 @@ fn assets_run_cel_rules() -> bool {
 
 /// `auth0-operator dev --once <extra>` against the simulator.
 fn dev_once(extra: &[&str], cache_home: &Path) -> (Output, Duration) {
+    dev_once_with(extra, cache_home, &[])
+}
+
+/// `auth0-operator dev --once <extra>` with these environment variables (`AUTH0_*` select a
+/// "real" tenant; none are inherited).
+fn dev_once_with(extra: &[&str], cache_home: &Path, env: &[(&str, &str)]) -> (Output, Duration) {
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_auth0-operator"))
-        .args(["dev", "--once"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_auth0-operator"));
+    cmd.args(["dev", "--once"])
         .args(extra)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("HTTP_ADDR", "127.0.0.1:0")
-        .env("XDG_CACHE_HOME", cache_home)
-        .env_remove("AUTH0_OPERATOR_CACHE")
-        .env_remove("RUST_LOG")
-        .env_remove("AUTH0_DOMAIN")
-        .env_remove("AUTH0_CLIENT_ID")
-        .env_remove("AUTH0_CLIENT_SECRET")
+        .env("XDG_CACHE_HOME", cache_home);
+    for var in [
+        "AUTH0_OPERATOR_CACHE",
+        "RUST_LOG",
+        "AUTH0_DOMAIN",
+        "AUTH0_CLIENT_ID",
+        "AUTH0_CLIENT_SECRET",
+        "AUTH0_CLIENT_SECRET_FILE",
+        "AUTH0_BASE_URL",
+        "AUTH0_AUDIENCE",
+        "ALLOWED_TENANT_DOMAINS",
+        "ALLOW_TENANT_BASE_URL",
+        "WATCH_NAMESPACES",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
         .output()
         .expect("auth0-operator dev runs (built with the sim and envtest features for tests)");
     (out, started.elapsed())
+}
+
+/// The `Secret <name>-auth0: …` lines of the report.
+fn secret_lines(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("Secret ") && l.contains("-auth0: "))
+        .collect()
+}
+
+/// Every `Auth0Client` and `Auth0ClientGrant` in `examples/` names the dev loop's tenant.
+#[test]
+fn every_example_names_the_dev_tenant() {
+    use serde::Deserialize as _;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            let v = serde_json::Value::deserialize(doc).unwrap();
+            if v.is_null() {
+                continue;
+            }
+            seen += 1;
+            assert_eq!(
+                v["spec"]["tenantRef"],
+                serde_json::json!({"name": "dev-tenant"}),
+                "{} {} in {}",
+                v["kind"],
+                v["metadata"]["name"],
+                path.display()
+            );
+        }
+    }
+    assert!(seen >= 4, "the examples were read: {seen}");
 }
 
 #[test]
@@ -86,6 +148,49 @@ fn dev_loop_applies_examples_and_cleans_up() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "dev failed:\n{stdout}\n{stderr}");
+    // The tenant every example names, created and verified before the examples are applied.
+    assert!(
+        stdout.contains(
+            "Auth0Tenant/dev-tenant: Ready=True (Verified) credentials for dev-tenant.auth0.test verified"
+        ),
+        "{stdout}"
+    );
+    let details = stdout
+        .lines()
+        .find(|l| l.trim().starts_with("domain: dev-tenant.auth0.test"))
+        .unwrap_or_else(|| panic!("the tenant's domain is reported:\n{stdout}"));
+    let scopes: usize = details
+        .split("granted scopes: ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("the granted scope count is reported: {details}"));
+    assert!(scopes >= 9, "{details}");
+    assert!(
+        details.contains("baseUrl: http://127.0.0.1:")
+            && details.contains("Secret dev-tenant-credentials"),
+        "{details}"
+    );
+    assert!(
+        stdout.contains(
+            "ALLOWED_TENANT_DOMAINS=*.auth0.com,dev-tenant.auth0.test ALLOW_TENANT_BASE_URL=true"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.find("Auth0Tenant/dev-tenant: Ready=True") < stdout.find("applied "),
+        "the tenant is ready before the examples are applied:\n{stdout}"
+    );
+    // Every example's Secret carries the tenant's domain, and each resource records its tenant.
+    let secrets = secret_lines(&stdout);
+    assert_eq!(secrets.len(), 3, "{stdout}");
+    for s in secrets {
+        assert!(s.contains("AUTH0_DOMAIN=dev-tenant.auth0.test"), "{s}");
+    }
+    assert_eq!(
+        stdout.matches("status.tenant: default/dev-tenant").count(),
+        4,
+        "{stdout}"
+    );
     for example in [
         "Auth0Client/web-app: Ready=True (Synced)",
         "Auth0Client/billing-worker: Ready=True (Synced)",
@@ -151,13 +256,16 @@ fn dev_loop_applies_examples_and_cleans_up() {
 
 /// An `Auth0Client` with a reserved `clientMetadata` key (refused by a CEL rule on API servers
 /// 1.25+, where applying the file fails; 1.20 ignores CEL, so the operator reports
-/// `InvalidSpec`), a grant for it (`ClientNotReady`, failed with its client) and one good client.
+/// `InvalidSpec`), a grant for it (`ClientNotReady`, failed with its client), a client that names
+/// no tenant (`TenantNotFound`: the dev loop's operator has no default tenant) and one good
+/// client.
 const FAILING_EXAMPLES: &str = r#"
 apiVersion: auth0.operator.dev/v1alpha1
 kind: Auth0Client
 metadata:
   name: reserved-metadata
 spec:
+  tenantRef: {name: dev-tenant}
   name: Reserved Metadata
   appType: non_interactive
   grantTypes: [client_credentials]
@@ -169,6 +277,7 @@ kind: Auth0ClientGrant
 metadata:
   name: reserved-metadata-orders
 spec:
+  tenantRef: {name: dev-tenant}
   clientRef:
     name: reserved-metadata
   audience: https://orders.example.com/api
@@ -177,8 +286,18 @@ spec:
 apiVersion: auth0.operator.dev/v1alpha1
 kind: Auth0Client
 metadata:
+  name: no-tenant
+spec:
+  name: No Tenant
+  appType: spa
+  tokenEndpointAuthMethod: none
+---
+apiVersion: auth0.operator.dev/v1alpha1
+kind: Auth0Client
+metadata:
   name: fine
 spec:
+  tenantRef: {name: dev-tenant}
   name: Fine
   appType: spa
   tokenEndpointAuthMethod: none
@@ -237,11 +356,21 @@ fn dev_loop_reports_a_failing_example_at_once() {
         "{stdout}"
     );
     assert!(
+        stdout.contains(
+            "Auth0Client/no-tenant: Ready=False (TenantNotFound) spec.tenantRef is not set"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAILED: it names no tenant and the dev loop's operator has no default tenant: add `tenantRef: {name: dev-tenant}` to its spec in failing.yaml"),
+        "{stdout}"
+    );
+    assert!(
         stdout.contains("Auth0Client/fine: Ready=True (Synced)"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("1 of 3 example(s) Ready, 2 failed, 0 still in progress"),
+        stdout.contains("1 of 4 example(s) Ready, 3 failed, 0 still in progress"),
         "{stdout}"
     );
     // The operator's warning is on the console (stderr, no colour in a pipe) and in the log.
@@ -275,6 +404,135 @@ fn dev_loop_reports_a_failing_example_at_once() {
         elapsed < Duration::from_secs(60),
         "the whole run took {elapsed:?}"
     );
+}
+
+/// A simulator standing in for a real tenant (`acme.auth0.test`), in this process, with these
+/// management scopes (`None`: all).
+fn tenant_stand_in(
+    scopes: Option<&[&str]>,
+) -> (tokio::runtime::Runtime, auth0_operator::sim::Simulator) {
+    use auth0_operator::sim::{SimConfig, Simulator};
+    let rt = tokio::runtime::Runtime::new().expect("a runtime for the simulator");
+    let mut cfg = SimConfig::new(REAL_DOMAIN, "acme-operator", REAL_SECRET);
+    cfg.audiences = vec!["https://orders.example.com/api".to_string()];
+    if let Some(scopes) = scopes {
+        cfg.scopes = scopes.iter().map(|s| s.to_string()).collect();
+    }
+    let sim = rt
+        .block_on(Simulator::start(cfg))
+        .expect("the simulator starts");
+    (rt, sim)
+}
+
+const REAL_DOMAIN: &str = "acme.auth0.test";
+const REAL_SECRET: &str = "acme-management-secret-value";
+
+/// With `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` and `AUTH0_CLIENT_SECRET` (here a simulator standing in
+/// for the tenant, through `AUTH0_BASE_URL`) the dev loop makes `dev-tenant` from them, admits
+/// the domain you gave, and the same examples become Ready in that tenant.
+#[test]
+fn dev_loop_makes_the_dev_tenant_from_the_environment() {
+    if !assets_or_skip("dev_loop_makes_the_dev_tenant_from_the_environment") {
+        return;
+    }
+    let (_rt, sim) = tenant_stand_in(None);
+    let dir = Scratch::new("real-tenant");
+    let base_url = sim.base_url();
+    let (out, _) = dev_once_with(
+        &[],
+        &dir.0,
+        &[
+            ("AUTH0_DOMAIN", REAL_DOMAIN),
+            ("AUTH0_CLIENT_ID", "acme-operator"),
+            ("AUTH0_CLIENT_SECRET", REAL_SECRET),
+            ("AUTH0_BASE_URL", &base_url),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "dev failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("using the REAL Auth0 tenant acme.auth0.test (AUTH0_DOMAIN is set) through Auth0Tenant dev-tenant"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Auth0 simulator at"), "{stdout}");
+    assert!(
+        stdout.contains("ALLOWED_TENANT_DOMAINS=*.auth0.com,acme.auth0.test"),
+        "the domain you gave is admitted:\n{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "Auth0Tenant/dev-tenant: Ready=True (Verified) credentials for acme.auth0.test verified"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("domain: acme.auth0.test"), "{stdout}");
+    let secrets = secret_lines(&stdout);
+    assert_eq!(secrets.len(), 3, "{stdout}");
+    for s in secrets {
+        assert!(s.contains("AUTH0_DOMAIN=acme.auth0.test"), "{s}");
+    }
+    assert!(
+        stdout.contains("4 of 4 example(s) Ready, 0 failed"),
+        "{stdout}"
+    );
+    assert_eq!(
+        sim.clients().len(),
+        3,
+        "the applications are in that tenant"
+    );
+    let all = format!("{stdout}\n{stderr}");
+    assert!(!all.contains(REAL_SECRET), "a real secret is never printed");
+}
+
+/// A tenant the operator cannot verify (here: its token lacks scopes) is reported with its
+/// reason and what to do, and the examples, which wait for it, are reported as failed at once.
+#[test]
+fn dev_loop_reports_an_unverified_tenant_and_its_examples_at_once() {
+    if !assets_or_skip("dev_loop_reports_an_unverified_tenant_and_its_examples_at_once") {
+        return;
+    }
+    let (_rt, sim) = tenant_stand_in(Some(&["read:clients"]));
+    let dir = Scratch::new("unverified-tenant");
+    let base_url = sim.base_url();
+    let (out, elapsed) = dev_once_with(
+        &[],
+        &dir.0,
+        &[
+            ("AUTH0_DOMAIN", REAL_DOMAIN),
+            ("AUTH0_CLIENT_ID", "acme-operator"),
+            ("AUTH0_CLIENT_SECRET", REAL_SECRET),
+            ("AUTH0_BASE_URL", &base_url),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "dev failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Auth0Tenant/dev-tenant: Ready=False (MissingScopes)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAILED: grant the scopes named above"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Auth0Client/web-app: Ready=False (TenantNotReady)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAILED: its Auth0Tenant dev-tenant is not verified (see above)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("0 of 4 example(s) Ready, 4 failed, 0 still in progress"),
+        "{stdout}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(60),
+        "the whole run took {elapsed:?}"
+    );
+    assert!(sim.clients().is_empty(), "nothing was created");
 }
 
 /// `auth0-operator run` logs in text to a pipe (here: an info line, then a connection error
