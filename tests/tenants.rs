@@ -154,6 +154,22 @@ async fn resources_land_in_their_own_tenant() {
         T,
     )
     .await;
+    // Events about a cluster-scoped tenant are accepted (they live in kube-system).
+    eventually("an event about ClusterAuth0Tenant two", T, || async {
+        let events: Api<k8s_openapi::api::core::v1::Event> =
+            Api::namespaced(w.kube.clone(), "kube-system");
+        events
+            .list(&kube::api::ListParams::default())
+            .await
+            .ok()?
+            .items
+            .into_iter()
+            .find(|e| {
+                e.involved_object.kind.as_deref() == Some("ClusterAuth0Tenant")
+                    && e.reason.as_deref() == Some("Verified")
+            })
+    })
+    .await;
 
     let mut ids = BTreeMap::new();
     for (ns, tref, expect_domain, expect_key) in [
@@ -357,6 +373,29 @@ async fn credentials_are_verified_fixed_and_rotated_without_restart() {
     })
     .await;
     wait_ready(&tenants, "one", "True", "Verified", T).await;
+
+    // The domain cannot change (where the API server does not refuse it already, the operator
+    // does, keeping the tenant's resources where they live).
+    let moved = tenants
+        .patch(
+            "one",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"domain": "elsewhere.auth0.test"}})),
+        )
+        .await;
+    match moved {
+        Ok(_) => {
+            let t = wait_ready(&tenants, "one", "False", "DomainNotAllowed", T).await;
+            let (_, _, msg) = ready_of(&t.status.unwrap().conditions).unwrap();
+            assert!(
+                msg.contains("domain is immutable") && msg.contains("one.auth0.test"),
+                "{msg}"
+            );
+            client_ready(&clients, "app", "False", "TenantNotReady", T).await;
+        }
+        Err(kube::Error::Api(e)) if e.code == 422 => {}
+        Err(e) => panic!("{e}"),
+    }
     op.stop().await;
 }
 
@@ -404,11 +443,29 @@ async fn a_tenant_in_use_is_deleted_after_its_resources() {
     assert!(msg.contains("1 resource"), "{msg}");
     assert!(t.metadata.deletion_timestamp.is_some());
 
-    // The client's Delete cleanup still has the tenant's credentials; then the tenant goes.
+    // The credentials break while the tenant is being deleted: the client's Delete cleanup
+    // cannot run (nothing is left behind in Auth0, the client waits)...
+    secret(&w.kube, "team-a", "mgmt", "m2m-one", "broken").await;
+    eventually("InUse names the broken credentials", T, || async {
+        let t = tenants.get("one").await.ok()?;
+        let (_, reason, msg) = ready_of(&t.status?.conditions)?;
+        (reason == "InUse" && msg.contains("InvalidCredentials")).then_some(())
+    })
+    .await;
     clients
         .delete("app", &DeleteParams::default())
         .await
         .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        clients.get_opt("app").await.unwrap().is_some(),
+        "cleanup waits for working credentials"
+    );
+    assert_eq!(one.clients().len(), 1);
+
+    // ...until they are fixed: the deleting tenant is verified again, the client's cleanup
+    // deletes its application, then the tenant goes.
+    secret(&w.kube, "team-a", "mgmt", "m2m-one", "secret-one").await;
     eventually("client gone from Auth0 and Kubernetes", T, || async {
         (one.clients().is_empty() && clients.get_opt("app").await.ok()?.is_none()).then_some(())
     })

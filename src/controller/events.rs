@@ -90,6 +90,17 @@ fn key(ev: &Event, regarding: &ObjectReference) -> Key {
     }
 }
 
+/// Where an event about `regarding` lives: its namespace, or `kube-system` for a cluster-scoped
+/// object (the API server refuses an `events.k8s.io` event about a cluster-scoped object in any
+/// other namespace).
+fn event_namespace(regarding: &ObjectReference) -> String {
+    regarding
+        .namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "kube-system".to_string())
+}
+
 /// What [`Recorder::publish`] must do for an event, given the cache.
 #[derive(Debug, PartialEq, Eq)]
 enum Step {
@@ -150,7 +161,7 @@ impl Recorder {
             regarding: Some(regarding.clone()),
             note: ev.note.clone(),
             metadata: ObjectMeta {
-                namespace: regarding.namespace.clone(),
+                namespace: Some(event_namespace(regarding)),
                 name: Some(format!(
                     "{}.{:x}",
                     regarding
@@ -184,10 +195,7 @@ impl Recorder {
         let key = key(ev, regarding);
         let now = std::time::Instant::now();
         let step = plan(&mut self.cache.lock(), &key, now);
-        let namespace = regarding
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".to_string());
+        let namespace = event_namespace(regarding);
         let api: Api<K8sEvent> = Api::namespaced(self.client.clone(), &namespace);
         let (name, count) = match step {
             Step::Repeat { name, count } => {

@@ -401,6 +401,8 @@ pub struct TenantSpecView<'a> {
     pub audience: Option<&'a str>,
     pub base_url: Option<&'a str>,
     pub rate_limit: Option<crate::crd::TenantRateLimit>,
+    /// The domain the status recorded (immutability).
+    pub recorded_domain: Option<&'a str>,
 }
 
 /// Why a tenant is not usable: reason and a human sentence (never a secret).
@@ -412,6 +414,17 @@ pub fn tenant_config(
     policy: &TenantPolicy,
     secret: Option<&Secret>,
 ) -> Result<Auth0Config, Refusal> {
+    if let Some(recorded) = view.recorded_domain
+        && !recorded.eq_ignore_ascii_case(view.domain)
+    {
+        return Err((
+            TenantReason::DomainNotAllowed,
+            format!(
+                "domain is immutable: this tenant was verified for {recorded} (its resources live there); create another tenant for {}",
+                view.domain
+            ),
+        ));
+    }
     if !domain_allowed(view.domain, &policy.allowed_domains) {
         return Err((
             TenantReason::DomainNotAllowed,
@@ -620,6 +633,7 @@ impl TenantObject for Auth0Tenant {
             audience: self.spec.audience.as_deref(),
             base_url: self.spec.base_url.as_deref(),
             rate_limit: self.spec.rate_limit,
+            recorded_domain: self.status.as_ref().and_then(|s| s.domain.as_deref()),
         }
     }
     fn tenant_status(&self) -> Option<&Auth0TenantStatus> {
@@ -644,6 +658,7 @@ impl TenantObject for ClusterAuth0Tenant {
             audience: self.spec.audience.as_deref(),
             base_url: self.spec.base_url.as_deref(),
             rate_limit: self.spec.rate_limit,
+            recorded_domain: self.status.as_ref().and_then(|s| s.domain.as_deref()),
         }
     }
     fn tenant_status(&self) -> Option<&Auth0TenantStatus> {
@@ -700,6 +715,11 @@ fn tenant_status<T: TenantObject>(
         )],
         granted_scopes: granted,
         missing_scopes: missing,
+        // Recorded once verified; kept from then on.
+        domain: obj
+            .tenant_status()
+            .and_then(|s| s.domain.clone())
+            .or_else(|| ok.then(|| obj.view().domain.to_string())),
     }
 }
 
@@ -745,13 +765,16 @@ async fn apply_tenant<T: TenantObject>(obj: &T, ctx: &Context) -> Result<Action,
         Err((reason, message)) => (false, *reason, message.clone()),
     };
     let next = tenant_status(obj, ok, reason, &message, granted, missing);
-    let was_ready = obj
+    let previous = obj
         .tenant_status()
         .and_then(|s| ready_of(&s.conditions))
-        .is_some_and(|c| c.status == "True");
+        .map(|c| (c.status == "True", c.reason.clone()));
+    let was_ready = previous.as_ref().is_some_and(|(ready, _)| *ready);
     write_status(obj, ctx, &next).await?;
-    if changed {
-        // Resources waiting for this tenant (or using its old credentials) reconcile now.
+    let reason_changed = previous.as_ref().map(|(_, r)| r.as_str()) != Some(reason.as_str());
+    if changed || reason_changed {
+        // Resources waiting for this tenant (or using its old credentials) reconcile now, and
+        // their TenantNotReady message follows the tenant's.
         ctx.wake_tenant_users(&view.key);
     }
     if ok {
@@ -776,8 +799,23 @@ async fn cleanup_tenant<T: TenantObject>(obj: &T, ctx: &Context) -> Result<Actio
     let view = obj.view();
     let users = ctx.tenant_users(&view.key);
     if users > 0 {
+        // Its resources' Delete cleanup needs working credentials: keep verifying them (after a
+        // restart, or once a broken Secret is fixed), or deletion would wait forever.
+        let (verified, _, _, changed) = verify(ctx, &view).await;
+        if changed {
+            ctx.wake_tenant_users(&view.key);
+        }
+        let credentials = match &verified {
+            Ok(()) => String::new(),
+            Err((reason, message)) => {
+                format!(
+                    "; its credentials do not work ({}: {message})",
+                    reason.as_str()
+                )
+            }
+        };
         let message = format!(
-            "{users} resource(s) still use this tenant; deletion waits until they are gone (their Delete cleanup needs its credentials)"
+            "{users} resource(s) still use this tenant; deletion waits until they are gone (their Delete cleanup needs its credentials){credentials}"
         );
         let previous = obj.tenant_status().cloned().unwrap_or_default();
         let next = Auth0TenantStatus {
@@ -852,6 +890,7 @@ mod tests {
                 burst: 5,
                 per_second: 2.0,
             }),
+            recorded_domain: None,
         }
     }
 

@@ -239,6 +239,11 @@ pub struct Auth0TenantStatus {
     /// Scopes the operator needs for the kinds it manages that the token lacks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_scopes: Vec<String>,
+    /// The domain the credentials were first verified for: `spec.domain` cannot change (the
+    /// operator refuses a changed domain with `DomainNotAllowed` even where the API server does
+    /// not run the CRD's CEL rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
 }
 
 impl HasConditions for Auth0TenantStatus {
