@@ -19,15 +19,16 @@ use std::{
 };
 
 use auth0_operator::{
-    config::LeaderElection,
-    crd::{Auth0Client, Auth0ClientGrant},
+    config::{LeaderElection, OperatorConfig},
+    crd::{Auth0Client, Auth0ClientGrant, Auth0Tenant, ClusterAuth0Tenant},
     envtest::{KubeVersion, TestEnv, start_or_skip},
+    sim::{SimConfig, Simulator},
 };
 use common::*;
 use k8s_openapi::{
     api::{
         authentication::v1::{TokenRequest, TokenRequestSpec},
-        core::v1::{ConfigMap, Secret, ServiceAccount},
+        core::v1::{ConfigMap, Namespace, Secret, ServiceAccount},
         rbac::v1::ClusterRole,
     },
     apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
@@ -329,6 +330,17 @@ fn schema_and_templates_reject_bad_values() {
         (&[DOMAIN_SET, "logging.format=xml"], "format"),
         (&[DOMAIN_SET, "auth0.rateLimit=fast"], "rateLimit"),
         (&[DOMAIN_SET, "watchNamespaces={Team_A}"], "watchNamespaces"),
+        // Tenant settings: host name globs only (no scheme, no comma inside), a real boolean.
+        (
+            &["tenants.allowedDomains={https://t.auth0.com}"],
+            "allowedDomains",
+        ),
+        (
+            &["tenants.allowedDomains={a b.auth0.com}"],
+            "allowedDomains",
+        ),
+        (&["tenants.allowBaseUrl=yes"], "allowBaseUrl"),
+        (&["tenants.allowedDomain={x.auth0.com}"], "allowedDomain"),
         (&[DOMAIN_SET, "auth0.clientId=x"], "must be set together"),
         (
             &[
@@ -444,11 +456,16 @@ fn notes_give_next_steps() {
         n.contains("the namespaces: team-a") && n.contains("kubectl apply -n team-a"),
         "{n}"
     );
+    assert!(
+        n.contains("a ClusterAuth0Tenant's credentials Secret must be in one of them"),
+        "{n}"
+    );
     assert!(n.contains("leader election"), "{n}");
 }
 
 /// Without values the chart configures no default tenant, and NOTES say so plainly: what is
-/// missing, what today's operator does then (exits naming AUTH0_DOMAIN), and how to set it. A
+/// missing, what the operator does then (it runs, and resources without spec.tenantRef are
+/// TenantNotFound), and both ways on: an Auth0Tenant with its Secret, or a default tenant. A
 /// bare image name (the default: nothing is published) gets a note that it must be overridden.
 #[test]
 fn notes_say_when_no_tenant_or_no_pullable_image_is_configured() {
@@ -459,17 +476,47 @@ fn notes_say_when_no_tenant_or_no_pullable_image_is_configured() {
     let n = notes(&t, &[]);
     for needle in [
         "NO DEFAULT AUTH0 TENANT IS CONFIGURED (auth0.domain is empty)",
-        "exits at start (exit code 2) with a\nmessage naming AUTH0_DOMAIN",
+        "The operator runs without one",
+        "must name its tenant in spec.tenantRef",
+        "reason TenantNotFound",
         "create secret generic auth0-operator-credentials",
         "helm upgrade auth0-operator charts/auth0-operator -n auth0-system --reuse-values",
         "--set auth0.domain=<tenant>.auth0.com --set auth0.existingSecret.name=auth0-operator-credentials",
-        "It watches Auth0Client and Auth0ClientGrant resources in all namespaces.",
+        "It watches Auth0Client, Auth0ClientGrant and Auth0Tenant resources in all namespaces.",
+        // The other way: a tenant object with its Secret, and the application naming it.
+        "kubectl -n default create secret generic my-tenant-credentials",
+        "kind: Auth0Tenant",
+        "credentialsSecretRef:\n         name: my-tenant-credentials",
+        "tenants.allowedDomains: *.auth0.com",
+        "tenantRef:\n         name: my-tenant",
     ] {
         assert!(n.contains(needle), "NOTES lack `{needle}`:\n{n}");
     }
-    assert!(!n.contains("of tenant"), "{n}");
+    assert!(
+        !n.contains("of tenant") && !n.contains("exits at start"),
+        "{n}"
+    );
+    // The manifests NOTES show are valid objects of the CRD types.
+    for block in n.split("<<'YAML'\n").skip(1) {
+        let yaml = block.split("     YAML").next().unwrap();
+        let v: serde_json::Value =
+            serde_yaml::from_str(yaml).unwrap_or_else(|e| panic!("{e}:\n{yaml}"));
+        match v["kind"].as_str() {
+            Some("Auth0Tenant") => {
+                serde_json::from_value::<auth0_operator::crd::Auth0Tenant>(v).unwrap();
+            }
+            Some("Auth0Client") => {
+                serde_json::from_value::<Auth0Client>(v).unwrap();
+            }
+            other => panic!("NOTES show a {other:?}"),
+        }
+    }
     let n = notes(&t, &[DOMAIN_SET]);
     assert!(!n.contains("NO DEFAULT AUTH0 TENANT"), "{n}");
+    assert!(
+        !n.contains("kind: Auth0Tenant") && !n.contains("tenantRef"),
+        "{n}"
+    );
     assert!(
         n.contains("It manages Auth0 applications of tenant my-tenant.eu.auth0.com"),
         "{n}"
@@ -684,9 +731,19 @@ fn rendered_manifests_validate_and_are_deterministic() {
         .arg("--include-crds");
     helm_args(&mut cmd, &[DOMAIN_SET]);
     let with_crds = run(&mut cmd).unwrap_or_else(|e| panic!("{e}"));
+    let with_crds_docs = docs(&with_crds);
+    let crds: BTreeSet<&str> = of_kind(&with_crds_docs, "CustomResourceDefinition")
+        .into_iter()
+        .map(name)
+        .collect();
     assert_eq!(
-        of_kind(&docs(&with_crds), "CustomResourceDefinition").len(),
-        2
+        crds,
+        BTreeSet::from([
+            "auth0clients.auth0.operator.dev",
+            "auth0clientgrants.auth0.operator.dev",
+            "auth0tenants.auth0.operator.dev",
+            "clusterauth0tenants.auth0.operator.dev",
+        ])
     );
     validate_manifests(&t, "with-crds", &with_crds);
 }
@@ -797,6 +854,79 @@ fn defaults_configure_no_tenant() {
         &["auth0.rateLimit=10:2"],
     ));
     assert_eq!(env_literal(&d, "AUTH0_RATE_LIMIT").as_deref(), Some("10:2"));
+}
+
+/// The operator's settings as it resolves them from the rendered Deployment's literal
+/// environment variables, read through its own flags (`auth0-operator run`). Every literal
+/// variable must be one of its settings (or RUST_LOG / POD_NAMESPACE, read elsewhere); the
+/// default tenant's variables are left out (its secret is a mounted file).
+fn operator_settings(d: &[Value]) -> auth0_operator::config::OperatorConfig {
+    use auth0_operator::config::RunArgs;
+    use clap::{Args as _, FromArgMatches as _};
+    let cmd = RunArgs::augment_args(clap::Command::new("run"));
+    let mut argv = vec!["run".to_string()];
+    for (key, e) in env_of(d) {
+        let Some(value) = e["value"].as_str() else {
+            continue;
+        };
+        if ["RUST_LOG", "POD_NAMESPACE"].contains(&key.as_str())
+            || (key.starts_with("AUTH0_") && key != "AUTH0_RATE_LIMIT")
+        {
+            continue;
+        }
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_env().is_some_and(|n| n == key.as_str()))
+            .unwrap_or_else(|| panic!("the chart sets {key}, which the operator does not read"));
+        argv.push(format!("--{}={value}", arg.get_long().unwrap()));
+    }
+    let matches = cmd
+        .try_get_matches_from(&argv)
+        .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    RunArgs::from_arg_matches(&matches)
+        .unwrap()
+        .resolve()
+        .unwrap_or_else(|e| panic!("{argv:?}: {e}"))
+}
+
+/// `tenants.allowedDomains` and `tenants.allowBaseUrl` become ALLOWED_TENANT_DOMAINS and
+/// ALLOW_TENANT_BASE_URL, and the operator reads them as meant: the default `*.auth0.com` and
+/// off, a list of globs, and an empty list that refuses every tenant object.
+#[test]
+fn tenant_values_reach_the_operator() {
+    let Some(t) = tools_or_skip("tenant_values_reach_the_operator") else {
+        return;
+    };
+    let cases: [(&[&str], &str, &[&str], bool); 4] = [
+        (&[], "*.auth0.com", &["*.auth0.com"], false),
+        (&[DOMAIN_SET], "*.auth0.com", &["*.auth0.com"], false),
+        (
+            &[
+                "tenants.allowedDomains={*.eu.auth0.com,login.example.com}",
+                "tenants.allowBaseUrl=true",
+            ],
+            "*.eu.auth0.com,login.example.com",
+            &["*.eu.auth0.com", "login.example.com"],
+            true,
+        ),
+        (&["tenants.allowedDomains=json:[]"], "", &[], false),
+    ];
+    for (sets, env_domains, domains, base_url) in cases {
+        let d = docs(&render(&t, "auth0-operator", "auth0-system", sets));
+        assert_eq!(
+            env_literal(&d, "ALLOWED_TENANT_DOMAINS").as_deref(),
+            Some(env_domains),
+            "{sets:?}"
+        );
+        assert_eq!(
+            env_literal(&d, "ALLOW_TENANT_BASE_URL").as_deref(),
+            Some(if base_url { "true" } else { "false" }),
+            "{sets:?}"
+        );
+        let config = operator_settings(&d);
+        assert_eq!(config.tenant_policy.allowed_domains, domains, "{sets:?}");
+        assert_eq!(config.tenant_policy.allow_base_url, base_url, "{sets:?}");
+    }
 }
 
 /// `kubeVersion` in Chart.yaml, e.g. `>=1.20.0-0`, as the floor `1.20`.
@@ -1067,15 +1197,27 @@ fn base64_decode(s: &str) -> Vec<u8> {
     out
 }
 
-/// Verbs allowed per resource: the operator's needs, nothing more.
+/// Verbs allowed per resource: the operator's needs, nothing more. The custom resources are
+/// watched and patched (the cleanup finalizer goes in with a JSON patch: no update), their status
+/// is patched (server-side apply); only `auth0clients/finalizers` needs update (the credentials
+/// Secrets' blocking owner reference); nothing is owned by a tenant. Namespaces are only read
+/// one at a time (a ClusterAuth0Tenant's `allowedNamespaces.selector`).
 fn allowed_verbs(group: &str, resource: &str) -> Option<&'static [&'static str]> {
     Some(match (group, resource) {
-        ("auth0.operator.dev", "auth0clients" | "auth0clientgrants") => {
-            &["get", "list", "watch", "patch"]
-        }
-        ("auth0.operator.dev", "auth0clients/status" | "auth0clientgrants/status") => &["patch"],
+        (
+            "auth0.operator.dev",
+            "auth0clients" | "auth0clientgrants" | "auth0tenants" | "clusterauth0tenants",
+        ) => &["get", "list", "watch", "patch"],
+        (
+            "auth0.operator.dev",
+            "auth0clients/status"
+            | "auth0clientgrants/status"
+            | "auth0tenants/status"
+            | "clusterauth0tenants/status",
+        ) => &["patch"],
         ("auth0.operator.dev", "auth0clients/finalizers") => &["update"],
         ("", "secrets") => &["get", "list", "watch", "create", "patch", "delete"],
+        ("", "namespaces") => &["get"],
         ("events.k8s.io", "events") => &["create", "patch"],
         ("coordination.k8s.io", "leases") => &["get", "create", "patch"],
         _ => return None,
@@ -1119,6 +1261,57 @@ fn check_rules(label: &str, role: &Value) {
             }
         }
     }
+}
+
+/// Resources the operator needs in each watched namespace (or cluster-wide).
+const SCOPED_RESOURCES: [&str; 9] = [
+    "auth0clients",
+    "auth0clientgrants",
+    "auth0tenants",
+    "auth0clients/status",
+    "auth0clientgrants/status",
+    "auth0tenants/status",
+    "auth0clients/finalizers",
+    "secrets",
+    "events",
+];
+/// Resources the operator needs cluster-wide in both modes: the cluster-scoped
+/// ClusterAuth0Tenants, and the namespaces whose labels their `allowedNamespaces.selector` reads.
+const CLUSTER_TENANT_RESOURCES: [&str; 3] = [
+    "clusterauth0tenants",
+    "clusterauth0tenants/status",
+    "namespaces",
+];
+
+/// Every resource a (Cluster)Role's rules name.
+fn role_resources(role: &Value) -> BTreeSet<String> {
+    role["rules"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|r| strs(&r["resources"]))
+        .collect()
+}
+
+/// The one rule of a (Cluster)Role that names `resource`.
+fn rule_for<'a>(role: &'a Value, resource: &str) -> &'a Value {
+    let rules: Vec<&Value> = role["rules"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|r| strs(&r["resources"]).iter().any(|x| x == resource))
+        .collect();
+    assert_eq!(
+        rules.len(),
+        1,
+        "{}: rules for {resource}: {rules:?}",
+        name(role)
+    );
+    rules[0]
+}
+
+fn set_of(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
 }
 
 #[test]
@@ -1166,19 +1359,42 @@ fn rbac_is_least_privilege() {
         };
         match label {
             "watch-namespaces" => {
-                assert!(of_kind(&d, "ClusterRole").is_empty());
-                assert!(of_kind(&d, "ClusterRoleBinding").is_empty());
+                // Cluster-wide only what the cluster-scoped ClusterAuth0Tenants need: themselves,
+                // their status, and get of the watched namespaces (by name).
+                let cr = one(&d, "ClusterRole");
+                assert_eq!(name(cr), "auth0-operator-cluster-tenants");
+                assert_eq!(role_resources(cr), set_of(&CLUSTER_TENANT_RESOURCES));
+                let namespaces = rule_for(cr, "namespaces");
+                assert_eq!(strs(&namespaces["verbs"]), ["get"]);
+                assert_eq!(strs(&namespaces["resourceNames"]), ["a", "b"]);
+                assert_eq!(
+                    one(&d, "ClusterRoleBinding")["roleRef"]["name"],
+                    "auth0-operator-cluster-tenants"
+                );
                 let roles: BTreeSet<(&str, &str)> = of_kind(&d, "Role")
                     .into_iter()
                     .map(|r| (ns(r), name(r)))
                     .collect();
                 assert_eq!(
                     roles,
-                    BTreeSet::from([("a", "auth0-operator"), ("b", "auth0-operator")])
+                    BTreeSet::from([
+                        ("a", "auth0-operator"),
+                        ("b", "auth0-operator"),
+                        // Events about ClusterAuth0Tenants are recorded in kube-system.
+                        ("kube-system", "auth0-operator-cluster-tenant-events"),
+                    ])
                 );
+                for r in of_kind(&d, "Role") {
+                    let expected = if ns(r) == "kube-system" {
+                        set_of(&["events"])
+                    } else {
+                        set_of(&SCOPED_RESOURCES)
+                    };
+                    assert_eq!(role_resources(r), expected, "Role {}/{}", ns(r), name(r));
+                }
                 let bindings: BTreeSet<&str> =
                     of_kind(&d, "RoleBinding").into_iter().map(ns).collect();
-                assert_eq!(bindings, BTreeSet::from(["a", "b"]));
+                assert_eq!(bindings, BTreeSet::from(["a", "b", "kube-system"]));
                 assert_eq!(env_literal(&d, "WATCH_NAMESPACES").as_deref(), Some("a,b"));
             }
             "replicas-2" => {
@@ -1206,7 +1422,13 @@ fn rbac_is_least_privilege() {
                 assert_eq!(one(&d, "ClusterRole")["metadata"]["name"], "auth0-operator");
             }
             _ => {
-                assert_eq!(one(&d, "ClusterRole")["metadata"]["name"], "auth0-operator");
+                let cr = one(&d, "ClusterRole");
+                assert_eq!(cr["metadata"]["name"], "auth0-operator");
+                let mut all = set_of(&SCOPED_RESOURCES);
+                all.extend(set_of(&CLUSTER_TENANT_RESOURCES));
+                assert_eq!(role_resources(cr), all, "{label}");
+                // Any namespace's labels may be read: resources live everywhere.
+                assert!(rule_for(cr, "namespaces")["resourceNames"].is_null());
                 assert_eq!(
                     one(&d, "ClusterRoleBinding")["roleRef"]["name"],
                     "auth0-operator"
@@ -1233,6 +1455,25 @@ fn rbac_is_least_privilege() {
             assert!(monitors.is_empty());
         }
     }
+    // Watching kube-system anyway: its Role already allows events there, no second Role.
+    let d = docs(&render(
+        &t,
+        "auth0-operator",
+        "auth0-system",
+        &[DOMAIN_SET, "watchNamespaces={kube-system,b}"],
+    ));
+    let roles: BTreeSet<(&str, &str)> = of_kind(&d, "Role")
+        .into_iter()
+        .map(|r| (ns(r), name(r)))
+        .collect();
+    assert_eq!(
+        roles,
+        BTreeSet::from([("b", "auth0-operator"), ("kube-system", "auth0-operator")])
+    );
+    assert_eq!(
+        strs(&rule_for(one(&d, "ClusterRole"), "namespaces")["resourceNames"]),
+        ["kube-system", "b"]
+    );
 }
 
 // ------------------------------------------------------------------------------------- CRDs
@@ -1431,8 +1672,315 @@ async fn scenario(w: &World, ns: &str, aud: &str) {
     assert!(w.sim.client(&id).is_none(), "Auth0 client deleted");
 }
 
+/// An `Auth0Tenant` of `domain` with `credentialsSecretRef` (and the simulator's URL, if any).
+fn tenant_obj(name: &str, domain: &str, secret_ref: serde_json::Value) -> Auth0Tenant {
+    serde_json::from_value(json!({
+        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Tenant",
+        "metadata": {"name": name},
+        "spec": {"domain": domain, "credentialsSecretRef": secret_ref}
+    }))
+    .unwrap()
+}
+
+/// A `ClusterAuth0Tenant` of `domain` with `credentialsSecretRef`.
+fn cluster_tenant_obj(
+    name: &str,
+    domain: &str,
+    secret_ref: serde_json::Value,
+) -> ClusterAuth0Tenant {
+    serde_json::from_value(json!({
+        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "ClusterAuth0Tenant",
+        "metadata": {"name": name},
+        "spec": {"domain": domain, "credentialsSecretRef": secret_ref}
+    }))
+    .unwrap()
+}
+
+/// Domain, management client id and secret of the tenant the tenant objects name (a simulator
+/// of its own, reached through `spec.baseUrl`).
+const TENANT_DOMAIN: &str = "second.auth0.test";
+const TENANT_MGMT_ID: &str = "second-m2m";
+const TENANT_MGMT_SECRET: &str = "second-m2m-secret-value";
+
+/// The operator's settings for the tenant scenario: tenant objects may name `*.auth0.test`
+/// domains and a base URL (the simulator), what `tenants.allowedDomains` and
+/// `tenants.allowBaseUrl` configure in the chart.
+fn allow_test_tenants(mut config: OperatorConfig) -> OperatorConfig {
+    config.tenant_policy.allowed_domains = vec!["*.auth0.test".into()];
+    config.tenant_policy.allow_base_url = true;
+    config
+}
+
+/// The management credentials Secret of the tenant, created by the admin in `ns`.
+async fn tenant_secret(kube: &kube::Client, ns: &str) {
+    let s: Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "second-mgmt"},
+        "stringData": {"AUTH0_CLIENT_ID": TENANT_MGMT_ID, "AUTH0_CLIENT_SECRET": TENANT_MGMT_SECRET}
+    }))
+    .unwrap();
+    Api::<Secret>::namespaced(kube.clone(), ns)
+        .create(&PostParams::default(), &s)
+        .await
+        .unwrap();
+}
+
+/// Everything the operator does with tenants, as the admin creates the objects and the operator
+/// runs with the chart's identity (`sa`): an `Auth0Tenant` in `ns` and a `ClusterAuth0Tenant`
+/// whose Secret is in `secret_ns` and that admits `ns` by label (the operator reads the
+/// namespace), both verified (Secret read, status written, finalizer added); an application
+/// through each; the events about the cluster-scoped tenant (recorded in kube-system); deletion
+/// of both tenants held while in use (InUse) and finished once their applications are gone
+/// (finalizers released, the applications deleted in Auth0 with the tenant's credentials).
+/// With `unwatched`, a ClusterAuth0Tenant whose Secret is in that namespace is refused by RBAC
+/// and reported as SecretNotFound (the documented limit of watchNamespaces).
+async fn tenant_scenario(
+    w: &World,
+    sa: &kube::Client,
+    ns: &str,
+    secret_ns: &str,
+    unwatched: Option<&str>,
+) {
+    let mut cfg = SimConfig::new(TENANT_DOMAIN, TENANT_MGMT_ID, TENANT_MGMT_SECRET);
+    cfg.audiences = vec!["https://billing.example.com/".into()];
+    let sim = Simulator::start(cfg).await.expect("simulator starts");
+    let base_url = sim.base_url().to_string();
+    Api::<Namespace>::all(w.kube.clone())
+        .patch(
+            ns,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"auth0.operator.dev/tenant": "second"}}})),
+        )
+        .await
+        .unwrap();
+    tenant_secret(&w.kube, ns).await;
+    if secret_ns != ns {
+        tenant_secret(&w.kube, secret_ns).await;
+    }
+    let tenants: Api<Auth0Tenant> = Api::namespaced(w.kube.clone(), ns);
+    let cluster_tenants: Api<ClusterAuth0Tenant> = Api::all(w.kube.clone());
+    let mut t = tenant_obj("second", TENANT_DOMAIN, json!({"name": "second-mgmt"}));
+    t.spec.base_url = Some(base_url.clone());
+    tenants.create(&PostParams::default(), &t).await.unwrap();
+    let mut ct = cluster_tenant_obj(
+        "shared",
+        TENANT_DOMAIN,
+        json!({"name": "second-mgmt", "namespace": secret_ns}),
+    );
+    ct.spec.base_url = Some(base_url.clone());
+    ct.spec.allowed_namespaces = Some(
+        serde_json::from_value(
+            json!({"selector": {"matchLabels": {"auth0.operator.dev/tenant": "second"}}}),
+        )
+        .unwrap(),
+    );
+    cluster_tenants
+        .create(&PostParams::default(), &ct)
+        .await
+        .unwrap();
+    wait_ready(&tenants, "second", "True", "Verified", T).await;
+    wait_ready(&cluster_tenants, "shared", "True", "Verified", T).await;
+    for f in [
+        tenants.get("second").await.unwrap().finalizers().to_vec(),
+        cluster_tenants
+            .get("shared")
+            .await
+            .unwrap()
+            .finalizers()
+            .to_vec(),
+    ] {
+        assert_eq!(
+            f,
+            [auth0_operator::crd::FINALIZER],
+            "the operator adds its finalizer"
+        );
+    }
+    if let Some(other) = unwatched {
+        tenant_secret(&w.kube, other).await;
+        let mut ct = cluster_tenant_obj(
+            "elsewhere",
+            TENANT_DOMAIN,
+            json!({"name": "second-mgmt", "namespace": other}),
+        );
+        ct.spec.base_url = Some(base_url.clone());
+        cluster_tenants
+            .create(&PostParams::default(), &ct)
+            .await
+            .unwrap();
+        let t = wait_ready(&cluster_tenants, "elsewhere", "False", "SecretNotFound", T).await;
+        let (_, _, msg) = ready_of(&t.status.unwrap().conditions).unwrap();
+        assert!(
+            msg.contains(&format!("{other}/second-mgmt")) && msg.contains("forbidden"),
+            "a Secret outside the watched namespaces is refused by RBAC: {msg}"
+        );
+    }
+
+    // One application through each tenant.
+    let clients: Api<Auth0Client> = Api::namespaced(w.kube.clone(), ns);
+    for (name, tenant_ref) in [
+        ("via-tenant", json!({"name": "second"})),
+        (
+            "via-cluster-tenant",
+            json!({"kind": "ClusterAuth0Tenant", "name": "shared"}),
+        ),
+    ] {
+        clients
+            .create(
+                &PostParams::default(),
+                &client_obj(
+                    name,
+                    json!({"name": name, "appType": "non_interactive", "tenantRef": tenant_ref}),
+                ),
+            )
+            .await
+            .unwrap();
+    }
+    for name in ["via-tenant", "via-cluster-tenant"] {
+        client_ready(&clients, name, "True", "Synced", T).await;
+    }
+    assert_eq!(
+        sim.clients().len(),
+        2,
+        "both applications are in the tenant's Auth0"
+    );
+
+    // The events about the cluster-scoped tenant are recorded in kube-system (the chart grants
+    // that even with watchNamespaces).
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(w.kube.clone(), "kube-system");
+    eventually(
+        "an event of auth0-operator about ClusterAuth0Tenant shared in kube-system",
+        T,
+        || async {
+            let l = events.list(&ListParams::default()).await.unwrap();
+            l.items
+                .iter()
+                .any(|e| {
+                    e.reporting_controller.as_deref() == Some("auth0-operator")
+                        && e.regarding.as_ref().and_then(|r| r.kind.as_deref())
+                            == Some("ClusterAuth0Tenant")
+                        && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("shared")
+                })
+                .then_some(())
+        },
+    )
+    .await;
+
+    // The chart's identity itself: tenants listed in its scope, their status patched (a no-op
+    // merge patch is authorized like any other), a namespace read.
+    Api::<Auth0Tenant>::namespaced(sa.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .expect("list Auth0Tenants in the watched namespace");
+    Api::<ClusterAuth0Tenant>::all(sa.clone())
+        .list(&ListParams::default())
+        .await
+        .expect("list ClusterAuth0Tenants");
+    Api::<Auth0Tenant>::namespaced(sa.clone(), ns)
+        .patch_status("second", &PatchParams::default(), &Patch::Merge(json!({})))
+        .await
+        .expect("patch Auth0Tenant status");
+    Api::<ClusterAuth0Tenant>::all(sa.clone())
+        .patch_status("shared", &PatchParams::default(), &Patch::Merge(json!({})))
+        .await
+        .expect("patch ClusterAuth0Tenant status");
+    Api::<Namespace>::all(sa.clone())
+        .get(ns)
+        .await
+        .expect("get the watched namespace");
+
+    // Deleting the tenants while their applications exist: held (InUse), not lost.
+    tenants
+        .delete("second", &DeleteParams::default())
+        .await
+        .unwrap();
+    cluster_tenants
+        .delete("shared", &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_ready(&tenants, "second", "False", "InUse", T).await;
+    wait_ready(&cluster_tenants, "shared", "False", "InUse", T).await;
+    for name in ["via-tenant", "via-cluster-tenant"] {
+        clients
+            .delete(name, &DeleteParams::default())
+            .await
+            .unwrap();
+    }
+    eventually("applications and tenants gone", T, || async {
+        let c = clients.list(&ListParams::default()).await.unwrap().items;
+        let t = tenants.get_opt("second").await.unwrap();
+        let ct = cluster_tenants.get_opt("shared").await.unwrap();
+        (c.iter().all(|c| !c.name_any().starts_with("via-")) && t.is_none() && ct.is_none())
+            .then_some(())
+    })
+    .await;
+    assert!(
+        sim.clients().is_empty(),
+        "the applications were deleted in Auth0 with the tenant's credentials"
+    );
+    if unwatched.is_some() {
+        cluster_tenants
+            .delete("elsewhere", &DeleteParams::default())
+            .await
+            .unwrap();
+        eventually("ClusterAuth0Tenant elsewhere gone", T, || async {
+            cluster_tenants
+                .get_opt("elsewhere")
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        })
+        .await;
+    }
+}
+
 async fn assert_refused_outside(sa: &kube::Client, unwatched_ns: Option<&str>) {
     if let Some(other) = unwatched_ns {
+        assert!(
+            is_forbidden(
+                Api::<Auth0Tenant>::namespaced(sa.clone(), other)
+                    .list(&ListParams::default())
+                    .await
+            ),
+            "listing Auth0Tenants in unwatched namespace {other} must be refused"
+        );
+        assert!(
+            is_forbidden(
+                Api::<Auth0Tenant>::namespaced(sa.clone(), other)
+                    .patch_status("x", &PatchParams::default(), &Patch::Merge(json!({})))
+                    .await
+            ),
+            "patching Auth0Tenant status in unwatched namespace {other} must be refused"
+        );
+        assert!(
+            is_forbidden(Api::<Namespace>::all(sa.clone()).get(other).await),
+            "reading unwatched namespace {other} must be refused"
+        );
+        let recorder = auth0_operator::controller::Recorder::new(
+            sa.clone(),
+            kube::runtime::events::Reporter {
+                controller: "auth0-operator".into(),
+                instance: Some("auth0-operator-0".into()),
+            },
+        );
+        let regarding = k8s_openapi::api::core::v1::ObjectReference {
+            api_version: Some("v1".into()),
+            kind: Some("ConfigMap".into()),
+            namespace: Some(other.into()),
+            name: Some("rbac-probe".into()),
+            ..Default::default()
+        };
+        let event = kube::runtime::events::Event {
+            type_: kube::runtime::events::EventType::Normal,
+            reason: "Probe".into(),
+            note: Some("RBAC probe".into()),
+            action: "Probe".into(),
+            secondary: None,
+        };
+        assert!(
+            is_forbidden(recorder.publish(&event, &regarding).await),
+            "recording events in unwatched namespace {other} must be refused"
+        );
         assert!(
             is_forbidden(
                 Api::<Secret>::namespaced(sa.clone(), other)
@@ -1479,6 +2027,79 @@ async fn assert_refused_outside(sa: &kube::Client, unwatched_ns: Option<&str>) {
         ),
         "ConfigMaps are not granted"
     );
+    // Namespaces are read one at a time, never listed or changed.
+    assert!(
+        is_forbidden(
+            Api::<Namespace>::all(sa.clone())
+                .list(&ListParams::default())
+                .await
+        ),
+        "listing namespaces must be refused"
+    );
+    assert!(
+        is_forbidden(
+            Api::<Namespace>::all(sa.clone())
+                .patch(
+                    "team-a",
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"metadata": {"labels": {"x": "y"}}}))
+                )
+                .await
+        ),
+        "labelling namespaces must be refused"
+    );
+    // Tenants are created by people, never by the operator: creating one (a ClusterAuth0Tenant
+    // would make the operator read a Secret anywhere it may), replacing or deleting one is refused.
+    assert!(
+        is_forbidden(
+            Api::<ClusterAuth0Tenant>::all(sa.clone())
+                .create(
+                    &PostParams::default(),
+                    &cluster_tenant_obj(
+                        "x",
+                        "x.auth0.com",
+                        json!({"name": "s", "namespace": "team-a"})
+                    )
+                )
+                .await
+        ),
+        "creating ClusterAuth0Tenants must be refused"
+    );
+    assert!(
+        is_forbidden(
+            Api::<ClusterAuth0Tenant>::all(sa.clone())
+                .replace(
+                    "x",
+                    &PostParams::default(),
+                    &cluster_tenant_obj(
+                        "x",
+                        "x.auth0.com",
+                        json!({"name": "s", "namespace": "team-a"})
+                    )
+                )
+                .await
+        ),
+        "replacing ClusterAuth0Tenants must be refused"
+    );
+    assert!(
+        is_forbidden(
+            Api::<ClusterAuth0Tenant>::all(sa.clone())
+                .delete("x", &DeleteParams::default())
+                .await
+        ),
+        "deleting ClusterAuth0Tenants must be refused"
+    );
+    assert!(
+        is_forbidden(
+            Api::<Auth0Tenant>::namespaced(sa.clone(), "team-a")
+                .create(
+                    &PostParams::default(),
+                    &tenant_obj("x", "x.auth0.com", json!({"name": "s"}))
+                )
+                .await
+        ),
+        "creating Auth0Tenants must be refused"
+    );
     // The custom resources are only patched (finalizers), never created.
     assert!(
         is_forbidden(
@@ -1522,16 +2143,21 @@ async fn chart_rbac_is_sufficient_in_namespaced_mode() {
     );
     let applied = apply_all(&w.kube, &yaml).await;
     let kinds: BTreeSet<&str> = applied.iter().map(|(k, _)| k.as_str()).collect();
-    assert!(
-        kinds.contains("Deployment") && kinds.contains("Role") && !kinds.contains("ClusterRole")
-    );
+    assert!(kinds.contains("Deployment") && kinds.contains("Role"));
+    // Cluster-wide only the small ClusterRole for ClusterAuth0Tenants.
+    let cluster_roles: Vec<&str> = applied
+        .iter()
+        .filter(|(k, _)| k == "ClusterRole")
+        .map(|(_, n)| n.as_str())
+        .collect();
+    assert_eq!(cluster_roles, ["auth0-operator-cluster-tenants"]);
 
     let sa = service_account_client(&w).await;
     auth0_operator::ensure_crds_installed(&sa)
         .await
         .expect("CRD check works with the chart's identity (discovery only)");
 
-    let mut config = operator_config(&w.sim, Duration::from_secs(60));
+    let mut config = allow_test_tenants(operator_config(&w.sim, Duration::from_secs(60)));
     config.namespaces = vec!["team-a".into()];
     config.identity = "auth0-operator-test-0".into();
     let le = LeaderElection {
@@ -1553,6 +2179,7 @@ async fn chart_rbac_is_sufficient_in_namespaced_mode() {
     ));
 
     scenario(&w, "team-a", aud).await;
+    tenant_scenario(&w, &sa, "team-a", "team-a", Some("team-b")).await;
     let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
         Api::namespaced(w.kube.clone(), RELEASE_NS);
     let lease = leases.get(RELEASE).await.expect("the Lease exists");
@@ -1587,7 +2214,7 @@ async fn chart_rbac_is_sufficient_in_cluster_mode() {
     let Some(w) = world("chart_rbac_is_sufficient_in_cluster_mode", &[aud]).await else {
         return;
     };
-    for n in [RELEASE_NS, "team-a", "team-b"] {
+    for n in [RELEASE_NS, "team-a", "team-b", "tenant-secrets"] {
         namespace(&w.kube, n).await;
     }
     let yaml = render(
@@ -1600,8 +2227,13 @@ async fn chart_rbac_is_sufficient_in_cluster_mode() {
     assert!(applied.iter().any(|(k, _)| k == "ClusterRoleBinding"));
 
     let sa = service_account_client(&w).await;
-    let op = Operator::start(&sa, operator_config(&w.sim, Duration::from_secs(60)));
+    let op = Operator::start(
+        &sa,
+        allow_test_tenants(operator_config(&w.sim, Duration::from_secs(60))),
+    );
     scenario(&w, "team-b", aud).await;
+    // A ClusterAuth0Tenant may name a Secret in any namespace: the ClusterRole reads it.
+    tenant_scenario(&w, &sa, "team-b", "tenant-secrets", None).await;
     assert_refused_outside(&sa, None).await;
     // Without leader election the chart grants no Lease access.
     assert!(is_forbidden(
@@ -1727,6 +2359,8 @@ async fn helm_installs_on_the_dev_loop_apiserver() {
     for crd in [
         "auth0clients.auth0.operator.dev",
         "auth0clientgrants.auth0.operator.dev",
+        "auth0tenants.auth0.operator.dev",
+        "clusterauth0tenants.auth0.operator.dev",
     ] {
         tokio::time::timeout(
             T,
