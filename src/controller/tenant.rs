@@ -559,7 +559,22 @@ async fn verify(
                 .map(String::from)
                 .collect();
             if missing.is_empty() {
-                let woke = ctx.tenants.register(tenant);
+                let woke = ctx.tenants.register(tenant.clone());
+                if woke {
+                    // Take both listings right away, before the resources it wakes create
+                    // anything: a client created after the grant listing began cannot have
+                    // grants the listing missed, so its grants need no pair lookup (as for the
+                    // default tenant at start-up).
+                    tokio::spawn(async move {
+                        let (c, g) = tokio::join!(
+                            tenant.inventory.ensure_clients(&tenant.auth0),
+                            tenant.inventory.ensure_grants(&tenant.auth0)
+                        );
+                        if let Err(e) = c.and(g) {
+                            warn!(tenant = %tenant.key, error = %e, "could not list the tenant's clients and grants yet; will retry on demand");
+                        }
+                    });
+                }
                 (Ok(()), granted, missing, woke)
             } else {
                 let woke = ctx.tenants.unregister(&view.key);
