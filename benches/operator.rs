@@ -6,6 +6,7 @@
 //! cargo bench --bench operator                       # everything, N = 1000
 //! BENCH_N=100 BENCH_SCENARIOS=converge,steady cargo bench --bench operator
 //! cargo bench --bench operator -- n=200 concurrency=8,16,32 scenarios=converge
+//! cargo bench --bench operator -- scenarios=tenants tenants=4 tenant_n=250
 //! ```
 //!
 //! Settings (environment variable, or `key=value` argument after `--`):
@@ -13,13 +14,17 @@
 //! | variable | argument | default | meaning |
 //! | --- | --- | --- | --- |
 //! | `BENCH_N` | `n` | 1000 | clients (and as many grants) of `converge` / `steady` |
-//! | `BENCH_SCENARIOS` | `scenarios` | all | `converge,steady,latency,memory,ready` |
+//! | `BENCH_SCENARIOS` | `scenarios` | all | `tenants,converge,steady,latency,memory,ready` |
 //! | `BENCH_CONCURRENCY` | `concurrency` | `8,16,64` | operator concurrencies tried by `converge` |
 //! | `BENCH_RESYNC_SECS` | `resync` | 30 | resync interval of the `steady` run |
 //! | `BENCH_LATENCY_N` | `latency_n` | 100 | sequential applies of `latency` |
 //! | `BENCH_MEM_CRS` | `mem_crs` | 5000 | custom resources of `memory` (half clients, half grants) |
 //! | `BENCH_READY_TRIALS` | `ready_trials` | 3 | spawns per case of `ready` |
 //! | `BENCH_OPERATOR_BIN` | `bin` | the bench build's `auth0-operator` | binary of `memory` / `ready` |
+//! | `BENCH_TENANTS` | `tenants` | 4 | `Auth0Tenant`s of `tenants` (one namespace and simulator each) |
+//! | `BENCH_TENANT_N` | `tenant_n` | 250 | clients (and as many grants) per tenant of `tenants` |
+//! | `BENCH_TENANT_CONCURRENCY` | `tenant_concurrency` | `8,16,32` | operator concurrencies tried by `tenants` |
+//! | `BENCH_TENANT_WATCH` | `tenant_watch` | `all` | `all` and/or `namespaces` (`WATCH_NAMESPACES` = the tenants') |
 //!
 //! Scenarios (see benches/README.md for what each measures and the latest figures):
 //!
@@ -31,6 +36,10 @@
 //! 3. `latency`: idle operator, sequential `Auth0Client` creates, apply → Secret exists.
 //! 4. `memory`: the operator binary with 5,000 custom resources; VmRSS / VmHWM once all Ready.
 //! 5. `ready`: spawn of the binary → `/readyz` 200, with no objects and with 5,000.
+//! 6. `tenants` (run first: its operator watches every namespace): several `Auth0Tenant`s, each
+//!    a simulator limited like `converge`'s, with its own clients and grants; time from operator
+//!    start until all are Ready=True, compared with the bound of *one* tenant (tenants do not
+//!    share a budget, so they should converge side by side).
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -43,7 +52,7 @@ use std::{
 use auth0_operator::{
     auth0::Auth0Config,
     config::OperatorConfig,
-    crd::{Auth0Client, Auth0ClientGrant, HasConditions, ready_condition},
+    crd::{Auth0Client, Auth0ClientGrant, Auth0Tenant, HasConditions, ready_condition},
     envtest::TestEnv,
     http::Health,
     metrics::Metrics,
@@ -53,8 +62,12 @@ use futures::{FutureExt, StreamExt, future::BoxFuture};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::{
     Api, Client, ResourceExt,
-    api::{ListParams, ObjectMeta, PostParams},
-    runtime::{WatchStreamExt, watcher},
+    api::{DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams},
+    runtime::{
+        WatchStreamExt,
+        reflector::{self, Store},
+        watcher,
+    },
 };
 use parking_lot::Mutex;
 use serde_json::json;
@@ -82,6 +95,10 @@ struct Opts {
     mem_crs: usize,
     ready_trials: usize,
     bin: PathBuf,
+    tenants: usize,
+    tenant_n: usize,
+    tenant_concurrency: Vec<u16>,
+    tenant_watch: Vec<Watch>,
 }
 
 impl Opts {
@@ -96,6 +113,10 @@ impl Opts {
             ("BENCH_MEM_CRS", "mem_crs"),
             ("BENCH_READY_TRIALS", "ready_trials"),
             ("BENCH_OPERATOR_BIN", "bin"),
+            ("BENCH_TENANTS", "tenants"),
+            ("BENCH_TENANT_N", "tenant_n"),
+            ("BENCH_TENANT_CONCURRENCY", "tenant_concurrency"),
+            ("BENCH_TENANT_WATCH", "tenant_watch"),
         ] {
             if let Ok(v) = std::env::var(env)
                 && !v.trim().is_empty()
@@ -121,22 +142,27 @@ impl Opts {
             .get("scenarios")
             .map(|s| s.split(',').map(|x| x.trim().to_string()).collect())
             .unwrap_or_else(|| {
-                ["converge", "steady", "latency", "memory", "ready"]
-                    .map(String::from)
-                    .to_vec()
+                [
+                    "tenants", "converge", "steady", "latency", "memory", "ready",
+                ]
+                .map(String::from)
+                .to_vec()
             });
-        let concurrency = kv
-            .get("concurrency")
-            .map(|s| {
-                s.split(',')
-                    .map(|x| {
-                        x.trim()
-                            .parse()
-                            .expect("concurrency: comma-separated numbers")
-                    })
-                    .collect()
-            })
-            .unwrap_or_else(|| vec![8, 16, 64]);
+        let list = |k: &str, d: &[u16]| -> Vec<u16> {
+            kv.get(k)
+                .map(|s| {
+                    s.split(',')
+                        .map(|x| {
+                            x.trim()
+                                .parse()
+                                .unwrap_or_else(|_| panic!("{k}: comma-separated numbers"))
+                        })
+                        .collect()
+                })
+                .unwrap_or_else(|| d.to_vec())
+        };
+        let concurrency = list("concurrency", &[8, 16, 64]);
+        let tenant_concurrency = list("tenant_concurrency", &[8, 16, 32]);
         let bin = kv
             .get("bin")
             .map(PathBuf::from)
@@ -150,6 +176,13 @@ impl Opts {
             mem_crs: num("mem_crs", 5000),
             ready_trials: num("ready_trials", 3).max(1),
             bin,
+            tenants: num("tenants", 4).max(1),
+            tenant_n: num("tenant_n", 250),
+            tenant_concurrency,
+            tenant_watch: kv
+                .get("tenant_watch")
+                .map(|s| s.split(',').map(Watch::parse).collect())
+                .unwrap_or_else(|| vec![Watch::All]),
         }
     }
 
@@ -268,6 +301,12 @@ fn main() {
             .map(|n| n.get())
             .unwrap_or(0)
     );
+    if opts.wants("tenants") {
+        println!(
+            "== tenants: {} tenants × ({} clients + {} grants), concurrency {:?}, watch {:?} ==",
+            opts.tenants, opts.tenant_n, opts.tenant_n, opts.tenant_concurrency, opts.tenant_watch
+        );
+    }
     print_table(&rows);
 }
 
@@ -290,6 +329,38 @@ async fn run(opts: &Opts) -> Vec<Row> {
         .await
         .expect("CRDs installed and established");
     progress!("control plane up at {}", env.server_url());
+
+    // First: its operator watches every namespace, so no other scenario's objects may exist yet.
+    if opts.wants("tenants") {
+        let plan: Vec<(Watch, u16)> = opts
+            .tenant_watch
+            .iter()
+            .flat_map(|w| opts.tenant_concurrency.iter().map(move |c| (*w, *c)))
+            .collect();
+        for (run, (watch, c)) in plan.iter().copied().enumerate() {
+            if let Err(e) =
+                tenants(&kube, opts.tenants, opts.tenant_n, c, watch, run, &mut rows).await
+            {
+                rows.push(row(
+                    format!("tenants c={c} ({watch:?})"),
+                    "converges",
+                    format!("error: {e}"),
+                    Some(false),
+                ));
+            }
+            // The next run's operator watches every namespace; the other scenarios find the
+            // cluster as they would without this one.
+            let more = run + 1 < plan.len() || opts.scenarios.iter().any(|s| s != "tenants");
+            if more {
+                progress!("tenants: removing run {run}'s objects");
+                for i in 0..opts.tenants {
+                    if let Err(e) = clear_tenant_ns(&kube, &tenant_ns(run, c, i)).await {
+                        progress!("  could not clear {}: {e}", tenant_ns(run, c, i));
+                    }
+                }
+            }
+        }
+    }
 
     // converge (and steady, which needs a converged world)
     let mut converged: Option<Converged> = None;
@@ -392,20 +463,30 @@ async fn simulator(rate_limit: Option<RateLimit>) -> Res<Simulator> {
     Ok(Simulator::start(cfg).await?)
 }
 
-fn client_obj(ns: &str, i: usize) -> Auth0Client {
+/// `spec` with `tenantRef: {name: tenant}` when a tenant is named (else the default tenant).
+fn with_tenant(mut spec: serde_json::Value, tenant: Option<&str>) -> serde_json::Value {
+    if let Some(t) = tenant {
+        spec["tenantRef"] = json!({ "name": t });
+    }
+    spec
+}
+
+fn client_obj(ns: &str, i: usize, tenant: Option<&str>) -> Auth0Client {
+    let spec = json!({"name": format!("{ns} client {i}"), "appType": "non_interactive"});
     serde_json::from_value(json!({
         "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Client",
         "metadata": {"name": format!("c{i}"), "namespace": ns},
-        "spec": {"name": format!("{ns} client {i}"), "appType": "non_interactive"}
+        "spec": with_tenant(spec, tenant)
     }))
     .expect("valid Auth0Client")
 }
 
-fn grant_obj(ns: &str, i: usize) -> Auth0ClientGrant {
+fn grant_obj(ns: &str, i: usize, tenant: Option<&str>) -> Auth0ClientGrant {
+    let spec = json!({"clientRef": {"name": format!("c{i}")}, "audience": AUDIENCE, "scopes": ["read:orders"]});
     serde_json::from_value(json!({
         "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0ClientGrant",
         "metadata": {"name": format!("g{i}"), "namespace": ns},
-        "spec": {"clientRef": {"name": format!("c{i}")}, "audience": AUDIENCE, "scopes": ["read:orders"]}
+        "spec": with_tenant(spec, tenant)
     }))
     .expect("valid Auth0ClientGrant")
 }
@@ -432,24 +513,26 @@ where
 }
 
 /// Creates `clients` Auth0Clients `c{i}` and `grants` Auth0ClientGrants `g{i}` (referencing
-/// `c{i}`) with `parallel` requests in flight. Returns the wall time.
+/// `c{i}`) with `parallel` requests in flight, all naming `tenant` (`None`: the default tenant).
+/// Returns the wall time.
 async fn create_objects(
     kube: &Client,
     ns: &str,
     clients: usize,
     grants: usize,
     parallel: usize,
+    tenant: Option<&str>,
 ) -> Res<Duration> {
     let capi: Api<Auth0Client> = Api::namespaced(kube.clone(), ns);
     let gapi: Api<Auth0ClientGrant> = Api::namespaced(kube.clone(), ns);
     let mut jobs: Vec<BoxFuture<'static, Res<()>>> = Vec::with_capacity(clients + grants);
     for i in 0..clients.max(grants) {
         if i < clients {
-            let (api, obj) = (capi.clone(), client_obj(ns, i));
+            let (api, obj) = (capi.clone(), client_obj(ns, i, tenant));
             jobs.push(async move { create_retrying(&api, &obj).await }.boxed());
         }
         if i < grants {
-            let (api, obj) = (gapi.clone(), grant_obj(ns, i));
+            let (api, obj) = (gapi.clone(), grant_obj(ns, i, tenant));
             jobs.push(async move { create_retrying(&api, &obj).await }.boxed());
         }
     }
@@ -706,7 +789,7 @@ async fn converge(
         per_second: TENANT_RATE,
     }))
     .await?;
-    let created_in = create_objects(kube, &ns, n, n, 16).await?;
+    let created_in = create_objects(kube, &ns, n, n, 16, None).await?;
     progress!(
         "  apiserver: {} objects created in {:.1}s ({:.0} objects/s, 16 in flight)",
         2 * n,
@@ -987,7 +1070,7 @@ async fn latency(kube: &Client, count: usize, rows: &mut Vec<Row>) -> Res<()> {
         let capi = capi.clone();
         let seen = seen.clone();
         async move {
-            let mut obj = client_obj(ns, i);
+            let mut obj = client_obj(ns, i, None);
             obj.metadata.name = Some(name.clone());
             let secret = format!("{name}-auth0");
             let t = Instant::now();
@@ -1269,7 +1352,7 @@ async fn memory(
     namespace(kube, &ns).await?;
     let sim = simulator(None).await?;
     progress!("memory: creating {nc} Auth0Clients + {ng} Auth0ClientGrants in {ns}");
-    let created_in = create_objects(kube, &ns, nc, ng, 16).await?;
+    let created_in = create_objects(kube, &ns, nc, ng, 16, None).await?;
     progress!(
         "  created {crs} objects in {:.1}s ({:.0}/s)",
         created_in.as_secs_f64(),
@@ -1442,7 +1525,15 @@ async fn ready(
             let ns = "bench-ready".to_string();
             namespace(kube, &ns).await?;
             progress!("ready: creating {} CRs in {ns}", opts.mem_crs);
-            create_objects(kube, &ns, opts.mem_crs.div_ceil(2), opts.mem_crs / 2, 16).await?;
+            create_objects(
+                kube,
+                &ns,
+                opts.mem_crs.div_ceil(2),
+                opts.mem_crs / 2,
+                16,
+                None,
+            )
+            .await?;
             (ns, opts.mem_crs, &sim)
         }
     };
@@ -1470,5 +1561,538 @@ async fn ready(
         ),
         Some(worst <= Duration::from_secs(1)),
     ));
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------ 6. tenants
+
+/// Name of the `Auth0Tenant` in each namespace of `tenants`.
+const TENANT_NAME: &str = "auth0";
+/// Name of the Secret holding its management credentials.
+const TENANT_SECRET: &str = "auth0-management";
+
+fn enterprise_limit() -> RateLimit {
+    RateLimit {
+        burst: TENANT_BURST,
+        per_second: TENANT_RATE,
+    }
+}
+
+/// Namespace of tenant `i` in run `run` (at concurrency `c`) of `tenants`.
+fn tenant_ns(run: usize, c: u16, i: usize) -> String {
+    format!("bench-tenants-{run}-c{c}-t{i}")
+}
+
+/// One tenant of `tenants`: a namespace holding the management Secret, the `Auth0Tenant` and
+/// the resources that use it, and the simulator the tenant's `spec.baseUrl` points at.
+struct BenchTenant {
+    ns: String,
+    /// The operator's key for the tenant: the `tenant` label of its `auth0_*` metrics.
+    key: String,
+    sim: Simulator,
+}
+
+/// One tenant's progress, as seen from the operator's start.
+#[derive(Clone, Default)]
+struct TenantProgress {
+    /// `(clients ready, clients, grants ready, grants)`.
+    ready: (usize, usize, usize, usize),
+    /// Management API requests so far.
+    requests: usize,
+    /// When the operator's credentials check for it succeeded.
+    verified: Option<Duration>,
+    first_request: Option<Duration>,
+    clients_done: Option<Duration>,
+    done: Option<Duration>,
+}
+
+/// A namespace with a rate-limited simulator for `domain`, the management Secret and an
+/// `Auth0Tenant` (operator defaults: no `spec.rateLimit`, so 50:16 client-side).
+async fn bench_tenant(kube: &Client, ns: String, domain: String) -> Res<BenchTenant> {
+    namespace(kube, &ns).await?;
+    let mut cfg = SimConfig::new(&domain, MGMT_ID, MGMT_SECRET);
+    cfg.audiences = vec![AUDIENCE.to_string()];
+    cfg.rate_limit = Some(enterprise_limit());
+    let sim = Simulator::start(cfg).await?;
+    let secret: Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": TENANT_SECRET, "namespace": ns},
+        "stringData": {"AUTH0_CLIENT_ID": MGMT_ID, "AUTH0_CLIENT_SECRET": MGMT_SECRET}
+    }))?;
+    create_retrying(&Api::namespaced(kube.clone(), &ns), &secret).await?;
+    let tenant: Auth0Tenant = serde_json::from_value(json!({
+        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Tenant",
+        "metadata": {"name": TENANT_NAME, "namespace": ns},
+        "spec": {
+            "domain": domain,
+            "baseUrl": sim.base_url(),
+            "credentialsSecretRef": {"name": TENANT_SECRET}
+        }
+    }))?;
+    create_retrying(&Api::namespaced(kube.clone(), &ns), &tenant).await?;
+    Ok(BenchTenant {
+        key: format!("{ns}/{TENANT_NAME}"),
+        ns,
+        sim,
+    })
+}
+
+/// The operator's production defaults — no default tenant, client-side limiter 50:16 per tenant,
+/// default retries, every namespace watched (unless `namespaces` lists some) — except the tenant
+/// policy, which admits `*.auth0.test` domains at simulator base URLs; resync 1 h as in
+/// `converge`.
+fn tenants_config(concurrency: u16, namespaces: Vec<String>) -> OperatorConfig {
+    let mut config = OperatorConfig::new(Auth0Config::new(DOMAIN, MGMT_ID, MGMT_SECRET));
+    config.auth0 = None;
+    config.tenant_policy.allowed_domains = vec!["*.auth0.test".into()];
+    config.tenant_policy.allow_base_url = true;
+    config.resync_interval = Duration::from_secs(3600);
+    config.concurrency = concurrency;
+    config.namespaces = namespaces;
+    config
+}
+
+fn secs(d: Option<Duration>) -> String {
+    d.map(|d| format!("{:.1}s", d.as_secs_f64()))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// How the operator of a `tenants` run watches: every namespace (the default: one controller
+/// per kind, whose `concurrency` all tenants share), or only the tenants' namespaces
+/// (`WATCH_NAMESPACES`: one controller per kind *and namespace*, here one per tenant).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Watch {
+    All,
+    Namespaces,
+}
+
+impl Watch {
+    fn parse(s: &str) -> Watch {
+        match s.trim() {
+            "all" => Watch::All,
+            "namespaces" => Watch::Namespaces,
+            other => panic!("tenant_watch={other}: expected all or namespaces"),
+        }
+    }
+}
+
+/// `count` tenants, each `n` clients + `n` grants in its own namespace, created before the
+/// operator starts; operator start → every object Ready=True, against the bound of one tenant.
+async fn tenants(
+    kube: &Client,
+    count: usize,
+    n: usize,
+    concurrency: u16,
+    watch: Watch,
+    run: usize,
+    rows: &mut Vec<Row>,
+) -> Res<()> {
+    let c = concurrency;
+    let label = match watch {
+        Watch::All => format!("c={c}"),
+        Watch::Namespaces => format!("c={c} per namespace"),
+    };
+    progress!(
+        "tenants {label}: {count} tenants, each with {n} Auth0Clients + {n} Auth0ClientGrants in its own namespace (operator not running yet)"
+    );
+    let mut world = Vec::with_capacity(count);
+    let mut created_in = Duration::ZERO;
+    for i in 0..count {
+        let t = bench_tenant(kube, tenant_ns(run, c, i), format!("t{i}.bench.auth0.test")).await?;
+        created_in += create_objects(kube, &t.ns, n, n, 16, Some(TENANT_NAME)).await?;
+        world.push(t);
+    }
+    let objects = count * 2 * n;
+    progress!(
+        "  apiserver: {objects} objects created in {:.1}s ({:.0} objects/s, 16 in flight)",
+        created_in.as_secs_f64(),
+        objects as f64 / created_in.as_secs_f64()
+    );
+    if run == 0 {
+        rows.push(row(
+            format!(
+                "tenants: create {count} × {} CRs via kube API (apiserver only)",
+                2 * n
+            ),
+            "(info)",
+            format!(
+                "{:.1} s, {:.0}/s",
+                created_in.as_secs_f64(),
+                objects as f64 / created_in.as_secs_f64()
+            ),
+            None,
+        ));
+    }
+    // Tenants share no budget: the bound is one tenant's (they are identical and empty).
+    let min_req = world
+        .iter()
+        .map(|t| min_api_requests(n, t.sim.clients().len(), t.sim.grants().len()))
+        .max()
+        .unwrap_or(0);
+    let bound = (min_req.saturating_sub(TENANT_BURST as usize)) as f64 / TENANT_RATE;
+    progress!(
+        "  bound: one tenant's, {min_req} Management API requests at least → ({min_req} − {TENANT_BURST}) / {TENANT_RATE}/s = {bound:.1}s; target ≤ {:.1}s for all {count}",
+        bound * 1.1
+    );
+    for t in &world {
+        t.sim.set_rate_limit(Some(enterprise_limit()));
+        t.sim.clear_requests();
+    }
+
+    let (namespaces, controllers) = match watch {
+        Watch::All => (Vec::new(), 1),
+        Watch::Namespaces => (world.iter().map(|t| t.ns.clone()).collect(), count),
+    };
+    // Readiness comes from a watch, not from Lists: listing 4 × 500 custom resources every
+    // 500 ms would cost the 1.20 apiserver, on the operator's two cores, about as much CPU as the
+    // operator's own writes.
+    let ready = ReadyWatch::start(kube).await?;
+    let op = InProc::start(kube, tenants_config(c, namespaces));
+    let t0 = Instant::now();
+    let deadline = Duration::from_secs_f64((bound * (count as f64 + 2.0) + 120.0).max(180.0));
+    let mut prog = vec![TenantProgress::default(); count];
+    let mut last_print = Instant::now();
+    let converged = loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let text = op.metrics.render();
+        for (t, p) in world.iter().zip(prog.iter_mut()) {
+            if p.done.is_some() {
+                continue;
+            }
+            let valid = [("tenant", t.key.as_str())];
+            if p.verified.is_none()
+                && metric_sum(&text, "auth0_operator_auth0_credentials_valid", &valid) >= 1.0
+            {
+                p.verified = Some(t0.elapsed());
+            }
+            p.requests = t
+                .sim
+                .requests()
+                .iter()
+                .filter(|r| r.path.starts_with("/api/v2"))
+                .count();
+            if p.first_request.is_none() && p.requests > 0 {
+                p.first_request = Some(t0.elapsed());
+            }
+            p.ready = ready.count(&t.ns);
+            let (cr, ct, gr, gt) = p.ready;
+            if p.clients_done.is_none() && cr == n && ct == n {
+                p.clients_done = Some(t0.elapsed());
+            }
+            if cr == n && ct == n && gr == n && gt == n {
+                p.done = Some(t0.elapsed());
+            }
+        }
+        if prog.iter().all(|p| p.done.is_some()) {
+            break true;
+        }
+        if last_print.elapsed() >= Duration::from_secs(10) {
+            let each: Vec<String> = prog
+                .iter()
+                .enumerate()
+                .map(|(i, p)| format!("t{i} {}+{} Ready, {} req", p.ready.0, p.ready.2, p.requests))
+                .collect();
+            progress!(
+                "  {label} t={:.0}s: {}",
+                t0.elapsed().as_secs_f64(),
+                each.join("; ")
+            );
+            last_print = Instant::now();
+        }
+        if t0.elapsed() > deadline {
+            break false;
+        }
+    };
+    let elapsed = prog
+        .iter()
+        .filter_map(|p| p.done)
+        .max()
+        .filter(|_| converged)
+        .unwrap_or_else(|| t0.elapsed());
+    let text = op.metrics.render();
+    op.stop().await;
+    drop(ready);
+
+    let rl_errors = metric_sum(
+        &text,
+        "auth0_operator_reconcile_errors_total",
+        &[("reason", "RateLimited")],
+    );
+    let reconciles = metric_sum(&text, "auth0_operator_reconciles_total", &[]);
+    // How busy the reconcile slots were: reconcile time / (slots × wall time), per kind.
+    let slots = (c as usize * controllers) as f64;
+    let busy = |kind: &str| {
+        let sum = metric_sum(
+            &text,
+            "auth0_operator_reconcile_duration_seconds_sum",
+            &[("kind", kind)],
+        );
+        let n = metric_sum(
+            &text,
+            "auth0_operator_reconcile_duration_seconds_count",
+            &[("kind", kind)],
+        );
+        (sum / (slots * elapsed.as_secs_f64()), sum / n.max(1.0), n)
+    };
+    let (cb, cm, cn) = busy("Auth0Client");
+    let (gb, gm, gn) = busy("Auth0ClientGrant");
+    progress!(
+        "  {label}: {} after {:.1}s; reconciles {reconciles}, errors {}; reconcile slots ({slots} per kind) busy: clients {:.0} % ({cn} reconciles, mean {:.0} ms), grants {:.0} % ({gn}, mean {:.0} ms)",
+        if converged {
+            "all tenants converged"
+        } else {
+            "NOT converged"
+        },
+        elapsed.as_secs_f64(),
+        errors_by_reason(&text),
+        100.0 * cb,
+        1000.0 * cm,
+        100.0 * gb,
+        1000.0 * gm
+    );
+    let mut api_per_tenant = Vec::with_capacity(count);
+    let mut ratio_per_tenant = Vec::with_capacity(count);
+    let mut n429_total = 0;
+    let mut wrong_objects = Vec::new();
+    for (i, (t, p)) in world.iter().zip(&prog).enumerate() {
+        let reqs = t.sim.requests();
+        let api_reqs = reqs
+            .iter()
+            .filter(|r| r.path.starts_with("/api/v2"))
+            .count();
+        let n429 = reqs.iter().filter(|r| r.status == 429).count();
+        n429_total += n429;
+        let tenant = [("tenant", t.key.as_str())];
+        let seen429 = metric_sum(&text, "auth0_operator_auth0_rate_limited_total", &tenant);
+        let waits = metric_sum(&text, "auth0_operator_auth0_throttle_waits_total", &tenant);
+        let managed = t
+            .sim
+            .clients()
+            .iter()
+            .filter(|c| c["client_metadata"]["k8s_operator_uid"].is_string())
+            .count();
+        let grants = t
+            .sim
+            .grants()
+            .iter()
+            .filter(|g| g["audience"] == AUDIENCE)
+            .count();
+        if managed != n || grants != n {
+            wrong_objects.push(format!("t{i} {managed}+{grants}"));
+        }
+        let ratio = p.done.map(|d| d.as_secs_f64() / bound.max(f64::EPSILON));
+        progress!(
+            "  tenant t{i} ({}): all Ready at {} ({} × bound); verified at {}, first Management API request at {}, clients all Ready at {}; {} requests ({api_reqs} Management API, minimum {min_req}), {n429} × 429 (operator saw {seen429}, throttle waits {waits}); Auth0 holds {managed} managed clients, {grants} grants",
+            t.key,
+            secs(p.done),
+            ratio
+                .map(|r| format!("{r:.2}"))
+                .unwrap_or_else(|| "-".into()),
+            secs(p.verified),
+            secs(p.first_request),
+            secs(p.clients_done),
+            reqs.len()
+        );
+        print_endpoints(&reqs);
+        api_per_tenant.push(format!("t{i} {api_reqs}"));
+        ratio_per_tenant.push(format!(
+            "t{i} {} (from {})",
+            ratio
+                .map(|r| format!("{r:.2}"))
+                .unwrap_or_else(|| "-".into()),
+            secs(p.first_request)
+        ));
+    }
+    let figure = format!("tenants {count} × ({n}+{n}), {label}: time / one-tenant bound");
+    if converged {
+        let ratio = elapsed.as_secs_f64() / bound.max(f64::EPSILON);
+        rows.push(row(
+            figure,
+            "≤ 1.1",
+            format!("{ratio:.2} ({:.1} s / {bound:.1} s)", elapsed.as_secs_f64()),
+            Some(ratio <= 1.1),
+        ));
+    } else {
+        let each: Vec<String> = prog
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("t{i} {}+{}", p.ready.0, p.ready.2))
+            .collect();
+        rows.push(row(
+            figure,
+            "≤ 1.1",
+            format!(
+                "timed out after {:.0} s; Ready: {}",
+                deadline.as_secs_f64(),
+                each.join(", ")
+            ),
+            Some(false),
+        ));
+    }
+    rows.push(row(
+        format!("tenants {label}: per tenant (first Auth0 API call)"),
+        "(info)",
+        ratio_per_tenant.join(", "),
+        None,
+    ));
+    rows.push(row(
+        format!("tenants {label}: Management API requests per tenant"),
+        "(info)",
+        format!("{} (min {min_req})", api_per_tenant.join(", ")),
+        None,
+    ));
+    rows.push(row(
+        format!("tenants {label}: reconcile slots busy, clients / grants"),
+        "(info)",
+        format!(
+            "{:.0} % / {:.0} % of {slots} (mean {:.0} / {:.0} ms)",
+            100.0 * cb,
+            100.0 * gb,
+            1000.0 * cm,
+            1000.0 * gm
+        ),
+        None,
+    ));
+    rows.push(row(
+        format!("tenants {label}: reconciles failed by 429"),
+        "0",
+        format!("{} ({n429_total} × 429 answered)", rl_errors as u64),
+        Some(rl_errors == 0.0),
+    ));
+    if !wrong_objects.is_empty() {
+        rows.push(row(
+            format!("tenants {label}: Auth0 objects per tenant"),
+            &format!("{n} + {n}"),
+            wrong_objects.join(", "),
+            Some(false),
+        ));
+    }
+    Ok(())
+}
+
+/// Ready counts per namespace from a watch of both kinds in every namespace.
+struct ReadyWatch {
+    clients: Store<Auth0Client>,
+    grants: Store<Auth0ClientGrant>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl ReadyWatch {
+    /// Starts the watches and waits for their initial lists.
+    async fn start(kube: &Client) -> Res<ReadyWatch> {
+        let (clients, cw) = reflector::store();
+        let (grants, gw) = reflector::store();
+        let tasks = vec![
+            tokio::spawn(
+                watcher(
+                    Api::<Auth0Client>::all(kube.clone()),
+                    watcher::Config::default(),
+                )
+                .default_backoff()
+                .reflect(cw)
+                .for_each(|_| async {}),
+            ),
+            tokio::spawn(
+                watcher(
+                    Api::<Auth0ClientGrant>::all(kube.clone()),
+                    watcher::Config::default(),
+                )
+                .default_backoff()
+                .reflect(gw)
+                .for_each(|_| async {}),
+            ),
+        ];
+        let w = ReadyWatch {
+            clients,
+            grants,
+            tasks,
+        };
+        let synced = async {
+            w.clients.wait_until_ready().await?;
+            w.grants.wait_until_ready().await
+        };
+        match tokio::time::timeout(Duration::from_secs(60), synced).await {
+            Ok(Ok(())) => Ok(w),
+            Ok(Err(e)) => Err(format!("watch of the custom resources: {e}").into()),
+            Err(_) => Err("watch of the custom resources: no initial list in 60 s".into()),
+        }
+    }
+
+    /// `(clients ready, clients, grants ready, grants)` in `ns`.
+    fn count(&self, ns: &str) -> (usize, usize, usize, usize) {
+        let cs: Vec<_> = self
+            .clients
+            .state()
+            .into_iter()
+            .filter(|c| c.namespace().as_deref() == Some(ns))
+            .collect();
+        let gs: Vec<_> = self
+            .grants
+            .state()
+            .into_iter()
+            .filter(|g| g.namespace().as_deref() == Some(ns))
+            .collect();
+        (
+            cs.iter().filter(|c| is_ready(c.status.as_ref())).count(),
+            cs.len(),
+            gs.iter().filter(|g| is_ready(g.status.as_ref())).count(),
+            gs.len(),
+        )
+    }
+}
+
+impl Drop for ReadyWatch {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Removes what a `tenants` run left in `ns`: finalizers first (no operator runs to remove them),
+/// then the objects, so that the next run's operator, which watches every namespace, sees only
+/// its own. (Namespaces stay: envtest has no namespace controller to finish deleting them.)
+async fn clear_tenant_ns(kube: &Client, ns: &str) -> Res<()> {
+    strip_and_delete::<Auth0ClientGrant>(kube, ns).await?;
+    strip_and_delete::<Auth0Client>(kube, ns).await?;
+    strip_and_delete::<Auth0Tenant>(kube, ns).await?;
+    Api::<Secret>::namespaced(kube.clone(), ns)
+        .delete_collection(&DeleteParams::default(), &ListParams::default())
+        .await?;
+    Ok(())
+}
+
+async fn strip_and_delete<K>(kube: &Client, ns: &str) -> Res<()>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(kube.clone(), ns);
+    let names: Vec<String> = api
+        .list_metadata(&ListParams::default())
+        .await?
+        .items
+        .iter()
+        .map(|o| o.name_any())
+        .collect();
+    let patch = json!({"metadata": {"finalizers": null}});
+    let results: Vec<Result<K, kube::Error>> = futures::stream::iter(names)
+        .map(|name| {
+            let (api, patch) = (api.clone(), patch.clone());
+            async move {
+                api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    for r in results {
+        r?;
+    }
+    api.delete_collection(&DeleteParams::default(), &ListParams::default())
+        .await?;
     Ok(())
 }
