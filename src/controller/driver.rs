@@ -126,6 +126,14 @@ pub async fn reconcile<K: Kind>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action
         }
     })
     .await;
+    if let Err(Error::Finalizer(inner)) = &result
+        && finalizer_patch_was_stale(inner)
+    {
+        // The finalizer patch tested a cached copy that the API server has moved past (the
+        // watch event is on its way): nothing failed, try again from the fresh copy.
+        tracing::debug!(error = %inner, "finalizer patch raced a newer version; retrying");
+        return Ok(Action::requeue(std::time::Duration::from_millis(500)));
+    }
     if let Err(e @ Error::Finalizer(_)) = &result {
         // apply/cleanup log their own failures; this one happened around them.
         warn!(reason = %e.reason(), error = %e, "reconcile failed");
@@ -161,6 +169,18 @@ where
             FinalizerError::ApplyFailed(e) | FinalizerError::CleanupFailed(e) => e,
             other => Error::Finalizer(Box::new(other)),
         })
+}
+
+/// Whether adding or removing the finalizer failed only because the cached object was stale:
+/// the JSON patch's `test` step (422) or a conflict (409).
+fn finalizer_patch_was_stale(e: &kube::runtime::finalizer::Error<Error>) -> bool {
+    use kube::runtime::finalizer::Error as F;
+    match e {
+        F::AddFinalizer(kube::Error::Api(s)) | F::RemoveFinalizer(kube::Error::Api(s)) => {
+            s.code == 422 || s.code == 409
+        }
+        _ => false,
+    }
 }
 
 /// Requeue policy on errors: per-object exponential backoff; errors only the user can fix
@@ -357,6 +377,24 @@ mod tests {
             tenant_key_of(&dropped).is_err(),
             "removing tenantRef moves it too"
         );
+    }
+
+    #[test]
+    fn a_stale_finalizer_patch_is_not_a_failure() {
+        use kube::runtime::finalizer::Error as F;
+        let api = |code: u16| {
+            kube::Error::Api(Box::new(kube::core::Status {
+                code,
+                message: "the server rejected our request due to an error in our request".into(),
+                ..Default::default()
+            }))
+        };
+        assert!(finalizer_patch_was_stale(&F::AddFinalizer(api(422))));
+        assert!(finalizer_patch_was_stale(&F::RemoveFinalizer(api(409))));
+        assert!(!finalizer_patch_was_stale(&F::AddFinalizer(api(403))));
+        assert!(!finalizer_patch_was_stale(&F::ApplyFailed(
+            Error::InvalidSpec("x".into())
+        )));
     }
 
     #[test]
