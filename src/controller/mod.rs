@@ -656,10 +656,7 @@ async fn tenant_secret_watch(
 async fn verify_credentials(auth0: &Auth0Client) {
     match auth0.check_credentials().await {
         Ok(scopes) => {
-            let missing: Vec<&str> = crate::auth0::missing_scopes(&scopes)
-                .into_iter()
-                .filter(|s| *s != "update:client_keys")
-                .collect();
+            let missing = crate::auth0::missing_scopes(&scopes);
             if missing.is_empty() {
                 info!(
                     domain = auth0.domain(),
