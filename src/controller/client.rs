@@ -484,10 +484,29 @@ async fn cleanup_old_secret(
     if old == current {
         return Ok(());
     }
-    if let Some(s) = api.get_opt(&old).await?
-        && build::secret_owned_by(&s, obj)
-    {
-        api.delete(&old, &DeleteParams::default()).await?;
+    delete_if_owned(obj, api, &old).await
+}
+
+/// Deletes the Secret `name` if this resource owns it (guarded by its UID; already gone is
+/// fine).
+async fn delete_if_owned(obj: &Auth0Client, api: &Api<Secret>, name: &str) -> Result<(), Error> {
+    let Some(s) = api.get_opt(name).await? else {
+        return Ok(());
+    };
+    if !build::secret_owned_by(&s, obj) {
+        return Ok(());
+    }
+    let dp = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: s.metadata.uid.clone(),
+            resource_version: None,
+        }),
+        ..Default::default()
+    };
+    match api.delete(name, &dp).await {
+        Ok(_) => info!(secret = %name, "deleted credentials Secret"),
+        Err(kube::Error::Api(e)) if e.code == 404 => {}
+        Err(e) => return Err(e.into()),
     }
     Ok(())
 }
@@ -512,24 +531,7 @@ async fn delete_owned_secrets(obj: &Auth0Client, ctx: &Context) -> Result<(), Er
         names.push(old);
     }
     for name in names {
-        let Some(s) = api.get_opt(&name).await? else {
-            continue;
-        };
-        if !build::secret_owned_by(&s, obj) {
-            continue;
-        }
-        let dp = DeleteParams {
-            preconditions: Some(Preconditions {
-                uid: s.metadata.uid.clone(),
-                resource_version: None,
-            }),
-            ..Default::default()
-        };
-        match api.delete(&name, &dp).await {
-            Ok(_) => info!(secret = %name, "deleted credentials Secret"),
-            Err(kube::Error::Api(e)) if e.code == 404 => {}
-            Err(e) => return Err(e.into()),
-        }
+        delete_if_owned(obj, &api, &name).await?;
     }
     Ok(())
 }

@@ -147,11 +147,6 @@ impl Recorder {
         }
     }
 
-    /// Number of remembered events (bounded by [`MAX_CACHED`]).
-    pub fn cached(&self) -> usize {
-        self.cache.lock().len()
-    }
-
     fn new_event(&self, ev: &Event, regarding: &ObjectReference) -> K8sEvent {
         let now = Timestamp::now();
         K8sEvent {

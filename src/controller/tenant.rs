@@ -20,7 +20,6 @@ use k8s_openapi::{
 };
 use kube::{
     Api, Resource, ResourceExt,
-    api::{Patch, PatchParams},
     runtime::{controller::Action, events::EventType, reflector::Store},
 };
 use parking_lot::RwLock;
@@ -391,8 +390,6 @@ impl TenantReason {
 pub struct TenantSpecView<'a> {
     /// Registry key.
     pub key: String,
-    /// `Auth0Tenant` or `ClusterAuth0Tenant`, for messages.
-    pub kind: &'static str,
     pub domain: &'a str,
     pub secret_namespace: String,
     pub secret_name: &'a str,
@@ -506,110 +503,84 @@ pub fn tenant_config(
     Ok(config)
 }
 
-/// Verifies a tenant object: builds (or reuses) its client, asks Auth0 for a token, and registers
-/// the tenant when it works. Returns the status fields and whether resources must be woken.
-async fn verify(
-    ctx: &Context,
-    view: &TenantSpecView<'_>,
-) -> (Result<(), Refusal>, Vec<String>, Vec<String>, bool) {
-    let secrets: Api<Secret> = Api::namespaced(ctx.kube.clone(), &view.secret_namespace);
-    let secret = match secrets.get_opt(view.secret_name).await {
-        Ok(s) => s,
-        Err(e) => {
-            let woke = ctx.tenants.unregister(&view.key);
-            return (
-                Err((
-                    TenantReason::SecretNotFound,
-                    format!(
-                        "cannot read Secret {}/{}: {e}",
-                        view.secret_namespace, view.secret_name
-                    ),
-                )),
-                vec![],
-                vec![],
-                woke,
-            );
-        }
-    };
-    let config = match tenant_config(view, &ctx.tenants.policy, secret.as_ref()) {
-        Ok(c) => c,
-        Err(refusal) => {
-            let woke = ctx.tenants.unregister(&view.key);
-            return (Err(refusal), vec![], vec![], woke);
-        }
-    };
-    let tenant = match ctx.tenants.build(&view.key, config) {
-        Ok(t) => t,
-        Err(e) => {
-            let woke = ctx.tenants.unregister(&view.key);
-            return (
-                Err((TenantReason::DomainNotAllowed, e.to_string())),
-                vec![],
-                vec![],
-                woke,
-            );
-        }
-    };
-    ctx.metrics.set_auth0(&tenant.key, &tenant.auth0);
-    match tenant.auth0.check_credentials().await {
-        Ok(granted) => {
-            let missing: Vec<String> = missing_scopes(&granted)
-                .into_iter()
-                .filter(|s| *s != "update:client_keys")
-                .map(String::from)
-                .collect();
-            if missing.is_empty() {
-                let woke = ctx.tenants.register(tenant.clone());
-                if woke {
-                    // Take both listings right away, before the resources it wakes create
-                    // anything: a client created after the grant listing began cannot have
-                    // grants the listing missed, so its grants need no pair lookup (as for the
-                    // default tenant at start-up).
-                    tokio::spawn(async move {
-                        let (c, g) = tokio::join!(
-                            tenant.inventory.ensure_clients(&tenant.auth0),
-                            tenant.inventory.ensure_grants(&tenant.auth0)
-                        );
-                        if let Err(e) = c.and(g) {
-                            warn!(tenant = %tenant.key, error = %e, "could not list the tenant's clients and grants yet; will retry on demand");
-                        }
-                    });
-                }
-                (Ok(()), granted, missing, woke)
-            } else {
-                let woke = ctx.tenants.unregister(&view.key);
-                let msg = format!(
-                    "the management token lacks scopes the operator needs: {} (grant them to the application {} on the Auth0 Management API)",
-                    missing.join(" "),
-                    tenant.auth0.config().client_id
-                );
-                (
-                    Err((TenantReason::MissingScopes, msg)),
-                    granted,
-                    missing,
-                    woke,
-                )
+/// What verifying a tenant found: the verdict, the granted and missing scopes, and whether
+/// the registry changed (so its resources must be woken).
+type Verification = (Result<(), Refusal>, Vec<String>, Vec<String>, bool);
+
+/// Verifies a tenant object: builds (or reuses) its client, asks Auth0 for a token, and keeps
+/// the tenant registered exactly while that works with every needed scope.
+async fn verify(ctx: &Context, view: &TenantSpecView<'_>) -> Verification {
+    match check(ctx, view).await {
+        Ok((tenant, granted)) => {
+            let changed = ctx.tenants.register(tenant.clone());
+            if changed {
+                // Take both listings right away, before the resources it wakes create
+                // anything: a client created after the grant listing began cannot have grants
+                // the listing missed, so its grants need no pair lookup (as for the default
+                // tenant at start-up).
+                tokio::spawn(async move {
+                    let (c, g) = tokio::join!(
+                        tenant.inventory.ensure_clients(&tenant.auth0),
+                        tenant.inventory.ensure_grants(&tenant.auth0)
+                    );
+                    if let Err(e) = c.and(g) {
+                        warn!(tenant = %tenant.key, error = %e, "could not list the tenant's clients and grants yet; will retry on demand");
+                    }
+                });
             }
+            (Ok(()), granted, vec![], changed)
         }
-        Err(e @ Auth0Error::InvalidCredentials { .. }) => {
-            let woke = ctx.tenants.unregister(&view.key);
-            (
-                Err((TenantReason::InvalidCredentials, e.to_string())),
-                vec![],
-                vec![],
-                woke,
-            )
-        }
-        Err(e) => {
-            let woke = ctx.tenants.unregister(&view.key);
-            (
-                Err((TenantReason::Unreachable, e.to_string())),
-                vec![],
-                vec![],
-                woke,
-            )
+        Err((refusal, granted, missing)) => {
+            let changed = ctx.tenants.unregister(&view.key);
+            (Err(refusal), granted, missing, changed)
         }
     }
+}
+
+/// The tenant and its granted scopes when its credentials work with every needed scope; else
+/// why not (with the granted and missing scopes when the token lacks some).
+async fn check(
+    ctx: &Context,
+    view: &TenantSpecView<'_>,
+) -> Result<(Arc<Tenant>, Vec<String>), (Refusal, Vec<String>, Vec<String>)> {
+    let refused = |reason: TenantReason, message: String| ((reason, message), vec![], vec![]);
+    let secrets: Api<Secret> = Api::namespaced(ctx.kube.clone(), &view.secret_namespace);
+    let secret = secrets.get_opt(view.secret_name).await.map_err(|e| {
+        refused(
+            TenantReason::SecretNotFound,
+            format!(
+                "cannot read Secret {}/{}: {e}",
+                view.secret_namespace, view.secret_name
+            ),
+        )
+    })?;
+    let config = tenant_config(view, &ctx.tenants.policy, secret.as_ref())
+        .map_err(|(reason, message)| refused(reason, message))?;
+    let tenant = ctx
+        .tenants
+        .build(&view.key, config)
+        .map_err(|e| refused(TenantReason::DomainNotAllowed, e.to_string()))?;
+    ctx.metrics.set_auth0(&tenant.key, &tenant.auth0);
+    let granted = match tenant.auth0.check_credentials().await {
+        Ok(granted) => granted,
+        Err(e @ Auth0Error::InvalidCredentials { .. }) => {
+            return Err(refused(TenantReason::InvalidCredentials, e.to_string()));
+        }
+        Err(e) => return Err(refused(TenantReason::Unreachable, e.to_string())),
+    };
+    let missing: Vec<String> = missing_scopes(&granted)
+        .into_iter()
+        .map(String::from)
+        .collect();
+    if missing.is_empty() {
+        return Ok((tenant, granted));
+    }
+    let message = format!(
+        "the management token lacks scopes the operator needs: {} (grant them to the application {} on the Auth0 Management API)",
+        missing.join(" "),
+        tenant.auth0.config().client_id
+    );
+    Err(((TenantReason::MissingScopes, message), granted, missing))
 }
 
 /// What the tenant controller needs from both kinds.
@@ -639,7 +610,6 @@ impl TenantObject for Auth0Tenant {
         let ns = self.namespace().unwrap_or_default();
         TenantSpecView {
             key: format!("{ns}/{}", self.name_any()),
-            kind: "Auth0Tenant",
             domain: &self.spec.domain,
             secret_namespace: ns,
             secret_name: &self.spec.credentials_secret_ref.name,
@@ -664,7 +634,6 @@ impl TenantObject for ClusterAuth0Tenant {
     fn view(&self) -> TenantSpecView<'_> {
         TenantSpecView {
             key: format!("cluster/{}", self.name_any()),
-            kind: "ClusterAuth0Tenant",
             domain: &self.spec.domain,
             secret_namespace: self.spec.credentials_secret_ref.namespace.clone(),
             secret_name: &self.spec.credentials_secret_ref.name,
@@ -682,29 +651,6 @@ impl TenantObject for ClusterAuth0Tenant {
     fn api(&self, kube: &kube::Client) -> Api<Self> {
         Api::all(kube.clone())
     }
-}
-
-async fn write_status<T: TenantObject>(
-    obj: &T,
-    ctx: &Context,
-    next: &Auth0TenantStatus,
-) -> Result<(), kube::Error> {
-    if obj.tenant_status() == Some(next) {
-        return Ok(());
-    }
-    let body = serde_json::json!({
-        "apiVersion": T::api_version(&()),
-        "kind": T::kind(&()),
-        "status": next,
-    });
-    obj.api(&ctx.kube)
-        .patch_status(
-            &obj.name_any(),
-            &PatchParams::apply(super::FIELD_MANAGER).force(),
-            &Patch::Apply(&body),
-        )
-        .await?;
-    Ok(())
 }
 
 fn tenant_status<T: TenantObject>(
@@ -785,7 +731,7 @@ async fn apply_tenant<T: TenantObject>(obj: &T, ctx: &Context) -> Result<Action,
         .and_then(|s| ready_of(&s.conditions))
         .map(|c| (c.status == "True", c.reason.clone()));
     let was_ready = previous.as_ref().is_some_and(|(ready, _)| *ready);
-    write_status(obj, ctx, &next).await?;
+    status::apply_status(&obj.api(&ctx.kube), obj, obj.tenant_status(), &next).await?;
     let reason_changed = previous.as_ref().map(|(_, r)| r.as_str()) != Some(reason.as_str());
     if changed || reason_changed {
         // Resources waiting for this tenant (or using its old credentials) reconcile now, and
@@ -838,7 +784,9 @@ async fn cleanup_tenant<T: TenantObject>(obj: &T, ctx: &Context) -> Result<Actio
                 .conditions,
             ..previous
         };
-        if let Err(e) = write_status(obj, ctx, &next).await {
+        if let Err(e) =
+            status::apply_status(&obj.api(&ctx.kube), obj, obj.tenant_status(), &next).await
+        {
             warn!(error = %e, "could not write status");
         }
         return Err(Error::TenantInUse(message));
@@ -893,7 +841,6 @@ mod tests {
     fn view<'a>(domain: &'a str, base_url: Option<&'a str>) -> TenantSpecView<'a> {
         TenantSpecView {
             key: "team-a/t".into(),
-            kind: "Auth0Tenant",
             domain,
             secret_namespace: "team-a".into(),
             secret_name: "mgmt",
