@@ -5,7 +5,7 @@
 //! collectors' descriptors too). `docs/metrics.md` is the contract; a test compares the full
 //! exposition with it.
 
-use std::sync::Arc;
+use std::{collections::BTreeMap, sync::Arc};
 
 use kube::runtime::reflector::Store;
 use parking_lot::Mutex;
@@ -23,7 +23,7 @@ use prometheus_client::{
 
 use crate::{
     auth0::Auth0Client,
-    crd::{Auth0Client as Auth0ClientCr, Auth0ClientGrant, HasConditions, ready_condition},
+    crd::{HasConditions, ready_condition},
 };
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -57,8 +57,20 @@ pub struct Metrics {
 struct Sources {
     /// Each tenant's Management API client, by tenant key.
     auth0: Mutex<std::collections::BTreeMap<String, Auth0Client>>,
-    clients: Mutex<Vec<Store<Auth0ClientCr>>>,
-    grants: Mutex<Vec<Store<Auth0ClientGrant>>>,
+    /// Per managed kind and scope: adds its objects to the counts by (kind, readiness).
+    kinds: Mutex<Vec<KindCounter>>,
+}
+
+/// Counts one cache's objects by (kind, readiness).
+struct KindCounter(Box<dyn Fn(&mut Counts) + Send + Sync>);
+
+/// Object counts by (kind, readiness).
+type Counts = BTreeMap<(&'static str, &'static str), i64>;
+
+impl std::fmt::Debug for KindCounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KindCounter")
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -145,9 +157,17 @@ impl Metrics {
     }
 
     /// Adds caches whose objects are counted by readiness.
-    pub fn add_stores(&self, clients: Store<Auth0ClientCr>, grants: Store<Auth0ClientGrant>) {
-        self.sources.clients.lock().push(clients);
-        self.sources.grants.lock().push(grants);
+    pub fn add_store<K: crate::controller::Kind>(&self, store: Store<K>) {
+        self.sources
+            .kinds
+            .lock()
+            .push(KindCounter(Box::new(move |counts| {
+                for o in store.state() {
+                    *counts
+                        .entry((K::KIND, readiness(o.current_status())))
+                        .or_default() += 1;
+                }
+            })));
     }
 
     /// The Prometheus text exposition.
@@ -290,21 +310,9 @@ impl Collector for Sources {
                 }
             }
         }
-        let mut counts: std::collections::BTreeMap<(&'static str, &'static str), i64> =
-            Default::default();
-        for store in self.clients.lock().iter() {
-            for o in store.state() {
-                *counts
-                    .entry(("Auth0Client", readiness(o.status.as_ref())))
-                    .or_default() += 1;
-            }
-        }
-        for store in self.grants.lock().iter() {
-            for o in store.state() {
-                *counts
-                    .entry(("Auth0ClientGrant", readiness(o.status.as_ref())))
-                    .or_default() += 1;
-            }
+        let mut counts = Counts::default();
+        for count in self.kinds.lock().iter() {
+            (count.0)(&mut counts);
         }
         let mut family = encoder.encode_descriptor(
             "managed_objects",

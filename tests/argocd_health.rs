@@ -309,6 +309,7 @@ fn resource_health(r: Reason) -> &'static str {
         Reason::Synced => "Healthy",
         // The operator waits (for another object) or retries by itself.
         Reason::ClientNotReady
+        | Reason::ResourceServerNotReady
         | Reason::TenantNotFound
         | Reason::TenantNotReady
         | Reason::Reconciling
@@ -320,6 +321,8 @@ fn resource_health(r: Reason) -> &'static str {
         | Reason::InvalidSpec
         | Reason::NotFound
         | Reason::KubernetesError
+        | Reason::AlreadyExists
+        | Reason::UnknownScopes
         | Reason::TenantNotAllowed => "Degraded",
     }
 }

@@ -95,6 +95,7 @@ fn full_create() -> ClientCreate {
         custom_login_page_on: Some(true),
         allowed_clients: Some(vec!["AaiyAPdpYdesoKnqjj8HJqRn4T5titww".into()]),
         client_aliases: Some(vec!["https://alias.example.com".into()]),
+        require_pushed_authorization_requests: Some(true),
         resource_server_identifier: None,
     }
 }
@@ -130,6 +131,7 @@ fn full_update() -> ClientUpdate {
         custom_login_page_on: c.custom_login_page_on,
         allowed_clients: c.allowed_clients,
         client_aliases: c.client_aliases,
+        require_pushed_authorization_requests: Some(false),
         client_secret: Some(Secret::new(
             "a-custom-secret-that-is-long-enough-0123456789",
         )),

@@ -14,7 +14,8 @@ use super::error::Auth0Error;
 use super::metrics::{Metrics, MetricsSnapshot, TRANSPORT_ERROR_STATUS};
 use super::models::{
     Client, ClientCreate, ClientGrant, ClientGrantCreate, ClientGrantUpdate, ClientUpdate,
-    ListClientsParams, ListGrantsParams, parse_page,
+    ListClientsParams, ListGrantsParams, ResourceServer, ResourceServerCreate,
+    ResourceServerUpdate, parse_page,
 };
 use super::ratelimit::{RateLimitHeaders, TenantLimiter, shared_limiter};
 use super::token::TokenManager;
@@ -31,6 +32,10 @@ pub const REQUIRED_SCOPES: &[&str] = &[
     "create:client_grants",
     "update:client_grants",
     "delete:client_grants",
+    "read:resource_servers",
+    "create:resource_servers",
+    "update:resource_servers",
+    "delete:resource_servers",
 ];
 
 /// Scopes the operator may use but does not need: `update:client_keys` is reserved for secret
@@ -117,6 +122,32 @@ const UPDATE_GRANT: Endpoint = Endpoint {
 const DELETE_GRANT: Endpoint = Endpoint {
     method: Method::DELETE,
     label: "DELETE /api/v2/client-grants/{id}",
+    idempotent: true,
+};
+
+const CREATE_RS: Endpoint = Endpoint {
+    method: Method::POST,
+    label: "POST /api/v2/resource-servers",
+    idempotent: false,
+};
+const LIST_RS: Endpoint = Endpoint {
+    method: Method::GET,
+    label: "GET /api/v2/resource-servers",
+    idempotent: true,
+};
+const GET_RS: Endpoint = Endpoint {
+    method: Method::GET,
+    label: "GET /api/v2/resource-servers/{id}",
+    idempotent: true,
+};
+const UPDATE_RS: Endpoint = Endpoint {
+    method: Method::PATCH,
+    label: "PATCH /api/v2/resource-servers/{id}",
+    idempotent: true,
+};
+const DELETE_RS: Endpoint = Endpoint {
+    method: Method::DELETE,
+    label: "DELETE /api/v2/resource-servers/{id}",
     idempotent: true,
 };
 
@@ -350,6 +381,72 @@ impl Auth0Client {
     pub async fn delete_client_grant(&self, grant_id: &str) -> Result<(), Auth0Error> {
         let url = self.url(&["client-grants", non_empty(grant_id, "client grant id")?]);
         match self.send(&DELETE_GRANT, url, &[], None).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Resource servers (APIs)
+    // -----------------------------------------------------------------------------------------
+
+    /// `POST /api/v2/resource-servers`. An API with the same identifier yields
+    /// [`Auth0Error::Conflict`].
+    pub async fn create_resource_server(
+        &self,
+        body: &ResourceServerCreate,
+    ) -> Result<ResourceServer, Auth0Error> {
+        let url = self.url(&["resource-servers"]);
+        self.call_json(&CREATE_RS, url, &[], Some(body)).await
+    }
+
+    /// `GET /api/v2/resource-servers`, every page.
+    pub async fn list_resource_servers(&self) -> Result<Vec<ResourceServer>, Auth0Error> {
+        self.list_all(
+            &LIST_RS,
+            self.url(&["resource-servers"]),
+            Vec::new(),
+            "resource_servers",
+        )
+        .await
+    }
+
+    /// `GET /api/v2/resource-servers/{id or identifier}` (Auth0 accepts either; the identifier
+    /// is URL-encoded into one path segment). A missing API is `Ok(None)`.
+    pub async fn get_resource_server(
+        &self,
+        id_or_identifier: &str,
+    ) -> Result<Option<ResourceServer>, Auth0Error> {
+        let url = self.url(&[
+            "resource-servers",
+            non_empty(id_or_identifier, "resource server id")?,
+        ]);
+        match self.call_json(&GET_RS, url, &[], None::<&()>).await {
+            Ok(rs) => Ok(Some(rs)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `PATCH /api/v2/resource-servers/{id}`. An empty update sends nothing and returns the
+    /// current API (`Auth0Error::NotFound` if it is gone).
+    pub async fn update_resource_server(
+        &self,
+        id: &str,
+        body: &ResourceServerUpdate,
+    ) -> Result<ResourceServer, Auth0Error> {
+        let url = self.url(&["resource-servers", non_empty(id, "resource server id")?]);
+        if body.is_empty() {
+            return self.call_json(&GET_RS, url, &[], None::<&()>).await;
+        }
+        self.call_json(&UPDATE_RS, url, &[], Some(body)).await
+    }
+
+    /// `DELETE /api/v2/resource-servers/{id}`; an already deleted API is success.
+    pub async fn delete_resource_server(&self, id: &str) -> Result<(), Auth0Error> {
+        let url = self.url(&["resource-servers", non_empty(id, "resource server id")?]);
+        match self.send(&DELETE_RS, url, &[], None).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e),

@@ -33,7 +33,8 @@ pub use error::{Auth0Error, ErrorBody};
 pub use metrics::{MetricsSnapshot, RequestCount, TRANSPORT_ERROR_STATUS};
 pub use models::{
     AppType, Client, ClientCreate, ClientGrant, ClientGrantCreate, ClientGrantUpdate, ClientUpdate,
-    JwtConfiguration, ListClientsParams, ListGrantsParams, Patch, RefreshTokenConfig, Secret,
+    JwtConfiguration, ListClientsParams, ListGrantsParams, Patch, RefreshTokenConfig,
+    ResourceServer, ResourceServerCreate, ResourceServerScope, ResourceServerUpdate, Secret,
 };
 pub use ratelimit::{RateLimitConfig, RateLimitHeaders, RetryConfig};
 

@@ -1,4 +1,5 @@
-//! Serde models for the Auth0 Management API v2 `clients` and `client-grants` resources.
+//! Serde models for the Auth0 Management API v2 `clients`, `client-grants` and
+//! `resource-servers` resources.
 //!
 //! Two families of types live here:
 //!
@@ -357,6 +358,7 @@ pub struct Client {
     pub custom_login_page_on: Option<bool>,
     pub allowed_clients: Option<Vec<String>>,
     pub client_aliases: Option<Vec<String>>,
+    pub require_pushed_authorization_requests: Option<bool>,
     /// True only for the tenant's legacy "All Applications" client.
     pub global: Option<bool>,
     pub tenant: Option<String>,
@@ -421,6 +423,8 @@ pub struct ClientCreate {
     pub allowed_clients: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_aliases: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
     /// Create-only; only valid with `app_type: resource_server`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_server_identifier: Option<String>,
@@ -492,6 +496,8 @@ pub struct ClientUpdate {
     pub allowed_clients: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_aliases: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
     /// PATCH-only in Auth0; needs `update:client_keys`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<Secret>,
@@ -565,6 +571,98 @@ impl ClientGrantUpdate {
         self.scope.is_absent()
             && self.organization_usage.is_absent()
             && self.allow_any_organization.is_absent()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource servers (APIs)
+// ---------------------------------------------------------------------------------------------
+
+/// One permission an API defines (`ResourceServerScope`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ResourceServerScope {
+    #[serde(deserialize_with = "null_as_default")]
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A resource server (API) as returned by `/api/v2/resource-servers…`. `signing_secret` is
+/// deliberately not a field: it is dropped while parsing, so it is never held, logged or written.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default)]
+pub struct ResourceServer {
+    #[serde(deserialize_with = "null_as_default")]
+    pub id: String,
+    pub name: Option<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub identifier: String,
+    /// The Management API and other APIs Auth0 made: cannot be changed or deleted.
+    pub is_system: Option<bool>,
+    pub scopes: Option<Vec<ResourceServerScope>>,
+    pub signing_alg: Option<String>,
+    pub token_lifetime: Option<i64>,
+    pub token_lifetime_for_web: Option<i64>,
+    pub allow_offline_access: Option<bool>,
+    pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
+    pub enforce_policies: Option<bool>,
+    pub token_dialect: Option<String>,
+}
+
+/// Body of `POST /api/v2/resource-servers`. Only `identifier` is required; unset fields are
+/// omitted so Auth0 applies its defaults. (`token_lifetime_for_web` is missing from the official
+/// request schema but accepted: the recorded `TestAccResourceServer` create sends it.)
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ResourceServerCreate {
+    pub identifier: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<ResourceServerScope>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_alg: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_lifetime: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_lifetime_for_web: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_offline_access: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enforce_policies: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_dialect: Option<String>,
+}
+
+/// Body of `PATCH /api/v2/resource-servers/{id}`: only changed fields; `scopes` replaces the
+/// whole list. `identifier` cannot be changed.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ResourceServerUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<ResourceServerScope>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_alg: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_lifetime: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_lifetime_for_web: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_offline_access: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enforce_policies: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_dialect: Option<String>,
+}
+
+impl ResourceServerUpdate {
+    /// True when nothing would be sent.
+    pub fn is_empty(&self) -> bool {
+        *self == ResourceServerUpdate::default()
     }
 }
 

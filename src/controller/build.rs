@@ -17,12 +17,13 @@ use kube::{Resource, ResourceExt, api::ObjectMeta};
 use crate::{
     auth0::{
         AppType, Client, ClientCreate, ClientGrant, ClientGrantCreate, ClientGrantUpdate,
-        ClientUpdate, JwtConfiguration, Patch, RefreshTokenConfig,
+        ClientUpdate, JwtConfiguration, Patch, RefreshTokenConfig, ResourceServer,
+        ResourceServerCreate, ResourceServerScope, ResourceServerUpdate,
     },
     crd::{
         Auth0Client, Auth0ClientGrantSpec, Auth0ClientGrantStatus, Auth0ClientSpec,
-        Auth0ClientStatus, JwtConfiguration as JwtSpec, METADATA_OWNER_KEY, METADATA_UID_KEY,
-        RefreshTokenSettings,
+        Auth0ClientStatus, Auth0ResourceServerSpec, Auth0ResourceServerStatus,
+        JwtConfiguration as JwtSpec, METADATA_OWNER_KEY, METADATA_UID_KEY, RefreshTokenSettings,
     },
 };
 
@@ -121,9 +122,9 @@ pub fn validate_client_identity(
 }
 
 /// The CRD's CEL rules for `Auth0ClientGrant`, enforced by the operator too (API servers before
-/// 1.25 drop CEL rules silently): exactly one of `clientRef` and `clientId`; `audience`,
-/// `clientRef` and `clientId` immutable, checked against what the status recorded when the grant
-/// was first synced. One sentence per problem.
+/// 1.25 drop CEL rules silently): exactly one of `clientRef` and `clientId`, exactly one of
+/// `audience` and `resourceServerRef`; all four immutable, checked against what the status
+/// recorded when the grant was first synced. One sentence per problem.
 pub fn validate_grant_spec(
     spec: &Auth0ClientGrantSpec,
     status: Option<&Auth0ClientGrantStatus>,
@@ -136,15 +137,38 @@ pub fn validate_grant_spec(
             .push("exactly one of clientRef and clientId must be set, but neither is".to_string()),
         _ => {}
     }
-    // Only a status that recorded the audience recorded the client source too.
+    match (&spec.audience, &spec.resource_server_ref) {
+        (Some(_), Some(_)) => problems.push(
+            "exactly one of audience and resourceServerRef must be set, but both are".to_string(),
+        ),
+        (None, None) => problems.push(
+            "exactly one of audience and resourceServerRef must be set, but neither is".to_string(),
+        ),
+        _ => {}
+    }
+    // Only a status that recorded the audience recorded the client and API sources too.
     if let Some(status) = status
         && let Some(recorded) = status.audience.as_deref()
     {
         let grant = status.grant_id.as_deref().unwrap_or("(none yet)");
-        if spec.audience != recorded {
-            problems.push(format!(
-                "audience is immutable: this resource manages grant {grant} for audience {recorded} (to grant another API, create another Auth0ClientGrant)"
-            ));
+        match (&status.resource_server_ref, &spec.resource_server_ref) {
+            (Some(old), Some(new)) if old.name != new.name => problems.push(format!(
+                "resourceServerRef is immutable: this resource manages grant {grant} for Auth0ResourceServer {} (to grant another API, create another Auth0ClientGrant)",
+                old.name
+            )),
+            (Some(old), None) => problems.push(format!(
+                "resourceServerRef is immutable: this resource manages grant {grant} for Auth0ResourceServer {} and cannot switch to audience",
+                old.name
+            )),
+            (None, Some(_)) => problems.push(format!(
+                "audience is immutable: this resource manages grant {grant} for audience {recorded} and cannot switch to resourceServerRef"
+            )),
+            (None, None) if spec.audience.as_deref().is_some_and(|a| a != recorded) => {
+                problems.push(format!(
+                    "audience is immutable: this resource manages grant {grant} for audience {recorded} (to grant another API, create another Auth0ClientGrant)"
+                ));
+            }
+            _ => {}
         }
         match (&status.client_ref, &spec.client_ref) {
             (Some(old), Some(new)) if old.name != new.name => problems.push(format!(
@@ -246,6 +270,7 @@ pub fn client_create(spec: &Auth0ClientSpec, tags: BTreeMap<String, String>) -> 
         sso: spec.sso,
         sso_disabled: spec.sso_disabled,
         custom_login_page_on: spec.custom_login_page_on,
+        require_pushed_authorization_requests: spec.require_pushed_authorization_requests,
         allowed_clients: spec.allowed_clients.clone(),
         client_aliases: None,
         resource_server_identifier: None,
@@ -400,6 +425,10 @@ pub fn client_update(
         sso: changed(&spec.sso, &observed.sso),
         sso_disabled: changed(&spec.sso_disabled, &observed.sso_disabled),
         custom_login_page_on: changed(&spec.custom_login_page_on, &observed.custom_login_page_on),
+        require_pushed_authorization_requests: changed(
+            &spec.require_pushed_authorization_requests,
+            &observed.require_pushed_authorization_requests,
+        ),
         allowed_clients: changed_set(&spec.allowed_clients, &observed.allowed_clients),
         client_aliases: None,
         client_secret: None,
@@ -414,8 +443,13 @@ pub fn update_fields(update: &ClientUpdate) -> Vec<String> {
     }
 }
 
-/// The `POST /api/v2/client-grants` body.
-pub fn grant_create(spec: &Auth0ClientGrantSpec, client_id: &str) -> ClientGrantCreate {
+/// The `POST /api/v2/client-grants` body (`audience`: `spec.audience` or the identifier of the
+/// referenced API).
+pub fn grant_create(
+    spec: &Auth0ClientGrantSpec,
+    client_id: &str,
+    audience: &str,
+) -> ClientGrantCreate {
     let mut scopes: Vec<String> = spec
         .scopes
         .iter()
@@ -426,7 +460,7 @@ pub fn grant_create(spec: &Auth0ClientGrantSpec, client_id: &str) -> ClientGrant
     scopes.sort();
     ClientGrantCreate {
         client_id: client_id.to_string(),
-        audience: spec.audience.clone(),
+        audience: audience.to_string(),
         scope: Some(scopes),
         organization_usage: spec.organization_usage.map(|o| o.as_str().to_string()),
         allow_any_organization: spec.allow_any_organization,
@@ -588,6 +622,143 @@ pub fn secret_up_to_date(secret: &Secret, domain: &str, client_id: &str) -> bool
     get(SECRET_KEY_DOMAIN) == Some(domain.as_bytes())
         && get(SECRET_KEY_CLIENT_ID) == Some(client_id.as_bytes())
         && get(SECRET_KEY_CLIENT_SECRET).is_some_and(|s| !s.is_empty())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource servers (APIs)
+// ---------------------------------------------------------------------------------------------
+
+/// The CRD's CEL rules for `Auth0ResourceServer` that need the old object (`identifier`
+/// immutable, against what the status recorded) and the rules no schema states on every API
+/// server (unique scope values). One sentence per problem.
+pub fn validate_resource_server_spec(
+    spec: &Auth0ResourceServerSpec,
+    status: Option<&Auth0ResourceServerStatus>,
+) -> Result<(), String> {
+    let mut problems = Vec::new();
+    if let Some(recorded) = status.and_then(|s| s.identifier.as_deref())
+        && recorded != spec.identifier
+    {
+        let id = status
+            .and_then(|s| s.id.as_deref())
+            .unwrap_or("(being created)");
+        problems.push(format!(
+            "identifier is immutable: this resource manages API {id} with identifier {recorded} (Auth0 cannot change an identifier; create another Auth0ResourceServer for another API)"
+        ));
+    }
+    if let Some(scopes) = &spec.scopes {
+        let mut seen = BTreeSet::new();
+        let dup: BTreeSet<&str> = scopes
+            .iter()
+            .filter(|s| !seen.insert(s.value.as_str()))
+            .map(|s| s.value.as_str())
+            .collect();
+        if !dup.is_empty() {
+            problems.push(format!(
+                "scopes must have unique values, but {} appear more than once",
+                dup.into_iter().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+fn scope_body(s: &crate::crd::Scope) -> ResourceServerScope {
+    ResourceServerScope {
+        value: s.value.clone(),
+        description: s.description.clone().filter(|d| !d.is_empty()),
+    }
+}
+
+/// The `POST /api/v2/resource-servers` body: the identifier and every field the user set.
+pub fn resource_server_create(spec: &Auth0ResourceServerSpec) -> ResourceServerCreate {
+    ResourceServerCreate {
+        identifier: spec.identifier.clone(),
+        name: spec.name.clone(),
+        scopes: spec
+            .scopes
+            .as_ref()
+            .map(|s| s.iter().map(scope_body).collect()),
+        signing_alg: spec.signing_alg.map(|a| a.as_str().to_string()),
+        token_lifetime: spec.token_lifetime,
+        token_lifetime_for_web: spec.token_lifetime_for_web,
+        allow_offline_access: spec.allow_offline_access,
+        skip_consent_for_verifiable_first_party_clients: spec
+            .skip_consent_for_verifiable_first_party_clients,
+        enforce_policies: spec.enforce_policies,
+        token_dialect: spec.token_dialect.map(|d| d.as_str().to_string()),
+    }
+}
+
+/// Whether two scope lists define the same scopes with the same descriptions, in any order
+/// (a missing description and an empty one are the same).
+pub fn same_scopes(a: &[ResourceServerScope], b: &[ResourceServerScope]) -> bool {
+    let norm = |l: &[ResourceServerScope]| -> BTreeMap<String, String> {
+        l.iter()
+            .map(|s| (s.value.clone(), s.description.clone().unwrap_or_default()))
+            .collect()
+    };
+    a.len() == b.len() && norm(a) == norm(b)
+}
+
+/// The smallest `PATCH /api/v2/resource-servers/{id}` body: only fields the user set and Auth0
+/// has otherwise; `scopes` (when managed) is the whole list, sent when the sets differ.
+pub fn resource_server_update(
+    spec: &Auth0ResourceServerSpec,
+    observed: &ResourceServer,
+) -> ResourceServerUpdate {
+    let scopes = spec.scopes.as_ref().and_then(|want| {
+        let want: Vec<ResourceServerScope> = want.iter().map(scope_body).collect();
+        let have = observed.scopes.clone().unwrap_or_default();
+        (!same_scopes(&want, &have)).then_some(want)
+    });
+    ResourceServerUpdate {
+        name: changed(&spec.name, &observed.name),
+        scopes,
+        signing_alg: changed(
+            &spec.signing_alg.map(|a| a.as_str().to_string()),
+            &observed.signing_alg,
+        ),
+        token_lifetime: changed(&spec.token_lifetime, &observed.token_lifetime),
+        token_lifetime_for_web: changed(
+            &spec.token_lifetime_for_web,
+            &observed.token_lifetime_for_web,
+        ),
+        allow_offline_access: changed(&spec.allow_offline_access, &observed.allow_offline_access),
+        skip_consent_for_verifiable_first_party_clients: changed(
+            &spec.skip_consent_for_verifiable_first_party_clients,
+            &observed.skip_consent_for_verifiable_first_party_clients,
+        ),
+        enforce_policies: changed(&spec.enforce_policies, &observed.enforce_policies),
+        token_dialect: changed(
+            &spec.token_dialect.map(|d| d.as_str().to_string()),
+            &observed.token_dialect,
+        ),
+    }
+}
+
+/// The names of the fields a resource-server PATCH sends.
+pub fn resource_server_update_fields(update: &ResourceServerUpdate) -> Vec<String> {
+    match serde_json::to_value(update) {
+        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+        _ => vec![],
+    }
+}
+
+/// The requested scopes the API does not define, sorted.
+pub fn unknown_scopes(requested: &[String], defined: &[ResourceServerScope]) -> Vec<String> {
+    let defined: BTreeSet<&str> = defined.iter().map(|s| s.value.as_str()).collect();
+    requested
+        .iter()
+        .filter(|s| !defined.contains(s.as_str()))
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 #[cfg(test)]
@@ -910,7 +1081,7 @@ mod tests {
         );
         assert!(grant_matches(&g, "c", "https://api/"));
         assert!(!grant_matches(&g, "c", "https://other/"));
-        let body = serde_json::to_value(grant_create(&s, "c")).unwrap();
+        let body = serde_json::to_value(grant_create(&s, "c", "https://api/")).unwrap();
         assert_eq!(
             body,
             json!({"client_id": "c", "audience": "https://api/", "scope": ["a", "b"]})

@@ -28,6 +28,7 @@ pub struct Seen {
 impl super::Kind for Auth0Client {
     const KIND: &'static str = "Auth0Client";
     const NOUN: &'static str = "Auth0 client";
+    const OWNS_SECRETS: bool = true;
     type Status = Auth0ClientStatus;
     type Seen = Seen;
 

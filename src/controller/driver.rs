@@ -52,6 +52,8 @@ pub trait Kind:
     const KIND: &'static str;
     /// What the Auth0 object is called in messages, e.g. `Auth0 client`.
     const NOUN: &'static str;
+    /// Whether the kind owns the operator's Secrets (their changes reconcile it).
+    const OWNS_SECRETS: bool = false;
     /// The kind's status.
     type Status: serde::Serialize + PartialEq + Send + Sync + crate::crd::HasConditions;
     /// What a sync learned so far (ids); written to status on success and on error alike.

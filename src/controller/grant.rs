@@ -7,8 +7,8 @@ use super::{Context, Error, Outcome, build, tenant::Tenant};
 use crate::{
     auth0::{ClientGrant, ListGrantsParams},
     crd::{
-        Auth0Client, Auth0ClientGrant, Auth0ClientGrantStatus, CONDITION_READY, DeletionPolicy,
-        TenantRef,
+        Auth0Client, Auth0ClientGrant, Auth0ClientGrantStatus, Auth0ResourceServer,
+        CONDITION_READY, DeletionPolicy, TenantRef,
     },
 };
 
@@ -17,7 +17,9 @@ use crate::{
 pub struct Seen {
     grant_id: Option<String>,
     client_id: Option<String>,
-    /// The referenced client is gone and so is the grant this resource had: status must stop
+    /// The audience (`spec.audience`, or the identifier of the referenced API).
+    audience: Option<String>,
+    /// The referenced client or API is gone and so is the grant this resource had: status must stop
     /// naming them.
     grant_gone: bool,
     created: bool,
@@ -85,7 +87,7 @@ impl super::Kind for Auth0ClientGrant {
             "client grant {} gives {} access to {}",
             seen.grant_id.as_deref().unwrap_or_default(),
             seen.client_id.as_deref().unwrap_or_default(),
-            self.spec.audience
+            seen.audience.as_deref().unwrap_or_default()
         )
     }
 
@@ -118,7 +120,7 @@ impl super::Kind for Auth0ClientGrant {
                 previous.client_id
             },
             audience: if made {
-                Some(self.spec.audience.clone())
+                seen.audience
             } else {
                 previous.audience
             },
@@ -126,6 +128,11 @@ impl super::Kind for Auth0ClientGrant {
                 self.spec.client_ref.clone()
             } else {
                 previous.client_ref
+            },
+            resource_server_ref: if made {
+                self.spec.resource_server_ref.clone()
+            } else {
+                previous.resource_server_ref
             },
             tenant: previous.tenant.or_else(|| tenant.map(String::from)),
         }
@@ -141,17 +148,17 @@ impl super::Kind for Auth0ClientGrant {
         let audience = status
             .audience
             .clone()
-            .unwrap_or_else(|| self.spec.audience.clone());
-        let id = match (status.grant_id, status.client_id) {
-            (Some(id), _) => Some(id),
-            (None, Some(client_id)) => {
+            .or_else(|| self.spec.audience.clone());
+        let id = match (status.grant_id, status.client_id, audience) {
+            (Some(id), _, _) => Some(id),
+            (None, Some(client_id), Some(audience)) => {
                 tenant.inventory.ensure_grants(&tenant.auth0).await?;
                 tenant
                     .inventory
                     .find_grant(&client_id, &audience)
                     .map(|g| g.id)
             }
-            (None, None) => None,
+            _ => None,
         };
         if let Some(id) = &id {
             tenant.auth0.delete_client_grant(id).await?;
@@ -190,7 +197,9 @@ async fn resolve_client_id(
             )))
         }
     };
-    let cached = ctx.clients.get(&ObjectRef::new(&name).within(&ns));
+    let cached = ctx
+        .store::<Auth0Client>()
+        .and_then(|s| s.get(&ObjectRef::new(&name).within(&ns)));
     if let Some(c) = cached.as_deref() {
         same_tenant(c)?;
         if let Some(id) = ready_client_id(c) {
@@ -211,6 +220,111 @@ async fn resolve_client_id(
     }
     ready_client_id(&client)
         .ok_or_else(|| Error::ClientNotReady(format!("Auth0Client {name} is not ready yet")))
+}
+
+/// Whether the grant this resource's status names is known to be gone from Auth0.
+fn grant_is_gone(obj: &Auth0ClientGrant, tenant: &Tenant) -> bool {
+    obj.status
+        .as_ref()
+        .and_then(|s| s.grant_id.as_deref())
+        .is_some_and(|id| tenant.inventory.grants_listed() && tenant.inventory.grant(id).is_none())
+}
+
+/// The audience of the grant: `spec.audience`, or the identifier of the `Auth0ResourceServer`
+/// that `resourceServerRef` names once it is ready (same namespace, same tenant). As for
+/// clients, the API server is asked when the cache does not show the API ready yet.
+async fn resolve_audience(
+    obj: &Auth0ClientGrant,
+    ctx: &Context,
+    tenant: &str,
+) -> Result<String, Error> {
+    let Some(r) = &obj.spec.resource_server_ref else {
+        return Ok(obj.spec.audience.clone().unwrap_or_default());
+    };
+    let ns = obj.namespace().unwrap_or_default();
+    let name = &r.name;
+    let same_tenant = |api: &Auth0ResourceServer| -> Result<(), Error> {
+        let theirs = super::tenant::tenant_key(&ns, api.spec.tenant_ref.as_ref());
+        if theirs == tenant {
+            Ok(())
+        } else {
+            Err(Error::InvalidSpec(format!(
+                "resourceServerRef names Auth0ResourceServer {name} of tenant {theirs}, but this grant uses tenant {tenant}: a grant must name an API of its own tenant"
+            )))
+        }
+    };
+    let cached = ctx
+        .store::<Auth0ResourceServer>()
+        .and_then(|s| s.get(&ObjectRef::new(name).within(&ns)));
+    if let Some(api) = cached.as_deref() {
+        same_tenant(api)?;
+        if let Some(identifier) = ready_identifier(api) {
+            return Ok(identifier);
+        }
+    }
+    let api: kube::Api<Auth0ResourceServer> = kube::Api::namespaced(ctx.kube.clone(), &ns);
+    let Some(rs) = api.get_opt(name).await? else {
+        return Err(Error::ResourceServerNotReady(format!(
+            "Auth0ResourceServer {name} does not exist in namespace {ns}"
+        )));
+    };
+    same_tenant(&rs)?;
+    if rs.metadata.deletion_timestamp.is_some() {
+        return Err(Error::ResourceServerNotReady(format!(
+            "Auth0ResourceServer {name} is being deleted"
+        )));
+    }
+    ready_identifier(&rs).ok_or_else(|| {
+        Error::ResourceServerNotReady(format!("Auth0ResourceServer {name} is not ready yet"))
+    })
+}
+
+/// The identifier of a ready, not deleting `Auth0ResourceServer`.
+fn ready_identifier(api: &Auth0ResourceServer) -> Option<String> {
+    if api.metadata.deletion_timestamp.is_some() {
+        return None;
+    }
+    let status = api.status.as_ref()?;
+    let ready = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == CONDITION_READY)
+        .is_some_and(|c| c.status == "True");
+    (ready && status.id.is_some()).then(|| api.spec.identifier.clone())
+}
+
+/// Refuses scopes the API does not define (as far as the tenant's listing of APIs shows), with
+/// a sentence naming them, before asking Auth0 for them.
+async fn check_scopes(
+    obj: &Auth0ClientGrant,
+    tenant: &Tenant,
+    audience: &str,
+) -> Result<(), Error> {
+    if obj.spec.scopes.is_empty() {
+        return Ok(());
+    }
+    tenant
+        .inventory
+        .ensure_resource_servers(&tenant.auth0)
+        .await?;
+    let Some(api) = tenant.inventory.resource_server_by_identifier(audience) else {
+        // Unknown here: Auth0 has the last word (a 404 if the API does not exist).
+        return Ok(());
+    };
+    let unknown =
+        build::unknown_scopes(&obj.spec.scopes, api.scopes.as_deref().unwrap_or_default());
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let fix = match &obj.spec.resource_server_ref {
+        Some(r) => format!("add them to spec.scopes of Auth0ResourceServer {}", r.name),
+        None => format!("add them to the API {audience} in Auth0"),
+    };
+    Err(Error::UnknownScopes(format!(
+        "the API {audience} does not define the scope{} {}: {fix}, or remove them from this grant's spec.scopes",
+        if unknown.len() == 1 { "" } else { "s" },
+        unknown.join(", ")
+    )))
 }
 
 /// The client id of a ready, not deleting `Auth0Client`.
@@ -244,20 +358,23 @@ async fn sync(
         Err(e) => {
             // The grant went away with its client (Auth0 deletes a client's grants): the
             // status must not keep naming them.
-            out.grant_gone = matches!(e, Error::ClientNotReady(_))
-                && obj
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.grant_id.as_deref())
-                    .is_some_and(|id| {
-                        tenant.inventory.grants_listed() && tenant.inventory.grant(id).is_none()
-                    });
+            out.grant_gone = matches!(e, Error::ClientNotReady(_)) && grant_is_gone(obj, tenant);
             return Err(e);
         }
     };
-    let audience = obj.spec.audience.clone();
+    let audience = match resolve_audience(obj, ctx, &tenant.key).await {
+        Ok(a) => a,
+        Err(e) => {
+            // The grant went away with its API (Auth0 deletes an API's grants).
+            out.grant_gone =
+                matches!(e, Error::ResourceServerNotReady(_)) && grant_is_gone(obj, tenant);
+            return Err(e);
+        }
+    };
+    out.audience = Some(audience.clone());
     tenant.inventory.ensure_grants(&tenant.auth0).await?;
     out.client_id = Some(client_id.clone());
+    check_scopes(obj, tenant, &audience).await?;
 
     let by_status = obj
         .status
@@ -296,7 +413,7 @@ async fn sync(
         }
         None => match tenant
             .auth0
-            .create_client_grant(&build::grant_create(&obj.spec, &client_id))
+            .create_client_grant(&build::grant_create(&obj.spec, &client_id, &audience))
             .await
         {
             Ok(g) => {
@@ -320,8 +437,11 @@ async fn sync(
                 g
             }
             Err(e) if e.is_not_found() => {
+                // The grant this resource had (if any) is gone too.
+                out.grant_gone = obj.status.as_ref().is_some_and(|s| s.grant_id.is_some());
                 return Err(Error::NotFound(format!(
-                    "Auth0 refused the grant: {e} (check that client {client_id} and the API {audience} exist)"
+                    "Auth0 refused the grant: {e} (the API {audience} or the client {client_id} does not exist in tenant {}; was it deleted?)",
+                    tenant.key
                 )));
             }
             Err(e) => return Err(e.into()),

@@ -1,4 +1,4 @@
-//! Cached view of the tenant's clients and grants, refreshed by listing.
+//! Cached view of the tenant's clients, grants and APIs (resource servers), refreshed by listing.
 //!
 //! Reconciles read Auth0 state from here instead of one GET per object: a refresh lists every
 //! client (or grant) at 100 per request, at most once per `max_age` (the resync interval), and
@@ -14,7 +14,10 @@ use std::{
 use parking_lot::RwLock;
 
 use crate::{
-    auth0::{Auth0Client, Auth0Error, Client, ClientGrant, ListClientsParams, ListGrantsParams},
+    auth0::{
+        Auth0Client, Auth0Error, Client, ClientGrant, ListClientsParams, ListGrantsParams,
+        ResourceServer,
+    },
     crd::METADATA_UID_KEY,
 };
 
@@ -44,6 +47,7 @@ pub const CLIENT_FIELDS: &[&str] = &[
     "sso",
     "sso_disabled",
     "custom_login_page_on",
+    "require_pushed_authorization_requests",
     "allowed_clients",
     "global",
 ];
@@ -98,8 +102,10 @@ pub struct Inventory {
     max_age: Duration,
     clients: RwLock<Listing<Client>>,
     grants: RwLock<Listing<ClientGrant>>,
+    apis: RwLock<Listing<ResourceServer>>,
     client_refresh: tokio::sync::Mutex<()>,
     grant_refresh: tokio::sync::Mutex<()>,
+    api_refresh: tokio::sync::Mutex<()>,
     /// Clients this process created, with when: a client created after the grant listing
     /// cannot have grants the listing missed, except ones made elsewhere in between.
     created_clients: RwLock<HashMap<String, Instant>>,
@@ -112,8 +118,10 @@ impl Inventory {
             max_age,
             clients: RwLock::new(Listing::new()),
             grants: RwLock::new(Listing::new()),
+            apis: RwLock::new(Listing::new()),
             client_refresh: tokio::sync::Mutex::new(()),
             grant_refresh: tokio::sync::Mutex::new(()),
+            api_refresh: tokio::sync::Mutex::new(()),
             created_clients: RwLock::new(HashMap::new()),
         }
     }
@@ -270,6 +278,62 @@ impl Inventory {
     /// Forces a refresh before the next grant lookup.
     pub fn invalidate_grants(&self) {
         self.grants.write().forced = true;
+    }
+
+    /// Makes sure the API listing is at most `max_age` old (one shared refresh).
+    pub async fn ensure_resource_servers(&self, auth0: &Auth0Client) -> Result<(), Auth0Error> {
+        if self.apis.read().fresh(self.max_age) {
+            return Ok(());
+        }
+        let _refresh = self.api_refresh.lock().await;
+        if self.apis.read().fresh(self.max_age) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let listed = auth0.list_resource_servers().await?;
+        let items = listed.into_iter().map(|r| (r.id.clone(), r)).collect();
+        self.apis.write().replace(started, items);
+        Ok(())
+    }
+
+    /// The cached API with this id.
+    pub fn resource_server(&self, id: &str) -> Option<ResourceServer> {
+        self.apis.read().items.get(id).cloned()
+    }
+
+    /// The cached API with this identifier (audience).
+    pub fn resource_server_by_identifier(&self, identifier: &str) -> Option<ResourceServer> {
+        self.apis
+            .read()
+            .items
+            .values()
+            .find(|r| r.identifier == identifier)
+            .cloned()
+    }
+
+    /// Records an API the operator created, adopted or patched.
+    pub fn upsert_resource_server(&self, api: &ResourceServer) {
+        self.apis.write().write(api.id.clone(), Some(api.clone()));
+    }
+
+    /// Records that an API is gone, and with it its grants (Auth0 deletes them).
+    pub fn remove_resource_server(&self, id: &str) {
+        let gone = self.apis.read().items.get(id).map(|r| r.identifier.clone());
+        self.apis.write().write(id.to_string(), None);
+        if let Some(identifier) = gone {
+            let ids: Vec<String> = self
+                .grants
+                .read()
+                .items
+                .values()
+                .filter(|g| g.audience == identifier)
+                .map(|g| g.id.clone())
+                .collect();
+            let mut grants = self.grants.write();
+            for id in ids {
+                grants.write(id, None);
+            }
+        }
     }
 }
 

@@ -1,8 +1,10 @@
-//! The two controllers (`Auth0Client`, `Auth0ClientGrant`) and what they share.
+//! The controllers of the managed kinds (`Auth0Client`, `Auth0ClientGrant`,
+//! `Auth0ResourceServer`), the tenant controllers, and what they share.
 //!
-//! Each reconcile follows dereference → validate → build → apply: [`build`] holds the pure part
-//! (desired Auth0 bodies, diffs, the Secret) and is unit-tested without any client;
-//! [`client`] and [`grant`] do the I/O. Auth0 state is read through [`inventory`], a cache
+//! Every managed kind runs in one reconcile frame ([`driver`]) and is wired the same way (see
+//! `wire_kinds`, the table of kinds). Each reconcile follows dereference → validate → build →
+//! apply: [`build`] holds the pure part (desired Auth0 bodies, diffs, the Secret) and is
+//! unit-tested without any client; [`client`], [`grant`] and [`resource_server`] do the I/O. Auth0 state is read through [`inventory`], a cache
 //! refreshed by *listing* (one request per 100 objects) at most once per resync interval, so
 //! steady-state drift checks cost almost nothing against Auth0's rate limit.
 
@@ -12,12 +14,13 @@ pub mod driver;
 pub mod events;
 pub mod grant;
 pub mod inventory;
+pub mod resource_server;
 pub mod status;
 pub mod tenant;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use futures::{FutureExt, StreamExt};
+use futures::{FutureExt, StreamExt, future::BoxFuture, stream::BoxStream};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client as KubeClient, ResourceExt,
@@ -35,7 +38,7 @@ use tracing::{info, warn};
 use crate::{
     auth0::{Auth0Client, Auth0Error},
     config::OperatorConfig,
-    crd::{Auth0Client as Auth0ClientCr, Auth0ClientGrant, Reason},
+    crd::{Auth0Client as Auth0ClientCr, Auth0ClientGrant, Auth0ResourceServer, Reason},
     http::Health,
     metrics::Metrics,
 };
@@ -72,6 +75,15 @@ pub enum Error {
     /// The referenced Auth0Client is missing or not ready.
     #[error("{0}")]
     ClientNotReady(String),
+    /// The referenced Auth0ResourceServer is missing or not ready.
+    #[error("{0}")]
+    ResourceServerNotReady(String),
+    /// An Auth0 object with this resource's unique key exists and is not this resource's.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// A grant asks for scopes its API does not define.
+    #[error("{0}")]
+    UnknownScopes(String),
     /// The Auth0 object this resource names does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -104,6 +116,9 @@ impl Error {
             Error::InvalidSpec(_) => Reason::InvalidSpec,
             Error::SecretConflict(_) => Reason::SecretConflict,
             Error::ClientNotReady(_) => Reason::ClientNotReady,
+            Error::ResourceServerNotReady(_) => Reason::ResourceServerNotReady,
+            Error::AlreadyExists(_) => Reason::AlreadyExists,
+            Error::UnknownScopes(_) => Reason::UnknownScopes,
             Error::NotFound(_) => Reason::NotFound,
             Error::TenantNotFound(_) => Reason::TenantNotFound,
             Error::TenantNotReady(_) | Error::TenantInUse(_) => Reason::TenantNotReady,
@@ -122,6 +137,8 @@ impl Error {
             Error::InvalidSpec(_)
             | Error::SecretConflict(_)
             | Error::NotFound(_)
+            | Error::AlreadyExists(_)
+            | Error::UnknownScopes(_)
             | Error::TenantNotAllowed(_) => true,
             // Wrong management credentials or scopes: retrying soon only costs token requests.
             Error::Auth0(
@@ -134,7 +151,7 @@ impl Error {
     }
 }
 
-/// Shared state of both controllers.
+/// Shared state of the controllers of one scope (a namespace, or all).
 pub struct Context {
     /// Kubernetes client.
     pub kube: KubeClient,
@@ -142,20 +159,16 @@ pub struct Context {
     pub tenants: Arc<tenant::Tenants>,
     /// Caches of `Auth0Tenant`s (of this scope) and `ClusterAuth0Tenant`s.
     pub tenant_stores: tenant::TenantStores,
-    /// Every scope's caches and wake-up channels (for the tenant controllers).
+    /// Every scope's kinds (for the tenant controllers).
     scopes: Arc<Scopes>,
+    /// This scope's managed kinds: their caches and wake-up channels.
+    kinds: Arc<ScopeKinds>,
     /// Shared event recorder.
     pub recorder: Recorder,
     /// Operator settings.
     pub config: OperatorConfig,
     /// Secrets labelled as managed by the operator (reflector cache).
     pub secrets: Store<Secret>,
-    /// `Auth0Client` objects (the client controller's cache), used by the grant controller.
-    pub clients: Store<Auth0ClientCr>,
-    /// `Auth0ClientGrant` objects (the grant controller's cache).
-    pub grants: Store<Auth0ClientGrant>,
-    /// Wakes grants up (see [`Context::wake_grants_of`]).
-    grant_wakeups: futures::channel::mpsc::UnboundedSender<ObjectRef<Auth0ClientGrant>>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Consecutive failures per object, for exponential backoff.
@@ -165,12 +178,45 @@ pub struct Context {
     pub(crate) pending_creates: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
-/// One watched scope (a namespace, or all): its caches and wake-up channels.
-struct ScopeHandle {
-    clients: Store<Auth0ClientCr>,
-    grants: Store<Auth0ClientGrant>,
-    client_wakeups: futures::channel::mpsc::UnboundedSender<ObjectRef<Auth0ClientCr>>,
-    grant_wakeups: futures::channel::mpsc::UnboundedSender<ObjectRef<Auth0ClientGrant>>,
+/// One managed kind in one scope: its cache and the channel that wakes its objects.
+struct KindHandle<K: Kind> {
+    store: Store<K>,
+    wakeups: futures::channel::mpsc::UnboundedSender<ObjectRef<K>>,
+}
+
+/// What the tenant controllers need of every kind, whatever its type.
+trait AnyKind: Send + Sync {
+    /// Wakes the objects that use the tenant `key`.
+    fn wake_tenant_users(&self, key: &str);
+    /// How many objects use the tenant `key`.
+    fn tenant_users(&self, key: &str) -> usize;
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+impl<K: Kind> AnyKind for KindHandle<K> {
+    fn wake_tenant_users(&self, key: &str) {
+        for o in users_of(&self.store, key) {
+            let _ = self.wakeups.unbounded_send(o);
+        }
+    }
+
+    fn tenant_users(&self, key: &str) -> usize {
+        users_of(&self.store, key).len()
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// The managed kinds of one scope.
+#[derive(Default)]
+struct ScopeKinds(Vec<Box<dyn AnyKind>>);
+
+impl ScopeKinds {
+    fn get<K: Kind>(&self) -> Option<&KindHandle<K>> {
+        self.0.iter().find_map(|k| k.as_any().downcast_ref())
+    }
 }
 
 /// The objects in `store` that use the tenant `key`.
@@ -185,18 +231,80 @@ fn users_of<K: Kind>(store: &Store<K>, key: &str) -> Vec<ObjectRef<K>> {
 
 /// Every scope, so that a tenant can find (and wake) the resources that use it.
 #[derive(Default)]
-struct Scopes(Mutex<Vec<ScopeHandle>>);
+struct Scopes(Mutex<Vec<Arc<ScopeKinds>>>);
+
+/// The shutdown signal every controller of the operator shares.
+type Shutdown =
+    futures::future::Shared<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + Sync>>>;
+
+/// Starts a wired controller once the scope's context exists.
+type Start = Box<dyn FnOnce(Arc<Context>, Shutdown) -> BoxFuture<'static, ()> + Send>;
+
+/// Wires the managed kinds of one scope (see [`Wiring::kind`]).
+struct Wiring<'a> {
+    kube: &'a KubeClient,
+    namespace: Option<&'a str>,
+    concurrency: u16,
+    metrics: &'a Metrics,
+    kinds: ScopeKinds,
+    readiness: Vec<BoxFuture<'static, ()>>,
+    starts: Vec<Start>,
+    /// The watch of the operator's Secrets, for the kind that owns them.
+    secrets: Option<BoxStream<'static, Result<Secret, watcher::Error>>>,
+}
+
+impl Wiring<'_> {
+    /// Wires one managed kind: a cache of its objects (without managedFields and kubectl's
+    /// last-applied-configuration: at thousands of objects they are most of the memory), its
+    /// controller at the configured concurrency running the [driver](driver::reconcile), a
+    /// channel that wakes its objects (their tenant became ready, a referenced object changed),
+    /// its count in the metrics and its part of readiness.
+    fn kind<K: Kind>(&mut self) {
+        let (store, writer) = reflector::store();
+        let stream = watcher(api::<K>(self.kube, self.namespace), list_config())
+            .default_backoff()
+            .modify(trim)
+            .reflect(writer)
+            .applied_objects();
+        let (wakeups, wakeup_stream) = futures::channel::mpsc::unbounded();
+        let mut controller = Controller::for_stream(stream, store.clone())
+            .with_config(controller::Config::default().concurrency(self.concurrency))
+            .reconcile_on(wakeup_stream);
+        if K::OWNS_SECRETS
+            && let Some(secrets) = self.secrets.take()
+        {
+            // A deleted or edited credentials Secret is repaired.
+            controller = controller.owns_stream(secrets);
+        }
+        self.metrics.add_store(store.clone());
+        let ready = store.clone();
+        self.readiness
+            .push(async move { store_ready(&ready).await }.boxed());
+        self.kinds.0.push(Box::new(KindHandle { store, wakeups }));
+        self.starts.push(Box::new(move |ctx, shutdown| {
+            controller
+                .graceful_shutdown_on(shutdown)
+                .run(reconcile::<K>, error_policy::<K>, ctx)
+                .for_each(|r| async move { log_result(r) })
+                .boxed()
+        }));
+    }
+}
+
+/// The table of managed kinds: a new kind is a module implementing [`Kind`] and one line here.
+fn wire_kinds(w: &mut Wiring<'_>) {
+    w.kind::<Auth0ClientCr>();
+    w.kind::<Auth0ClientGrant>();
+    w.kind::<Auth0ResourceServer>();
+}
 
 impl Context {
     /// Reconciles, now, every resource that uses the tenant `key` (it became ready, changed
     /// credentials or went away).
     pub fn wake_tenant_users(&self, key: &str) {
         for scope in self.scopes.0.lock().iter() {
-            for c in users_of(&scope.clients, key) {
-                let _ = scope.client_wakeups.unbounded_send(c);
-            }
-            for g in users_of(&scope.grants, key) {
-                let _ = scope.grant_wakeups.unbounded_send(g);
+            for kind in &scope.0 {
+                kind.wake_tenant_users(key);
             }
         }
     }
@@ -207,7 +315,8 @@ impl Context {
             .0
             .lock()
             .iter()
-            .map(|s| users_of(&s.clients, key).len() + users_of(&s.grants, key).len())
+            .flat_map(|s| s.0.iter())
+            .map(|k| k.tenant_users(key))
             .sum()
     }
 
@@ -246,15 +355,42 @@ impl Context {
         }
     }
 
+    /// This scope's cache of `K` objects.
+    pub fn store<K: Kind>(&self) -> Option<&Store<K>> {
+        self.kinds.get::<K>().map(|h| &h.store)
+    }
+
+    /// Reconciles, now, every `K` object of this scope that `pick` selects.
+    pub fn wake<K: Kind>(&self, pick: impl Fn(&K) -> bool) {
+        if let Some(h) = self.kinds.get::<K>() {
+            for o in h.store.state() {
+                if pick(&o) {
+                    let _ = h.wakeups.unbounded_send(ObjectRef::from_obj(&*o));
+                }
+            }
+        }
+    }
+
     /// Reconciles, now, every grant whose `clientRef` names this client (after the client became
     /// ready, changed id or went away).
     pub fn wake_grants_of(&self, client: &Auth0ClientCr) {
         let (ns, name) = (client.namespace(), client.name_any());
-        for g in self.grants.state() {
-            if g.namespace() == ns && g.spec.client_ref.as_ref().is_some_and(|r| r.name == name) {
-                let _ = self.grant_wakeups.unbounded_send(ObjectRef::from_obj(&*g));
-            }
-        }
+        self.wake::<Auth0ClientGrant>(|g| {
+            g.namespace() == ns && g.spec.client_ref.as_ref().is_some_and(|r| r.name == name)
+        });
+    }
+
+    /// Reconciles, now, every grant whose `resourceServerRef` names this API (after it became
+    /// ready, changed its scopes or went away).
+    pub fn wake_grants_of_api(&self, api: &Auth0ResourceServer) {
+        let (ns, name) = (api.namespace(), api.name_any());
+        self.wake::<Auth0ClientGrant>(|g| {
+            g.namespace() == ns
+                && g.spec
+                    .resource_server_ref
+                    .as_ref()
+                    .is_some_and(|r| r.name == name)
+        });
     }
 
     /// Forgets the failures of an object after a successful reconcile.
@@ -333,7 +469,7 @@ where
     }
 }
 
-/// Runs both controllers until `shutdown` completes (or forever), with private metrics and
+/// Runs the controllers until `shutdown` completes (or forever), with private metrics and
 /// health state. See [`run_with`].
 pub async fn run(
     kube: KubeClient,
@@ -345,7 +481,7 @@ pub async fn run(
     run_with(kube, config, metrics, health, shutdown).await
 }
 
-/// Runs both controllers for every watched namespace (or all namespaces) until `shutdown`
+/// Runs the controllers for every watched namespace (or all namespaces) until `shutdown`
 /// completes. Sets `health.caches_synced` once every cache has its initial list.
 pub async fn run_with(
     kube: KubeClient,
@@ -395,7 +531,7 @@ pub async fn run_with(
     };
     info!(namespaces = ?config.namespaces, resync = ?config.resync_interval, "starting controllers");
 
-    let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
+    let shutdown: Shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
     let mut runs = Vec::new();
     let mut readiness = Vec::new();
     let all_scopes = Arc::new(Scopes::default());
@@ -434,23 +570,31 @@ pub async fn run_with(
             .reflect(secret_writer)
             .touched_objects();
 
-        // Every managed kind is wired the same way (see `kind_controller`).
-        let (clients_store, client_controller, client_wakeups) =
-            kind_controller::<Auth0ClientCr>(&kube, ns.as_deref(), config.concurrency);
-        // The credentials Secrets are the client's: a deleted or edited one is repaired.
-        let client_controller = client_controller.owns_stream(secret_stream);
-        // A grant reconciles as soon as the Auth0Client it references changes readiness or id,
-        // or goes away: the client reconciler, the only writer of that status, sends the grants
-        // to wake through the grants' wake-up channel (no second watch of Auth0Clients).
-        let (grants_store, grant_controller, grant_wakeups) =
-            kind_controller::<Auth0ClientGrant>(&kube, ns.as_deref(), config.concurrency);
-        metrics.add_stores(clients_store.clone(), grants_store.clone());
-        all_scopes.0.lock().push(ScopeHandle {
-            clients: clients_store.clone(),
-            grants: grants_store.clone(),
-            client_wakeups,
-            grant_wakeups: grant_wakeups.clone(),
-        });
+        // Every managed kind is wired the same way (see `wire_kinds`).
+        let mut wiring = Wiring {
+            kube: &kube,
+            namespace: ns.as_deref(),
+            concurrency: config.concurrency,
+            metrics: &metrics,
+            kinds: ScopeKinds::default(),
+            readiness: Vec::new(),
+            starts: Vec::new(),
+            secrets: Some(secret_stream.boxed()),
+        };
+        wire_kinds(&mut wiring);
+        let Wiring {
+            kinds,
+            readiness: kinds_ready,
+            starts,
+            secrets: unowned_secrets,
+            ..
+        } = wiring;
+        if let Some(secrets) = unowned_secrets {
+            // No kind owns the Secrets: the cache must still be kept up to date.
+            runs.push(secrets.for_each(|_| async {}).boxed());
+        }
+        let kinds = Arc::new(kinds);
+        all_scopes.0.lock().push(kinds.clone());
 
         // Auth0Tenants of this scope, re-verified when a Secret they reference changes
         // (Secrets are watched as metadata only: nothing secret is cached).
@@ -483,17 +627,11 @@ pub async fn run_with(
             .boxed(),
         );
         {
-            let (c, g, s, t) = (
-                clients_store.clone(),
-                grants_store.clone(),
-                secrets.clone(),
-                ns_tenants.clone(),
-            );
+            let (s, t) = (secrets.clone(), ns_tenants.clone());
             readiness.push(
                 async move {
                     tokio::join!(
-                        store_ready(&c),
-                        store_ready(&g),
+                        futures::future::join_all(kinds_ready),
                         store_ready(&s),
                         store_ready(&t)
                     );
@@ -510,30 +648,17 @@ pub async fn run_with(
                 cluster: cluster_tenants.clone(),
             },
             scopes: all_scopes.clone(),
+            kinds,
             recorder: recorder.clone(),
             config: config.clone(),
             secrets,
-            clients: clients_store,
-            grants: grants_store.clone(),
-            grant_wakeups,
             metrics: metrics.clone(),
             failures: failures.clone(),
             pending_creates: Arc::clone(&pending_creates),
         });
-        runs.push(
-            client_controller
-                .graceful_shutdown_on(shutdown.clone())
-                .run(reconcile, error_policy, ctx.clone())
-                .for_each(|r| async move { log_result(r) })
-                .boxed(),
-        );
-        runs.push(
-            grant_controller
-                .graceful_shutdown_on(shutdown.clone())
-                .run(reconcile, error_policy, ctx.clone())
-                .for_each(|r| async move { log_result(r) })
-                .boxed(),
-        );
+        for start in starts {
+            runs.push(start(ctx.clone(), shutdown.clone()));
+        }
         runs.push(
             tenant_controller
                 .graceful_shutdown_on(shutdown.clone())
@@ -585,33 +710,6 @@ pub async fn run_with(
     }
     info!("controllers stopped");
     Ok(())
-}
-
-/// What every managed kind gets: a cache of its objects (without managedFields and kubectl's
-/// last-applied-configuration: at thousands of objects they are most of the memory), its
-/// controller at the configured concurrency, and a channel that wakes objects of it (their
-/// tenant became ready, a referenced object changed).
-#[allow(clippy::type_complexity)]
-fn kind_controller<K: Kind>(
-    kube: &KubeClient,
-    namespace: Option<&str>,
-    concurrency: u16,
-) -> (
-    Store<K>,
-    Controller<K>,
-    futures::channel::mpsc::UnboundedSender<ObjectRef<K>>,
-) {
-    let (store, writer) = reflector::store();
-    let stream = watcher(api::<K>(kube, namespace), list_config())
-        .default_backoff()
-        .modify(trim)
-        .reflect(writer)
-        .applied_objects();
-    let (wakeups, wakeup_stream) = futures::channel::mpsc::unbounded();
-    let controller = Controller::for_stream(stream, store.clone())
-        .with_config(controller::Config::default().concurrency(concurrency))
-        .reconcile_on(wakeup_stream);
-    (store, controller, wakeups)
 }
 
 /// Wakes the tenants that reference a Secret whenever it changes. Watches Secret *metadata*

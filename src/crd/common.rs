@@ -1,4 +1,4 @@
-//! Types shared by both custom resources.
+//! Types shared by the custom resources.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use schemars::JsonSchema;
@@ -71,11 +71,18 @@ pub enum Reason {
     TenantNotReady,
     /// The `ClusterAuth0Tenant` does not allow this resource's namespace.
     TenantNotAllowed,
+    /// An Auth0 object with this resource's unique key (an API identifier) exists and is not
+    /// this resource's; it is adopted only when the spec says so.
+    AlreadyExists,
+    /// The referenced `Auth0ResourceServer` does not exist or is not ready yet.
+    ResourceServerNotReady,
+    /// A grant asks for scopes its API does not define.
+    UnknownScopes,
 }
 
 impl Reason {
     /// Every reason, in documentation order.
-    pub const ALL: [Reason; 13] = [
+    pub const ALL: [Reason; 16] = [
         Reason::Synced,
         Reason::Reconciling,
         Reason::Auth0Error,
@@ -89,6 +96,9 @@ impl Reason {
         Reason::TenantNotFound,
         Reason::TenantNotReady,
         Reason::TenantNotAllowed,
+        Reason::AlreadyExists,
+        Reason::ResourceServerNotReady,
+        Reason::UnknownScopes,
     ];
 
     /// The wire value (condition and event reason).
@@ -107,6 +117,9 @@ impl Reason {
             Reason::TenantNotFound => "TenantNotFound",
             Reason::TenantNotReady => "TenantNotReady",
             Reason::TenantNotAllowed => "TenantNotAllowed",
+            Reason::AlreadyExists => "AlreadyExists",
+            Reason::ResourceServerNotReady => "ResourceServerNotReady",
+            Reason::UnknownScopes => "UnknownScopes",
         }
     }
 
@@ -115,7 +128,10 @@ impl Reason {
     pub const fn is_wait(self) -> bool {
         matches!(
             self,
-            Reason::ClientNotReady | Reason::TenantNotFound | Reason::TenantNotReady
+            Reason::ClientNotReady
+                | Reason::ResourceServerNotReady
+                | Reason::TenantNotFound
+                | Reason::TenantNotReady
         )
     }
 }
@@ -155,6 +171,12 @@ pub mod reason {
     pub const TENANT_NOT_READY: &str = Reason::TenantNotReady.as_str();
     /// [`Reason::TenantNotAllowed`].
     pub const TENANT_NOT_ALLOWED: &str = Reason::TenantNotAllowed.as_str();
+    /// [`Reason::AlreadyExists`].
+    pub const ALREADY_EXISTS: &str = Reason::AlreadyExists.as_str();
+    /// [`Reason::ResourceServerNotReady`].
+    pub const RESOURCE_SERVER_NOT_READY: &str = Reason::ResourceServerNotReady.as_str();
+    /// [`Reason::UnknownScopes`].
+    pub const UNKNOWN_SCOPES: &str = Reason::UnknownScopes.as_str();
 }
 
 /// Fields common to the status of both kinds.

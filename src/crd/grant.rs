@@ -28,7 +28,7 @@ use super::{
     derive = "PartialEq",
     doc = "An Auth0 client grant (application to API authorization) managed by auth0-operator.",
     printcolumn(name = "Client", type_ = "string", json_path = ".status.clientId"),
-    printcolumn(name = "Audience", type_ = "string", json_path = ".spec.audience"),
+    printcolumn(name = "Audience", type_ = "string", json_path = ".status.audience"),
     printcolumn(
         name = "Ready",
         type_ = "string",
@@ -59,6 +59,14 @@ use super::{
 #[x_kube(validation = Rule::new(
     "has(self.clientRef) == has(oldSelf.clientRef) && (!has(self.clientRef) || self.clientRef.name == oldSelf.clientRef.name)"
 ).message("clientRef is immutable"))]
+#[x_kube(validation = Rule::new("has(self.audience) != has(self.resourceServerRef)")
+    .message("exactly one of audience and resourceServerRef must be set"))]
+#[x_kube(validation = Rule::new(
+    "has(self.audience) == has(oldSelf.audience) && (!has(self.audience) || self.audience == oldSelf.audience)"
+).message("audience is immutable"))]
+#[x_kube(validation = Rule::new(
+    "has(self.resourceServerRef) == has(oldSelf.resourceServerRef) && (!has(self.resourceServerRef) || self.resourceServerRef.name == oldSelf.resourceServerRef.name)"
+).message("resourceServerRef is immutable"))]
 #[x_kube(validation = Rule::new(
     "has(self.tenantRef) == has(oldSelf.tenantRef) && (!has(self.tenantRef) || self.tenantRef == oldSelf.tenantRef)"
 ).message("tenantRef is immutable"))]
@@ -82,12 +90,20 @@ pub struct Auth0ClientGrantSpec {
     pub client_id: Option<String>,
 
     /// Identifier of the API (resource server) the application may call, e.g.
-    /// `https://api.example.com/`. Immutable.
+    /// `https://api.example.com/`, for an API not managed by this cluster. Exactly one of
+    /// `audience` and `resourceServerRef` is required. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 600))]
-    #[x_kube(validation = Rule::new("self == oldSelf").message("audience is immutable"))]
-    pub audience: String,
+    pub audience: Option<String>,
 
-    /// Scopes (permissions) granted for the audience. A set: order does not matter.
+    /// The `Auth0ResourceServer` (in this namespace and tenant) whose API the application may
+    /// call: the grant waits until it is ready, and uses its identifier as the audience.
+    /// Exactly one of `audience` and `resourceServerRef` is required. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_server_ref: Option<ResourceServerRef>,
+
+    /// Scopes (permissions) granted for the audience. A set: order does not matter. Each must
+    /// be defined by the API.
     #[serde(default)]
     #[schemars(inner(length(min = 1, max = 280)))]
     #[x_kube(merge_strategy = ListMerge::Set)]
@@ -116,6 +132,14 @@ pub struct ClientRef {
     pub name: String,
 }
 
+/// Reference to an `Auth0ResourceServer` in the same namespace.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+pub struct ResourceServerRef {
+    /// `metadata.name` of the `Auth0ResourceServer`.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}
+
 /// Observed state of an `Auth0ClientGrant`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
@@ -133,15 +157,20 @@ pub struct Auth0ClientGrantStatus {
     /// The client id the grant was resolved to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    /// The audience of the grant this resource manages, recorded when it was first synced:
-    /// `spec.audience` cannot change (the operator refuses a changed value with `InvalidSpec`
-    /// even where the API server does not run the CRD's CEL rules).
+    /// The audience of the grant this resource manages (`spec.audience`, or the identifier of
+    /// the `resourceServerRef`), recorded when it was first synced: it cannot change (the
+    /// operator refuses a changed value with `InvalidSpec` even where the API server does not
+    /// run the CRD's CEL rules).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
     /// The `clientRef` the grant was synced with (absent when it uses `spec.clientId`),
     /// recorded for the same immutability check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_ref: Option<ClientRef>,
+    /// The `resourceServerRef` the grant was synced with (absent when it uses `spec.audience`),
+    /// recorded for the same immutability check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_server_ref: Option<ResourceServerRef>,
     /// The tenant this resource's Auth0 objects live in (`default`, `<namespace>/<name>` or
     /// `cluster/<name>`), recorded when it was first synced: `spec.tenantRef` cannot change.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,5 +1,6 @@
-//! Custom resource definitions: `Auth0Client` and `Auth0ClientGrant` (group `auth0.operator.dev`,
-//! version `v1alpha1`).
+//! Custom resource definitions (group `auth0.operator.dev`, version `v1alpha1`): the managed
+//! kinds `Auth0Client`, `Auth0ClientGrant` and `Auth0ResourceServer`, and the tenants
+//! `Auth0Tenant` and `ClusterAuth0Tenant`.
 //!
 //! The Rust types are the single source of truth: `crds/*.yaml` is generated from them
 //! (`auth0-operator crds`) and a test fails when the committed files drift.
@@ -7,11 +8,13 @@
 mod client;
 mod common;
 mod grant;
+mod resource_server;
 mod tenant;
 
 pub use client::*;
 pub use common::*;
 pub use grant::*;
+pub use resource_server::*;
 pub use tenant::*;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -24,10 +27,14 @@ pub const FINALIZER: &str = "auth0.operator.dev/cleanup";
 
 /// The generated CRDs as `(file name, YAML)` pairs, in the order they are written to `crds/`.
 pub fn crd_files() -> Vec<(&'static str, String)> {
-    let [client, grant, tenant, cluster_tenant] = crds();
+    let [client, grant, resource_server, tenant, cluster_tenant] = crds();
     vec![
         ("auth0clients.auth0.operator.dev.yaml", to_yaml(&client)),
         ("auth0clientgrants.auth0.operator.dev.yaml", to_yaml(&grant)),
+        (
+            "auth0resourceservers.auth0.operator.dev.yaml",
+            to_yaml(&resource_server),
+        ),
         ("auth0tenants.auth0.operator.dev.yaml", to_yaml(&tenant)),
         (
             "clusterauth0tenants.auth0.operator.dev.yaml",
@@ -36,11 +43,13 @@ pub fn crd_files() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Every CRD as installed: `Auth0Client`, `Auth0ClientGrant`, `Auth0Tenant`, `ClusterAuth0Tenant`.
-pub fn crds() -> [CustomResourceDefinition; 4] {
+/// Every CRD as installed: `Auth0Client`, `Auth0ClientGrant`, `Auth0ResourceServer`,
+/// `Auth0Tenant`, `ClusterAuth0Tenant`.
+pub fn crds() -> [CustomResourceDefinition; 5] {
     [
         tidy(Auth0Client::crd()),
         tidy(Auth0ClientGrant::crd()),
+        tidy(Auth0ResourceServer::crd()),
         tidy(Auth0Tenant::crd()),
         tidy(ClusterAuth0Tenant::crd()),
     ]
