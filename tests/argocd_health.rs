@@ -11,8 +11,8 @@
 //! They also check that the copies of the scripts in `deploy/argocd/argocd-cm-values.yaml` and
 //! `docs/argocd.md` are exactly the `.lua` files, the single source of truth.
 //!
-//! Four kinds: the managed resources (`Auth0Client`, `Auth0ClientGrant`, whose Ready reasons are
-//! [`Reason`]) and the tenants (`Auth0Tenant`, `ClusterAuth0Tenant`, whose Ready reasons are
+//! Five kinds: the managed resources (`Auth0Client`, `Auth0ClientGrant`, `Auth0ResourceServer`,
+//! whose Ready reasons are [`Reason`]) and the tenants (`Auth0Tenant`, `ClusterAuth0Tenant`, whose Ready reasons are
 //! [`TenantReason`]).
 
 use std::{
@@ -22,7 +22,9 @@ use std::{
 
 use auth0_operator::{
     controller::tenant::TenantReason,
-    crd::{Auth0Client, Auth0ClientGrant, Auth0Tenant, ClusterAuth0Tenant, Reason},
+    crd::{
+        Auth0Client, Auth0ClientGrant, Auth0ResourceServer, Auth0Tenant, ClusterAuth0Tenant, Reason,
+    },
 };
 use mlua::{Lua, LuaOptions, LuaSerdeExt, StdLib, Table, serde::SerializeOptions};
 use serde_json::{Value, json};
@@ -32,12 +34,17 @@ const EXPECTED_MESSAGE: &str = "test.auth0.operator.dev/expected-message";
 const KEY_PREFIX: &str = "resource.customizations.health.auth0.operator.dev_";
 
 /// The kinds: (kind, script file, sample file prefix).
-const KINDS: [(&str, &str, &str); 4] = [
+const KINDS: [(&str, &str, &str); 5] = [
     ("Auth0Client", "health-auth0client.lua", "auth0client"),
     (
         "Auth0ClientGrant",
         "health-auth0clientgrant.lua",
         "auth0clientgrant",
+    ),
+    (
+        "Auth0ResourceServer",
+        "health-auth0resourceserver.lua",
+        "auth0resourceserver",
     ),
     ("Auth0Tenant", "health-auth0tenant.lua", "auth0tenant"),
     (
@@ -48,7 +55,7 @@ const KINDS: [(&str, &str, &str); 4] = [
 ];
 
 /// The managed resources (Ready reasons: [`Reason`]).
-const RESOURCE_KINDS: [&str; 2] = ["Auth0Client", "Auth0ClientGrant"];
+const RESOURCE_KINDS: [&str; 3] = ["Auth0Client", "Auth0ClientGrant", "Auth0ResourceServer"];
 /// The tenants (Ready reasons: [`TenantReason`]).
 const TENANT_KINDS: [&str; 2] = ["Auth0Tenant", "ClusterAuth0Tenant"];
 
@@ -70,7 +77,6 @@ const RESOURCE_CASES: &[&str] = &[
     "rate-limited",
     "auth0-error",
     "invalid-spec",
-    "not-found",
     "kubernetes-error",
     "tenant-not-found",
     "tenant-not-ready",
@@ -250,9 +256,14 @@ fn every_case_has_a_sample_for_every_kind() {
         };
         wanted.extend(specific.iter().map(|c| (prefix, *c)));
     }
-    // Reasons only one kind can have.
+    // Reasons only some kinds can have (an API never reports NotFound: it is recreated).
     wanted.push(("auth0client", "secret-conflict"));
+    wanted.push(("auth0client", "not-found"));
+    wanted.push(("auth0clientgrant", "not-found"));
     wanted.push(("auth0clientgrant", "client-not-ready"));
+    wanted.push(("auth0clientgrant", "resource-server-not-ready"));
+    wanted.push(("auth0clientgrant", "unknown-scopes"));
+    wanted.push(("auth0resourceserver", "already-exists"));
     let missing: Vec<String> = wanted
         .iter()
         .filter(|(p, c)| !have.iter().any(|(hp, hc)| hp == p && hc == c))
@@ -270,6 +281,8 @@ fn samples_are_valid_objects() {
             "Auth0Client" => serde_json::from_value::<Auth0Client>(obj.clone())
                 .map(|o| serde_json::to_value(o).unwrap()),
             "Auth0ClientGrant" => serde_json::from_value::<Auth0ClientGrant>(obj.clone())
+                .map(|o| serde_json::to_value(o).unwrap()),
+            "Auth0ResourceServer" => serde_json::from_value::<Auth0ResourceServer>(obj.clone())
                 .map(|o| serde_json::to_value(o).unwrap()),
             "Auth0Tenant" => serde_json::from_value::<Auth0Tenant>(obj.clone())
                 .map(|o| serde_json::to_value(o).unwrap()),
@@ -685,9 +698,9 @@ fn doc_yaml_documents() -> Vec<Value> {
 }
 
 /// The sync-wave example of docs/argocd.md orders what depends on what: CRDs, then Secrets, then
-/// the operator (wave 0, the chart's default), then tenants, then clients, then grants (and so
-/// prunes in the reverse order: the operator and a tenant's Secret outlive the tenant, the
-/// tenant outlives its clients and grants). Its CRD kustomization lists every CRD file.
+/// the operator (wave 0, the chart's default), then tenants, then clients and APIs, then grants
+/// (and so prunes in the reverse order: the operator and a tenant's Secret outlive the tenant,
+/// the tenant outlives its clients, APIs and grants). Its CRD kustomization lists every CRD file.
 #[test]
 fn docs_sync_waves_put_tenants_between_the_operator_and_their_resources() {
     let wave = |v: &Value| -> i64 {
@@ -720,9 +733,11 @@ fn docs_sync_waves_put_tenants_between_the_operator_and_their_resources() {
                 );
             }
             "SealedSecret" | "Secret" => waves.entry("Secret".into()).or_default().push(wave(d)),
-            "Auth0Tenant" | "ClusterAuth0Tenant" | "Auth0Client" | "Auth0ClientGrant" => {
-                waves.entry(kind.into()).or_default().push(wave(d))
-            }
+            "Auth0Tenant"
+            | "ClusterAuth0Tenant"
+            | "Auth0Client"
+            | "Auth0ClientGrant"
+            | "Auth0ResourceServer" => waves.entry(kind.into()).or_default().push(wave(d)),
             _ => {}
         }
     }
@@ -733,7 +748,12 @@ fn docs_sync_waves_put_tenants_between_the_operator_and_their_resources() {
     assert!(max("Secret") < operator, "{waves:?}");
     assert!(operator < min("Auth0Tenant"), "{waves:?}");
     assert!(max("Auth0Tenant") < min("Auth0Client"), "{waves:?}");
+    assert!(max("Auth0Tenant") < min("Auth0ResourceServer"), "{waves:?}");
     assert!(max("Auth0Client") < min("Auth0ClientGrant"), "{waves:?}");
+    assert!(
+        max("Auth0ResourceServer") < min("Auth0ClientGrant"),
+        "{waves:?}"
+    );
     let crd_files: std::collections::BTreeSet<String> = auth0_operator::crd::crd_files()
         .into_iter()
         .map(|(f, _)| f.to_string())

@@ -12,18 +12,20 @@
 --   no status / no Ready condition yet     -> Progressing "Waiting for the operator"
 --   observedGeneration < generation        -> Progressing "Reconciling generation N"
 --   Ready=True                             -> Healthy     (condition message)
---   Ready=False, ClientNotReady, TenantNotFound, TenantNotReady, Reconciling, RateLimited or
---   Auth0Unavailable                       -> Progressing (condition message; the operator waits
---                                             for the referenced client or tenant, or retries by
---                                             itself)
---   Ready=False, any other reason (TenantNotAllowed, InvalidSpec, Auth0Error, ...)
---                                          -> Degraded    (condition message)
+--   Ready=False, ClientNotReady, ResourceServerNotReady, TenantNotFound, TenantNotReady,
+--   Reconciling, RateLimited or Auth0Unavailable
+--                                          -> Progressing (condition message; the operator waits
+--                                             for the referenced client, API or tenant, or
+--                                             retries by itself)
+--   Ready=False, any other reason (TenantNotAllowed, InvalidSpec, Auth0Error, AlreadyExists,
+--   UnknownScopes, ...)                    -> Degraded    (condition message)
 --   Ready=Unknown (or anything else)       -> Progressing (condition message)
 hs = {}
 
 -- Ready=False reasons the operator resolves by itself, given time.
 local waiting = {
   ClientNotReady = true,
+  ResourceServerNotReady = true,
   TenantNotFound = true,
   TenantNotReady = true,
   Reconciling = true,
