@@ -86,6 +86,11 @@ pub trait Kind:
         tenant: &'a Tenant,
         seen: &'a mut Self::Seen,
     ) -> impl Future<Output = Result<Outcome, Error>> + Send + 'a;
+    /// Whether the sync wrote the status itself (e.g. a create intent): the status the object
+    /// showed is then stale, and the final status is written even if it equals it.
+    fn wrote_status(_seen: &Self::Seen) -> bool {
+        false
+    }
     /// The `Ready=True` message after a sync.
     fn synced_message(&self, seen: &Self::Seen) -> String;
     /// The status to write, given what the sync learned, the new `Ready` condition, the error
@@ -226,8 +231,11 @@ async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, 
                 generation,
                 obj.current_conditions(),
             );
+            let shown = (!K::wrote_status(&seen))
+                .then(|| obj.current_status())
+                .flatten();
             let next = obj.next_status(seen, ready, None, resolved.as_deref());
-            if status::apply_status(api, obj, obj.current_status(), &next).await? {
+            if status::apply_status(api, obj, shown, &next).await? {
                 obj.status_changed(ctx);
             }
             announce(obj, ctx, outcome, "Sync").await;
@@ -242,8 +250,11 @@ async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, 
                 generation,
                 obj.current_conditions(),
             );
+            let shown = (!K::wrote_status(&seen))
+                .then(|| obj.current_status())
+                .flatten();
             let next = obj.next_status(seen, ready, Some(&err), resolved.as_deref());
-            match status::apply_status(api, obj, obj.current_status(), &next).await {
+            match status::apply_status(api, obj, shown, &next).await {
                 Ok(true) => obj.status_changed(ctx),
                 Ok(false) => {}
                 Err(e) => warn!(error = %e, "could not write status"),

@@ -25,6 +25,8 @@ pub struct Seen {
     id: Option<String>,
     /// The identifier was recorded in status as the create intent (this or an earlier pass).
     intent: bool,
+    /// This pass wrote the intent to the status itself.
+    wrote_intent: bool,
     /// The API this resource had is gone from Auth0 (status must stop naming it).
     gone: bool,
     created: bool,
@@ -97,6 +99,10 @@ impl super::Kind for Auth0ResourceServer {
             ));
         }
         Ok(out)
+    }
+
+    fn wrote_status(seen: &Seen) -> bool {
+        seen.wrote_intent
     }
 
     fn synced_message(&self, seen: &Seen) -> String {
@@ -236,15 +242,16 @@ fn already_exists(obj: &Auth0ResourceServer, tenant: &Tenant) -> Error {
     ))
 }
 
-/// Records the create intent (the identifier) in status before the `POST`.
+/// Records the create intent (the identifier) in status before the `POST`; `current` is the
+/// status as the API server has it. Returns whether it wrote.
 async fn record_intent(
     obj: &Auth0ResourceServer,
+    current: &Auth0ResourceServerStatus,
     ctx: &Context,
     tenant: &Tenant,
-) -> Result<(), Error> {
-    let current = obj.status.clone().unwrap_or_default();
+) -> Result<bool, Error> {
     if current.identifier.as_deref() == Some(obj.spec.identifier.as_str()) {
-        return Ok(());
+        return Ok(false);
     }
     let ready = status::ready(
         false,
@@ -262,8 +269,8 @@ async fn record_intent(
     };
     let api: Api<Auth0ResourceServer> =
         Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
-    status::apply_status(&api, obj, obj.status.as_ref(), &next).await?;
-    Ok(())
+    status::apply_status(&api, obj, None, &next).await?;
+    Ok(true)
 }
 
 /// Finds, adopts or creates the API, then patches it to the spec. What it learns goes into
@@ -281,7 +288,17 @@ async fn sync(
             spec.identifier
         )));
     }
-    let status = obj.status.clone().unwrap_or_default();
+    let mut status = obj.status.clone().unwrap_or_default();
+    if status.id.is_none() {
+        // The cache may be behind the status an earlier pass wrote moments ago (an intent, an
+        // id, or the AlreadyExists that cleared an intent): whether an existing API is ours is
+        // decided on the status as the API server has it, never on a stale copy.
+        let api: Api<Auth0ResourceServer> =
+            Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
+        if let Some(fresh) = api.get_opt(&obj.name_any()).await? {
+            status = fresh.status.unwrap_or_default();
+        }
+    }
     // An earlier pass recorded the intent to create this identifier: an API with it may be the
     // one that pass created.
     let intended = status.identifier.as_deref() == Some(spec.identifier.as_str());
@@ -308,7 +325,7 @@ async fn sync(
     let observed = match observed {
         Some(r) => r,
         None => {
-            record_intent(obj, ctx, tenant).await?;
+            out.wrote_intent = record_intent(obj, &status, ctx, tenant).await?;
             out.intent = true;
             match tenant
                 .auth0
