@@ -18,6 +18,8 @@ ROOTS = [
     "UpdateClientRequestContent",
     "CreateClientGrantRequestContent",
     "UpdateClientGrantRequestContent",
+    "CreateResourceServerRequestContent",
+    "UpdateResourceServerRequestContent",
 ]
 DROP = {"description", "example", "examples", "title", "deprecated", "externalDocs"}
 # Keywords whose value is a map of *names* -> schema (the names must never be stripped).
@@ -43,6 +45,15 @@ NEW_PROPERTIES = {
     "UpdateClientRequestContent": {
         "identity_assertion_authorization_grant": {
             "type": ["object", "null"], "properties": {"active": {"type": "boolean"}}},
+    },
+    # Sent by TF and accepted by Auth0 on POST and PATCH /resource-servers although the
+    # snapshot's request schemas lack it (TestAccResourceServer*, TestAccDataSourceResourceServer;
+    # the response schema has it).
+    "CreateResourceServerRequestContent": {
+        "token_lifetime_for_web": {"type": "integer"},
+    },
+    "UpdateResourceServerRequestContent": {
+        "token_lifetime_for_web": {"type": "integer"},
     },
     # `grants` inside token_vault_privileged_access (TestAccClientCredentialsTokenVault*).
     "ClientTokenVaultPrivilegedAccessWithCredentialId": {

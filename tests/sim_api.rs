@@ -440,11 +440,28 @@ async fn client_list_pagination_and_filters() {
         None,
     )
     .await;
+    // 55 created + the tenant's global "All Applications" client (listed first).
     assert_eq!(
         (v["start"].clone(), v["limit"].clone(), v["total"].clone()),
-        (json!(50), json!(50), json!(55))
+        (json!(50), json!(50), json!(56))
     );
-    assert_eq!(v["clients"].as_array().unwrap().len(), 5);
+    assert_eq!(v["clients"].as_array().unwrap().len(), 6);
+    let (_, _, v) = call(
+        &sim,
+        &tok,
+        "GET",
+        "/api/v2/clients?is_global=false&include_totals=true&per_page=100",
+        None,
+    )
+    .await;
+    assert_eq!(v["total"], 55);
+    assert!(
+        v["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["global"] == false)
+    );
     let (_, _, v) = call(
         &sim,
         &tok,
@@ -455,7 +472,10 @@ async fn client_list_pagination_and_filters() {
     .await;
     assert_eq!(v.as_array().unwrap().len(), 11);
     let (_, _, v) = call(&sim, &tok, "GET", "/api/v2/clients?is_global=true", None).await;
-    assert_eq!(v, json!([]));
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert_eq!(v[0]["name"], "All Applications");
+    assert_eq!(sim.clients().len(), 55, "built-in clients are not counted");
+    assert_eq!(sim.all_clients().len(), 56);
     let (s, _, v) = call(&sim, &tok, "GET", "/api/v2/clients?per_page=101", None).await;
     assert_eq!(
         (s, v["errorCode"].as_str()),

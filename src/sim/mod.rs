@@ -14,7 +14,13 @@
 //! which at least one more request is available (now + 1 s at the earliest).
 //!
 //! Faults ([`Faults`]) apply to `/api/v2` only, never to `/oauth/token`.
+//!
+//! Every simulated tenant starts like a real one: the system "Auth0 Management API" (with its
+//! whole scope list) and the global "All Applications" client (`global: true`, filtered out
+//! by `GET /clients?is_global=false`). Test hooks such as [`Simulator::clients`] leave the
+//! built-in clients out; [`Simulator::all_clients`] includes them.
 
+mod pem;
 mod schema;
 mod server;
 mod store;
@@ -61,7 +67,8 @@ pub struct SimConfig {
     /// The management (M2M) application's credentials accepted by `/oauth/token`.
     pub client_id: String,
     pub client_secret: String,
-    /// Extra resource servers (APIs) to seed, by identifier.
+    /// Extra resource servers (APIs) to seed, by identifier. Their scopes are open (see
+    /// [`Simulator::add_resource_server`]).
     pub audiences: Vec<String>,
     /// Scopes granted to the management application.
     pub scopes: Vec<String>,
@@ -155,9 +162,34 @@ impl Simulator {
         self.shared.store.lock().domain.clone()
     }
 
-    /// Full client objects, including `client_secret`, in creation order.
+    /// Full client objects, including `client_secret`, in creation order, **without the
+    /// tenant's built-in clients** (the global "All Applications" client, and the management
+    /// application once it is a client): what was created through the API or out of band.
+    /// See [`Simulator::all_clients`] for every client the API lists.
     pub fn clients(&self) -> Vec<Value> {
+        let store = self.shared.store.lock();
+        store
+            .clients
+            .iter()
+            .filter(|c| !store.is_builtin_client(c))
+            .cloned()
+            .collect()
+    }
+
+    /// Every client, the built-in ones included, in the order `GET /clients` lists them.
+    pub fn all_clients(&self) -> Vec<Value> {
         self.shared.store.lock().clients.clone()
+    }
+
+    /// The tenant's global "All Applications" client (`global: true`).
+    pub fn global_client(&self) -> Value {
+        let store = self.shared.store.lock();
+        store
+            .clients
+            .iter()
+            .find(|c| c["global"] == true)
+            .cloned()
+            .expect("every tenant has a global client")
     }
 
     pub fn client(&self, client_id: &str) -> Option<Value> {
@@ -175,8 +207,18 @@ impl Simulator {
             .collect()
     }
 
+    /// Every API as `GET /resource-servers` lists it, the system "Auth0 Management API"
+    /// (first) included.
     pub fn resource_servers(&self) -> Vec<Value> {
         self.shared.store.lock().resource_servers.clone()
+    }
+
+    /// An API by id or identifier.
+    pub fn resource_server(&self, id_or_identifier: &str) -> Option<Value> {
+        let store = self.shared.store.lock();
+        store
+            .find_rs(id_or_identifier)
+            .map(|i| store.resource_servers[i].clone())
     }
 
     /// Creates a client as if via the dashboard: no schema validation, defaults applied.
@@ -214,9 +256,26 @@ impl Simulator {
         self.shared.store.lock().delete_grant(grant_id)
     }
 
-    /// Adds an API (resource server) with this identifier unless it exists.
+    /// Adds an API (resource server) with this identifier unless it exists. Like the APIs of
+    /// [`SimConfig::audiences`], its scopes are open: a grant that asks for scopes it does not
+    /// define adds them to it instead of getting Auth0's 400 (tests that do not care about
+    /// the API's scopes). Use [`Simulator::add_resource_server_with_scopes`] for an API that
+    /// enforces its scope list.
     pub fn add_resource_server(&self, identifier: &str) {
         self.shared.store.lock().add_resource_server(identifier);
+    }
+
+    /// Adds an API that defines exactly `scopes`; grants asking for others get Auth0's
+    /// `400 Payload validation error: scope must be a subset of resource server scopes`.
+    /// Returns the API as the API returns it.
+    ///
+    /// # Panics
+    /// If an API with this identifier exists.
+    pub fn add_resource_server_with_scopes(&self, identifier: &str, scopes: &[&str]) -> Value {
+        self.shared
+            .store
+            .lock()
+            .add_resource_server_with_scopes(identifier, scopes)
     }
 
     pub fn set_faults(&self, faults: Faults) {

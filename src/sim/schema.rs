@@ -28,6 +28,10 @@ pub enum RequestOp {
     CreateClientGrant,
     /// `PATCH /api/v2/client-grants/{id}` (`UpdateClientGrantRequestContent`)
     UpdateClientGrant,
+    /// `POST /api/v2/resource-servers` (`CreateResourceServerRequestContent`)
+    CreateResourceServer,
+    /// `PATCH /api/v2/resource-servers/{id}` (`UpdateResourceServerRequestContent`)
+    UpdateResourceServer,
 }
 
 impl RequestOp {
@@ -38,14 +42,18 @@ impl RequestOp {
             RequestOp::UpdateClient => "UpdateClientRequestContent",
             RequestOp::CreateClientGrant => "CreateClientGrantRequestContent",
             RequestOp::UpdateClientGrant => "UpdateClientGrantRequestContent",
+            RequestOp::CreateResourceServer => "CreateResourceServerRequestContent",
+            RequestOp::UpdateResourceServer => "UpdateResourceServerRequestContent",
         }
     }
 
-    const ALL: [RequestOp; 4] = [
+    const ALL: [RequestOp; 6] = [
         RequestOp::CreateClient,
         RequestOp::UpdateClient,
         RequestOp::CreateClientGrant,
         RequestOp::UpdateClientGrant,
+        RequestOp::CreateResourceServer,
+        RequestOp::UpdateResourceServer,
     ];
 }
 
@@ -107,7 +115,9 @@ pub fn validate_request(op: RequestOp, body: &Value) -> Result<(), String> {
                 );
             }
         }
-        RequestOp::UpdateClientGrant => {}
+        RequestOp::UpdateClientGrant
+        | RequestOp::CreateResourceServer
+        | RequestOp::UpdateResourceServer => {}
     }
     Ok(())
 }

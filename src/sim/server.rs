@@ -917,6 +917,18 @@ fn parse_body(body: Option<Result<Value, ()>>) -> Result<Value, ApiError> {
 
 type Routed = Result<(u16, Option<Value>), ApiError>;
 
+/// A resource server named in the path by id or by identifier. The path segment is already
+/// percent-decoded once; Auth0 also finds an identifier that was encoded twice
+/// (`https:%252F%252F…`, recorded in TestAccDataSourceResourceServer.yaml), so a segment that
+/// still holds escapes is decoded again if it matches nothing as is.
+fn rs_index(store: &Store, id: &str) -> Option<usize> {
+    store.find_rs(id).or_else(|| {
+        id.contains('%')
+            .then(|| percent_decode(id))
+            .and_then(|d| store.find_rs(&d))
+    })
+}
+
 fn not_found() -> ApiError {
     ApiError::new(404, "Not Found", None)
 }
@@ -1058,7 +1070,26 @@ fn route(
         // ------------------------------------------------ resource servers
         ("GET", ["resource-servers"]) => {
             require(scopes, &["read:resource_servers"])?;
-            let items = shared.store.lock().resource_servers.clone();
+            // OAS: `per_page` 1..100; `identifiers` is an array (`identifiers=a&identifiers=b`).
+            q_int(q, "per_page", 1, Some(100))?;
+            let wanted: Vec<&str> = q
+                .iter()
+                .filter(|(k, v)| k == "identifiers" && !v.is_empty())
+                .map(|(_, v)| v.as_str())
+                .collect();
+            let items: Vec<Value> = shared
+                .store
+                .lock()
+                .resource_servers
+                .iter()
+                .filter(|r| {
+                    wanted.is_empty()
+                        || r["identifier"]
+                            .as_str()
+                            .is_some_and(|i| wanted.contains(&i))
+                })
+                .cloned()
+                .collect();
             Ok((200, Some(paginate(items, q, "resource_servers")?)))
         }
         ("POST", ["resource-servers"]) => {
@@ -1076,7 +1107,7 @@ fn route(
         ("GET", ["resource-servers", id]) => {
             require(scopes, &["read:resource_servers"])?;
             let store = shared.store.lock();
-            let idx = store.find_rs(id).ok_or_else(|| {
+            let idx = rs_index(&store, id).ok_or_else(|| {
                 ApiError::new(
                     404,
                     "The resource server does not exist",
@@ -1087,19 +1118,28 @@ fn route(
         }
         ("PATCH", ["resource-servers", id]) => {
             require(scopes, &["update:resource_servers"])?;
-            Ok((
-                200,
-                Some(
-                    shared
-                        .store
-                        .lock()
-                        .patch_resource_server(id, parse_body(body)?)?,
-                ),
-            ))
+            let b = parse_body(body)?;
+            let mut store = shared.store.lock();
+            let key = rs_index(&store, id)
+                .map(|i| {
+                    store.resource_servers[i]["id"]
+                        .as_str()
+                        .unwrap_or(id)
+                        .to_string()
+                })
+                .unwrap_or_else(|| id.to_string());
+            Ok((200, Some(store.patch_resource_server(&key, b)?)))
         }
         ("DELETE", ["resource-servers", id]) => {
             require(scopes, &["delete:resource_servers"])?;
-            shared.store.lock().delete_resource_server(id)?;
+            let mut store = shared.store.lock();
+            if let Some(i) = rs_index(&store, id) {
+                let key = store.resource_servers[i]["id"]
+                    .as_str()
+                    .unwrap_or(id)
+                    .to_string();
+                store.delete_resource_server(&key)?;
+            }
             Ok((204, None))
         }
         _ => Err(not_found()),
