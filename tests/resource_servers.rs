@@ -557,3 +557,52 @@ async fn killed_after_create_leaves_exactly_one_api() {
     second.start_kill().unwrap();
     let _ = second.wait().await;
 }
+
+/// A grant by `audience` for an API made elsewhere, after the operator listed the tenant's APIs:
+/// Auth0 refuses undefined scopes with a 400 that names none of them; the grant's condition
+/// names them.
+#[tokio::test]
+async fn auth0s_refusal_of_undefined_scopes_is_explained() {
+    let Some(w) = world("auth0s_refusal_of_undefined_scopes_is_explained", &[]).await else {
+        return;
+    };
+    namespace(&w.kube, "refused").await;
+    let clients: Api<Auth0Client> = Api::namespaced(w.kube.clone(), "refused");
+    let grants: Api<Auth0ClientGrant> = Api::namespaced(w.kube.clone(), "refused");
+    let op = Operator::start(&w.kube, operator_config(&w.sim, Duration::from_secs(600)));
+    apply(
+        &clients,
+        &client_obj(
+            "worker",
+            json!({"name": "Worker", "appType": "non_interactive"}),
+        ),
+    )
+    .await;
+    wait_ready(&clients, "worker", "True", "Synced", T).await;
+    // The operator lists the tenant's APIs (for its own API)...
+    let apis: Api<Auth0ResourceServer> = Api::namespaced(w.kube.clone(), "refused");
+    apply(&apis, &api_obj("orders", json!({"identifier": ORDERS}))).await;
+    wait_ready(&apis, "orders", "True", "Synced", T).await;
+    // ...before this one is made in the dashboard.
+    w.sim
+        .add_resource_server_with_scopes("https://billing.example.com/", &["read:invoices"]);
+    apply(
+        &grants,
+        &grant_obj(
+            "g",
+            json!({"clientRef": {"name": "worker"}, "audience": "https://billing.example.com/",
+                   "scopes": ["read:invoices", "pay:invoices"]}),
+        ),
+    )
+    .await;
+    let g = wait_ready(&grants, "g", "False", "UnknownScopes", T).await;
+    let posts = sent(&w, "POST", "/api/v2/client-grants");
+    assert_eq!(posts.len(), 1, "Auth0 was asked once: {posts:?}");
+    assert_eq!(posts[0].status, 400);
+    let (_, _, message) = ready_of(&g.status.unwrap().conditions).unwrap();
+    assert_eq!(
+        message,
+        "the API https://billing.example.com/ does not define the scope pay:invoices: add them to the API https://billing.example.com/ in Auth0, or remove them from this grant's spec.scopes"
+    );
+    op.stop().await;
+}

@@ -307,10 +307,47 @@ async fn check_scopes(
         .inventory
         .ensure_resource_servers(&tenant.auth0)
         .await?;
-    let Some(api) = tenant.inventory.resource_server_by_identifier(audience) else {
+    match tenant.inventory.resource_server_by_identifier(audience) {
+        Some(api) => unknown_scopes_error(obj, audience, &api),
         // Unknown here: Auth0 has the last word (a 404 if the API does not exist).
-        return Ok(());
-    };
+        None => Ok(()),
+    }
+}
+
+/// Auth0 refuses a grant with scopes its API does not define with a 400 that names none of
+/// them ("scope must be a subset of resource server scopes"): the API is read once more so the
+/// condition can name them (and the listing is corrected for the next pass).
+async fn explain_refused_scopes(
+    obj: &Auth0ClientGrant,
+    tenant: &Tenant,
+    audience: &str,
+    e: crate::auth0::Auth0Error,
+) -> Error {
+    let refused_scopes = matches!(&e, crate::auth0::Auth0Error::Api { status: 400, message, .. }
+        if message.contains("subset of resource server scopes"));
+    if !refused_scopes {
+        return e.into();
+    }
+    match tenant.auth0.get_resource_server(audience).await {
+        Ok(Some(api)) => {
+            tenant.inventory.upsert_resource_server(&api);
+            match unknown_scopes_error(obj, audience, &api) {
+                Err(named) => named,
+                Ok(()) => e.into(),
+            }
+        }
+        _ => Error::UnknownScopes(format!(
+            "the API {audience} does not define some of the scopes in spec.scopes ({e})"
+        )),
+    }
+}
+
+/// `UnknownScopes` naming the scopes of the spec `api` does not define, if any.
+fn unknown_scopes_error(
+    obj: &Auth0ClientGrant,
+    audience: &str,
+    api: &crate::auth0::ResourceServer,
+) -> Result<(), Error> {
     let unknown =
         build::unknown_scopes(&obj.spec.scopes, api.scopes.as_deref().unwrap_or_default());
     if unknown.is_empty() {
@@ -436,6 +473,9 @@ async fn sync(
                 out.adopted = true;
                 g
             }
+            Err(e @ crate::auth0::Auth0Error::Api { status: 400, .. }) => {
+                return Err(explain_refused_scopes(obj, tenant, &audience, e).await);
+            }
             Err(e) if e.is_not_found() => {
                 // The grant this resource had (if any) is gone too.
                 out.grant_gone = obj.status.as_ref().is_some_and(|s| s.grant_id.is_some());
@@ -460,6 +500,9 @@ async fn sync(
             .await
         {
             Ok(g) => tenant.inventory.upsert_grant(&g),
+            Err(e @ crate::auth0::Auth0Error::Api { status: 400, .. }) => {
+                return Err(explain_refused_scopes(obj, tenant, &audience, e).await);
+            }
             Err(e) if e.is_not_found() => {
                 // Deleted behind our back (e.g. with its client): create it on the next pass.
                 tenant.inventory.remove_grant(&observed.id);
