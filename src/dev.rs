@@ -42,8 +42,8 @@ use crate::{
     config::{OperatorConfig, RunArgs},
     controller::tenant::{TenantReason, domain_allowed},
     crd::{
-        Auth0Client, Auth0ClientGrant, Auth0Tenant, CONDITION_READY, ClusterAuth0Tenant,
-        DEFAULT_CLIENT_ID_KEY, DEFAULT_CLIENT_SECRET_KEY, reason,
+        Auth0Client, Auth0ClientGrant, Auth0ResourceServer, Auth0Tenant, CONDITION_READY,
+        ClusterAuth0Tenant, DEFAULT_CLIENT_ID_KEY, DEFAULT_CLIENT_SECRET_KEY, reason,
     },
     envtest::TestEnv,
     sim::{SimConfig, Simulator},
@@ -273,7 +273,17 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         ));
     }
 
-    report(&kube, &args.namespace, &manifests, &log_file).await;
+    let token_url = tenant
+        .base_url
+        .clone()
+        .unwrap_or_else(|| {
+            format!("https://{}", tenant.domain)
+                .parse()
+                .expect("a domain URL")
+        })
+        .join("/oauth/token")
+        .context("token endpoint URL")?;
+    report(&kube, &args.namespace, &manifests, &log_file, &token_url).await;
 
     line("");
     if args.once {
@@ -286,7 +296,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         env.kubeconfig_path().display()
     ));
     let in_ns = ns_flag(&args.namespace);
-    line("    kubectl get auth0tenants,auth0clients,auth0clientgrants -A");
+    line("    kubectl get auth0tenants,auth0resourceservers,auth0clients,auth0clientgrants -A");
     line(format!(
         "    kubectl describe auth0tenant {DEV_TENANT}{in_ns}"
     ));
@@ -342,13 +352,14 @@ fn grant_audiences(manifests: &[(String, Value)]) -> Vec<String> {
 }
 
 /// The kinds the dev loop applies from `examples/`.
-const APPLIED_KINDS: [&str; 2] = ["Auth0Client", "Auth0ClientGrant"];
+const APPLIED_KINDS: [&str; 3] = ["Auth0Client", "Auth0ClientGrant", "Auth0ResourceServer"];
 
 /// The resource of one of the operator's kinds, and whether it is namespaced.
 fn api_resource(kind: &str) -> Option<(ApiResource, bool)> {
     match kind {
         "Auth0Client" => Some((ApiResource::erase::<Auth0Client>(&()), true)),
         "Auth0ClientGrant" => Some((ApiResource::erase::<Auth0ClientGrant>(&()), true)),
+        "Auth0ResourceServer" => Some((ApiResource::erase::<Auth0ResourceServer>(&()), true)),
         "Auth0Tenant" => Some((ApiResource::erase::<Auth0Tenant>(&()), true)),
         "ClusterAuth0Tenant" => Some((ApiResource::erase::<ClusterAuth0Tenant>(&()), false)),
         _ => None,
@@ -550,12 +561,22 @@ const REPORT_TIMEOUT: Duration = Duration::from_secs(60);
 /// reasons of [`crate::crd::reason`] are waits (`Reconciling`; `ClientNotReady`,
 /// `TenantNotFound` and `TenantNotReady` unless what they wait for failed or does not exist) or
 /// errors the operator retries (`Auth0Unavailable`, `RateLimited`, `KubernetesError`).
-const NEEDS_USER: [&str; 5] = [
+const NEEDS_USER: [&str; 7] = [
     reason::INVALID_SPEC,
     reason::SECRET_CONFLICT,
     reason::NOT_FOUND,
     reason::AUTH0_ERROR,
     reason::TENANT_NOT_ALLOWED,
+    reason::ALREADY_EXISTS,
+    reason::UNKNOWN_SCOPES,
+];
+
+/// `Ready=False` reasons that wait for another object (see [`awaited`]).
+const WAITS: [&str; 4] = [
+    reason::CLIENT_NOT_READY,
+    reason::RESOURCE_SERVER_NOT_READY,
+    reason::TENANT_NOT_FOUND,
+    reason::TENANT_NOT_READY,
 ];
 
 /// Where one applied example stands.
@@ -611,12 +632,17 @@ fn tenant_outcome(tenant: &Value) -> Outcome {
 }
 
 /// The object a resource waits for, as `(kind, name)`: its `clientRef` client for
-/// `ClientNotReady`, its tenant for `TenantNotFound`/`TenantNotReady` (`None`: no `tenantRef`,
-/// and the dev loop's operator has no default tenant).
+/// `ClientNotReady`, its `resourceServerRef` API for `ResourceServerNotReady`, its tenant for
+/// `TenantNotFound`/`TenantNotReady` (`None`: no `tenantRef`, and the dev loop's operator has
+/// no default tenant).
 fn awaited(obj: &Value, why: &str) -> Option<(String, String)> {
     if why == reason::CLIENT_NOT_READY {
         let name = obj["spec"]["clientRef"]["name"].as_str()?;
         return Some(("Auth0Client".to_string(), name.to_string()));
+    }
+    if why == reason::RESOURCE_SERVER_NOT_READY {
+        let name = obj["spec"]["resourceServerRef"]["name"].as_str()?;
+        return Some(("Auth0ResourceServer".to_string(), name.to_string()));
     }
     let tenant = &obj["spec"]["tenantRef"];
     let name = tenant["name"].as_str()?;
@@ -640,13 +666,7 @@ fn outcome(kind: &str, obj: &Value, cluster: &Cluster) -> Outcome {
     if NEEDS_USER.contains(&why) {
         return Outcome::Failed;
     }
-    if [
-        reason::CLIENT_NOT_READY,
-        reason::TENANT_NOT_FOUND,
-        reason::TENANT_NOT_READY,
-    ]
-    .contains(&why)
-    {
+    if WAITS.contains(&why) {
         return match awaited(obj, why).and_then(|key| cluster.get(&key).map(|o| (key, o))) {
             None => Outcome::Failed,
             Some(((k, _), o)) if outcome(&k, o, cluster) == Outcome::Failed => Outcome::Failed,
@@ -676,6 +696,7 @@ async fn list_objects(kube: &kube::Client, ns: &str) -> kube::Result<Cluster> {
     for kind in [
         "Auth0Client",
         "Auth0ClientGrant",
+        "Auth0ResourceServer",
         "Auth0Tenant",
         "ClusterAuth0Tenant",
     ] {
@@ -702,23 +723,99 @@ fn waiting_failure(obj: &Value, why: &str, file: &str, cluster: &Cluster) -> Str
         );
     };
     match cluster.get(&(kind.clone(), name.clone())) {
-        Some(_) if kind == "Auth0Client" => {
-            format!("its Auth0Client {name} failed (see above); fix that one first")
+        Some(_) if kind == "Auth0Client" || kind == "Auth0ResourceServer" => {
+            format!("its {kind} {name} failed (see above); fix that one first")
         }
         Some(_) => format!("its {kind} {name} is not verified (see above); fix that one first"),
         None if kind == "Auth0Client" => {
             format!("Auth0Client {name} does not exist; create it or fix clientRef in {file}")
         }
+        None if kind == "Auth0ResourceServer" => format!(
+            "Auth0ResourceServer {name} does not exist; create it or fix resourceServerRef in {file}"
+        ),
         None => format!(
             "{kind} {name} does not exist; fix tenantRef in {file} (the dev loop creates Auth0Tenant {DEV_TENANT})"
         ),
     }
 }
 
+/// Proves a ready grant's credentials work: the Secret of its `clientRef` client obtains a
+/// token for the grant's audience (client credentials), and the line shows the token's scopes
+/// (never the token or the secret).
+async fn prove_token(
+    kube: &kube::Client,
+    ns: &str,
+    grant: &Value,
+    cluster: &Cluster,
+    token_url: &url::Url,
+) {
+    let (Some(client), Some(audience)) = (
+        grant["spec"]["clientRef"]["name"].as_str(),
+        grant["status"]["audience"].as_str(),
+    ) else {
+        return;
+    };
+    let Some(secret_name) = cluster
+        .get(&("Auth0Client".to_string(), client.to_string()))
+        .and_then(|c| c["status"]["secretName"].as_str())
+    else {
+        return;
+    };
+    let secrets: Api<Secret> = Api::namespaced(kube.clone(), ns);
+    let Ok(secret) = secrets.get(secret_name).await else {
+        return;
+    };
+    let data = secret.data.unwrap_or_default();
+    let get = |k: &str| {
+        data.get(k)
+            .map(|v| String::from_utf8_lossy(&v.0).to_string())
+            .unwrap_or_default()
+    };
+    let body = json!({
+        "grant_type": "client_credentials",
+        "client_id": get(crate::controller::build::SECRET_KEY_CLIENT_ID),
+        "client_secret": get(crate::controller::build::SECRET_KEY_CLIENT_SECRET),
+        "audience": audience,
+    });
+    let answer = async {
+        let r = reqwest::Client::new()
+            .post(token_url.clone())
+            .json(&body)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await?;
+        let status = r.status();
+        let v: Value = r.json().await.unwrap_or_default();
+        Ok::<_, reqwest::Error>((status, v))
+    }
+    .await;
+    match answer {
+        Ok((status, v)) if status.is_success() => line(format!(
+            "        token: Secret {secret_name} obtains an access token for {audience} with scope \"{}\" (expires in {} s)",
+            v["scope"].as_str().unwrap_or_default(),
+            v["expires_in"].as_i64().unwrap_or_default()
+        )),
+        Ok((status, v)) => line(format!(
+            "        token: Secret {secret_name} got no token for {audience}: {status} {} {}",
+            v["error"].as_str().unwrap_or_default(),
+            v["error_description"].as_str().unwrap_or_default()
+        )),
+        Err(e) => line(format!(
+            "        token: could not ask {token_url} for a token: {e}"
+        )),
+    }
+}
+
 /// Waits until every applied object has settled (Ready, or failed with a reason that needs the
 /// user; at most [`REPORT_TIMEOUT`] for those still in progress) and prints what each got,
 /// with the reason and message of the failing ones.
-async fn report(kube: &kube::Client, ns: &str, manifests: &[(String, Value)], log_file: &Path) {
+async fn report(
+    kube: &kube::Client,
+    ns: &str,
+    manifests: &[(String, Value)],
+    log_file: &Path,
+    token_url: &url::Url,
+) {
     line("==> waiting for the examples to settle (Ready, or failed for a reason that needs you)");
     let started = tokio::time::Instant::now();
     let mut cluster = HashMap::new();
@@ -754,13 +851,7 @@ async fn report(kube: &kube::Client, ns: &str, manifests: &[(String, Value)], lo
         ));
         match state {
             Some(Outcome::Failed) => {
-                if [
-                    reason::CLIENT_NOT_READY,
-                    reason::TENANT_NOT_FOUND,
-                    reason::TENANT_NOT_READY,
-                ]
-                .contains(&why)
-                {
+                if WAITS.contains(&why) {
                     line(format!(
                         "        FAILED: {}",
                         waiting_failure(o, why, file, &cluster)
@@ -810,11 +901,21 @@ async fn report(kube: &kube::Client, ns: &str, manifests: &[(String, Value)], lo
                     Err(_) => line(format!("        Secret {secret_name}: not found")),
                 }
             }
+        } else if kind == "Auth0ResourceServer" {
+            if let Some(id) = o["status"]["id"].as_str() {
+                line(format!(
+                    "        API id: {id}  identifier: {}{tenant}",
+                    o["status"]["identifier"].as_str().unwrap_or("-")
+                ));
+            }
         } else if let Some(id) = o["status"]["grantId"].as_str() {
             line(format!(
                 "        grant id: {id}  (client {}){tenant}",
                 o["status"]["clientId"].as_str().unwrap_or("-")
             ));
+            if *state == Some(Outcome::Ready) {
+                prove_token(kube, ns, o, &cluster, token_url).await;
+            }
         }
     }
     let count = |want: Option<Outcome>| states.iter().filter(|s| **s == want).count();
