@@ -440,11 +440,12 @@ async fn client_list_pagination_and_filters() {
         None,
     )
     .await;
+    // 55 clients plus the management application (listed first, as the oldest).
     assert_eq!(
         (v["start"].clone(), v["limit"].clone(), v["total"].clone()),
-        (json!(50), json!(50), json!(55))
+        (json!(50), json!(50), json!(56))
     );
-    assert_eq!(v["clients"].as_array().unwrap().len(), 5);
+    assert_eq!(v["clients"].as_array().unwrap().len(), 6);
     let (_, _, v) = call(
         &sim,
         &tok,
@@ -601,6 +602,17 @@ async fn client_grants_crud_conflicts_and_list_shapes() {
     )
     .await;
     assert_eq!(v["client_grants"].as_array().unwrap().len(), 1);
+    let next = v["next"].as_str().unwrap().to_string();
+    let (_, _, v) = call(
+        &sim,
+        &tok,
+        "GET",
+        &format!("/api/v2/client-grants?take=1&from={next}"),
+        None,
+    )
+    .await;
+    assert_eq!(v["client_grants"].as_array().unwrap().len(), 1);
+    // Three grants: these two and the management application's (a tenant's built-in grant).
     let next = v["next"].as_str().unwrap().to_string();
     let (_, _, v) = call(
         &sim,

@@ -122,6 +122,9 @@ pub struct Store {
     pub clients: Vec<Value>,
     pub grants: Vec<Value>,
     pub resource_servers: Vec<Value>,
+    /// Ids of the clients every tenant holds without anyone creating them (the management
+    /// application). The API shows them like any client; `Simulator::clients` leaves them out.
+    pub builtin_clients: Vec<String>,
 }
 
 impl Store {
