@@ -806,8 +806,9 @@ async fn converge(
         ),
         None,
     ));
-    let existing_clients = sim.clients().len();
-    let existing_grants = sim.grants().len();
+    // What the operator's listings page through: the tenant's built-in clients too.
+    let existing_clients = sim.all_clients().len();
+    let existing_grants = sim.all_grants().len();
     let min_req = min_api_requests(n, existing_clients, existing_grants);
     let bound = (min_req.saturating_sub(TENANT_BURST as usize)) as f64 / TENANT_RATE;
     progress!(
@@ -1726,7 +1727,7 @@ async fn tenants(
     // Tenants share no budget: the bound is one tenant's (they are identical and empty).
     let min_req = world
         .iter()
-        .map(|t| min_api_requests(n, t.sim.clients().len(), t.sim.grants().len()))
+        .map(|t| min_api_requests(n, t.sim.all_clients().len(), t.sim.all_grants().len()))
         .max()
         .unwrap_or(0);
     let bound = (min_req.saturating_sub(TENANT_BURST as usize)) as f64 / TENANT_RATE;

@@ -448,11 +448,12 @@ async fn pagination_over_several_pages() {
         .list_clients(&ListClientsParams::default())
         .await
         .unwrap();
-    assert_eq!(all.len(), 250);
+    // The 250 and the tenant's built-in clients (the global one and the management application).
+    assert_eq!(all.len(), 252);
     let mut names: Vec<_> = all.iter().map(|c| c.name.clone()).collect();
     names.sort();
     names.dedup();
-    assert_eq!(names.len(), 250, "no duplicates across pages");
+    assert_eq!(names.len(), 252, "no duplicates across pages");
     let lists: Vec<_> = api_requests(&sim)
         .into_iter()
         .filter(|r| r.method == "GET" && r.path == "/api/v2/clients")
@@ -475,7 +476,7 @@ async fn pagination_over_several_pages() {
         })
         .await
         .unwrap();
-    assert_eq!(projected.len(), 250);
+    assert_eq!(projected.len(), 251);
     assert!(
         projected
             .iter()
@@ -488,7 +489,8 @@ async fn pagination_over_several_pages() {
 
     // Exactly one full page: the loop stops on the total, no extra empty request.
     let (sim2, client2) = sim_default().await;
-    for i in 0..100 {
+    // 98 and the tenant's built-in clients (global, management application).
+    for i in 0..98 {
         sim2.create_client_out_of_band(json!({"name": format!("p-{i}")}));
     }
     sim2.clear_requests();
@@ -592,13 +594,18 @@ async fn insufficient_scope() {
     assert!(missing.contains(&"create:clients"));
     assert!(!missing.contains(&"read:clients"));
 
-    assert!(
-        client
-            .list_clients(&ListClientsParams::default())
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    // Besides the global "All Applications" client, only the management application exists.
+    let listed: Vec<String> = client
+        .list_clients(&ListClientsParams {
+            is_global: Some(false),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
+    assert_eq!(listed, [MGMT_ID]);
     sim.clear_requests();
     let err = client
         .create_client(&ClientCreate::new("nope"))

@@ -440,12 +440,13 @@ async fn client_list_pagination_and_filters() {
         None,
     )
     .await;
-    // 55 created + the tenant's global "All Applications" client (listed first).
+    // 55 created + the tenant's built-in clients: the global "All Applications" client (listed
+    // first) and the management application.
     assert_eq!(
         (v["start"].clone(), v["limit"].clone(), v["total"].clone()),
-        (json!(50), json!(50), json!(56))
+        (json!(50), json!(50), json!(57))
     );
-    assert_eq!(v["clients"].as_array().unwrap().len(), 6);
+    assert_eq!(v["clients"].as_array().unwrap().len(), 7);
     let (_, _, v) = call(
         &sim,
         &tok,
@@ -454,7 +455,7 @@ async fn client_list_pagination_and_filters() {
         None,
     )
     .await;
-    assert_eq!(v["total"], 55);
+    assert_eq!(v["total"], 56, "all but the global client");
     assert!(
         v["clients"]
             .as_array()
@@ -621,6 +622,17 @@ async fn client_grants_crud_conflicts_and_list_shapes() {
     )
     .await;
     assert_eq!(v["client_grants"].as_array().unwrap().len(), 1);
+    let next = v["next"].as_str().unwrap().to_string();
+    let (_, _, v) = call(
+        &sim,
+        &tok,
+        "GET",
+        &format!("/api/v2/client-grants?take=1&from={next}"),
+        None,
+    )
+    .await;
+    assert_eq!(v["client_grants"].as_array().unwrap().len(), 1);
+    // Three grants: these two and the management application's (a tenant's built-in grant).
     let next = v["next"].as_str().unwrap().to_string();
     let (_, _, v) = call(
         &sim,

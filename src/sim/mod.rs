@@ -1,5 +1,12 @@
 //! Auth0 Management API simulator: an in-memory, HTTP-faithful stand-in for a tenant's
-//! `/oauth/token` (client credentials) and `/api/v2/{clients,client-grants,resource-servers}`.
+//! `/oauth/token` (client credentials, RS256 JWTs for every client holding a client grant),
+//! `/.well-known/{jwks.json,openid-configuration}` and
+//! `/api/v2/{clients,client-grants,resource-servers}`.
+//!
+//! The management application whose credentials [`SimConfig`] names is an ordinary client of
+//! the tenant with a client grant to the Management API (see `oauth.rs`); the
+//! `Simulator::clients`/`grants` hooks leave such built-in clients out, `all_clients`/
+//! `all_grants` include them.
 //!
 //! It is the oracle for the project's tests. Ground truth: the official OAS request schemas
 //! (`openapi-subset.json`), the recorded Terraform-provider cassettes
@@ -21,6 +28,7 @@
 //! built-in clients out; [`Simulator::all_clients`] includes them.
 
 mod pem;
+mod oauth;
 mod schema;
 mod server;
 mod store;
@@ -192,12 +200,41 @@ impl Simulator {
             .expect("every tenant has a global client")
     }
 
+    /// Client id of the management application: an ordinary client of the tenant (readable
+    /// and listed through the API, able to get tokens) with a client grant to the Management
+    /// API, created from [`SimConfig::client_id`] and [`SimConfig::client_secret`].
+    pub fn management_client_id(&self) -> String {
+        self.shared.oauth.management_client_id.clone()
+    }
+
+    /// The published signing keys, as served at `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> Value {
+        self.shared.oauth.jwks()
+    }
+
     pub fn client(&self, client_id: &str) -> Option<Value> {
         self.shared.store.lock().get_client(client_id).cloned()
     }
 
-    /// Grants as the API returns them.
+    /// Grants as the API returns them, **without** those of built-in clients (the management
+    /// application's grant to the Management API); [`all_grants`](Self::all_grants) has them.
     pub fn grants(&self) -> Vec<Value> {
+        let store = self.shared.store.lock();
+        store
+            .grants
+            .iter()
+            .filter(|g| {
+                !store
+                    .builtin_clients
+                    .iter()
+                    .any(|b| g["client_id"] == b.as_str())
+            })
+            .map(store::grant_view)
+            .collect()
+    }
+
+    /// Every grant as the API returns it, built-in clients' included.
+    pub fn all_grants(&self) -> Vec<Value> {
         self.shared
             .store
             .lock()
@@ -286,7 +323,6 @@ impl Simulator {
         self.shared.set_rate_limit(rl);
     }
 
-    /// Scopes granted to tokens issued from now on (issued tokens keep theirs).
     /// Delays the response to `method path` (e.g. `POST`, `/api/v2/clients`) by `delay` *after*
     /// the request took effect, as when a response is lost in transit or the caller crashes
     /// mid-call. `Duration::ZERO` removes the delay.
@@ -307,21 +343,35 @@ impl Simulator {
     }
 
     /// The management application's secret accepted by `/oauth/token` from now on (as when it
-    /// is rotated in the dashboard; tokens already issued stay valid until they expire).
+    /// is rotated in the dashboard; tokens already issued stay valid until they expire). Sets
+    /// the management client's `client_secret`; no effect once that client was deleted.
     pub fn set_management_secret(&self, secret: &str) {
-        self.shared.settings.lock().client_secret = secret.to_string();
+        let id = self.management_client_id();
+        self.shared
+            .store
+            .lock()
+            .patch_client_unchecked(&id, &serde_json::json!({ "client_secret": secret }));
     }
 
+    /// Scopes granted to Management API tokens issued from now on (issued tokens keep
+    /// theirs): sets the scope of the management application's client grant to the
+    /// Management API (recreating the grant if it was deleted; no effect once the management
+    /// client was deleted).
     pub fn set_scopes(&self, scopes: Vec<String>) {
-        self.shared.settings.lock().scopes = scopes;
+        let id = self.management_client_id();
+        oauth::set_management_scopes(&mut self.shared.store.lock(), &id, &scopes);
     }
 
-    /// TTL of tokens issued from now on.
+    /// Lifetime of Management API tokens issued from now on (any client's). The Management
+    /// API's `token_lifetime` shows it in whole seconds; it may be shorter than a second.
     pub fn set_token_ttl(&self, ttl: Duration) {
-        self.shared.settings.lock().token_ttl = ttl;
+        self.shared
+            .oauth
+            .set_management_ttl(&mut self.shared.store.lock(), ttl);
     }
 
-    /// Every issued token becomes invalid (401 "Invalid token").
+    /// Every issued token (for any API) becomes invalid: the Management API answers 401
+    /// "Invalid token".
     pub fn revoke_tokens(&self) {
         self.shared.revoke_tokens();
     }

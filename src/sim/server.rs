@@ -2,7 +2,6 @@
 //! endpoint, bearer auth + scopes, rate limiting, fault injection, request log, and a
 //! listener whose connections can be killed (to drop a request without any response).
 
-use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -24,25 +23,17 @@ use serde_json::{Map, Value, json};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::store::{ApiError, ApiResult, Store, random_alnum};
+use super::oauth::{self, OAuth};
+use super::store::{ApiError, ApiResult, Store};
 use super::{DEFAULT_RATE_LIMIT, Faults, RateLimit, RecordedRequest, SimConfig};
 
 // ------------------------------------------------------------------ shared state
 
 pub(crate) struct Settings {
-    pub client_id: String,
-    pub client_secret: String,
-    pub scopes: Vec<String>,
-    pub token_ttl: Duration,
     pub faults: Faults,
     /// `(method, path) -> delay` applied after a request was processed, before the response
     /// is sent: simulates a response lost in transit while the change did happen.
     pub response_delays: Vec<(String, String, Duration)>,
-}
-
-struct TokenInfo {
-    scopes: Vec<String>,
-    expires_at: Instant,
 }
 
 pub(crate) struct Bucket {
@@ -118,25 +109,25 @@ pub(crate) struct Shared {
     pub store: Mutex<Store>,
     pub settings: Mutex<Settings>,
     pub(crate) bucket: Mutex<Bucket>,
-    tokens: Mutex<HashMap<String, TokenInfo>>,
+    pub(crate) oauth: OAuth,
     pub requests: Mutex<Vec<RecordedRequest>>,
     conns: Mutex<Vec<Weak<ConnState>>>,
 }
 
 impl Shared {
     pub fn new(cfg: SimConfig) -> Self {
+        let mut store = Store::new(&cfg.domain, &cfg.audiences);
+        oauth::seed_management_client(&mut store, &cfg);
+        let oauth = OAuth::new(&cfg);
+        oauth.set_management_ttl(&mut store, cfg.token_ttl);
         Shared {
-            store: Mutex::new(Store::new(&cfg.domain, &cfg.audiences)),
+            store: Mutex::new(store),
             settings: Mutex::new(Settings {
-                client_id: cfg.client_id,
-                client_secret: cfg.client_secret,
-                scopes: cfg.scopes,
-                token_ttl: cfg.token_ttl,
                 faults: cfg.faults,
                 response_delays: Vec::new(),
             }),
             bucket: Mutex::new(Bucket::new(cfg.rate_limit)),
-            tokens: Mutex::new(HashMap::new()),
+            oauth,
             requests: Mutex::new(Vec::new()),
             conns: Mutex::new(Vec::new()),
         }
@@ -147,7 +138,7 @@ impl Shared {
     }
 
     pub fn revoke_tokens(&self) {
-        self.tokens.lock().clear();
+        self.oauth.revoke_tokens();
     }
 
     pub fn kill_all_connections(&self) {
@@ -308,7 +299,7 @@ pub(crate) async fn serve(
 
 // ------------------------------------------------------------------ helpers
 
-fn json_response(status: u16, body: &Value) -> Response {
+pub(crate) fn json_response(status: u16, body: &Value) -> Response {
     let mut r = (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         body.to_string(),
@@ -347,7 +338,7 @@ fn redact(v: &mut Value) {
     }
 }
 
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -366,7 +357,7 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn parse_form(body: &[u8]) -> Map<String, Value> {
+pub(crate) fn parse_form(body: &[u8]) -> Map<String, Value> {
     url::form_urlencoded::parse(body)
         .map(|(k, v)| (k.into_owned(), json!(v.into_owned())))
         .collect()
@@ -498,9 +489,14 @@ pub(crate) async fn handle(
     }
 
     let (response, status) = if method == Method::POST && path == "/oauth/token" {
-        let r = token_endpoint(&shared, &headers, &bytes, is_form);
+        let r = oauth::token_endpoint(&shared, &headers, &bytes, is_form);
         let s = r.status().as_u16();
         (r, s)
+    } else if method == Method::GET && path == "/.well-known/jwks.json" {
+        (json_response(200, &shared.oauth.jwks()), 200)
+    } else if method == Method::GET && path == "/.well-known/openid-configuration" {
+        let domain = shared.store.lock().domain.clone();
+        (json_response(200, &oauth::discovery(&domain)), 200)
     } else if path == "/api/v2" || path.starts_with("/api/v2/") {
         api(
             &shared,
@@ -530,180 +526,6 @@ pub(crate) async fn handle(
         body: recorded_body,
     });
     response
-}
-
-fn oauth_error(status: u16, error: &str, description: &str) -> Response {
-    let mut r = json_response(
-        status,
-        &json!({"error": error, "error_description": description}),
-    );
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}
-
-fn token_endpoint(shared: &Shared, headers: &HeaderMap, body: &[u8], is_form: bool) -> Response {
-    let params: Map<String, Value> = if is_form {
-        parse_form(body)
-    } else {
-        match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(m)) => m,
-            Ok(_) => return oauth_error(400, "invalid_request", "Invalid request body"),
-            Err(_) => {
-                let m = parse_form(body);
-                if m.is_empty() && !body.is_empty() {
-                    return oauth_error(400, "invalid_request", "Invalid request body");
-                }
-                m
-            }
-        }
-    };
-    let get = |k: &str| params.get(k).and_then(Value::as_str).map(str::to_string);
-    // client_secret_basic
-    let (mut client_id, mut client_secret) = (get("client_id"), get("client_secret"));
-    if let Some(basic) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        && let Some((id, secret)) = decode_basic(basic)
-    {
-        client_id = Some(id);
-        client_secret = Some(secret);
-    }
-    let Some(grant_type) = get("grant_type") else {
-        return oauth_error(
-            400,
-            "invalid_request",
-            "Missing required parameter: grant_type",
-        );
-    };
-    const KNOWN: &[&str] = &[
-        "authorization_code",
-        "implicit",
-        "refresh_token",
-        "password",
-        "http://auth0.com/oauth/grant-type/password-realm",
-        "http://auth0.com/oauth/grant-type/mfa-oob",
-        "http://auth0.com/oauth/grant-type/mfa-otp",
-        "http://auth0.com/oauth/grant-type/mfa-recovery-code",
-        "urn:ietf:params:oauth:grant-type:device_code",
-        "urn:ietf:params:oauth:grant-type:token-exchange",
-        "urn:openid:params:grant-type:ciba",
-    ];
-    if grant_type != "client_credentials" {
-        if KNOWN.contains(&grant_type.as_str()) {
-            let mut r = json_response(
-                403,
-                &json!({
-                    "error": "unauthorized_client",
-                    "error_description": format!("Grant type '{grant_type}' not allowed for the client."),
-                    "error_uri": "https://auth0.com/docs/clients/client-grant-types",
-                }),
-            );
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            return r;
-        }
-        return oauth_error(
-            400,
-            "unsupported_grant_type",
-            &format!("Unsupported grant type: {grant_type}"),
-        );
-    }
-    let settings = shared.settings.lock();
-    let ok = client_id.as_deref() == Some(settings.client_id.as_str())
-        && client_secret.as_deref() == Some(settings.client_secret.as_str());
-    if !ok {
-        return oauth_error(401, "access_denied", "Unauthorized");
-    }
-    let store = shared.store.lock();
-    let mgmt = store.management_audience();
-    match get("audience") {
-        None => {
-            return oauth_error(
-                403,
-                "access_denied",
-                "No audience parameter was provided, and no default audience has been configured",
-            );
-        }
-        Some(a) if a == mgmt => {}
-        Some(a) if store.find_rs(&a).is_some() => {
-            return oauth_error(
-                403,
-                "access_denied",
-                &format!(
-                    "Client is not authorized to access \"{a}\". You need to create a \"client-grant\" associated to this API."
-                ),
-            );
-        }
-        Some(a) => return oauth_error(403, "access_denied", &format!("Service not found: {a}")),
-    }
-    drop(store);
-    let granted = settings.scopes.clone();
-    let scopes = match get("scope").filter(|s| !s.trim().is_empty()) {
-        None => granted,
-        Some(req) => {
-            let requested: Vec<String> = req.split_whitespace().map(str::to_string).collect();
-            let missing: Vec<&str> = requested
-                .iter()
-                .filter(|s| !granted.contains(s))
-                .map(String::as_str)
-                .collect();
-            if !missing.is_empty() {
-                return oauth_error(
-                    403,
-                    "access_denied",
-                    &format!("Client has not been granted scopes: {}", missing.join(", ")),
-                );
-            }
-            requested
-        }
-    };
-    let ttl = settings.token_ttl;
-    drop(settings);
-    let token = random_alnum(64);
-    shared.tokens.lock().insert(
-        token.clone(),
-        TokenInfo {
-            scopes: scopes.clone(),
-            expires_at: Instant::now() + ttl,
-        },
-    );
-    let mut r = json_response(
-        200,
-        &json!({
-            "access_token": token,
-            "scope": scopes.join(" "),
-            "expires_in": ttl.as_secs(),
-            "token_type": "Bearer",
-        }),
-    );
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}
-
-fn decode_basic(b64: &str) -> Option<(String, String)> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut nbits = 0;
-    let mut out = Vec::new();
-    for c in b64.trim().bytes() {
-        if c == b'=' {
-            break;
-        }
-        let v = ALPHABET.iter().position(|&a| a == c)? as u32;
-        bits = (bits << 6) | v;
-        nbits += 6;
-        if nbits >= 8 {
-            nbits -= 8;
-            out.push((bits >> nbits) as u8);
-            bits &= (1 << nbits) - 1;
-        }
-    }
-    let s = String::from_utf8(out).ok()?;
-    let (id, secret) = s.split_once(':')?;
-    Some((percent_decode(id), percent_decode(secret)))
 }
 
 fn add_rate_headers(r: &mut Response, o: &BucketOutcome) {
@@ -800,14 +622,7 @@ fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<Vec<String>, ApiErr
         .or_else(|| auth.strip_prefix("bearer "))
         .map(str::trim)
         .ok_or_else(|| ApiError::new(401, "Bad HTTP authentication header format", None))?;
-    let tokens = shared.tokens.lock();
-    let info = tokens
-        .get(token)
-        .ok_or_else(|| ApiError::new(401, "Invalid token", None))?;
-    if Instant::now() >= info.expires_at {
-        return Err(ApiError::new(401, "Expired token", None));
-    }
-    Ok(info.scopes.clone())
+    shared.oauth.management_scopes(token)
 }
 
 fn require(scopes: &[String], any_of: &[&str]) -> Result<(), ApiError> {
