@@ -20,7 +20,7 @@ use std::{
 
 use auth0_operator::{
     config::{LeaderElection, OperatorConfig},
-    crd::{Auth0Client, Auth0ClientGrant, Auth0Tenant, ClusterAuth0Tenant},
+    crd::{Auth0Client, Auth0ClientGrant, Auth0ResourceServer, Auth0Tenant, ClusterAuth0Tenant},
     envtest::{KubeVersion, TestEnv, start_or_skip},
     sim::{SimConfig, Simulator},
 };
@@ -482,7 +482,7 @@ fn notes_say_when_no_tenant_or_no_pullable_image_is_configured() {
         "create secret generic auth0-operator-credentials",
         "helm upgrade auth0-operator charts/auth0-operator -n auth0-system --reuse-values",
         "--set auth0.domain=<tenant>.auth0.com --set auth0.existingSecret.name=auth0-operator-credentials",
-        "It watches Auth0Client, Auth0ClientGrant and Auth0Tenant resources in all namespaces.",
+        "It watches Auth0Client, Auth0ClientGrant, Auth0ResourceServer and Auth0Tenant resources in all namespaces.",
         // The other way: a tenant object with its Secret, and the application naming it.
         "kubectl -n default create secret generic my-tenant-credentials",
         "kind: Auth0Tenant",
@@ -597,8 +597,9 @@ fn repo_file(path: &str) -> String {
 }
 
 /// NOTES, the README, the chart README and docs/troubleshooting.md name the same required (and
-/// optional) Management API scopes. `update:client_keys` is reserved for secret rotation, which
-/// the operator does not do yet: optional everywhere.
+/// optional) Management API scopes, the code's `REQUIRED_SCOPES` (and `OPTIONAL_SCOPES`).
+/// `update:client_keys` is reserved for secret rotation, which the operator does not do yet:
+/// optional everywhere.
 #[test]
 fn notes_and_readmes_list_the_same_scopes() {
     let Some(t) = tools_or_skip("notes_and_readmes_list_the_same_scopes") else {
@@ -612,13 +613,16 @@ fn notes_and_readmes_list_the_same_scopes() {
         &repo_file("charts/auth0-operator/README.md"),
         "## Install",
     ));
-    assert!(
-        readme.0.len() >= 9 && readme.0.contains("read:client_keys"),
-        "README: {readme:?}"
+    let code =
+        |scopes: &[&str]| -> BTreeSet<String> { scopes.iter().map(|s| s.to_string()).collect() };
+    assert_eq!(
+        readme.0,
+        code(auth0_operator::auth0::REQUIRED_SCOPES),
+        "README: required scopes"
     );
     assert_eq!(
         readme.1,
-        BTreeSet::from(["update:client_keys".to_string()]),
+        code(auth0_operator::auth0::OPTIONAL_SCOPES),
         "README: optional scopes"
     );
     assert_eq!(chart_readme, readme, "chart README vs README");
@@ -741,6 +745,7 @@ fn rendered_manifests_validate_and_are_deterministic() {
         BTreeSet::from([
             "auth0clients.auth0.operator.dev",
             "auth0clientgrants.auth0.operator.dev",
+            "auth0resourceservers.auth0.operator.dev",
             "auth0tenants.auth0.operator.dev",
             "clusterauth0tenants.auth0.operator.dev",
         ])
@@ -1200,18 +1205,23 @@ fn base64_decode(s: &str) -> Vec<u8> {
 /// Verbs allowed per resource: the operator's needs, nothing more. The custom resources are
 /// watched and patched (the cleanup finalizer goes in with a JSON patch: no update), their status
 /// is patched (server-side apply); only `auth0clients/finalizers` needs update (the credentials
-/// Secrets' blocking owner reference); nothing is owned by a tenant. Namespaces are only read
+/// Secrets' blocking owner reference); nothing is owned by an API or a tenant. Namespaces are only read
 /// one at a time (a ClusterAuth0Tenant's `allowedNamespaces.selector`).
 fn allowed_verbs(group: &str, resource: &str) -> Option<&'static [&'static str]> {
     Some(match (group, resource) {
         (
             "auth0.operator.dev",
-            "auth0clients" | "auth0clientgrants" | "auth0tenants" | "clusterauth0tenants",
+            "auth0clients"
+            | "auth0clientgrants"
+            | "auth0resourceservers"
+            | "auth0tenants"
+            | "clusterauth0tenants",
         ) => &["get", "list", "watch", "patch"],
         (
             "auth0.operator.dev",
             "auth0clients/status"
             | "auth0clientgrants/status"
+            | "auth0resourceservers/status"
             | "auth0tenants/status"
             | "clusterauth0tenants/status",
         ) => &["patch"],
@@ -1264,12 +1274,14 @@ fn check_rules(label: &str, role: &Value) {
 }
 
 /// Resources the operator needs in each watched namespace (or cluster-wide).
-const SCOPED_RESOURCES: [&str; 9] = [
+const SCOPED_RESOURCES: [&str; 11] = [
     "auth0clients",
     "auth0clientgrants",
+    "auth0resourceservers",
     "auth0tenants",
     "auth0clients/status",
     "auth0clientgrants/status",
+    "auth0resourceservers/status",
     "auth0tenants/status",
     "auth0clients/finalizers",
     "secrets",
@@ -1582,13 +1594,16 @@ fn is_forbidden<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> bool {
     matches!(r, Err(kube::Error::Api(ref s)) if s.code == 403)
 }
 
-/// Client + grant to Ready with the Secret written, a secretName change (old Secret deleted),
-/// events published, then deletion (finalizers released) — everything the operator does, as the
-/// admin creates the resources and the operator runs with the chart's identity.
+/// Client + grant to Ready with the Secret written, an API (`Auth0ResourceServer`) and a grant
+/// by `resourceServerRef` to Ready, a secretName change (old Secret deleted), events published,
+/// then deletion (finalizers released) — everything the operator does, as the admin creates the
+/// resources and the operator runs with the chart's identity.
 async fn scenario(w: &World, ns: &str, aud: &str) {
     let clients: Api<Auth0Client> = Api::namespaced(w.kube.clone(), ns);
     let grants: Api<Auth0ClientGrant> = Api::namespaced(w.kube.clone(), ns);
+    let apis: Api<Auth0ResourceServer> = Api::namespaced(w.kube.clone(), ns);
     let secrets: Api<Secret> = Api::namespaced(w.kube.clone(), ns);
+    let ledger = format!("https://ledger.example.com/{ns}");
     clients
         .create(
             &PostParams::default(),
@@ -1627,6 +1642,40 @@ async fn scenario(w: &World, ns: &str, aud: &str) {
             .any(|g| g["client_id"] == id.as_str() && g["audience"] == aud)
     );
 
+    // An API and a grant naming it (get/watch/patch and status of auth0resourceservers).
+    let api: Auth0ResourceServer = serde_json::from_value(json!({
+        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0ResourceServer",
+        "metadata": {"name": "ledger"},
+        "spec": {"identifier": ledger, "scopes": [{"value": "read:ledger"}]}
+    }))
+    .unwrap();
+    apis.create(&PostParams::default(), &api).await.unwrap();
+    grants
+        .create(
+            &PostParams::default(),
+            &grant_obj(
+                "billing-ledger",
+                json!({"clientRef": {"name": "billing"}, "resourceServerRef": {"name": "ledger"}, "scopes": ["read:ledger"]}),
+            ),
+        )
+        .await
+        .unwrap();
+    wait_ready(&apis, "ledger", "True", "Synced", T).await;
+    grant_ready(&grants, "billing-ledger", "True", "Synced", T).await;
+    assert!(
+        w.sim
+            .resource_servers()
+            .iter()
+            .any(|r| r["identifier"] == ledger.as_str()),
+        "API created in Auth0"
+    );
+    assert!(
+        w.sim
+            .grants()
+            .iter()
+            .any(|g| g["client_id"] == id.as_str() && g["audience"] == ledger.as_str())
+    );
+
     // spec.secretName changes: new Secret written, the old one deleted.
     clients
         .patch(
@@ -1655,8 +1704,10 @@ async fn scenario(w: &World, ns: &str, aud: &str) {
     .await;
 
     // Deletion: Auth0 objects removed, finalizers released.
-    grants
-        .delete("billing-api", &DeleteParams::default())
+    for g in ["billing-api", "billing-ledger"] {
+        grants.delete(g, &DeleteParams::default()).await.unwrap();
+    }
+    apis.delete("ledger", &DeleteParams::default())
         .await
         .unwrap();
     clients
@@ -1665,11 +1716,20 @@ async fn scenario(w: &World, ns: &str, aud: &str) {
         .unwrap();
     eventually("resources gone", T, || async {
         let g = grants.get_opt("billing-api").await.unwrap();
+        let gl = grants.get_opt("billing-ledger").await.unwrap();
+        let a = apis.get_opt("ledger").await.unwrap();
         let c = clients.get_opt("billing").await.unwrap();
-        (g.is_none() && c.is_none()).then_some(())
+        (g.is_none() && gl.is_none() && a.is_none() && c.is_none()).then_some(())
     })
     .await;
     assert!(w.sim.client(&id).is_none(), "Auth0 client deleted");
+    assert!(
+        !w.sim
+            .resource_servers()
+            .iter()
+            .any(|r| r["identifier"] == ledger.as_str()),
+        "Auth0 API deleted"
+    );
 }
 
 /// An `Auth0Tenant` of `domain` with `credentialsSecretRef` (and the simulator's URL, if any).
@@ -2123,9 +2183,13 @@ async fn chart_rbac_is_sufficient_in_namespaced_mode() {
         return;
     };
     let aud = "https://billing.example.com/";
-    let Some(w) = world("chart_rbac_is_sufficient_in_namespaced_mode", &[aud]).await else {
+    let Some(w) = world("chart_rbac_is_sufficient_in_namespaced_mode", &[]).await else {
         return;
     };
+    // The API the scenario's grant by audience names, defining the scope it asks for (the
+    // operator checks a grant's scopes against the API's before asking Auth0: UnknownScopes).
+    w.sim
+        .add_resource_server_with_scopes(aud, &["read:invoices"]);
     for n in [RELEASE_NS, "team-a", "team-b"] {
         namespace(&w.kube, n).await;
     }
@@ -2211,9 +2275,13 @@ async fn chart_rbac_is_sufficient_in_cluster_mode() {
         return;
     };
     let aud = "https://billing.example.com/";
-    let Some(w) = world("chart_rbac_is_sufficient_in_cluster_mode", &[aud]).await else {
+    let Some(w) = world("chart_rbac_is_sufficient_in_cluster_mode", &[]).await else {
         return;
     };
+    // The API the scenario's grant by audience names, defining the scope it asks for (the
+    // operator checks a grant's scopes against the API's before asking Auth0: UnknownScopes).
+    w.sim
+        .add_resource_server_with_scopes(aud, &["read:invoices"]);
     for n in [RELEASE_NS, "team-a", "team-b", "tenant-secrets"] {
         namespace(&w.kube, n).await;
     }
@@ -2359,6 +2427,7 @@ async fn helm_installs_on_the_dev_loop_apiserver() {
     for crd in [
         "auth0clients.auth0.operator.dev",
         "auth0clientgrants.auth0.operator.dev",
+        "auth0resourceservers.auth0.operator.dev",
         "auth0tenants.auth0.operator.dev",
         "clusterauth0tenants.auth0.operator.dev",
     ] {

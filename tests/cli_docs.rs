@@ -73,3 +73,28 @@ fn run_help_and_readme_agree_on_defaults() {
         "README's AUTH0_RATE_LIMIT default is the code's {code}"
     );
 }
+
+/// docs/troubleshooting.md explains every `Ready` reason a managed resource can report (a
+/// `### <Reason>` section each), and the README's list of failure reasons names every one that
+/// is not `Synced` or `Reconciling`.
+#[test]
+fn docs_explain_every_reason() {
+    use auth0_operator::crd::Reason;
+    let read = |p: &str| std::fs::read_to_string(format!("{}/{p}", env!("CARGO_MANIFEST_DIR")));
+    let troubleshooting = read("docs/troubleshooting.md").unwrap();
+    let readme = read("README.md").unwrap();
+    for r in Reason::ALL {
+        assert!(
+            troubleshooting
+                .lines()
+                .any(|l| l.trim_end() == format!("### {r}")),
+            "docs/troubleshooting.md has no `### {r}` section"
+        );
+        if !matches!(r, Reason::Synced | Reason::Reconciling) {
+            assert!(
+                readme.contains(&format!("`{r}`")),
+                "README.md does not name {r}"
+            );
+        }
+    }
+}
