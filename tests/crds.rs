@@ -2,7 +2,7 @@
 //! schema must accept and reject what they promise (evaluated client-side: our test apiserver,
 //! Kubernetes 1.20, predates CEL validation).
 
-use auth0_operator::crd::{Auth0Client, Auth0ClientGrant, crd_files};
+use auth0_operator::crd::{Auth0Client, Auth0ClientGrant, Auth0ResourceServer, crd_files};
 use kube::CustomResourceExt;
 use serde_json::{Value, json};
 
@@ -53,7 +53,48 @@ fn crd_names_and_columns() {
     let g = Auth0ClientGrant::crd();
     assert_eq!(g.spec.names.short_names, Some(vec!["a0cg".to_string()]));
     assert_eq!(g.spec.scope, "Namespaced");
+    // The grant's Audience is the one it resolved (spec.audience or its API's identifier).
+    let audience = g.spec.versions[0]
+        .additional_printer_columns
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|c| c.name == "Audience")
+        .expect("an Audience column");
+    assert_eq!(audience.json_path, ".status.audience");
+    let a = Auth0ResourceServer::crd();
+    assert_eq!(
+        a.metadata.name.as_deref(),
+        Some("auth0resourceservers.auth0.operator.dev")
+    );
+    assert_eq!(
+        a.spec.names.singular.as_deref(),
+        Some("auth0resourceserver")
+    );
+    assert_eq!(a.spec.names.categories, Some(vec!["auth0".to_string()]));
     // What `kubectl get` shows without -o wide: the Ready reason of every kind is among it.
+    let default_columns = |kind: &str| -> Vec<String> {
+        let crd = auth0_operator::crd::crds()
+            .into_iter()
+            .find(|c| c.spec.names.kind == kind)
+            .unwrap();
+        crd.spec.versions[0]
+            .additional_printer_columns
+            .clone()
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.priority.unwrap_or(0) == 0)
+            .map(|c| c.name)
+            .collect()
+    };
+    assert_eq!(
+        default_columns("Auth0ResourceServer"),
+        ["Identifier", "ID", "Ready", "Reason", "Age"]
+    );
+    assert_eq!(
+        default_columns("Auth0ClientGrant"),
+        ["Client", "Audience", "Ready", "Reason", "Age"]
+    );
     for crd in auth0_operator::crd::crds() {
         let default_cols: Vec<String> = crd.spec.versions[0]
             .additional_printer_columns
@@ -93,6 +134,11 @@ fn crd_names_and_columns() {
                 "Auth0ClientGrant".into(),
                 "Namespaced".into(),
                 vec!["a0cg".into()]
+            ),
+            (
+                "Auth0ResourceServer".into(),
+                "Namespaced".into(),
+                vec!["a0api".into()]
             ),
             (
                 "Auth0Tenant".into(),
@@ -182,6 +228,10 @@ fn cel_errors(new: &impl serde::Serialize, old: Option<&impl serde::Serialize>) 
         let n: Auth0Client = serde_json::from_value(v).unwrap();
         let o: Option<Auth0Client> = oldv.map(|o| serde_json::from_value(o).unwrap());
         run(&n, o.as_ref())
+    } else if v["kind"] == "Auth0ResourceServer" {
+        let n: Auth0ResourceServer = serde_json::from_value(v).unwrap();
+        let o: Option<Auth0ResourceServer> = oldv.map(|o| serde_json::from_value(o).unwrap());
+        run(&n, o.as_ref())
     } else {
         let n: Auth0ClientGrant = serde_json::from_value(v).unwrap();
         let o: Option<Auth0ClientGrant> = oldv.map(|o| serde_json::from_value(o).unwrap());
@@ -268,6 +318,87 @@ fn cel_grant_exactly_one_client_and_immutable_audience() {
     );
 }
 
+fn api(spec: Value) -> Auth0ResourceServer {
+    serde_json::from_value(json!({
+        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0ResourceServer",
+        "metadata": {"name": "orders-api", "namespace": "default"}, "spec": spec
+    }))
+    .expect("valid Auth0ResourceServer")
+}
+
+#[test]
+fn cel_grant_exactly_one_audience_or_resource_server_ref_both_immutable() {
+    let by_aud = grant(json!({"clientId": "abc", "audience": "https://api/"}));
+    let by_ref = grant(json!({"clientId": "abc", "resourceServerRef": {"name": "orders-api"}}));
+    let both = grant(
+        json!({"clientId": "abc", "audience": "https://api/", "resourceServerRef": {"name": "orders-api"}}),
+    );
+    let neither = grant(json!({"clientId": "abc"}));
+    assert!(cel_errors(&by_aud, None::<&Auth0ClientGrant>).is_empty());
+    assert!(cel_errors(&by_ref, None::<&Auth0ClientGrant>).is_empty());
+    for bad in [&both, &neither] {
+        let e = cel_errors(bad, None::<&Auth0ClientGrant>);
+        assert!(
+            e.iter()
+                .any(|m| m.contains("exactly one of audience and resourceServerRef")),
+            "{e:?}"
+        );
+    }
+    let other = grant(json!({"clientId": "abc", "resourceServerRef": {"name": "other-api"}}));
+    for (new, old, what) in [
+        (&other, &by_ref, "renamed"),
+        (&by_aud, &by_ref, "switched to audience"),
+    ] {
+        let e = cel_errors(new, Some(old));
+        assert!(
+            e.iter()
+                .any(|m| m.contains("resourceServerRef is immutable")),
+            "{what}: {e:?}"
+        );
+    }
+    let e = cel_errors(&by_ref, Some(&by_aud));
+    assert!(
+        e.iter().any(|m| m.contains("audience is immutable")),
+        "switched to resourceServerRef: {e:?}"
+    );
+    assert!(cel_errors(&by_ref, Some(&by_ref)).is_empty());
+}
+
+#[test]
+fn cel_api_identifier_and_tenant_ref_are_immutable() {
+    let a = api(json!({"identifier": "https://orders.example.com/api"}));
+    let b = api(json!({"identifier": "https://orders.example.com/v2"}));
+    assert!(cel_errors(&a, None::<&Auth0ResourceServer>).is_empty());
+    let renamed = api(json!({"identifier": "https://orders.example.com/api", "name": "Orders"}));
+    assert!(
+        cel_errors(&renamed, Some(&a)).is_empty(),
+        "other fields may change"
+    );
+    let e = cel_errors(&b, Some(&a));
+    assert!(
+        e.iter().any(|m| m.contains("identifier is immutable")),
+        "{e:?}"
+    );
+    let t =
+        api(json!({"identifier": "https://orders.example.com/api", "tenantRef": {"name": "t"}}));
+    let e = cel_errors(&t, Some(&a));
+    assert!(
+        e.iter().any(|m| m.contains("tenantRef is immutable")),
+        "{e:?}"
+    );
+    // Defaults: Delete, and adopt off (not even serialized).
+    assert_eq!(
+        a.spec.deletion_policy,
+        auth0_operator::crd::DeletionPolicy::Delete
+    );
+    assert!(!a.spec.adopt);
+    assert!(
+        serde_json::to_value(&a).unwrap()["spec"]
+            .get("adopt")
+            .is_none()
+    );
+}
+
 #[test]
 fn defaults_fill_in() {
     let c = client(json!({"name": "a"}));
@@ -325,4 +456,94 @@ fn cel_tenant_ref_and_tenant_domain_are_immutable() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("domain is immutable"), "{e}");
+}
+
+/// Every manifest in `examples/` is a valid object of its kind: no field lost in a round trip
+/// through the Rust types (a typo would be dropped by the API server's pruning), the CRD's CEL
+/// rules hold, and a grant's `resourceServerRef` / `clientRef` name an example of the same file.
+#[test]
+fn examples_are_valid_objects() {
+    use serde::Deserialize as _;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let docs: Vec<Value> = serde_yaml::Deserializer::from_str(&text)
+            .map(|d| Value::deserialize(d).unwrap())
+            .filter(|v| !v.is_null())
+            .collect();
+        let names = |kind: &str| -> Vec<&str> {
+            docs.iter()
+                .filter(|d| d["kind"] == kind)
+                .filter_map(|d| d["metadata"]["name"].as_str())
+                .collect()
+        };
+        for v in &docs {
+            let what = format!(
+                "{} {} in {}",
+                v["kind"],
+                v["metadata"]["name"],
+                path.display()
+            );
+            fn check<K>(v: &Value, what: &str) -> Vec<String>
+            where
+                K: CustomResourceExt + serde::Serialize + serde::de::DeserializeOwned,
+            {
+                let k: K = serde_json::from_value(v.clone())
+                    .unwrap_or_else(|e| panic!("{what}: not a valid object: {e}"));
+                let mut back = serde_json::to_value(&k).unwrap();
+                // Schema defaults the Rust types fill in (the API server does the same).
+                if v["spec"].get("deletionPolicy").is_none() {
+                    back["spec"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("deletionPolicy");
+                }
+                if v["spec"].get("scopes").is_none() && back["spec"]["scopes"] == json!([]) {
+                    back["spec"].as_object_mut().unwrap().remove("scopes");
+                }
+                if v["spec"]["tenantRef"].get("kind").is_none()
+                    && let Some(t) = back["spec"]["tenantRef"].as_object_mut()
+                {
+                    t.remove("kind");
+                }
+                pretty_assertions::assert_eq!(&back, v, "{}: fields lost in a round trip", what);
+                match kube::core::cel::validate_cel(&k) {
+                    Ok(()) => vec![],
+                    Err(e) => vec![e.to_string()],
+                }
+            }
+            let kind = v["kind"].as_str().unwrap_or_default();
+            kinds.insert(kind.to_string());
+            let errors = match kind {
+                "Auth0Client" => check::<Auth0Client>(v, &what),
+                "Auth0ClientGrant" => check::<Auth0ClientGrant>(v, &what),
+                "Auth0ResourceServer" => check::<Auth0ResourceServer>(v, &what),
+                other => panic!("{what}: unexpected kind {other}"),
+            };
+            assert!(errors.is_empty(), "{what}: CEL: {errors:?}");
+            if let Some(api) = v["spec"]["resourceServerRef"]["name"].as_str() {
+                assert!(
+                    names("Auth0ResourceServer").contains(&api),
+                    "{what}: no API {api}"
+                );
+            }
+            if let Some(client) = v["spec"]["clientRef"]["name"].as_str() {
+                assert!(
+                    names("Auth0Client").contains(&client),
+                    "{what}: no client {client}"
+                );
+            }
+        }
+    }
+    assert!(
+        kinds.contains("Auth0ResourceServer"),
+        "an example shows an Auth0ResourceServer: {kinds:?}"
+    );
 }

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 /// The OpenAPI definition name of the `Auth0Client` schema (reversed group, version, kind).
 const CLIENT_DEF: &str = "dev.operator.auth0.v1alpha1.Auth0Client";
 const GRANT_DEF: &str = "dev.operator.auth0.v1alpha1.Auth0ClientGrant";
+const API_DEF: &str = "dev.operator.auth0.v1alpha1.Auth0ResourceServer";
 
 /// `GET path`: the HTTP status and the body (error answers are not always a JSON `Status`).
 async fn get(client: &kube::Client, path: &str) -> (http::StatusCode, String) {
@@ -43,9 +44,10 @@ async fn get_json(client: &kube::Client, path: &str) -> Value {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
 }
 
-/// Asserts that the object fields of a published `Auth0Client` / `Auth0ClientGrant` definition
-/// carry `type: object` and their nested fields. `doc` names the document in messages.
-fn assert_objects_are_typed(doc: &str, client: &Value, grant: &Value) {
+/// Asserts that the object fields of a published `Auth0Client` / `Auth0ClientGrant` /
+/// `Auth0ResourceServer` definition carry `type: object` and their nested fields. `doc` names
+/// the document in messages.
+fn assert_objects_are_typed(doc: &str, client: &Value, grant: &Value, api: &Value) {
     let at = |def: &Value, path: &[&str]| -> Value {
         let mut node = def;
         for p in path {
@@ -53,7 +55,7 @@ fn assert_objects_are_typed(doc: &str, client: &Value, grant: &Value) {
         }
         node.clone()
     };
-    let cases: [(&Value, &[&str], &[&str]); 5] = [
+    let cases: [(&Value, &[&str], &[&str]); 8] = [
         (
             client,
             &["spec", "refreshToken"],
@@ -70,10 +72,48 @@ fn assert_objects_are_typed(doc: &str, client: &Value, grant: &Value) {
             &["observedGeneration", "conditions", "clientId", "secretName"],
         ),
         (grant, &["spec", "clientRef"], &["name"]),
+        (grant, &["spec", "resourceServerRef"], &["name"]),
         (
             grant,
             &["status"],
-            &["observedGeneration", "conditions", "grantId", "clientId"],
+            &[
+                "observedGeneration",
+                "conditions",
+                "grantId",
+                "clientId",
+                "audience",
+                "resourceServerRef",
+            ],
+        ),
+        (
+            api,
+            &["spec"],
+            &[
+                "tenantRef",
+                "identifier",
+                "name",
+                "scopes",
+                "signingAlg",
+                "tokenLifetime",
+                "tokenLifetimeForWeb",
+                "allowOfflineAccess",
+                "skipConsentForVerifiableFirstPartyClients",
+                "enforcePolicies",
+                "tokenDialect",
+                "deletionPolicy",
+                "adopt",
+            ],
+        ),
+        (
+            api,
+            &["status"],
+            &[
+                "observedGeneration",
+                "conditions",
+                "id",
+                "identifier",
+                "tenant",
+            ],
         ),
     ];
     for (def, path, nested) in cases {
@@ -99,6 +139,33 @@ fn assert_objects_are_typed(doc: &str, client: &Value, grant: &Value) {
     ] {
         assert_eq!(at(client, path)["type"], ty, "{doc}: {}", path.join("."));
     }
+    // An API's scopes: a list of objects (value, description).
+    let scopes = at(api, &["spec", "scopes"]);
+    assert_eq!(scopes["type"], "array", "{doc}: spec.scopes: {scopes:#}");
+    assert_eq!(
+        scopes["items"]["type"], "object",
+        "{doc}: spec.scopes items: {scopes:#}"
+    );
+    for field in ["value", "description"] {
+        assert!(
+            scopes["items"]["properties"][field].is_object(),
+            "{doc}: spec.scopes[].{field} is not published: {scopes:#}"
+        );
+    }
+    for (path, ty) in [
+        (&["spec", "identifier"][..], "string"),
+        (&["spec", "tokenLifetime"][..], "integer"),
+        (&["spec", "adopt"][..], "boolean"),
+    ] {
+        assert_eq!(at(api, path)["type"], ty, "{doc}: {}", path.join("."));
+    }
+}
+
+/// The definitions are all published in `defs` (a v2 `definitions` or v3 `components.schemas`).
+fn all_published(defs: &Value) -> bool {
+    [CLIENT_DEF, GRANT_DEF, API_DEF]
+        .iter()
+        .all(|d| defs[d].is_object())
 }
 
 /// The kubectl to run: the one of the envtest assets, else `kubectl` on PATH, else
@@ -146,12 +213,12 @@ async fn crd_object_fields_are_published_with_types() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let v2 = loop {
         let doc = get_json(&client, "/openapi/v2").await;
-        if doc["definitions"][CLIENT_DEF].is_object() && doc["definitions"][GRANT_DEF].is_object() {
+        if all_published(&doc["definitions"]) {
             break doc;
         }
         assert!(
             Instant::now() < deadline,
-            "{CLIENT_DEF} / {GRANT_DEF} not in /openapi/v2 after 60 s"
+            "{CLIENT_DEF} / {GRANT_DEF} / {API_DEF} not in /openapi/v2 after 60 s"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
@@ -159,6 +226,7 @@ async fn crd_object_fields_are_published_with_types() {
         "/openapi/v2",
         &v2["definitions"][CLIENT_DEF],
         &v2["definitions"][GRANT_DEF],
+        &v2["definitions"][API_DEF],
     );
 
     // OpenAPI v3 (1.24+; a 404 before).
@@ -180,8 +248,13 @@ async fn crd_object_fields_are_published_with_types() {
             assert!(status.is_success(), "GET {v3_path}: {status}: {body}");
             let doc: Value = serde_json::from_str(&body).expect("JSON");
             let schemas = &doc["components"]["schemas"];
-            if schemas[CLIENT_DEF].is_object() && schemas[GRANT_DEF].is_object() {
-                assert_objects_are_typed(v3_path, &schemas[CLIENT_DEF], &schemas[GRANT_DEF]);
+            if all_published(schemas) {
+                assert_objects_are_typed(
+                    v3_path,
+                    &schemas[CLIENT_DEF],
+                    &schemas[GRANT_DEF],
+                    &schemas[API_DEF],
+                );
                 break;
             }
         }
@@ -218,6 +291,42 @@ async fn crd_object_fields_are_published_with_types() {
             text.contains(nested),
             "kubectl explain {fields} does not list {nested}:\n{text}"
         );
+    }
+    // The new kind, by its singular name; and the grant's alternative to `audience`.
+    for (fields, nested) in [
+        (
+            "auth0resourceserver.spec",
+            &[
+                "identifier",
+                "name",
+                "scopes",
+                "signingAlg",
+                "tokenLifetime",
+                "tokenLifetimeForWeb",
+                "allowOfflineAccess",
+                "skipConsentForVerifiableFirstPartyClients",
+                "enforcePolicies",
+                "tokenDialect",
+                "deletionPolicy",
+                "adopt",
+                "tenantRef",
+            ][..],
+        ),
+        (
+            "auth0resourceserver.spec.scopes",
+            &["value", "description"][..],
+        ),
+        ("auth0clientgrant.spec.resourceServerRef", &["name"][..]),
+    ] {
+        let (ok, text) = run_kubectl(&kubectl, &env, &["explain", fields]);
+        assert!(ok, "kubectl explain {fields} failed:\n{text}");
+        assert!(!text.contains("<>"), "kubectl explain {fields}:\n{text}");
+        for n in nested {
+            assert!(
+                text.contains(n),
+                "kubectl explain {fields} does not list {n}:\n{text}"
+            );
+        }
     }
     env.stop().await;
 }
