@@ -3,6 +3,8 @@
 //! and discovery document, Auth0's error bodies, and the management application as an
 //! ordinary client of the tenant.
 
+mod common;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use auth0_operator::sim::{SimConfig, Simulator};
@@ -10,6 +12,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
+
+use common::jwt::verify;
 
 const DOMAIN: &str = "tokens.auth0.test";
 const MGMT: &str = "https://tokens.auth0.test/api/v2/";
@@ -131,43 +135,11 @@ fn id_secret(c: &Value) -> (String, String) {
     )
 }
 
-fn b64url_json(s: &str) -> Value {
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(s).unwrap()).unwrap()
-}
-
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-/// Checks `token`'s RS256 signature against the JWKS with ring; returns (header, claims).
-fn verify(token: &str, jwks: &Value) -> Result<(Value, Value), String> {
-    let parts: Vec<&str> = token.split('.').collect();
-    if parts.len() != 3 {
-        return Err("not a JWS".into());
-    }
-    let header = b64url_json(parts[0]);
-    let key = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kid"] == header["kid"])
-        .ok_or("no key with this kid")?;
-    let n = URL_SAFE_NO_PAD.decode(key["n"].as_str().unwrap()).unwrap();
-    let e = URL_SAFE_NO_PAD.decode(key["e"].as_str().unwrap()).unwrap();
-    let sig = URL_SAFE_NO_PAD
-        .decode(parts[2])
-        .map_err(|e| e.to_string())?;
-    ring::signature::RsaPublicKeyComponents { n: &n, e: &e }
-        .verify(
-            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
-            format!("{}.{}", parts[0], parts[1]).as_bytes(),
-            &sig,
-        )
-        .map_err(|_| "bad signature".to_string())?;
-    Ok((header, b64url_json(parts[1])))
 }
 
 async fn fetch_jwks(sim: &Simulator) -> Value {
@@ -495,7 +467,7 @@ async fn the_management_application_is_an_ordinary_client() {
     assert_eq!(c["client_secret"], "s3cret");
     assert_eq!(c["app_type"], "non_interactive");
     assert_eq!(c["grant_types"], json!(["client_credentials"]));
-    let (_, list) = api(&sim, &tok, "GET", "/api/v2/clients", None).await;
+    let (_, list) = api(&sim, &tok, "GET", "/api/v2/clients?is_global=false", None).await;
     let ids: Vec<&str> = list
         .as_array()
         .unwrap()
@@ -525,7 +497,11 @@ async fn the_management_application_is_an_ordinary_client() {
     // The test hooks: built-in clients and their grants are left out of clients()/grants().
     assert!(sim.clients().is_empty());
     assert!(sim.grants().is_empty());
-    assert_eq!(sim.all_clients().len(), 1);
+    assert_eq!(
+        sim.all_clients().len(),
+        2,
+        "the management application and the global client"
+    );
     assert_eq!(sim.all_grants().len(), 1);
 
     // set_scopes is the grant's scope.
@@ -549,7 +525,7 @@ async fn the_management_application_is_an_ordinary_client() {
     sim.set_management_secret("rotated");
     assert_eq!(token_json(&sim, cc("mgmt", "s3cret", MGMT)).await.0, 401);
     assert_eq!(token_json(&sim, cc("mgmt", "rotated", MGMT)).await.0, 200);
-    assert_eq!(sim.all_clients()[0]["client_secret"], "rotated");
+    assert_eq!(sim.client("mgmt").unwrap()["client_secret"], "rotated");
 }
 
 #[tokio::test]

@@ -293,30 +293,10 @@ fn ready_identifier(api: &Auth0ResourceServer) -> Option<String> {
     (ready && status.id.is_some()).then(|| api.spec.identifier.clone())
 }
 
-/// Refuses scopes the API does not define (as far as the tenant's listing of APIs shows), with
-/// a sentence naming them, before asking Auth0 for them.
-async fn check_scopes(
-    obj: &Auth0ClientGrant,
-    tenant: &Tenant,
-    audience: &str,
-) -> Result<(), Error> {
-    if obj.spec.scopes.is_empty() {
-        return Ok(());
-    }
-    tenant
-        .inventory
-        .ensure_resource_servers(&tenant.auth0)
-        .await?;
-    match tenant.inventory.resource_server_by_identifier(audience) {
-        Some(api) => unknown_scopes_error(obj, audience, &api),
-        // Unknown here: Auth0 has the last word (a 404 if the API does not exist).
-        None => Ok(()),
-    }
-}
-
 /// Auth0 refuses a grant with scopes its API does not define with a 400 that names none of
 /// them ("scope must be a subset of resource server scopes"): the API is read once more so the
-/// condition can name them (and the listing is corrected for the next pass).
+/// condition can name them. (Auth0 is the judge, not the operator's listing of APIs: that may
+/// predate scopes added in the dashboard.)
 async fn explain_refused_scopes(
     obj: &Auth0ClientGrant,
     tenant: &Tenant,
@@ -353,13 +333,21 @@ fn unknown_scopes_error(
     if unknown.is_empty() {
         return Ok(());
     }
+    let them = if unknown.len() == 1 { "it" } else { "them" };
     let fix = match &obj.spec.resource_server_ref {
-        Some(r) => format!("add them to spec.scopes of Auth0ResourceServer {}", r.name),
-        None => format!("add them to the API {audience} in Auth0"),
+        Some(r) => format!(
+            "add {them} to spec.scopes of Auth0ResourceServer {}",
+            r.name
+        ),
+        None => format!("add {them} to the API {audience} in Auth0"),
+    };
+    let scopes = if unknown.len() == 1 {
+        "scope"
+    } else {
+        "scopes"
     };
     Err(Error::UnknownScopes(format!(
-        "the API {audience} does not define the scope{} {}: {fix}, or remove them from this grant's spec.scopes",
-        if unknown.len() == 1 { "" } else { "s" },
+        "the API {audience} does not define the {scopes} {}: {fix}, or remove {them} from this grant's spec.scopes",
         unknown.join(", ")
     )))
 }
@@ -411,7 +399,6 @@ async fn sync(
     out.audience = Some(audience.clone());
     tenant.inventory.ensure_grants(&tenant.auth0).await?;
     out.client_id = Some(client_id.clone());
-    check_scopes(obj, tenant, &audience).await?;
 
     let by_status = obj
         .status

@@ -318,8 +318,14 @@ async fn sync(
         }
         None => None,
     };
-    if observed.is_none() && (intended || spec.adopt) {
+    if observed.is_none() {
+        // Before any create: is the identifier taken? Ours only if an earlier pass recorded the
+        // intent (or the user asked to adopt); otherwise it is reported without writing an
+        // intent or sending a POST, so an AlreadyExists resource stays quiet until it changes.
         observed = by_identifier(tenant, &spec.identifier).await?;
+        if observed.is_some() && !(intended || spec.adopt) {
+            return Err(already_exists(obj, tenant));
+        }
         out.adopted = observed.is_some() && !out.gone;
     }
     let observed = match observed {

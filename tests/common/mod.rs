@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod jwt;
+
 use std::{future::Future, sync::Arc, time::Duration};
 
 use auth0_operator::{
