@@ -27,8 +27,8 @@
 //! by `GET /clients?is_global=false`). Test hooks such as [`Simulator::clients`] leave the
 //! built-in clients out; [`Simulator::all_clients`] includes them.
 
-mod pem;
 mod oauth;
+mod pem;
 mod schema;
 mod server;
 mod store;
