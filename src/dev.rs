@@ -370,7 +370,7 @@ async fn apply(kube: &kube::Client, ns: &str, obj: &Value) -> anyhow::Result<()>
     let kind = obj["kind"].as_str().unwrap_or_default();
     let Some((ar, _)) = api_resource(kind).filter(|_| APPLIED_KINDS.contains(&kind)) else {
         bail!(
-            "the dev loop applies only Auth0Client and Auth0ClientGrant objects (it creates Auth0Tenant {DEV_TENANT} itself), not {kind}"
+            "the dev loop applies only Auth0Client, Auth0ClientGrant and Auth0ResourceServer objects (it creates Auth0Tenant {DEV_TENANT} itself), not {kind}"
         )
     };
     let api: Api<DynamicObject> = Api::namespaced_with(kube.clone(), ns, &ar);

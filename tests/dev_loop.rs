@@ -182,19 +182,22 @@ fn dev_loop_applies_examples_and_cleans_up() {
     );
     // Every example's Secret carries the tenant's domain, and each resource records its tenant.
     let secrets = secret_lines(&stdout);
-    assert_eq!(secrets.len(), 3, "{stdout}");
+    assert_eq!(secrets.len(), 4, "{stdout}");
     for s in secrets {
         assert!(s.contains("AUTH0_DOMAIN=dev-tenant.auth0.test"), "{s}");
     }
     assert_eq!(
         stdout.matches("status.tenant: default/dev-tenant").count(),
-        4,
+        7,
         "{stdout}"
     );
     for example in [
         "Auth0Client/web-app: Ready=True (Synced)",
         "Auth0Client/billing-worker: Ready=True (Synced)",
-        "Auth0ClientGrant/billing-worker-orders-api: Ready=True (Synced)",
+        "Auth0ClientGrant/billing-worker-invoices-api: Ready=True (Synced)",
+        "Auth0ResourceServer/orders-api: Ready=True (Synced)",
+        "Auth0Client/orders-worker: Ready=True (Synced)",
+        "Auth0ClientGrant/orders-worker-orders-api: Ready=True (Synced)",
         "Auth0Client/dashboard-spa: Ready=True (Synced)",
     ] {
         assert!(
@@ -202,8 +205,17 @@ fn dev_loop_applies_examples_and_cleans_up() {
             "missing `{example}` in:\n{stdout}"
         );
     }
+    // Each ready grant's credentials are proven: the client's Secret obtains a token for the
+    // API with the grant's scopes (the token itself is never printed).
+    for proof in [
+        "token: Secret orders-worker-auth0 obtains an access token for https://orders.example.com/api with scope \"read:orders\" (expires in 86400 s)",
+        "token: Secret billing-worker-auth0 obtains an access token for https://invoices.example.com/api with scope \"read:invoices write:invoices\" (expires in 86400 s)",
+    ] {
+        assert!(stdout.contains(proof), "missing `{proof}` in:\n{stdout}");
+    }
+    assert!(!stdout.contains("eyJ"), "no token is printed:\n{stdout}");
     assert!(
-        stdout.contains("4 of 4 example(s) Ready, 0 failed"),
+        stdout.contains("7 of 7 example(s) Ready, 0 failed"),
         "{stdout}"
     );
     assert!(
@@ -414,7 +426,9 @@ fn tenant_stand_in(
     use auth0_operator::sim::{SimConfig, Simulator};
     let rt = tokio::runtime::Runtime::new().expect("a runtime for the simulator");
     let mut cfg = SimConfig::new(REAL_DOMAIN, "acme-operator", REAL_SECRET);
-    cfg.audiences = vec!["https://orders.example.com/api".to_string()];
+    // The API `backend-m2m.yaml` grants access to by `audience` exists in that tenant
+    // (`orders-api.yaml` makes its own).
+    cfg.audiences = vec!["https://invoices.example.com/api".to_string()];
     if let Some(scopes) = scopes {
         cfg.scopes = scopes.iter().map(|s| s.to_string()).collect();
     }
@@ -468,17 +482,21 @@ fn dev_loop_makes_the_dev_tenant_from_the_environment() {
     );
     assert!(stdout.contains("domain: acme.auth0.test"), "{stdout}");
     let secrets = secret_lines(&stdout);
-    assert_eq!(secrets.len(), 3, "{stdout}");
+    assert_eq!(secrets.len(), 4, "{stdout}");
     for s in secrets {
         assert!(s.contains("AUTH0_DOMAIN=acme.auth0.test"), "{s}");
     }
     assert!(
-        stdout.contains("4 of 4 example(s) Ready, 0 failed"),
+        stdout.contains("7 of 7 example(s) Ready, 0 failed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("token: Secret orders-worker-auth0 obtains an access token for https://orders.example.com/api with scope \"read:orders\""),
         "{stdout}"
     );
     assert_eq!(
         sim.clients().len(),
-        3,
+        4,
         "the applications are in that tenant"
     );
     let all = format!("{stdout}\n{stderr}");
@@ -525,7 +543,7 @@ fn dev_loop_reports_an_unverified_tenant_and_its_examples_at_once() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("0 of 4 example(s) Ready, 4 failed, 0 still in progress"),
+        stdout.contains("0 of 7 example(s) Ready, 7 failed, 0 still in progress"),
         "{stdout}"
     );
     assert!(
