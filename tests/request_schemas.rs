@@ -149,7 +149,7 @@ fn client_create_minimal() {
 fn client_create_fully_populated() {
     let body = v(&full_create());
     // Every field we model is present.
-    assert_eq!(body.as_object().unwrap().len(), 25, "{body}");
+    assert_eq!(body.as_object().unwrap().len(), 26, "{body}");
     assert_valid(RequestOp::CreateClient, &body);
 }
 
@@ -194,7 +194,7 @@ fn client_update_minimal_and_empty() {
 #[test]
 fn client_update_fully_populated() {
     let body = v(&full_update());
-    assert_eq!(body.as_object().unwrap().len(), 26, "{body}");
+    assert_eq!(body.as_object().unwrap().len(), 27, "{body}");
     assert_valid(RequestOp::UpdateClient, &body);
 }
 

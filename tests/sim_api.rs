@@ -476,7 +476,11 @@ async fn client_list_pagination_and_filters() {
     assert_eq!(v.as_array().unwrap().len(), 1);
     assert_eq!(v[0]["name"], "All Applications");
     assert_eq!(sim.clients().len(), 55, "built-in clients are not counted");
-    assert_eq!(sim.all_clients().len(), 56);
+    assert_eq!(
+        sim.all_clients().len(),
+        57,
+        "with the global client and the management application"
+    );
     let (s, _, v) = call(&sim, &tok, "GET", "/api/v2/clients?per_page=101", None).await;
     assert_eq!(
         (s, v["errorCode"].as_str()),

@@ -820,9 +820,11 @@ async fn every_tenant_has_a_global_client() {
             .collect()
     };
     let (_, v) = call(&sim, &tok, "GET", "/api/v2/clients", None).await;
-    assert_eq!(names(&v), ["All Applications", "mine"]);
+    // The management application is an ordinary client too (made with the tenant).
+    let mgmt = "Auth0 Operator (Management API)";
+    assert_eq!(names(&v), ["All Applications", mgmt, "mine"]);
     let (_, v) = call(&sim, &tok, "GET", "/api/v2/clients?is_global=false", None).await;
-    assert_eq!(names(&v), ["mine"]);
+    assert_eq!(names(&v), [mgmt, "mine"]);
     let (_, v) = call(
         &sim,
         &tok,
@@ -840,8 +842,9 @@ async fn every_tenant_has_a_global_client() {
         None,
     )
     .await;
-    assert_eq!(v, json!([]));
+    // Only the management application is a first-party machine-to-machine client.
+    assert_eq!(names(&v), [mgmt]);
     // Test hooks: `clients()` counts what was created, `all_clients()` what the API lists.
     assert_eq!(sim.clients().len(), 1);
-    assert_eq!(sim.all_clients().len(), 2);
+    assert_eq!(sim.all_clients().len(), 3);
 }
