@@ -609,34 +609,19 @@ pub struct ResourceServer {
     pub token_dialect: Option<String>,
 }
 
-/// Body of `POST /api/v2/resource-servers`. Only `identifier` is required; unset fields are
-/// omitted so Auth0 applies its defaults. (`token_lifetime_for_web` is missing from the official
-/// request schema but accepted: the recorded `TestAccResourceServer` create sends it.)
+/// Body of `POST /api/v2/resource-servers`: the identifier and the settings. Only
+/// `identifier` is required; unset settings are omitted so Auth0 applies its defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct ResourceServerCreate {
     pub identifier: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scopes: Option<Vec<ResourceServerScope>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub signing_alg: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_lifetime: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_lifetime_for_web: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_offline_access: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enforce_policies: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_dialect: Option<String>,
+    #[serde(flatten)]
+    pub settings: ResourceServerUpdate,
 }
 
-/// Body of `PATCH /api/v2/resource-servers/{id}`: only changed fields; `scopes` replaces the
-/// whole list. `identifier` cannot be changed.
+/// The settings of an API, and the body of `PATCH /api/v2/resource-servers/{id}`: only the
+/// fields that are set are sent; `scopes` replaces the whole list. (`token_lifetime_for_web`
+/// is missing from the official request schemas but accepted: the recorded
+/// `TestAccResourceServer` create and updates send it.) `identifier` cannot be changed.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct ResourceServerUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -678,6 +678,13 @@ fn scope_body(s: &crate::crd::Scope) -> ResourceServerScope {
 pub fn resource_server_create(spec: &Auth0ResourceServerSpec) -> ResourceServerCreate {
     ResourceServerCreate {
         identifier: spec.identifier.clone(),
+        settings: resource_server_settings(spec),
+    }
+}
+
+/// Every setting the user set, as Auth0 names it.
+fn resource_server_settings(spec: &Auth0ResourceServerSpec) -> ResourceServerUpdate {
+    ResourceServerUpdate {
         name: spec.name.clone(),
         scopes: spec
             .scopes
@@ -711,33 +718,27 @@ pub fn resource_server_update(
     spec: &Auth0ResourceServerSpec,
     observed: &ResourceServer,
 ) -> ResourceServerUpdate {
-    let scopes = spec.scopes.as_ref().and_then(|want| {
-        let want: Vec<ResourceServerScope> = want.iter().map(scope_body).collect();
+    let want = resource_server_settings(spec);
+    let scopes = want.scopes.filter(|want| {
         let have = observed.scopes.clone().unwrap_or_default();
-        (!same_scopes(&want, &have)).then_some(want)
+        !same_scopes(want, &have)
     });
     ResourceServerUpdate {
-        name: changed(&spec.name, &observed.name),
+        name: changed(&want.name, &observed.name),
         scopes,
-        signing_alg: changed(
-            &spec.signing_alg.map(|a| a.as_str().to_string()),
-            &observed.signing_alg,
-        ),
-        token_lifetime: changed(&spec.token_lifetime, &observed.token_lifetime),
+        signing_alg: changed(&want.signing_alg, &observed.signing_alg),
+        token_lifetime: changed(&want.token_lifetime, &observed.token_lifetime),
         token_lifetime_for_web: changed(
-            &spec.token_lifetime_for_web,
+            &want.token_lifetime_for_web,
             &observed.token_lifetime_for_web,
         ),
-        allow_offline_access: changed(&spec.allow_offline_access, &observed.allow_offline_access),
+        allow_offline_access: changed(&want.allow_offline_access, &observed.allow_offline_access),
         skip_consent_for_verifiable_first_party_clients: changed(
-            &spec.skip_consent_for_verifiable_first_party_clients,
+            &want.skip_consent_for_verifiable_first_party_clients,
             &observed.skip_consent_for_verifiable_first_party_clients,
         ),
-        enforce_policies: changed(&spec.enforce_policies, &observed.enforce_policies),
-        token_dialect: changed(
-            &spec.token_dialect.map(|d| d.as_str().to_string()),
-            &observed.token_dialect,
-        ),
+        enforce_policies: changed(&want.enforce_policies, &observed.enforce_policies),
+        token_dialect: changed(&want.token_dialect, &observed.token_dialect),
     }
 }
 
