@@ -11,9 +11,11 @@
 //! They also check that the copies of the scripts in `deploy/argocd/argocd-cm-values.yaml` and
 //! `docs/argocd.md` are exactly the `.lua` files, the single source of truth.
 //!
-//! Five kinds: the managed resources (`Auth0Client`, `Auth0ClientGrant`, `Auth0ResourceServer`,
-//! whose Ready reasons are [`Reason`]) and the tenants (`Auth0Tenant`, `ClusterAuth0Tenant`, whose Ready reasons are
-//! [`TenantReason`]).
+//! Five kinds in two families, one script per family: the managed resources (`Auth0Client`,
+//! `Auth0ClientGrant`, `Auth0ResourceServer`, whose Ready reasons are [`Reason`]) share
+//! `health-resource.lua`, the tenants (`Auth0Tenant`, `ClusterAuth0Tenant`, whose Ready reasons
+//! are [`TenantReason`]) share `health-tenant.lua`. Argo CD still needs one key per kind, so each
+//! kind's key embeds its family's script.
 
 use std::{
     collections::BTreeMap,
@@ -33,25 +35,22 @@ const EXPECTED_HEALTH: &str = "test.auth0.operator.dev/expected-health";
 const EXPECTED_MESSAGE: &str = "test.auth0.operator.dev/expected-message";
 const KEY_PREFIX: &str = "resource.customizations.health.auth0.operator.dev_";
 
+/// The script of the managed resources ([`RESOURCE_KINDS`]).
+const RESOURCE_SCRIPT: &str = "health-resource.lua";
+/// The script of the tenants ([`TENANT_KINDS`]).
+const TENANT_SCRIPT: &str = "health-tenant.lua";
+
 /// The kinds: (kind, script file, sample file prefix).
 const KINDS: [(&str, &str, &str); 5] = [
-    ("Auth0Client", "health-auth0client.lua", "auth0client"),
-    (
-        "Auth0ClientGrant",
-        "health-auth0clientgrant.lua",
-        "auth0clientgrant",
-    ),
+    ("Auth0Client", RESOURCE_SCRIPT, "auth0client"),
+    ("Auth0ClientGrant", RESOURCE_SCRIPT, "auth0clientgrant"),
     (
         "Auth0ResourceServer",
-        "health-auth0resourceserver.lua",
+        RESOURCE_SCRIPT,
         "auth0resourceserver",
     ),
-    ("Auth0Tenant", "health-auth0tenant.lua", "auth0tenant"),
-    (
-        "ClusterAuth0Tenant",
-        "health-clusterauth0tenant.lua",
-        "clusterauth0tenant",
-    ),
+    ("Auth0Tenant", TENANT_SCRIPT, "auth0tenant"),
+    ("ClusterAuth0Tenant", TENANT_SCRIPT, "clusterauth0tenant"),
 ];
 
 /// The managed resources (Ready reasons: [`Reason`]).
@@ -104,6 +103,67 @@ fn read(path: &Path) -> String {
 
 fn script(file: &str) -> String {
     read(&root().join("deploy/argocd").join(file))
+}
+
+/// The script files of [`KINDS`], each once.
+fn script_files() -> Vec<&'static str> {
+    let mut files: Vec<&str> = KINDS.iter().map(|(_, f, _)| *f).collect();
+    files.sort_unstable();
+    files.dedup();
+    files
+}
+
+/// The kinds whose key embeds `file`.
+fn kinds_of_script(file: &str) -> Vec<&'static str> {
+    KINDS
+        .iter()
+        .filter(|(_, f, _)| *f == file)
+        .map(|(k, _, _)| *k)
+        .collect()
+}
+
+/// One script per family, and nothing else in `deploy/argocd/`: the managed kinds share one, the
+/// tenant kinds the other (so each is tested with the reasons of its family). Each script's
+/// header names exactly the kinds it serves and itself as the single source of truth.
+#[test]
+fn one_script_per_family_naming_its_kinds() {
+    assert_eq!(kinds_of_script(RESOURCE_SCRIPT), RESOURCE_KINDS);
+    assert_eq!(kinds_of_script(TENANT_SCRIPT), TENANT_KINDS);
+    let dir = root().join("deploy/argocd");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "lua"))
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    assert_eq!(
+        on_disk,
+        script_files(),
+        "deploy/argocd/*.lua: exactly the scripts of KINDS"
+    );
+    for file in script_files() {
+        let src = script(file);
+        let header: String = src
+            .lines()
+            .take_while(|l| l.starts_with("--"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            header.contains(&format!("Single source of truth: deploy/argocd/{file}.")),
+            "{file}: the header does not name the file as the single source of truth"
+        );
+        // Whole words: `Auth0Client` is a prefix of `Auth0ClientGrant`.
+        let words: Vec<&str> = header.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+        let served = kinds_of_script(file);
+        for (kind, _, _) in KINDS {
+            assert_eq!(
+                words.contains(&kind),
+                served.contains(&kind),
+                "{file}: the header must name exactly the kinds it serves ({served:?}); {kind}"
+            );
+        }
+    }
 }
 
 /// What Argo CD would show: (status, message).
@@ -492,7 +552,7 @@ fn odd_shapes_do_not_break_the_scripts() {
 /// test Lua (5.4) would accept some of what Argo CD rejects, so reject it here.
 #[test]
 fn scripts_stay_within_what_argo_cd_runs() {
-    for (_, file, _) in KINDS {
+    for file in script_files() {
         let src = script(file);
         let code: String = src
             .lines()

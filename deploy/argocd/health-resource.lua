@@ -1,30 +1,39 @@
--- Argo CD health check for auth0.operator.dev/v1alpha1 ClusterAuth0Tenant (auth0-operator).
+-- Argo CD health check for the managed resources of auth0-operator: auth0.operator.dev/v1alpha1
+-- Auth0Client, Auth0ClientGrant and Auth0ResourceServer (one script for the three kinds).
 --
--- Single source of truth: deploy/argocd/health-clusterauth0tenant.lua.
--- deploy/argocd/argocd-cm-values.yaml and docs/argocd.md embed this file verbatim;
--- tests/argocd_health.rs checks both copies and runs this script against
--- tests/data/argocd/clusterauth0tenant-*.yaml.
+-- Single source of truth: deploy/argocd/health-resource.lua.
+-- deploy/argocd/argocd-cm-values.yaml and docs/argocd.md embed this file verbatim, once per kind
+-- (resource.customizations.health.auth0.operator.dev_<Kind>); tests/argocd_health.rs checks
+-- every copy and runs this script against tests/data/argocd/auth0client-*.yaml,
+-- auth0clientgrant-*.yaml and auth0resourceserver-*.yaml.
 --
 -- Argo CD runs health scripts in gopher-lua (Lua 5.1) with only the base, table and (safe) os
 -- libraries: no `string` or `math` library, so this script uses neither.
 --
--- The Ready condition of a tenant says whether the operator verified its credentials with Auth0.
---
---   being deleted, Ready=False InUse       -> Progressing (condition message: resources still use
---                                             the tenant; deletion waits for them)
 --   being deleted                          -> Progressing "Deleting"
 --   no status / no Ready condition yet     -> Progressing "Waiting for the operator"
 --   observedGeneration < generation        -> Progressing "Reconciling generation N"
---   Ready=True (Verified)                  -> Healthy     (condition message)
---   Ready=False, Unreachable or InUse      -> Progressing (condition message; transient, the
---                                             operator retries by itself)
---   Ready=False, any other reason (SecretNotFound, InvalidCredentials, MissingScopes,
---   DomainNotAllowed, ...)                 -> Degraded    (condition message)
+--   Ready=True                             -> Healthy     (condition message)
+--   Ready=False, ClientNotReady, ResourceServerNotReady, TenantNotFound, TenantNotReady,
+--   Reconciling, RateLimited or Auth0Unavailable
+--                                          -> Progressing (condition message; the operator waits
+--                                             for the referenced client, API or tenant, or
+--                                             retries by itself)
+--   Ready=False, any other reason (TenantNotAllowed, InvalidSpec, Auth0Error, AlreadyExists,
+--   UnknownScopes, ...)                    -> Degraded    (condition message)
 --   Ready=Unknown (or anything else)       -> Progressing (condition message)
 hs = {}
 
 -- Ready=False reasons the operator resolves by itself, given time.
-local waiting = { Unreachable = true, InUse = true }
+local waiting = {
+  ClientNotReady = true,
+  ResourceServerNotReady = true,
+  TenantNotFound = true,
+  TenantNotReady = true,
+  Reconciling = true,
+  RateLimited = true,
+  Auth0Unavailable = true,
+}
 
 local function describe(cond, fallback)
   if cond.message ~= nil and cond.message ~= "" then
@@ -37,6 +46,12 @@ local function describe(cond, fallback)
 end
 
 local meta = obj.metadata or {}
+if meta.deletionTimestamp ~= nil then
+  hs.status = "Progressing"
+  hs.message = "Deleting"
+  return hs
+end
+
 local ready = nil
 if obj.status ~= nil and obj.status.conditions ~= nil then
   for _, c in ipairs(obj.status.conditions) do
@@ -45,17 +60,6 @@ if obj.status ~= nil and obj.status.conditions ~= nil then
     end
   end
 end
-
-if meta.deletionTimestamp ~= nil then
-  hs.status = "Progressing"
-  if ready ~= nil and ready.status == "False" and ready.reason == "InUse" then
-    hs.message = describe(ready, "Deleting")
-  else
-    hs.message = "Deleting"
-  end
-  return hs
-end
-
 if ready == nil then
   hs.status = "Progressing"
   hs.message = "Waiting for the operator"
