@@ -322,7 +322,7 @@ async fn auth0_error_bodies() {
         (
             403,
             "no-store".into(),
-            json!({"error": "access_denied", "error_description": "Service not found: https://nothing.example.test/"})
+            json!({"error": "access_denied", "error_description": "Service not enabled within domain: https://nothing.example.test/"})
         )
     );
     // No audience.

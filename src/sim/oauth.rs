@@ -633,10 +633,12 @@ fn client_credentials(
         .iter()
         .find(|r| r["identifier"] == audience.as_str())
     else {
+        // What /oauth/token answers (auth0/terraform-provider-auth0#951, a client-credentials
+        // call with an audience the tenant lacks); "Service not found: …" is /authorize's.
         return Err(Box::new(oauth_error(
             403,
             "access_denied",
-            &format!("Service not found: {audience}"),
+            &format!("Service not enabled within domain: {audience}"),
         )));
     };
     let Some(grant) = store.grants.iter().find(|g| {
