@@ -762,3 +762,50 @@ async fn converges_despite_429s_and_5xx() {
     );
     op.stop().await;
 }
+
+/// Auth0 created the client but answered 502 (the answer was lost behind its front): the
+/// create is not resent (that would make a second application); the next pass finds the
+/// client by its tag and takes it, with the credentials Secret.
+#[tokio::test]
+async fn a_client_create_answered_502_makes_one_client() {
+    let Some(w) = world("a_client_create_answered_502_makes_one_client", &[]).await else {
+        return;
+    };
+    namespace(&w.kube, "lost").await;
+    let clients: Api<Auth0Client> = Api::namespaced(w.kube.clone(), "lost");
+    w.sim.lose_answers("POST", "/api/v2/clients", 1);
+    let op = Operator::start(&w.kube, operator_config(&w.sim, Duration::from_secs(600)));
+    let created = clients
+        .create(
+            &PostParams::default(),
+            &client_obj("lost", json!({"name": "Lost answer"})),
+        )
+        .await
+        .unwrap();
+    let c = client_ready(&clients, "lost", "True", "Synced", T).await;
+    let uid = created.uid().unwrap();
+    let tagged = sim_clients_with_uid(&w.sim, &uid);
+    assert_eq!(tagged.len(), 1, "exactly one Auth0 client");
+    assert_eq!(w.sim.clients().len(), 1);
+    let posts: Vec<_> = w
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/v2/clients")
+        .collect();
+    assert_eq!(posts.len(), 1, "never resent: {posts:?}");
+    assert_eq!(posts[0].status, 502);
+    assert_eq!(
+        c.status.unwrap().client_id.as_deref(),
+        tagged[0]["client_id"].as_str()
+    );
+    let s = Api::<Secret>::namespaced(w.kube.clone(), "lost")
+        .get("lost-auth0")
+        .await
+        .unwrap();
+    assert_eq!(
+        secret_value(&s, "AUTH0_CLIENT_SECRET").as_deref(),
+        tagged[0]["client_secret"].as_str()
+    );
+    op.stop().await;
+}

@@ -110,7 +110,10 @@ async fn token_endpoint_success_and_errors() {
     let (s, v) = post(json!({"grant_type": "client_credentials", "client_id": "mgmt", "client_secret": "s3cret", "audience": "https://other/"})).await;
     assert_eq!(s, 403);
     assert_eq!(v["error"], "access_denied");
-    assert_eq!(v["error_description"], "Service not enabled within domain: https://other/");
+    assert_eq!(
+        v["error_description"],
+        "Service not enabled within domain: https://other/"
+    );
     let (s, v) = post(json!({"grant_type": "password", "client_id": "mgmt", "client_secret": "s3cret", "audience": MGMT})).await;
     assert_eq!((s, v["error"].as_str()), (403, Some("unauthorized_client")));
     let (s, v) = post(json!({"grant_type": "magic", "client_id": "mgmt", "client_secret": "s3cret", "audience": MGMT})).await;

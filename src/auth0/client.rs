@@ -624,7 +624,12 @@ impl Auth0Client {
                     i.metrics.record_retry();
                 }
                 s if s >= 500 => {
-                    if let Some(delay) = backoff.next() {
+                    // A create answered 5xx may have been done all the same (a gateway lost
+                    // the answer): resending it could make a second object, so only idempotent
+                    // calls are retried here; the caller treats the error as ambiguous.
+                    if ep.idempotent
+                        && let Some(delay) = backoff.next()
+                    {
                         tracing::debug!(parent: &span, ?delay, "retrying after server error");
                         i.metrics.record_retry();
                         tokio::time::sleep(delay).await;

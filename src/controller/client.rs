@@ -318,7 +318,9 @@ async fn create(
     }
 }
 
-fn is_definite_refusal(e: &Auth0Error) -> bool {
+/// Whether Auth0 surely did not act on a call that failed with `e` (a create can be retried
+/// as a create); anything else may have taken effect.
+pub(crate) fn is_definite_refusal(e: &Auth0Error) -> bool {
     match e {
         Auth0Error::Transport { pre_send, .. } => *pre_send,
         Auth0Error::Api { status, .. } => (400..500).contains(status),

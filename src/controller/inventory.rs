@@ -316,23 +316,21 @@ impl Inventory {
         self.apis.write().write(api.id.clone(), Some(api.clone()));
     }
 
-    /// Records that an API is gone, and with it its grants (Auth0 deletes them).
-    pub fn remove_resource_server(&self, id: &str) {
-        let gone = self.apis.read().items.get(id).map(|r| r.identifier.clone());
+    /// Records that the API `id` with `identifier` is gone, and with it its grants (Auth0
+    /// deletes an API's grants with it).
+    pub fn remove_resource_server(&self, id: &str, identifier: &str) {
         self.apis.write().write(id.to_string(), None);
-        if let Some(identifier) = gone {
-            let ids: Vec<String> = self
-                .grants
-                .read()
-                .items
-                .values()
-                .filter(|g| g.audience == identifier)
-                .map(|g| g.id.clone())
-                .collect();
-            let mut grants = self.grants.write();
-            for id in ids {
-                grants.write(id, None);
-            }
+        let ids: Vec<String> = self
+            .grants
+            .read()
+            .items
+            .values()
+            .filter(|g| g.audience == identifier)
+            .map(|g| g.id.clone())
+            .collect();
+        let mut grants = self.grants.write();
+        for id in ids {
+            grants.write(id, None);
         }
     }
 }

@@ -349,6 +349,9 @@ impl Context {
     ) -> Action {
         let cap = self.config.resync_interval;
         match err {
+            // Only the user (or a change that wakes the resource: its spec, the API's scopes)
+            // resolves these, and each pass costs Auth0 requests: once per resync.
+            Error::AlreadyExists(_) | Error::UnknownScopes(_) => Action::requeue(cap),
             e if e.reason().is_wait() => Action::requeue(cap.min(Duration::from_secs(60))),
             e if e.needs_user() => Action::requeue(cap.min(Duration::from_secs(120))),
             _ => Action::requeue(self.next_backoff(obj)),

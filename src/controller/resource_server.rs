@@ -27,6 +27,10 @@ pub struct Seen {
     intent: bool,
     /// This pass wrote the intent to the status itself.
     wrote_intent: bool,
+    /// The create was refused outright: the recorded intent stands for nothing.
+    refused: bool,
+    /// The API an earlier pass created (its answer lost) was found and taken back.
+    recovered: bool,
     /// The API this resource had is gone from Auth0 (status must stop naming it).
     gone: bool,
     created: bool,
@@ -88,6 +92,11 @@ impl super::Kind for Auth0ResourceServer {
             };
             out.notes
                 .push(("Created", format!("{what} {id} for {ident}")));
+        } else if seen.recovered {
+            out.notes.push((
+                "Created",
+                format!("Found API {id} for {ident}, created by an earlier attempt whose answer was lost"),
+            ));
         } else if seen.adopted {
             out.notes
                 .push(("Adopted", format!("Adopted existing API {id} for {ident}")));
@@ -142,8 +151,10 @@ impl super::Kind for Auth0ResourceServer {
         } else {
             seen.id.or(previous.id)
         };
-        let identifier = if seen.intent || id.is_some() {
+        let identifier = if id.is_some() || (seen.intent && !seen.refused) {
             Some(self.spec.identifier.clone())
+        } else if seen.refused {
+            None
         } else {
             previous.identifier
         };
@@ -178,6 +189,11 @@ impl super::Kind for Auth0ResourceServer {
             (None, None) => None,
         };
         if let Some(id) = &id {
+            let identifier = self
+                .status
+                .as_ref()
+                .and_then(|s| s.identifier.clone())
+                .unwrap_or_else(|| self.spec.identifier.clone());
             match tenant.auth0.delete_resource_server(id).await {
                 Ok(()) => {}
                 Err(e @ Auth0Error::Api { status: 403, .. }) => {
@@ -187,7 +203,7 @@ impl super::Kind for Auth0ResourceServer {
                 }
                 Err(e) => return Err(e.into()),
             }
-            tenant.inventory.remove_resource_server(id);
+            tenant.inventory.remove_resource_server(id, &identifier);
         }
         Ok(id)
     }
@@ -237,7 +253,7 @@ async fn by_identifier(tenant: &Tenant, identifier: &str) -> Result<Option<Resou
 
 fn already_exists(obj: &Auth0ResourceServer, tenant: &Tenant) -> Error {
     Error::AlreadyExists(format!(
-        "an API with identifier {} already exists in tenant {} and was not created by this resource; set spec.adopt: true to manage it (the operator then updates it to this spec and, with deletionPolicy Delete, deletes it with this resource), or choose another identifier",
+        "an API with identifier {} already exists in tenant {} and was not created by this resource; set spec.adopt: true to manage it (the operator then updates it to this spec and, with deletionPolicy Delete, deletes it with this resource), or recreate this resource with another identifier",
         obj.spec.identifier, tenant.key
     ))
 }
@@ -312,7 +328,12 @@ async fn sync(
         Some(id) => {
             let found = by_id(tenant, id).await?;
             if found.is_none() {
+                // Deleted in Auth0, and its grants with it: the grant listing must not keep
+                // showing them to the grants that will be woken.
                 out.gone = true;
+                tenant
+                    .inventory
+                    .remove_resource_server(id, &spec.identifier);
             }
             found
         }
@@ -320,13 +341,30 @@ async fn sync(
     };
     if observed.is_none() {
         // Before any create: is the identifier taken? Ours only if an earlier pass recorded the
-        // intent (or the user asked to adopt); otherwise it is reported without writing an
-        // intent or sending a POST, so an AlreadyExists resource stays quiet until it changes.
-        observed = by_identifier(tenant, &spec.identifier).await?;
-        if observed.is_some() && !(intended || spec.adopt) {
+        // intent (or the user asked to adopt). Otherwise it is reported without writing an
+        // intent or sending a POST; the listing answers first, so a resource left in
+        // AlreadyExists costs no request of its own.
+        let listed = tenant
+            .inventory
+            .resource_server_by_identifier(&spec.identifier);
+        if let Some(api) = &listed
+            && !(intended || spec.adopt)
+        {
+            refuse_system(api)?;
             return Err(already_exists(obj, tenant));
         }
-        out.adopted = observed.is_some() && !out.gone;
+        observed = match listed {
+            Some(api) => Some(api),
+            None => by_identifier(tenant, &spec.identifier).await?,
+        };
+        if let Some(api) = &observed {
+            refuse_system(api)?;
+            if !(intended || spec.adopt) {
+                return Err(already_exists(obj, tenant));
+            }
+            out.recovered = intended && !out.gone;
+            out.adopted = !intended && !out.gone;
+        }
     }
     let observed = match observed {
         Some(r) => r,
@@ -345,7 +383,9 @@ async fn sync(
                     r
                 }
                 Err(e) if e.is_conflict() => {
-                    if !(intended || spec.adopt) {
+                    // Someone else's, made after our look-up: nothing of ours exists.
+                    out.refused = !(intended || spec.adopt);
+                    if out.refused {
                         return Err(already_exists(obj, tenant));
                     }
                     // Made between our look-up and our create (by an earlier pass of ours, or,
@@ -356,7 +396,13 @@ async fn sync(
                     out.adopted = true;
                     r
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // Refused outright (4xx, never sent): the intent stands for nothing and
+                    // must not let a later pass take over an API someone else makes. An
+                    // ambiguous failure keeps it.
+                    out.refused = super::client::is_definite_refusal(&e);
+                    return Err(e.into());
+                }
             }
         }
     };
@@ -384,7 +430,9 @@ async fn sync(
             }
             Err(e) if e.is_not_found() => {
                 // Deleted behind our back: create it again on the next pass.
-                tenant.inventory.remove_resource_server(&observed.id);
+                tenant
+                    .inventory
+                    .remove_resource_server(&observed.id, &spec.identifier);
                 return Err(e.into());
             }
             Err(e) => return Err(e.into()),

@@ -336,6 +336,19 @@ impl Simulator {
         }
     }
 
+    /// Lets the next `count` requests `method path` (e.g. `POST`, `/api/v2/resource-servers`)
+    /// take effect and then answers them with a 502, as when Auth0 did the work but the answer
+    /// was lost behind its front: the caller cannot tell whether anything happened.
+    pub fn lose_answers(&self, method: &str, path: &str, count: u32) {
+        let mut s = self.shared.settings.lock();
+        s.lost_answers
+            .retain(|(m, p, _)| !(m.eq_ignore_ascii_case(method) && p == path));
+        if count > 0 {
+            s.lost_answers
+                .push((method.to_string(), path.to_string(), count));
+        }
+    }
+
     /// Empties the rate-limit bucket now, as if other applications of the tenant had spent it:
     /// the next requests get 429 until it refills (no effect without a rate limit).
     pub fn drain_rate_limit(&self) {

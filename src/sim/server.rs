@@ -34,6 +34,9 @@ pub(crate) struct Settings {
     /// `(method, path) -> delay` applied after a request was processed, before the response
     /// is sent: simulates a response lost in transit while the change did happen.
     pub response_delays: Vec<(String, String, Duration)>,
+    /// `(method, path, remaining)`: the next `remaining` such requests take effect and are then
+    /// answered with a 502, as when the answer is lost behind Auth0's front.
+    pub lost_answers: Vec<(String, String, u32)>,
 }
 
 pub(crate) struct Bucket {
@@ -125,6 +128,7 @@ impl Shared {
             settings: Mutex::new(Settings {
                 faults: cfg.faults,
                 response_delays: Vec::new(),
+                lost_answers: Vec::new(),
             }),
             bucket: Mutex::new(Bucket::new(cfg.rate_limit)),
             oauth,
@@ -598,10 +602,27 @@ async fn api(
                 if let Some(d) = delay {
                     tokio::time::sleep(d).await;
                 }
-                match routed {
-                    Ok((status, Some(v))) => (json_response(status, &v), status),
-                    Ok((status, None)) => (empty_response(status), status),
-                    Err(e) => (err_response(&e), e.status),
+                let lost = {
+                    let mut s = shared.settings.lock();
+                    match s.lost_answers.iter_mut().find(|(m, p, n)| {
+                        *n > 0 && m.eq_ignore_ascii_case(method.as_str()) && p == path
+                    }) {
+                        Some(entry) => {
+                            entry.2 -= 1;
+                            true
+                        }
+                        None => false,
+                    }
+                };
+                if lost {
+                    let e = ApiError::new(502, "Bad Gateway", None);
+                    (err_response(&e), e.status)
+                } else {
+                    match routed {
+                        Ok((status, Some(v))) => (json_response(status, &v), status),
+                        Ok((status, None)) => (empty_response(status), status),
+                        Err(e) => (err_response(&e), e.status),
+                    }
                 }
             }
         }
