@@ -77,6 +77,42 @@ where
     .unwrap();
 }
 
+/// Applies the API `orders` (identifier [`ORDERS`]) defining `api_scopes`, the application
+/// `worker`, and the grant `g` of `grant_scopes` to it by `resourceServerRef`.
+async fn api_worker_and_grant(
+    (apis, clients, grants): (
+        &Api<Auth0ResourceServer>,
+        &Api<Auth0Client>,
+        &Api<Auth0ClientGrant>,
+    ),
+    api_scopes: &[&str],
+    grant_scopes: &[&str],
+) {
+    let scopes: Vec<Value> = api_scopes.iter().map(|s| json!({"value": s})).collect();
+    apply(
+        apis,
+        &api_obj("orders", json!({"identifier": ORDERS, "scopes": scopes})),
+    )
+    .await;
+    apply(
+        clients,
+        &client_obj(
+            "worker",
+            json!({"name": "Worker", "appType": "non_interactive"}),
+        ),
+    )
+    .await;
+    apply(
+        grants,
+        &grant_obj(
+            "g",
+            json!({"clientRef": {"name": "worker"}, "resourceServerRef": {"name": "orders"},
+                   "scopes": grant_scopes}),
+        ),
+    )
+    .await;
+}
+
 /// An API with scopes, a worker client and its grant by `resourceServerRef` converge whatever
 /// the order they are applied in; the grant holds exactly its scopes for the API's identifier;
 /// and the workload's Secret obtains tokens for the API that follow the grant.
@@ -455,29 +491,10 @@ async fn unknown_scopes_are_named_until_the_api_defines_them() {
     let clients: Api<Auth0Client> = Api::namespaced(w.kube.clone(), "scopes");
     let grants: Api<Auth0ClientGrant> = Api::namespaced(w.kube.clone(), "scopes");
     let op = Operator::start(&w.kube, operator_config(&w.sim, Duration::from_secs(600)));
-    apply(
-        &apis,
-        &api_obj(
-            "orders",
-            json!({"identifier": ORDERS, "scopes": [{"value": "read:orders"}]}),
-        ),
-    )
-    .await;
-    apply(
-        &clients,
-        &client_obj(
-            "worker",
-            json!({"name": "Worker", "appType": "non_interactive"}),
-        ),
-    )
-    .await;
-    apply(
-        &grants,
-        &grant_obj(
-            "g",
-            json!({"clientRef": {"name": "worker"}, "resourceServerRef": {"name": "orders"},
-                   "scopes": ["read:orders", "write:orders", "delete:orders"]}),
-        ),
+    api_worker_and_grant(
+        (&apis, &clients, &grants),
+        &["read:orders"],
+        &["read:orders", "write:orders", "delete:orders"],
     )
     .await;
     let g = wait_ready(&grants, "g", "False", "UnknownScopes", T).await;
@@ -522,29 +539,10 @@ async fn a_deleted_api_is_reported_by_its_grants() {
     let clients: Api<Auth0Client> = Api::namespaced(w.kube.clone(), "gone");
     let grants: Api<Auth0ClientGrant> = Api::namespaced(w.kube.clone(), "gone");
     let op = Operator::start(&w.kube, operator_config(&w.sim, Duration::from_secs(600)));
-    apply(
-        &apis,
-        &api_obj(
-            "orders",
-            json!({"identifier": ORDERS, "scopes": [{"value": "read:orders"}]}),
-        ),
-    )
-    .await;
-    apply(
-        &clients,
-        &client_obj(
-            "worker",
-            json!({"name": "Worker", "appType": "non_interactive"}),
-        ),
-    )
-    .await;
-    apply(
-        &grants,
-        &grant_obj(
-            "g",
-            json!({"clientRef": {"name": "worker"}, "resourceServerRef": {"name": "orders"},
-                   "scopes": ["read:orders"]}),
-        ),
+    api_worker_and_grant(
+        (&apis, &clients, &grants),
+        &["read:orders"],
+        &["read:orders"],
     )
     .await;
     wait_ready(&grants, "g", "True", "Synced", T).await;
