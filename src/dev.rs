@@ -885,10 +885,12 @@ async fn report(
                         let shown: Vec<String> = data
                             .iter()
                             .map(|(k, v)| {
-                                if k == "AUTH0_CLIENT_SECRET" {
-                                    format!("{k}=<{} characters, not shown>", v.0.len())
-                                } else {
+                                // Only the domain and the client id are shown: any other key
+                                // (a template may name them freely) can hold the secret.
+                                if k == "AUTH0_DOMAIN" || k == "AUTH0_CLIENT_ID" {
                                     format!("{k}={}", String::from_utf8_lossy(&v.0))
+                                } else {
+                                    format!("{k}=<{} characters, not shown>", v.0.len())
                                 }
                             })
                             .collect();

@@ -547,3 +547,45 @@ fn examples_are_valid_objects() {
         "an example shows an Auth0ResourceServer: {kinds:?}"
     );
 }
+
+/// `secretTemplate`: only known `$(variables)` (with `$$` escaping), valid Secret keys, and no
+/// label or annotation of the operator's own — refused at apply time (the operator refuses the
+/// same, tested in `controller::template`).
+#[test]
+fn cel_secret_template_variables_keys_and_metadata() {
+    let with = |t: Value| client(json!({"name": "A", "secretTemplate": t}));
+    let ok = with(json!({
+        "type": "Opaque",
+        "metadata": {"labels": {"team": "billing"}, "annotations": {"reloader.stakater.com/match": "true"}},
+        "data": {"OIDC_ISSUER": "$(issuer)", "credentials.json": "$(json)",
+                 "both": "$(clientId):$(clientSecret) at $(tokenEndpoint), $(jwksUri), $(domain)",
+                 "literal": "$$(notAVariable) costs $5 $", "pk": "$(privateKey) $(keyId) $(algorithm)"}
+    }));
+    assert_eq!(cel_errors(&ok, None::<&Auth0Client>), Vec::<String>::new());
+    let unknown = with(json!({"data": {"A": "$(clientSecrets)"}}));
+    let e = cel_errors(&unknown, None::<&Auth0Client>);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("secretTemplate.data may only use the variables"),
+        "{e:?}"
+    );
+    let unclosed = with(json!({"data": {"A": "$(domain"}}));
+    assert_eq!(cel_errors(&unclosed, None::<&Auth0Client>).len(), 1);
+    let bad_key = with(json!({"data": {"bad key": "$(domain)"}}));
+    let e = cel_errors(&bad_key, None::<&Auth0Client>);
+    assert!(
+        e.len() == 1 && e[0].contains("keys must consist of letters"),
+        "{e:?}"
+    );
+    for meta in [
+        json!({"labels": {"app.kubernetes.io/managed-by": "me"}}),
+        json!({"labels": {"auth0.operator.dev/client": "x"}}),
+        json!({"annotations": {"auth0.operator.dev/credentials-hash": "forged"}}),
+    ] {
+        let e = cel_errors(&with(json!({"metadata": meta})), None::<&Auth0Client>);
+        assert!(
+            e.len() == 1 && e[0].contains("the operator's own"),
+            "{meta}: {e:?}"
+        );
+    }
+}

@@ -75,6 +75,10 @@ const KINDS: &[KindRules] = &[
                 "names the Kubernetes Secret the credentials are written to",
             ),
             (
+                "secretTemplate",
+                "shapes the Kubernetes Secret the credentials are written to",
+            ),
+            (
                 "clientId",
                 "adopts an existing client by id instead of creating one",
             ),

@@ -485,3 +485,156 @@ async fn events_secrets_and_stale_status() {
     assert_eq!(after.resource_version(), foreign.resource_version());
     op.stop().await;
 }
+
+/// `secretTemplate`: the Secret holds exactly the rendered keys, its type, the template's
+/// labels and annotations under the operator's own, and hashes that change with the credential
+/// only; a template change re-renders it (the credential kept); an invalid template is refused
+/// (all keys or none); a type change replaces the Secret.
+#[tokio::test]
+async fn secret_templates_shape_the_credentials_secret() {
+    use auth0_operator::controller::template::{
+        CREDENTIALS_HASH_ANNOTATION, TEMPLATE_HASH_ANNOTATION,
+    };
+    let Some(w) = world("secret_templates_shape_the_credentials_secret", &[]).await else {
+        return;
+    };
+    namespace(&w.kube, "tpl").await;
+    let clients: Api<Auth0Client> = Api::namespaced(w.kube.clone(), "tpl");
+    let secrets: Api<Secret> = Api::namespaced(w.kube.clone(), "tpl");
+    let op = Operator::start(&w.kube, operator_config(&w.sim, Duration::from_secs(600)));
+    let spec = |tpl: serde_json::Value| {
+        client_obj(
+            "templated",
+            json!({"name": "Templated", "appType": "non_interactive", "secretTemplate": tpl}),
+        )
+    };
+    let first = json!({
+        "metadata": {"labels": {"team": "billing"},
+                     "annotations": {"reloader.stakater.com/match": "true"}},
+        "data": {"OIDC_ISSUER": "$(issuer)", "credentials.json": "$(json)",
+                 "literal": "$$(clientId)"}
+    });
+    clients
+        .patch(
+            "templated",
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&spec(first)),
+        )
+        .await
+        .unwrap();
+    let c = client_ready(&clients, "templated", "True", "Synced", T).await;
+    let client_id = c.status.unwrap().client_id.unwrap();
+    let held = w.sim.client(&client_id).unwrap();
+    let secret = held["client_secret"].as_str().unwrap().to_string();
+    let s = secrets.get("templated-auth0").await.unwrap();
+    let data = s.data.clone().unwrap();
+    assert_eq!(
+        data.keys().collect::<Vec<_>>(),
+        ["OIDC_ISSUER", "credentials.json", "literal"],
+        "exactly the template's keys"
+    );
+    assert_eq!(
+        secret_value(&s, "OIDC_ISSUER").as_deref(),
+        Some(format!("https://{DOMAIN}/").as_str())
+    );
+    assert_eq!(secret_value(&s, "literal").as_deref(), Some("$(clientId)"));
+    let creds: serde_json::Value =
+        serde_json::from_str(&secret_value(&s, "credentials.json").unwrap()).unwrap();
+    assert_eq!(
+        creds,
+        json!({"clientId": client_id, "clientSecret": secret, "domain": DOMAIN,
+               "issuer": format!("https://{DOMAIN}/"),
+               "tokenEndpoint": format!("https://{DOMAIN}/oauth/token"),
+               "jwksUri": format!("https://{DOMAIN}/.well-known/jwks.json")})
+    );
+    let labels = s.metadata.labels.clone().unwrap();
+    assert_eq!(labels["team"], "billing");
+    assert_eq!(labels["app.kubernetes.io/managed-by"], "auth0-operator");
+    let ann = s.metadata.annotations.clone().unwrap();
+    assert_eq!(ann["reloader.stakater.com/match"], "true");
+    let hash = ann[CREDENTIALS_HASH_ANNOTATION].clone();
+    assert!(
+        hash.starts_with("sha256:") && !hash.contains(&secret),
+        "{hash}"
+    );
+    assert_eq!(s.type_.as_deref(), Some("Opaque"));
+
+    // Another template: re-rendered, same credential (same hash), the secret kept.
+    // (Replaced with merge patches, as client-side `kubectl apply` does: server-side apply on
+    // 1.20 turns map fields dropped from the applied config into nulls the schema refuses.)
+    let second = json!({"data": {"SECRET": "$(clientSecret)", "ID": "$(clientId)"}});
+    let replace_template = |tpl: serde_json::Value| {
+        let clients = clients.clone();
+        async move {
+            for body in [json!(null), tpl] {
+                clients
+                    .patch(
+                        "templated",
+                        &PatchParams::default(),
+                        &Patch::Merge(json!({"spec": {"secretTemplate": body}})),
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    replace_template(second.clone()).await;
+    let s = eventually("the Secret is re-rendered", T, || async {
+        let s = secrets.get("templated-auth0").await.ok()?;
+        s.data.as_ref()?.contains_key("SECRET").then_some(s)
+    })
+    .await;
+    assert_eq!(s.data.as_ref().unwrap().len(), 2, "old keys are gone");
+    assert_eq!(secret_value(&s, "SECRET").as_deref(), Some(secret.as_str()));
+    let ann = s.metadata.annotations.clone().unwrap();
+    assert_eq!(
+        ann[CREDENTIALS_HASH_ANNOTATION], hash,
+        "the credential did not change"
+    );
+    assert!(!ann.contains_key("reloader.stakater.com/match"));
+    let rendered_from = ann[TEMPLATE_HASH_ANNOTATION].clone();
+
+    // Invalid (an API server before 1.25 does not run the CRD's CEL): refused, Secret untouched.
+    let invalid = clients
+        .patch(
+            "templated",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"secretTemplate": {"data": {"X": "$(clientSecrets)"}}}})),
+        )
+        .await;
+    if let Err(e) = invalid {
+        // An API server that runs the CRD's CEL refuses it at apply time.
+        assert!(
+            e.to_string()
+                .contains("secretTemplate.data may only use the variables"),
+            "{e}"
+        );
+    } else {
+        let c = client_ready(&clients, "templated", "False", "InvalidSpec", T).await;
+        let (_, _, message) = ready_of(&c.status.unwrap().conditions).unwrap();
+        assert!(
+            message
+                .contains("secretTemplate.data.X uses $(clientSecrets), which is not a variable"),
+            "{message}"
+        );
+        let s = secrets.get("templated-auth0").await.unwrap();
+        assert_eq!(
+            s.metadata.annotations.unwrap()[TEMPLATE_HASH_ANNOTATION],
+            rendered_from,
+            "nothing rendered"
+        );
+    }
+
+    // Another type: the Secret is replaced (Kubernetes cannot change a Secret's type).
+    let mut typed = second;
+    typed["type"] = json!("example.com/auth0-credentials");
+    replace_template(typed).await;
+    let s = eventually("the Secret has the new type", T, || async {
+        let s = secrets.get("templated-auth0").await.ok()?;
+        (s.type_.as_deref() == Some("example.com/auth0-credentials")).then_some(s)
+    })
+    .await;
+    assert_eq!(secret_value(&s, "SECRET").as_deref(), Some(secret.as_str()));
+    client_ready(&clients, "templated", "True", "Synced", T).await;
+    op.stop().await;
+}

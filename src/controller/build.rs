@@ -88,6 +88,9 @@ pub fn validate_client_spec(spec: &Auth0ClientSpec) -> Result<(), String> {
             "tokenEndpointAuthMethod none (a public application) cannot use the client_credentials grant".to_string(),
         );
     }
+    if let Some(t) = &spec.secret_template {
+        problems.extend(super::template::validate(t));
+    }
     if problems.is_empty() {
         Ok(())
     } else {
@@ -506,43 +509,63 @@ pub fn grant_matches(g: &ClientGrant, client_id: &str, audience: &str) -> bool {
         && g.subject_type.as_deref().unwrap_or("client") == "client"
 }
 
-/// The credentials Secret for `cr`: the three keys, the managed-by label and a controller
-/// owner reference (so garbage collection removes it with the resource).
+/// The credentials Secret for `cr`: its keys (the three default ones, or `secretTemplate.data`
+/// rendered), its type, the template's labels and annotations under the operator's own (the
+/// managed-by and client labels, the credentials and template hashes), and a controller owner
+/// reference (so garbage collection removes it with the resource). An invalid template is an
+/// error sentence and nothing is rendered.
 pub fn credentials_secret(
     cr: &Auth0Client,
     domain: &str,
     client_id: &str,
     client_secret: &str,
-) -> Secret {
-    let data = BTreeMap::from([
-        (
-            SECRET_KEY_DOMAIN.to_string(),
-            ByteString(domain.as_bytes().to_vec()),
-        ),
-        (
-            SECRET_KEY_CLIENT_ID.to_string(),
-            ByteString(client_id.as_bytes().to_vec()),
-        ),
-        (
-            SECRET_KEY_CLIENT_SECRET.to_string(),
-            ByteString(client_secret.as_bytes().to_vec()),
-        ),
-    ]);
-    Secret {
+) -> Result<Secret, String> {
+    use super::template;
+    let t = cr.spec.secret_template.as_ref();
+    let vars = template::Variables {
+        domain,
+        client_id,
+        client_secret,
+    };
+    let data = template::render(t, &vars)?
+        .into_iter()
+        .map(|(k, v)| (k, ByteString(v.into_bytes())))
+        .collect();
+    let meta = t.and_then(|t| t.metadata.as_ref());
+    let mut labels = meta.and_then(|m| m.labels.clone()).unwrap_or_default();
+    labels.insert(MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string());
+    labels.insert(CLIENT_LABEL.to_string(), cr.name_any());
+    let mut annotations = meta.and_then(|m| m.annotations.clone()).unwrap_or_default();
+    annotations.insert(
+        template::CREDENTIALS_HASH_ANNOTATION.to_string(),
+        template::credentials_hash(&vars),
+    );
+    annotations.insert(
+        template::TEMPLATE_HASH_ANNOTATION.to_string(),
+        template::template_hash(t, domain, client_id),
+    );
+    Ok(Secret {
         metadata: ObjectMeta {
             name: Some(cr.secret_name()),
             namespace: cr.namespace(),
-            labels: Some(BTreeMap::from([
-                (MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string()),
-                (CLIENT_LABEL.to_string(), cr.name_any()),
-            ])),
+            labels: Some(labels),
+            annotations: Some(annotations),
             owner_references: cr.controller_owner_ref(&()).map(|o| vec![o]),
             ..Default::default()
         },
-        type_: Some("Opaque".to_string()),
+        type_: Some(secret_type(cr).to_string()),
         data: Some(data),
         ..Default::default()
-    }
+    })
+}
+
+/// The type the credentials Secret of `cr` has (`Opaque` unless the template says otherwise).
+pub fn secret_type(cr: &Auth0Client) -> &str {
+    cr.spec
+        .secret_template
+        .as_ref()
+        .and_then(|t| t.type_.as_deref())
+        .unwrap_or("Opaque")
 }
 
 /// Whether `secret` is controlled by `cr` (a controller owner reference with its UID).
@@ -609,19 +632,56 @@ pub fn operator_secret_owner(secret: &Secret) -> Option<(String, String)> {
         .map(|o| (o.name.clone(), o.uid.clone()))
 }
 
-/// Whether an owned Secret already carries the right domain and client id and a non-empty
-/// client secret (so no Auth0 read is needed).
-pub fn secret_up_to_date(secret: &Secret, domain: &str, client_id: &str) -> bool {
-    let get = |k: &str| {
-        secret
-            .data
-            .as_ref()
-            .and_then(|d| d.get(k))
-            .map(|b| b.0.as_slice())
-    };
-    get(SECRET_KEY_DOMAIN) == Some(domain.as_bytes())
-        && get(SECRET_KEY_CLIENT_ID) == Some(client_id.as_bytes())
-        && get(SECRET_KEY_CLIENT_SECRET).is_some_and(|s| !s.is_empty())
+/// Whether an owned Secret is rendered from the current template for this domain and client
+/// id (its template-hash annotation says so), with every key present and non-empty and the
+/// right type: then no Auth0 read and no write is needed.
+pub fn secret_up_to_date(secret: &Secret, cr: &Auth0Client, domain: &str, client_id: &str) -> bool {
+    use super::template;
+    let t = cr.spec.secret_template.as_ref();
+    let annotation = secret
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(template::TEMPLATE_HASH_ANNOTATION));
+    let data = secret.data.as_ref();
+    annotation == Some(&template::template_hash(t, domain, client_id))
+        && secret.type_.as_deref().unwrap_or("Opaque") == secret_type(cr)
+        && template::keys(t)
+            .iter()
+            .all(|k| data.and_then(|d| d.get(k)).is_some_and(|v| !v.0.is_empty()))
+}
+
+/// The client secret an owned Secret already holds, so that re-rendering it (another template)
+/// needs no Auth0 read: a value whose hash is the Secret's credentials hash for this domain and
+/// client id, or, in a Secret written before that annotation existed, `AUTH0_CLIENT_SECRET`
+/// next to this client id.
+pub fn secret_value_in(secret: &Secret, domain: &str, client_id: &str) -> Option<String> {
+    use super::template;
+    let data = secret.data.as_ref()?;
+    let text = |b: &ByteString| String::from_utf8(b.0.clone()).ok();
+    match secret
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(template::CREDENTIALS_HASH_ANNOTATION))
+    {
+        Some(hash) => data.values().filter_map(text).find(|candidate| {
+            !candidate.is_empty()
+                && template::credentials_hash(&template::Variables {
+                    domain,
+                    client_id,
+                    client_secret: candidate,
+                }) == *hash
+        }),
+        None => {
+            let id = data.get(SECRET_KEY_CLIENT_ID).and_then(text)?;
+            let dom = data.get(SECRET_KEY_DOMAIN).and_then(text)?;
+            (id == client_id && dom == domain)
+                .then(|| data.get(SECRET_KEY_CLIENT_SECRET).and_then(text))
+                .flatten()
+                .filter(|s| !s.is_empty())
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1092,7 +1152,7 @@ mod tests {
     #[test]
     fn secret_has_three_keys_label_and_controller_owner() {
         let c = cr();
-        let s = credentials_secret(&c, "t.auth0.com", "cid", "shh");
+        let s = credentials_secret(&c, "t.auth0.com", "cid", "shh").unwrap();
         assert_eq!(s.metadata.name.as_deref(), Some("web-auth0"));
         assert_eq!(s.metadata.namespace.as_deref(), Some("team-a"));
         let keys: Vec<_> = s.data.as_ref().unwrap().keys().cloned().collect();
@@ -1101,10 +1161,69 @@ mod tests {
             ["AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "AUTH0_DOMAIN"]
         );
         assert!(secret_owned_by(&s, &c));
-        assert!(secret_up_to_date(&s, "t.auth0.com", "cid"));
-        assert!(!secret_up_to_date(&s, "t.auth0.com", "other"));
+        assert!(secret_up_to_date(&s, &c, "t.auth0.com", "cid"));
+        assert!(!secret_up_to_date(&s, &c, "t.auth0.com", "other"));
+        assert_eq!(
+            secret_value_in(&s, "t.auth0.com", "cid").as_deref(),
+            Some("shh")
+        );
+        assert_eq!(secret_value_in(&s, "t.auth0.com", "other"), None);
+        // A Secret written before the hash annotations: current only once rewritten, but its
+        // secret is found without asking Auth0.
+        let mut old = s.clone();
+        old.metadata.annotations = None;
+        assert!(!secret_up_to_date(&old, &c, "t.auth0.com", "cid"));
+        assert_eq!(
+            secret_value_in(&old, "t.auth0.com", "cid").as_deref(),
+            Some("shh")
+        );
         let mut foreign = s.clone();
         foreign.metadata.owner_references = None;
         assert!(!secret_owned_by(&foreign, &c));
+    }
+
+    #[test]
+    fn a_template_shapes_the_secret_under_the_operators_metadata() {
+        let mut c = cr();
+        c.spec.secret_template = Some(
+            serde_json::from_value(json!({
+                "type": "example.com/credentials",
+                "metadata": {"labels": {"team": "billing"},
+                             "annotations": {"reloader.stakater.com/match": "true"}},
+                "data": {"OIDC_ISSUER": "$(issuer)", "creds": "$(clientId):$(clientSecret)"}
+            }))
+            .unwrap(),
+        );
+        let s = credentials_secret(&c, "t.auth0.com", "cid", "shh").unwrap();
+        assert_eq!(s.type_.as_deref(), Some("example.com/credentials"));
+        let data = s.data.clone().unwrap();
+        assert_eq!(data.keys().collect::<Vec<_>>(), ["OIDC_ISSUER", "creds"]);
+        assert_eq!(data["OIDC_ISSUER"].0, b"https://t.auth0.com/");
+        assert_eq!(data["creds"].0, b"cid:shh");
+        let labels = s.metadata.labels.clone().unwrap();
+        assert_eq!(labels["team"], "billing");
+        assert_eq!(labels[MANAGED_BY_LABEL], MANAGED_BY_VALUE);
+        let ann = s.metadata.annotations.clone().unwrap();
+        assert_eq!(ann["reloader.stakater.com/match"], "true");
+        assert!(ann[super::super::template::CREDENTIALS_HASH_ANNOTATION].starts_with("sha256:"));
+        assert!(secret_up_to_date(&s, &c, "t.auth0.com", "cid"));
+        // The secret is found in a rendered key by its hash.
+        assert_eq!(
+            secret_value_in(&s, "t.auth0.com", "cid"),
+            None,
+            "no key holds it alone"
+        );
+        // Another template: not current any more.
+        let mut other = c.clone();
+        other.spec.secret_template.as_mut().unwrap().type_ = None;
+        assert!(!secret_up_to_date(&s, &other, "t.auth0.com", "cid"));
+        // Invalid: nothing is rendered.
+        c.spec.secret_template.as_mut().unwrap().data = Some(std::collections::BTreeMap::from([(
+            "A".into(),
+            "$(nope)".into(),
+        )]));
+        let e = credentials_secret(&c, "t.auth0.com", "cid", "shh").unwrap_err();
+        assert!(e.contains("$(nope), which is not a variable"), "{e}");
+        assert!(validate_client_spec(&c.spec).is_err());
     }
 }

@@ -3,7 +3,7 @@
 use k8s_openapi::{api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::Condition};
 use kube::{
     Api, ResourceExt,
-    api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions},
+    api::{DeleteParams, PostParams, Preconditions},
     runtime::{events::EventType, reflector::ObjectRef},
 };
 use tracing::info;
@@ -426,12 +426,17 @@ async fn ensure_secret(
     let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &ns);
     let domain = tenant.auth0.domain().to_string();
     if let Some(s) = &existing
-        && build::secret_up_to_date(s, &domain, client_id)
+        && build::secret_up_to_date(s, obj, &domain, client_id)
     {
         cleanup_old_secret(obj, &api, &name).await?;
         return Ok(false);
     }
-    let value = match fresh_secret {
+    // The secret: just made, else the one the Secret already holds (another template, or a
+    // Secret from before the hash annotations), else Auth0's.
+    let held = existing
+        .as_ref()
+        .and_then(|s| build::secret_value_in(s, &domain, client_id));
+    let value = match fresh_secret.or_else(|| held.map(SecretValue::new)) {
         Some(v) => v,
         None => tenant.auth0.get_client(client_id).await?.client_secret.ok_or_else(|| {
             Error::Auth0(Auth0Error::InsufficientScope {
@@ -440,7 +445,16 @@ async fn ensure_secret(
             })
         })?,
     };
-    let desired = build::credentials_secret(obj, &domain, client_id, value.expose());
+    let desired = build::credentials_secret(obj, &domain, client_id, value.expose())
+        .map_err(Error::InvalidSpec)?;
+    let mut existing = existing;
+    if let Some(s) = &existing
+        && s.type_.as_deref().unwrap_or("Opaque") != build::secret_type(obj)
+    {
+        // Kubernetes cannot change a Secret's type: replace it (ours, guarded by its UID).
+        delete_if_owned(obj, &api, &name).await?;
+        existing = None;
+    }
     if existing.is_none() {
         let pp = PostParams {
             field_manager: Some(FIELD_MANAGER.to_string()),
@@ -454,25 +468,28 @@ async fn ensure_secret(
                 if !build::secret_owned_by(&now, obj) {
                     return Err(conflict(&name, &now));
                 }
-                api.patch(
-                    &name,
-                    &PatchParams::apply(FIELD_MANAGER).force(),
-                    &Patch::Apply(&desired),
-                )
-                .await?;
+                replace_secret(&api, &now, desired).await?;
             }
             Err(e) => return Err(e.into()),
         }
-    } else {
-        api.patch(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&desired),
-        )
-        .await?;
+    } else if let Some(now) = &existing {
+        replace_secret(&api, now, desired).await?;
     }
     cleanup_old_secret(obj, &api, &name).await?;
     Ok(true)
+}
+
+/// Replaces an owned credentials Secret by `desired` as a whole: its keys, labels and
+/// annotations become exactly the rendered ones (keys and metadata a previous template had go
+/// with it; the Secret is the operator's). Guarded by the resourceVersion it was read at.
+async fn replace_secret(api: &Api<Secret>, now: &Secret, mut desired: Secret) -> Result<(), Error> {
+    desired.metadata.resource_version = now.metadata.resource_version.clone();
+    let pp = PostParams {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..Default::default()
+    };
+    api.replace(&now.name_any(), &pp, &desired).await?;
+    Ok(())
 }
 
 /// After `spec.secretName` changed, deletes the previous Secret if this resource owns it.

@@ -16,6 +16,7 @@ pub mod grant;
 pub mod inventory;
 pub mod resource_server;
 pub mod status;
+pub mod template;
 pub mod tenant;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};

@@ -197,14 +197,23 @@ pub struct Auth0ClientSpec {
     pub require_pushed_authorization_requests: Option<bool>,
 
     /// Name of the Secret that receives the credentials (keys `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`,
-    /// `AUTH0_CLIENT_SECRET`). Defaults to `<metadata.name>-auth0`. The operator never overwrites a
-    /// Secret it did not create.
+    /// `AUTH0_CLIENT_SECRET`, unless `secretTemplate.data` says otherwise). Defaults to
+    /// `<metadata.name>-auth0`. The operator never overwrites a Secret it did not create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 253),
         regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
     )]
     pub secret_name: Option<String>,
+
+    /// Shapes the credentials Secret: its `type`, extra labels and annotations, and its keys
+    /// rendered from variables written as `$(name)` (`$$(name)` for a literal `$(name)`):
+    /// `clientId`, `clientSecret`, `domain`, `issuer` (`https://<domain>/`), `tokenEndpoint`,
+    /// `jwksUri`, and `json` (an object of all of them); `privateKey`, `keyId` and `algorithm`
+    /// are for private-key JWT clients only. Without `data` the Secret keeps the three default
+    /// keys; with it, it holds exactly the rendered keys (all of them or none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_template: Option<SecretTemplate>,
 
     /// `Delete` (default) removes the Auth0 application when this resource is deleted; `Orphan`
     /// leaves it in Auth0.
@@ -447,4 +456,63 @@ impl Auth0Client {
             )
         })
     }
+}
+
+/// The variables a [`SecretTemplate`] may use, as `$(name)`.
+pub const SECRET_TEMPLATE_VARIABLES: [&str; 10] = [
+    "clientId",
+    "clientSecret",
+    "privateKey",
+    "keyId",
+    "algorithm",
+    "domain",
+    "issuer",
+    "tokenEndpoint",
+    "jwksUri",
+    "json",
+];
+
+/// How the credentials Secret of an `Auth0Client` looks (`spec.secretTemplate`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+pub struct SecretTemplate {
+    /// The Secret's `type` (default `Opaque`). A change replaces the Secret (Kubernetes cannot
+    /// change the type of a Secret).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub type_: Option<String>,
+
+    /// Labels and annotations added to the Secret (e.g. `reloader.stakater.com/match: "true"`).
+    /// They cannot set the operator's own: `app.kubernetes.io/managed-by` and any key under
+    /// `auth0.operator.dev/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<SecretTemplateMetadata>,
+
+    /// The Secret's keys and their values, with `$(variable)` references (see
+    /// `spec.secretTemplate`), e.g. `OIDC_ISSUER: "$(issuer)"`. Keys are Secret keys
+    /// (letters, digits, `-`, `_`, `.`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new(
+        "self.all(k, k.matches('^[-._a-zA-Z0-9]+$') && size(k) <= 253)"
+    ).message("secretTemplate.data keys must consist of letters, digits, '-', '_' or '.'"))]
+    #[x_kube(validation = Rule::new(
+        "self.all(k, self[k].matches('^(?:[^$]|[$][$]|[$][(](?:clientId|clientSecret|privateKey|keyId|algorithm|domain|issuer|tokenEndpoint|jwksUri|json)[)]|[$](?:[^($]|$))*$'))"
+    ).message("secretTemplate.data may only use the variables $(clientId), $(clientSecret), $(privateKey), $(keyId), $(algorithm), $(domain), $(issuer), $(tokenEndpoint), $(jwksUri) and $(json) ($$ escapes a $)"))]
+    pub data: Option<BTreeMap<String, String>>,
+}
+
+/// Labels and annotations of the credentials Secret.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[x_kube(validation = Rule::new(
+    "!has(self.labels) || (!('app.kubernetes.io/managed-by' in self.labels) && self.labels.all(k, !k.startsWith('auth0.operator.dev/')))"
+).message("secretTemplate.metadata.labels cannot set app.kubernetes.io/managed-by or keys under auth0.operator.dev/ (the operator's own)"))]
+#[x_kube(validation = Rule::new(
+    "!has(self.annotations) || self.annotations.all(k, !k.startsWith('auth0.operator.dev/'))"
+).message("secretTemplate.metadata.annotations cannot set keys under auth0.operator.dev/ (the operator's own)"))]
+pub struct SecretTemplateMetadata {
+    /// Labels added to the Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Annotations added to the Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
 }
