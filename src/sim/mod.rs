@@ -1,7 +1,10 @@
 //! Auth0 Management API simulator: an in-memory, HTTP-faithful stand-in for a tenant's
-//! `/oauth/token` (client credentials, RS256 JWTs for every client holding a client grant),
+//! `/oauth/token` (client credentials, RS256 JWTs for every client holding a client grant;
+//! clients authenticate with their secret or, once they list keys in
+//! `client_authentication_methods.private_key_jwt`, with a signed client assertion),
 //! `/.well-known/{jwks.json,openid-configuration}` and
-//! `/api/v2/{clients,client-grants,resource-servers}`.
+//! `/api/v2/{clients,clients/{id}/credentials,client-grants,resource-servers}` (credentials:
+//! see `credentials.rs` for the evidence behind each rule and message).
 //!
 //! The management application whose credentials [`SimConfig`] names is an ordinary client of
 //! the tenant with a client grant to the Management API (see `oauth.rs`); the
