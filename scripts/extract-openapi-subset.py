@@ -20,6 +20,8 @@ ROOTS = [
     "UpdateClientGrantRequestContent",
     "CreateResourceServerRequestContent",
     "UpdateResourceServerRequestContent",
+    "PostClientCredentialRequestContent",
+    "PatchClientCredentialRequestContent",
 ]
 DROP = {"description", "example", "examples", "title", "deprecated", "externalDocs"}
 # Keywords whose value is a map of *names* -> schema (the names must never be stripped).

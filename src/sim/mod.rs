@@ -1,7 +1,10 @@
 //! Auth0 Management API simulator: an in-memory, HTTP-faithful stand-in for a tenant's
-//! `/oauth/token` (client credentials, RS256 JWTs for every client holding a client grant),
+//! `/oauth/token` (client credentials, RS256 JWTs for every client holding a client grant;
+//! clients authenticate with their secret or, once they list keys in
+//! `client_authentication_methods.private_key_jwt`, with a signed client assertion),
 //! `/.well-known/{jwks.json,openid-configuration}` and
-//! `/api/v2/{clients,client-grants,resource-servers}`.
+//! `/api/v2/{clients,clients/{id}/credentials,client-grants,resource-servers}` (credentials:
+//! see `credentials.rs` for the evidence behind each rule and message).
 //!
 //! The management application whose credentials [`SimConfig`] names is an ordinary client of
 //! the tenant with a client grant to the Management API (see `oauth.rs`); the
@@ -27,6 +30,7 @@
 //! by `GET /clients?is_global=false`). Test hooks such as [`Simulator::clients`] leave the
 //! built-in clients out; [`Simulator::all_clients`] includes them.
 
+mod credentials;
 mod oauth;
 mod pem;
 mod schema;
@@ -50,6 +54,10 @@ pub const DEFAULT_SCOPES: &[&str] = &[
     "delete:clients",
     "read:client_keys",
     "update:client_keys",
+    "read:client_credentials",
+    "create:client_credentials",
+    "update:client_credentials",
+    "delete:client_credentials",
     "read:client_grants",
     "create:client_grants",
     "update:client_grants",
@@ -286,6 +294,74 @@ impl Simulator {
             Ok(g) => g,
             Err(e) => panic!("create_grant_out_of_band rejected: {}", e.body),
         }
+    }
+
+    /// A client's credentials as `GET /clients/{id}/credentials` lists them (newest first;
+    /// never the PEM); empty for an unknown client.
+    pub fn client_credentials(&self, client_id: &str) -> Vec<Value> {
+        self.shared.store.lock().client_credentials(client_id)
+    }
+
+    /// Registers a credential on a client as `POST /clients/{id}/credentials` would (same
+    /// body, same checks and limits, no scope needed) and returns it as the API does.
+    pub fn create_credential_out_of_band(
+        &self,
+        client_id: &str,
+        body: Value,
+    ) -> Result<Value, ApiError> {
+        self.shared.store.lock().create_credential(client_id, body)
+    }
+
+    /// Stores a credential exactly as given (its `id` is replaced by a new `cred_…` one,
+    /// which is returned with it), without key material: it is listed and can be read and
+    /// deleted, but no assertion verifies with it. For replaying recorded state whose PEM is
+    /// unknown.
+    pub fn seed_credential_view(&self, client_id: &str, mut view: Value) -> Value {
+        view["id"] = serde_json::json!(format!("cred_{}", store::random_alnum(22)));
+        self.shared
+            .store
+            .lock()
+            .credentials
+            .push(credentials::Credential {
+                client_id: client_id.to_string(),
+                view: view.clone(),
+                key: None,
+            });
+        view
+    }
+
+    /// Lets the management application authenticate with `private_key_jwt`: registers `pem`
+    /// (an RSA public key or certificate, `alg` RS256) as one of its credentials and lists it
+    /// in its `client_authentication_methods.private_key_jwt` (after the ones already listed;
+    /// at most two), clearing its `token_endpoint_auth_method` — from then on its secret is
+    /// refused at `/oauth/token`, as for any application. Returns the credential (its `kid`
+    /// is the RFC 7638 thumbprint of the key).
+    pub fn add_management_key(&self, pem: &str) -> Result<Value, ApiError> {
+        let id = self.management_client_id();
+        let mut store = self.shared.store.lock();
+        let cred = store.create_credential(
+            &id,
+            serde_json::json!({"credential_type": "public_key", "pem": pem, "name": "management key"}),
+        )?;
+        let mut ids: Vec<Value> = store
+            .get_client(&id)
+            .and_then(credentials::private_key_jwt_ids)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| serde_json::json!({"id": i}))
+            .collect();
+        ids.push(serde_json::json!({"id": cred["id"]}));
+        let cam = serde_json::json!({"private_key_jwt": {"credentials": ids}});
+        if let Err(e) = store.check_authentication_methods(&id, &cam) {
+            let cid = cred["id"].as_str().unwrap_or_default().to_string();
+            store.credentials.retain(|c| c.id() != cid);
+            return Err(e);
+        }
+        store.patch_client_unchecked(
+            &id,
+            &serde_json::json!({"client_authentication_methods": cam, "token_endpoint_auth_method": null}),
+        );
+        Ok(cred)
     }
 
     /// Deletes a grant; `false` if it did not exist.

@@ -32,6 +32,11 @@ pub enum RequestOp {
     CreateResourceServer,
     /// `PATCH /api/v2/resource-servers/{id}` (`UpdateResourceServerRequestContent`)
     UpdateResourceServer,
+    /// `POST /api/v2/clients/{id}/credentials` (`PostClientCredentialRequestContent`)
+    CreateClientCredential,
+    /// `PATCH /api/v2/clients/{id}/credentials/{credential_id}`
+    /// (`PatchClientCredentialRequestContent`)
+    UpdateClientCredential,
 }
 
 impl RequestOp {
@@ -44,16 +49,20 @@ impl RequestOp {
             RequestOp::UpdateClientGrant => "UpdateClientGrantRequestContent",
             RequestOp::CreateResourceServer => "CreateResourceServerRequestContent",
             RequestOp::UpdateResourceServer => "UpdateResourceServerRequestContent",
+            RequestOp::CreateClientCredential => "PostClientCredentialRequestContent",
+            RequestOp::UpdateClientCredential => "PatchClientCredentialRequestContent",
         }
     }
 
-    const ALL: [RequestOp; 6] = [
+    const ALL: [RequestOp; 8] = [
         RequestOp::CreateClient,
         RequestOp::UpdateClient,
         RequestOp::CreateClientGrant,
         RequestOp::UpdateClientGrant,
         RequestOp::CreateResourceServer,
         RequestOp::UpdateResourceServer,
+        RequestOp::CreateClientCredential,
+        RequestOp::UpdateClientCredential,
     ];
 }
 
@@ -117,7 +126,9 @@ pub fn validate_request(op: RequestOp, body: &Value) -> Result<(), String> {
         }
         RequestOp::UpdateClientGrant
         | RequestOp::CreateResourceServer
-        | RequestOp::UpdateResourceServer => {}
+        | RequestOp::UpdateResourceServer
+        | RequestOp::CreateClientCredential
+        | RequestOp::UpdateClientCredential => {}
     }
     Ok(())
 }

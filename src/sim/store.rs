@@ -133,6 +133,8 @@ pub struct Store {
     /// Ids of APIs seeded with [`Store::add_resource_server`]: a grant's unknown scopes are
     /// defined on them instead of being refused (see `check_grant_scopes`).
     pub open_scope_apis: Vec<Value>,
+    /// Client credentials (`/clients/{id}/credentials`), in creation order.
+    pub credentials: Vec<super::credentials::Credential>,
 }
 
 impl Store {
@@ -253,9 +255,31 @@ impl Store {
     }
 
     /// POST /clients after validation: applies Auth0's observed defaults (details §B).
-    pub fn create_client(&mut self, body: Value) -> ApiResult {
+    pub fn create_client(&mut self, mut body: Value) -> ApiResult {
         validate_request(RequestOp::CreateClient, &body).map_err(ApiError::bad_request)?;
-        Ok(self.insert_client(body))
+        let cam = body
+            .get("client_authentication_methods")
+            .filter(|v| !v.is_null())
+            .cloned();
+        let Some(cam) = cam else {
+            return Ok(self.insert_client(body));
+        };
+        super::credentials::check_exclusive_auth(&body)?;
+        // The credentials are created with the client; the client lists their ids.
+        let pending_id = random_alnum(32);
+        let (creds, lists) = self.build_inline_credentials(&pending_id, &cam)?;
+        body["client_authentication_methods"] = lists;
+        let mut client = self.insert_client(body);
+        let id = client["client_id"].as_str().unwrap_or_default().to_string();
+        for mut c in creds {
+            c.client_id = id.clone();
+            self.credentials.push(c);
+        }
+        client["client_authentication_methods"] = self
+            .get_client(&id)
+            .map(|c| c["client_authentication_methods"].clone())
+            .unwrap_or_default();
+        Ok(client)
     }
 
     /// Applies defaults and stores, without validation (dashboard / out-of-band).
@@ -283,6 +307,14 @@ impl Store {
             check_auth_method_grants(&merged)
                 .map_err(|m| ApiError::new(400, m, Some("invalid_body")))?;
         }
+        if let Some(cam) = patch.get("client_authentication_methods") {
+            self.check_authentication_methods(id, cam)?;
+        }
+        if patch.get("client_authentication_methods").is_some()
+            || patch.get("token_endpoint_auth_method").is_some()
+        {
+            super::credentials::check_exclusive_auth(&merged)?;
+        }
         self.clients[idx] = merged.clone();
         Ok(merged)
     }
@@ -300,6 +332,7 @@ impl Store {
         let before = self.clients.len();
         self.clients.retain(|c| c["client_id"] != id);
         self.grants.retain(|g| g["client_id"] != id);
+        self.credentials.retain(|c| c.client_id != id);
         for rs in &mut self.resource_servers {
             if rs["client_id"] == id {
                 rs.as_object_mut().expect("object").remove("client_id");
