@@ -28,6 +28,14 @@ pub struct RunArgs {
     /// File holding the client secret (surrounding whitespace is trimmed).
     #[arg(long, env = "AUTH0_CLIENT_SECRET_FILE")]
     pub auth0_client_secret_file: Option<PathBuf>,
+    /// Instead of a client secret: the PEM RSA private key (PKCS#8 or PKCS#1) whose public
+    /// half is registered for the application (private-key JWT); the operator then signs a
+    /// client assertion for each token. Prefer `--auth0-private-key-file`.
+    #[arg(long, env = "AUTH0_PRIVATE_KEY", hide_env_values = true)]
+    pub auth0_private_key: Option<String>,
+    /// File holding that private key (a mounted Secret).
+    #[arg(long, env = "AUTH0_PRIVATE_KEY_FILE")]
+    pub auth0_private_key_file: Option<PathBuf>,
     /// Send all Auth0 requests to this base URL (scheme, host, port) instead of
     /// `https://<domain>`, e.g. the simulator at `http://127.0.0.1:8081`.
     #[arg(long, env = "AUTH0_BASE_URL")]
@@ -193,6 +201,35 @@ pub fn parse_rate_limit(s: &str) -> Result<(u32, f64), String> {
     Ok((burst, rate))
 }
 
+/// A credential given as a value or as a file (trimmed); a problem when both are given or the
+/// file is empty or unreadable. The value never appears in a problem.
+fn read_credential(
+    value: Option<String>,
+    file: Option<&std::path::Path>,
+    (var, file_var): (&str, &str),
+    problems: &mut Vec<String>,
+) -> Option<String> {
+    match (value, file) {
+        (Some(_), Some(_)) => {
+            problems.push(format!("both {var} and {file_var} are set: use only one"));
+            None
+        }
+        (Some(s), None) => Some(s),
+        (None, Some(path)) => match std::fs::read_to_string(path) {
+            Ok(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Ok(_) => {
+                problems.push(format!("{file_var} {} is empty", path.display()));
+                None
+            }
+            Err(e) => {
+                problems.push(format!("{file_var} {} cannot be read: {e}", path.display()));
+                None
+            }
+        },
+        (None, None) => None,
+    }
+}
+
 impl RunArgs {
     /// Validates the settings, reading the secret file if one is given.
     pub fn resolve(&self) -> Result<OperatorConfig, ConfigError> {
@@ -205,7 +242,9 @@ impl RunArgs {
         ]
         .iter()
         .any(|v| non_empty(v).is_some())
-            || self.auth0_client_secret_file.is_some();
+            || self.auth0_client_secret_file.is_some()
+            || non_empty(&self.auth0_private_key).is_some()
+            || self.auth0_private_key_file.is_some();
         let domain = non_empty(&self.auth0_domain);
         match &domain {
             None if !wants_default => {}
@@ -219,42 +258,31 @@ impl RunArgs {
         if client_id.is_none() && wants_default {
             problems.push("AUTH0_CLIENT_ID (--auth0-client-id) is not set: give the client id of the operator's machine-to-machine application".to_string());
         }
-        let secret = match (
+        let secret = read_credential(
             non_empty(&self.auth0_client_secret),
-            &self.auth0_client_secret_file,
+            self.auth0_client_secret_file.as_deref(),
+            ("AUTH0_CLIENT_SECRET", "AUTH0_CLIENT_SECRET_FILE"),
+            &mut problems,
+        );
+        let private_key = read_credential(
+            non_empty(&self.auth0_private_key),
+            self.auth0_private_key_file.as_deref(),
+            ("AUTH0_PRIVATE_KEY", "AUTH0_PRIVATE_KEY_FILE"),
+            &mut problems,
+        );
+        let given = |v: &Option<String>, f: &Option<PathBuf>| non_empty(v).is_some() || f.is_some();
+        match (
+            given(&self.auth0_client_secret, &self.auth0_client_secret_file),
+            given(&self.auth0_private_key, &self.auth0_private_key_file),
         ) {
-            (Some(_), Some(_)) => {
-                problems.push(
-                    "both AUTH0_CLIENT_SECRET and AUTH0_CLIENT_SECRET_FILE are set: use only one"
-                        .to_string(),
-                );
-                None
-            }
-            (Some(s), None) => Some(s),
-            (None, Some(path)) => match std::fs::read_to_string(path) {
-                Ok(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-                Ok(_) => {
-                    problems.push(format!(
-                        "AUTH0_CLIENT_SECRET_FILE {} is empty",
-                        path.display()
-                    ));
-                    None
-                }
-                Err(e) => {
-                    problems.push(format!(
-                        "AUTH0_CLIENT_SECRET_FILE {} cannot be read: {e}",
-                        path.display()
-                    ));
-                    None
-                }
-            },
-            (None, None) => {
-                if wants_default {
-                    problems.push("neither AUTH0_CLIENT_SECRET nor AUTH0_CLIENT_SECRET_FILE is set: give the operator application's client secret".to_string());
-                }
-                None
-            }
-        };
+            (true, true) => problems.push(
+                "both a client secret (AUTH0_CLIENT_SECRET[_FILE]) and a private key (AUTH0_PRIVATE_KEY[_FILE]) are set: use only one".to_string(),
+            ),
+            (false, false) if wants_default => problems.push(
+                "neither AUTH0_CLIENT_SECRET nor AUTH0_CLIENT_SECRET_FILE is set: give the operator application's client secret (or its private key: AUTH0_PRIVATE_KEY[_FILE])".to_string(),
+            ),
+            _ => {}
+        }
         let base_url = match non_empty(&self.auth0_base_url) {
             None => None,
             Some(s) => match Url::parse(&s) {
@@ -383,9 +411,15 @@ impl RunArgs {
             },
             None => RateLimitConfig::default(),
         };
-        let auth0 = match (domain, client_id, secret) {
-            (Some(domain), Some(client_id), Some(secret)) => {
+        let credential = match (secret, private_key) {
+            (Some(s), None) => Some((s, None)),
+            (None, Some(k)) => Some((String::new(), Some(k))),
+            _ => None,
+        };
+        let auth0 = match (domain, client_id, credential) {
+            (Some(domain), Some(client_id), Some((secret, key))) => {
                 let mut auth0 = Auth0Config::new(domain, client_id, secret);
+                auth0.private_key = key.map(Into::into);
                 auth0.base_url = base_url;
                 auth0.audience = non_empty(&self.auth0_audience);
                 auth0.rate_limit = rate_limit.clone();
@@ -495,6 +529,38 @@ mod tests {
         };
         let c = a.resolve().unwrap();
         assert_eq!(c.auth0.unwrap().client_secret.expose(), "from-file");
+    }
+
+    #[test]
+    fn a_private_key_replaces_the_secret_but_not_both() {
+        let dir = std::env::temp_dir().join(format!("a0op-cfg-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("key.pem");
+        let pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----";
+        std::fs::write(&f, format!("{pem}\n")).unwrap();
+        let by_key = RunArgs {
+            auth0_client_secret: None,
+            auth0_private_key_file: Some(f.clone()),
+            ..args()
+        };
+        let auth0 = by_key.resolve().unwrap().auth0.unwrap();
+        assert_eq!(auth0.private_key.as_ref().map(|k| k.expose()), Some(pem));
+        let both = RunArgs {
+            auth0_private_key: Some(pem.into()),
+            ..args()
+        };
+        let e = both.resolve().unwrap_err().to_string();
+        assert!(
+            e.contains("both a client secret (AUTH0_CLIENT_SECRET[_FILE]) and a private key (AUTH0_PRIVATE_KEY[_FILE]) are set"),
+            "{e}"
+        );
+        assert!(!e.contains("AAAA") && !e.contains("s3cr3t"), "{e}");
+        let neither = RunArgs {
+            auth0_client_secret: None,
+            ..args()
+        };
+        let e = neither.resolve().unwrap_err().to_string();
+        assert!(e.contains("or its private key: AUTH0_PRIVATE_KEY[_FILE]"), "{e}");
     }
 
     #[test]

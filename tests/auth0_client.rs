@@ -1181,3 +1181,87 @@ async fn metrics_use_endpoint_templates() {
     assert_eq!(m.retries, 0);
     drop(sim);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Private-key JWT: the operator's own credentials as a key
+// ---------------------------------------------------------------------------------------------
+
+/// An RSA key pair as PEM: (PKCS#8 private key, PKCS#1 private key, public key).
+fn pem_key_pair() -> (String, String, String) {
+    use base64::Engine as _;
+    use rsa::pkcs1::EncodeRsaPrivateKey as _;
+    use rsa::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _};
+    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    let pem = |label: &str, der: &[u8]| {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+            lines.join("\n")
+        )
+    };
+    (
+        pem("PRIVATE KEY", private.to_pkcs8_der().unwrap().as_bytes()),
+        pem("RSA PRIVATE KEY", private.to_pkcs1_der().unwrap().as_bytes()),
+        pem(
+            "PUBLIC KEY",
+            private
+                .to_public_key()
+                .to_public_key_der()
+                .unwrap()
+                .as_bytes(),
+        ),
+    )
+}
+
+/// With a private key the operator asks for tokens with a signed client assertion (no secret
+/// is sent), in PKCS#8 or PKCS#1 form; a key Auth0 does not list is refused as invalid
+/// credentials; a bad PEM is a configuration error that never quotes it.
+#[tokio::test]
+async fn management_credentials_as_a_private_key() {
+    let (sim, _) = sim_default().await;
+    let (pkcs8, pkcs1, public) = pem_key_pair();
+    sim.add_management_key(&public).unwrap();
+    for private in [&pkcs8, &pkcs1] {
+        let client = Auth0Client::new(config(&sim, "").with_private_key(private.as_str())).unwrap();
+        sim.clear_requests();
+        let scopes = client.check_credentials().await.unwrap();
+        assert!(scopes.iter().any(|s| s == "create:clients"), "{scopes:?}");
+        let app = client
+            .create_client(&ClientCreate::new("by key"))
+            .await
+            .unwrap();
+        assert!(!app.client_id.is_empty());
+        let token_requests: Vec<_> = sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == "/oauth/token")
+            .collect();
+        assert_eq!(token_requests.len(), 1);
+        let body = token_requests[0].body.clone().unwrap();
+        assert_eq!(
+            body["client_assertion_type"],
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        );
+        assert!(body.get("client_secret").is_none(), "{body}");
+        assert_eq!(token_requests[0].status, 200);
+    }
+    // A key the tenant does not list for the application.
+    let (other, _, _) = pem_key_pair();
+    let stranger = Auth0Client::new(config(&sim, "").with_private_key(other.as_str())).unwrap();
+    let err = stranger.check_credentials().await.unwrap_err();
+    assert_eq!(err.reason(), "InvalidCredentials", "{err:?}");
+    // Not a key: refused before any request, without echoing it.
+    let junk = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n";
+    let err = match Auth0Client::new(config(&sim, "").with_private_key(junk)) {
+        Err(e) => e,
+        Ok(_) => panic!("a bad key is refused"),
+    };
+    let text = err.to_string();
+    assert!(text.contains("not a usable RSA key"), "{text}");
+    assert!(!text.contains("bm90IGEga2V5"), "{text}");
+}

@@ -193,11 +193,15 @@ impl Auth0Client {
             .map_err(|e| Auth0Error::Config(format!("cannot build the HTTP client: {e}")))?;
         let mut token_url = base.clone();
         token_url.set_path("/oauth/token");
+        let credential = match &config.private_key {
+            Some(pem) => super::token::Credential::private_key(pem)?,
+            None => super::token::Credential::Secret(config.client_secret.clone()),
+        };
         let tokens = TokenManager::new(
             token_url,
             config.domain.trim().to_owned(),
             config.client_id.clone(),
-            config.client_secret.clone(),
+            credential,
             config.effective_audience(),
         );
         let limiter = shared_limiter(

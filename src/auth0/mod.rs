@@ -55,8 +55,12 @@ pub struct Auth0Config {
     pub domain: String,
     /// The operator's machine-to-machine application.
     pub client_id: String,
-    /// Its secret (`Debug` prints `[redacted]`).
+    /// Its secret (`Debug` prints `[redacted]`). Unused when [`Auth0Config::private_key`] is set.
     pub client_secret: Secret,
+    /// A PEM RSA private key (PKCS#8 or PKCS#1) whose public half is registered for the
+    /// application (private-key JWT): tokens are then requested with a client assertion signed
+    /// with it (RS256) instead of the secret.
+    pub private_key: Option<Secret>,
     /// Token audience; default `https://{domain}/api/v2/`.
     pub audience: Option<String>,
     /// Send every request (token and Management API) here instead of `https://{domain}`,
@@ -83,6 +87,7 @@ impl Auth0Config {
             domain: domain.into(),
             client_id: client_id.into(),
             client_secret: client_secret.into(),
+            private_key: None,
             audience: None,
             base_url: None,
             request_timeout: Duration::from_secs(30),
@@ -95,6 +100,13 @@ impl Auth0Config {
     /// Override the base URL (see [`Auth0Config::base_url`]).
     pub fn with_base_url(mut self, base_url: Url) -> Self {
         self.base_url = Some(base_url);
+        self
+    }
+
+    /// Authenticate with a private key (PEM) instead of the secret (see
+    /// [`Auth0Config::private_key`]).
+    pub fn with_private_key(mut self, pem: impl Into<Secret>) -> Self {
+        self.private_key = Some(pem.into());
         self
     }
 
@@ -167,8 +179,15 @@ impl Auth0Config {
         if self.client_id.trim().is_empty() {
             return cfg("the Auth0 client id (AUTH0_CLIENT_ID) is empty".into());
         }
-        if self.client_secret.expose().trim().is_empty() {
-            return cfg("the Auth0 client secret (AUTH0_CLIENT_SECRET) is empty".into());
+        match &self.private_key {
+            Some(k) if k.expose().trim().is_empty() => {
+                return cfg("the Auth0 private key (AUTH0_PRIVATE_KEY) is empty".into());
+            }
+            Some(_) => {}
+            None if self.client_secret.expose().trim().is_empty() => {
+                return cfg("the Auth0 client secret (AUTH0_CLIENT_SECRET) is empty".into());
+            }
+            None => {}
         }
         if let Some(a) = &self.audience
             && a.trim().is_empty()

@@ -1,7 +1,9 @@
 //! Management API access tokens (client-credentials grant), cached and refreshed single-flight.
 //!
 //! * `POST {base}/oauth/token` with a JSON body `{grant_type: client_credentials, client_id,
-//!   client_secret, audience}`.
+//!   client_secret, audience}`, or, for a private-key JWT application, `client_assertion_type`
+//!   and a `client_assertion` signed with its private key (RS256; `iss` = `sub` = client id,
+//!   `aud` `https://{domain}/`, a one-minute lifetime, a random `jti`) instead of the secret.
 //! * The token is refreshed ahead of expiry: `min(60 s, 10 % of expires_in)` early, so a
 //!   24 h token is renewed a minute before it runs out and a 10 s test token 1 s before.
 //! * Concurrent callers that find no fresh token wait for a single fetch.
@@ -51,8 +53,94 @@ struct Cached {
 struct TokenRequest<'a> {
     grant_type: &'static str,
     client_id: &'a str,
-    client_secret: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_assertion_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_assertion: Option<String>,
     audience: &'a str,
+}
+
+/// How the management application proves who it is.
+pub(crate) enum Credential {
+    /// Its client secret.
+    Secret(Secret),
+    /// Its private key (private-key JWT): each token request carries a fresh signed assertion.
+    PrivateKey(std::sync::Arc<ring::signature::RsaKeyPair>),
+}
+
+impl Credential {
+    /// Parses a PEM RSA private key (`BEGIN PRIVATE KEY`, PKCS#8, or `BEGIN RSA PRIVATE KEY`,
+    /// PKCS#1). The error never quotes the key.
+    pub(crate) fn private_key(pem: &Secret) -> Result<Self, Auth0Error> {
+        use base64::Engine as _;
+        let text = pem.expose();
+        let pkcs8 = text.contains("-----BEGIN PRIVATE KEY-----");
+        let pkcs1 = text.contains("-----BEGIN RSA PRIVATE KEY-----");
+        if !pkcs8 && !pkcs1 {
+            return Err(Auth0Error::Config(
+                "the private key is not a PEM RSA private key (BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY)".into(),
+            ));
+        }
+        let body: String = text
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .map(str::trim)
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|_| Auth0Error::Config("the private key's PEM body is not base64".into()))?;
+        let key = if pkcs8 {
+            ring::signature::RsaKeyPair::from_pkcs8(&der)
+        } else {
+            ring::signature::RsaKeyPair::from_der(&der)
+        }
+        .map_err(|e| Auth0Error::Config(format!("the private key is not a usable RSA key: {e}")))?;
+        Ok(Self::PrivateKey(std::sync::Arc::new(key)))
+    }
+}
+
+/// A client assertion (RFC 7523) for `client_id` at `domain`, signed RS256 with `key`.
+fn client_assertion(
+    key: &ring::signature::RsaKeyPair,
+    client_id: &str,
+    domain: &str,
+) -> Result<String, Auth0Error> {
+    use base64::Engine as _;
+    use ring::rand::SecureRandom as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let rng = ring::rand::SystemRandom::new();
+    let mut jti = [0u8; 16];
+    rng.fill(&mut jti)
+        .map_err(|_| Auth0Error::Config("no randomness for the client assertion".into()))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
+    let claims = serde_json::json!({
+        "iss": client_id,
+        "sub": client_id,
+        "aud": format!("https://{domain}/"),
+        "iat": now,
+        "exp": now + 60,
+        "jti": jti.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+    });
+    let signing_input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let mut sig = vec![0u8; key.public().modulus_len()];
+    key.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &rng,
+        signing_input.as_bytes(),
+        &mut sig,
+    )
+    .map_err(|_| Auth0Error::Config("could not sign the client assertion".into()))?;
+    Ok(format!("{signing_input}.{}", b64(&sig)))
 }
 
 #[derive(Deserialize)]
@@ -83,7 +171,7 @@ pub(crate) struct TokenManager {
     token_url: Url,
     domain: String,
     client_id: String,
-    client_secret: Secret,
+    credential: Credential,
     audience: String,
     cache: RwLock<Option<Cached>>,
     fetch_lock: tokio::sync::Mutex<()>,
@@ -102,14 +190,14 @@ impl TokenManager {
         token_url: Url,
         domain: String,
         client_id: String,
-        client_secret: Secret,
+        credential: Credential,
         audience: String,
     ) -> Self {
         Self {
             token_url,
             domain,
             client_id,
-            client_secret,
+            credential,
             audience,
             cache: RwLock::new(None),
             fetch_lock: tokio::sync::Mutex::new(()),
@@ -224,10 +312,20 @@ impl TokenManager {
         max_server_wait: Duration,
         metrics: &Metrics,
     ) -> Result<Cached, Auth0Error> {
+        let (client_secret, client_assertion_type, client_assertion) = match &self.credential {
+            Credential::Secret(s) => (Some(s.expose()), None, None),
+            Credential::PrivateKey(key) => (
+                None,
+                Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                Some(client_assertion(key, &self.client_id, &self.domain)?),
+            ),
+        };
         let body = serde_json::to_vec(&TokenRequest {
             grant_type: "client_credentials",
             client_id: &self.client_id,
-            client_secret: self.client_secret.expose(),
+            client_secret,
+            client_assertion_type,
+            client_assertion,
             audience: &self.audience,
         })
         .map_err(|e| Auth0Error::Config(format!("cannot encode the token request: {e}")))?;
@@ -393,7 +491,7 @@ mod tests {
             Url::parse("http://x/oauth/token").unwrap(),
             "d".into(),
             "c".into(),
-            Secret::new("s"),
+            Credential::Secret(Secret::new("s")),
             "a".into(),
         );
         let c = m
@@ -422,7 +520,7 @@ mod tests {
             Url::parse("http://x/oauth/token").unwrap(),
             "d".into(),
             "c".into(),
-            Secret::new("s"),
+            Credential::Secret(Secret::new("s")),
             "a".into(),
         );
         let c = m
