@@ -1,6 +1,8 @@
 //! The Auth0 client against the in-process simulator: every operation, every error class,
 //! tokens, pagination, rate limits, retries and dropped connections.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -1186,45 +1188,13 @@ async fn metrics_use_endpoint_templates() {
 // Private-key JWT: the operator's own credentials as a key
 // ---------------------------------------------------------------------------------------------
 
-/// An RSA key pair as PEM: (PKCS#8 private key, PKCS#1 private key, public key).
-fn pem_key_pair() -> (String, String, String) {
-    use base64::Engine as _;
-    use rsa::pkcs1::EncodeRsaPrivateKey as _;
-    use rsa::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _};
-    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
-    let pem = |label: &str, der: &[u8]| {
-        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-        let lines: Vec<&str> = b64
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect();
-        format!(
-            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-            lines.join("\n")
-        )
-    };
-    (
-        pem("PRIVATE KEY", private.to_pkcs8_der().unwrap().as_bytes()),
-        pem("RSA PRIVATE KEY", private.to_pkcs1_der().unwrap().as_bytes()),
-        pem(
-            "PUBLIC KEY",
-            private
-                .to_public_key()
-                .to_public_key_der()
-                .unwrap()
-                .as_bytes(),
-        ),
-    )
-}
-
 /// With a private key the operator asks for tokens with a signed client assertion (no secret
 /// is sent), in PKCS#8 or PKCS#1 form; a key Auth0 does not list is refused as invalid
 /// credentials; a bad PEM is a configuration error that never quotes it.
 #[tokio::test]
 async fn management_credentials_as_a_private_key() {
     let (sim, _) = sim_default().await;
-    let (pkcs8, pkcs1, public) = pem_key_pair();
+    let (pkcs8, pkcs1, public) = common::jwt::pem_key_pair();
     sim.add_management_key(&public).unwrap();
     for private in [&pkcs8, &pkcs1] {
         let client = Auth0Client::new(config(&sim, "").with_private_key(private.as_str())).unwrap();
@@ -1251,7 +1221,7 @@ async fn management_credentials_as_a_private_key() {
         assert_eq!(token_requests[0].status, 200);
     }
     // A key the tenant does not list for the application.
-    let (other, _, _) = pem_key_pair();
+    let (other, _, _) = common::jwt::pem_key_pair();
     let stranger = Auth0Client::new(config(&sim, "").with_private_key(other.as_str())).unwrap();
     let err = stranger.check_credentials().await.unwrap_err();
     assert_eq!(err.reason(), "InvalidCredentials", "{err:?}");

@@ -552,3 +552,79 @@ async fn domains_base_urls_and_missing_default_are_refused() {
     .await;
     op.stop().await;
 }
+
+/// A tenant whose management application authenticates with private-key JWT: the Secret holds
+/// its private key (`credentialsSecretRef.privateKeyKey`), the operator signs a client
+/// assertion for each token, sends no secret, and the tenant's resources are made through it.
+#[tokio::test]
+async fn a_tenant_authenticates_with_a_private_key() {
+    let Some(w) = world("a_tenant_authenticates_with_a_private_key", &[]).await else {
+        return;
+    };
+    // The application's secret is known to the simulator but never sent.
+    let keyed = sim("keyed.auth0.test", "m2m-keyed", "never-sent").await;
+    let (private, _, public) = common::jwt::pem_key_pair();
+    keyed.add_management_key(&public).unwrap();
+    namespace(&w.kube, "keyed").await;
+    let s: Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "mgmt"},
+        "stringData": {"AUTH0_CLIENT_ID": "m2m-keyed", "AUTH0_PRIVATE_KEY": private}
+    }))
+    .unwrap();
+    Api::<Secret>::namespaced(w.kube.clone(), "keyed")
+        .create(&PostParams::default(), &s)
+        .await
+        .unwrap();
+    Api::<Auth0Tenant>::namespaced(w.kube.clone(), "keyed")
+        .create(
+            &PostParams::default(),
+            &tenant(
+                "keyed",
+                json!({"domain": "keyed.auth0.test", "baseUrl": keyed.base_url(),
+                       "credentialsSecretRef": {"name": "mgmt", "privateKeyKey": "AUTH0_PRIVATE_KEY"}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let op = Operator::start(&w.kube, config(&w, false));
+    wait_ready(
+        &Api::<Auth0Tenant>::namespaced(w.kube.clone(), "keyed"),
+        "keyed",
+        "True",
+        "Verified",
+        T,
+    )
+    .await;
+    let clients: Api<Auth0Client> = Api::namespaced(w.kube.clone(), "keyed");
+    clients
+        .create(
+            &PostParams::default(),
+            &client_obj(
+                "app",
+                json!({"name": "App", "tenantRef": {"name": "keyed"}}),
+            ),
+        )
+        .await
+        .unwrap();
+    client_ready(&clients, "app", "True", "Synced", T).await;
+    assert_eq!(keyed.clients().len(), 1, "made in the keyed tenant");
+    let tokens: Vec<_> = keyed
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/oauth/token")
+        .collect();
+    assert!(!tokens.is_empty());
+    for t in &tokens {
+        let body = t.body.clone().unwrap_or_default();
+        assert_eq!(t.status, 200, "{body}");
+        assert!(
+            body.get("client_secret").is_none(),
+            "no secret is sent: {body}"
+        );
+        assert_eq!(
+            body["client_assertion_type"],
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        );
+    }
+    op.stop().await;
+}

@@ -77,6 +77,7 @@ fn fingerprint(c: &Auth0Config) -> u64 {
     c.domain.hash(&mut h);
     c.client_id.hash(&mut h);
     c.client_secret.expose().hash(&mut h);
+    c.private_key.as_ref().map(|k| k.expose()).hash(&mut h);
     c.audience.hash(&mut h);
     c.base_url
         .as_ref()
@@ -395,6 +396,8 @@ pub struct TenantSpecView<'a> {
     pub secret_name: &'a str,
     pub client_id_key: &'a str,
     pub client_secret_key: &'a str,
+    /// The key of a private key to use instead of the secret.
+    pub private_key_key: Option<&'a str>,
     pub audience: Option<&'a str>,
     pub base_url: Option<&'a str>,
     pub rate_limit: Option<crate::crd::TenantRateLimit>,
@@ -456,7 +459,8 @@ pub fn tenant_config(
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
     };
-    let missing: Vec<&str> = [view.client_id_key, view.client_secret_key]
+    let credential_key = view.private_key_key.unwrap_or(view.client_secret_key);
+    let missing: Vec<&str> = [view.client_id_key, credential_key]
         .into_iter()
         .filter(|k| get(k).is_none())
         .collect();
@@ -471,11 +475,15 @@ pub fn tenant_config(
             ),
         ));
     }
-    let mut config = Auth0Config::new(
-        view.domain,
-        get(view.client_id_key).unwrap_or_default(),
-        get(view.client_secret_key).unwrap_or_default(),
-    );
+    let mut config = match view.private_key_key {
+        None => Auth0Config::new(
+            view.domain,
+            get(view.client_id_key).unwrap_or_default(),
+            get(view.client_secret_key).unwrap_or_default(),
+        ),
+        Some(k) => Auth0Config::new(view.domain, get(view.client_id_key).unwrap_or_default(), "")
+            .with_private_key(get(k).unwrap_or_default()),
+    };
     if let Some(a) = view.audience {
         config = config.with_audience(a);
     }
@@ -615,6 +623,7 @@ impl TenantObject for Auth0Tenant {
             secret_name: &self.spec.credentials_secret_ref.name,
             client_id_key: &self.spec.credentials_secret_ref.client_id_key,
             client_secret_key: &self.spec.credentials_secret_ref.client_secret_key,
+            private_key_key: self.spec.credentials_secret_ref.private_key_key.as_deref(),
             audience: self.spec.audience.as_deref(),
             base_url: self.spec.base_url.as_deref(),
             rate_limit: self.spec.rate_limit,
@@ -639,6 +648,7 @@ impl TenantObject for ClusterAuth0Tenant {
             secret_name: &self.spec.credentials_secret_ref.name,
             client_id_key: &self.spec.credentials_secret_ref.client_id_key,
             client_secret_key: &self.spec.credentials_secret_ref.client_secret_key,
+            private_key_key: self.spec.credentials_secret_ref.private_key_key.as_deref(),
             audience: self.spec.audience.as_deref(),
             base_url: self.spec.base_url.as_deref(),
             rate_limit: self.spec.rate_limit,
@@ -846,6 +856,7 @@ mod tests {
             secret_name: "mgmt",
             client_id_key: "AUTH0_CLIENT_ID",
             client_secret_key: "AUTH0_CLIENT_SECRET",
+            private_key_key: None,
             audience: None,
             base_url,
             rate_limit: Some(crate::crd::TenantRateLimit {

@@ -172,10 +172,17 @@ pub struct CredentialsSecretRef {
     #[serde(default = "default_client_id_key")]
     #[schemars(length(min = 1, max = 253))]
     pub client_id_key: String,
-    /// Key holding the client secret. Default `AUTH0_CLIENT_SECRET`.
+    /// Key holding the client secret. Default `AUTH0_CLIENT_SECRET`. Not read when
+    /// `privateKeyKey` is set.
     #[serde(default = "default_client_secret_key")]
     #[schemars(length(min = 1, max = 253))]
     pub client_secret_key: String,
+    /// Key holding a PEM RSA private key (PKCS#8 or PKCS#1) instead of a client secret, for a
+    /// management application that authenticates with private-key JWT: the operator signs a
+    /// client assertion (RS256) for each token and never sends a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub private_key_key: Option<String>,
 }
 
 /// A Secret in a named namespace and the keys of the management credentials in it.
@@ -192,10 +199,17 @@ pub struct ClusterCredentialsSecretRef {
     #[serde(default = "default_client_id_key")]
     #[schemars(length(min = 1, max = 253))]
     pub client_id_key: String,
-    /// Key holding the client secret. Default `AUTH0_CLIENT_SECRET`.
+    /// Key holding the client secret. Default `AUTH0_CLIENT_SECRET`. Not read when
+    /// `privateKeyKey` is set.
     #[serde(default = "default_client_secret_key")]
     #[schemars(length(min = 1, max = 253))]
     pub client_secret_key: String,
+    /// Key holding a PEM RSA private key (PKCS#8 or PKCS#1) instead of a client secret, for a
+    /// management application that authenticates with private-key JWT: the operator signs a
+    /// client assertion (RS256) for each token and never sends a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub private_key_key: Option<String>,
 }
 
 /// A token bucket: up to `burst` requests at once, refilled at `perSecond`.

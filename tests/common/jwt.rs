@@ -1,5 +1,6 @@
 //! Checking the simulator's access tokens the way a workload's API would: the RS256 signature
-//! against the published keys (with `ring`, not with the signer's own crate), then the claims.
+//! against the published keys (with `ring`, not with the signer's own crate), then the claims;
+//! and RSA key pairs for private-key JWT.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -36,4 +37,39 @@ pub fn verify(token: &str, jwks: &Value) -> Result<(Value, Value), String> {
         )
         .map_err(|_| "bad signature".to_string())?;
     Ok((header, b64url_json(parts[1])))
+}
+
+/// An RSA key pair as PEM: (PKCS#8 private key, PKCS#1 private key, public key).
+pub fn pem_key_pair() -> (String, String, String) {
+    use base64::Engine as _;
+    use rsa::pkcs1::EncodeRsaPrivateKey as _;
+    use rsa::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _};
+    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    let pem = |label: &str, der: &[u8]| {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+            lines.join("\n")
+        )
+    };
+    (
+        pem("PRIVATE KEY", private.to_pkcs8_der().unwrap().as_bytes()),
+        pem(
+            "RSA PRIVATE KEY",
+            private.to_pkcs1_der().unwrap().as_bytes(),
+        ),
+        pem(
+            "PUBLIC KEY",
+            private
+                .to_public_key()
+                .to_public_key_der()
+                .unwrap()
+                .as_bytes(),
+        ),
+    )
 }
