@@ -560,7 +560,10 @@ mod tests {
             ..args()
         };
         let e = neither.resolve().unwrap_err().to_string();
-        assert!(e.contains("or its private key: AUTH0_PRIVATE_KEY[_FILE]"), "{e}");
+        assert!(
+            e.contains("or its private key: AUTH0_PRIVATE_KEY[_FILE]"),
+            "{e}"
+        );
     }
 
     #[test]
