@@ -29,7 +29,10 @@ pub async fn run_elected(
 ) -> anyhow::Result<()> {
     health.electing.store(true, Ordering::Relaxed);
     let duration = le.lease_duration_secs.max(3);
-    let grace = (duration / 3).max(1);
+    // Renew once a third of the lease has passed (like client-go's renew deadline, 10 s of 15 s):
+    // a slow API server then has two thirds of the lease, not one, before the standby may take
+    // it (under load the old 5 s margin was missed and the leader stepped down).
+    let grace = (duration * 2 / 3).clamp(1, duration - 1);
     let manager = LeaseManagerBuilder::new(kube.clone(), &le.lease_name)
         .with_namespace(&le.lease_namespace)
         .with_parameters(
