@@ -7,8 +7,8 @@ use super::{Context, Error, Outcome, build, tenant::Tenant};
 use crate::{
     auth0::{ClientGrant, ListGrantsParams},
     crd::{
-        Auth0Client, Auth0ClientGrant, Auth0ClientGrantStatus, Auth0ResourceServer,
-        CONDITION_READY, DeletionPolicy, TenantRef,
+        Auth0Client, Auth0ClientGrant, Auth0ClientGrantStatus, Auth0ResourceServer, DeletionPolicy,
+        TenantRef,
     },
 };
 
@@ -168,58 +168,124 @@ impl super::Kind for Auth0ClientGrant {
     }
 }
 
-/// The Auth0 client id the grant is for. The cache of `Auth0Client`s is consulted first; when
-/// it does not show the client ready, the API server is asked, because this grant may have been
-/// woken by the client's change before that cache saw it (they are separate watches).
+/// The Auth0 client id the grant is for: `spec.clientId`, or the id of the `Auth0Client` that
+/// `clientRef` names once it is ready.
 async fn resolve_client_id(
     obj: &Auth0ClientGrant,
     ctx: &Context,
     tenant: &str,
 ) -> Result<String, Error> {
-    if let Some(id) = &obj.spec.client_id {
-        return Ok(id.clone());
+    match (&obj.spec.client_id, &obj.spec.client_ref) {
+        (Some(id), _) => Ok(id.clone()),
+        (None, r) => {
+            let name = r.as_ref().map(|r| r.name.as_str()).unwrap_or_default();
+            referenced::<Auth0Client>(obj, ctx, tenant, name, Reference::CLIENT).await
+        }
     }
-    let ns = obj.namespace().unwrap_or_default();
-    let name = obj
-        .spec
-        .client_ref
-        .as_ref()
-        .map(|r| r.name.clone())
-        .unwrap_or_default();
-    // A grant and the client it names must live in the same tenant.
-    let same_tenant = |client: &Auth0Client| -> Result<(), Error> {
-        let theirs = super::tenant::tenant_key(&ns, client.spec.tenant_ref.as_ref());
+}
+
+/// The audience of the grant: `spec.audience`, or the identifier of the `Auth0ResourceServer`
+/// that `resourceServerRef` names once it is ready.
+async fn resolve_audience(
+    obj: &Auth0ClientGrant,
+    ctx: &Context,
+    tenant: &str,
+) -> Result<String, Error> {
+    match &obj.spec.resource_server_ref {
+        None => Ok(obj.spec.audience.clone().unwrap_or_default()),
+        Some(r) => {
+            referenced::<Auth0ResourceServer>(obj, ctx, tenant, &r.name, Reference::API).await
+        }
+    }
+}
+
+/// How a grant refers to another kind, for [`referenced`].
+struct Reference<K> {
+    /// The spec field, e.g. `clientRef`.
+    field: &'static str,
+    /// What the referenced object is, with its article, e.g. `a client`.
+    noun: &'static str,
+    /// What the grant uses of the object once it is ready.
+    value: fn(&K) -> Option<String>,
+    /// The error while the grant waits for it.
+    wait: fn(String) -> Error,
+}
+
+impl Reference<Auth0Client> {
+    const CLIENT: Self = Reference {
+        field: "clientRef",
+        noun: "a client",
+        value: |c| c.status.as_ref()?.client_id.clone(),
+        wait: Error::ClientNotReady,
+    };
+}
+
+impl Reference<Auth0ResourceServer> {
+    const API: Self = Reference {
+        field: "resourceServerRef",
+        noun: "an API",
+        value: |a| {
+            a.status
+                .as_ref()?
+                .id
+                .as_ref()
+                .map(|_| a.spec.identifier.clone())
+        },
+        wait: Error::ResourceServerNotReady,
+    };
+}
+
+/// What the grant uses of the `K` named `name` in its namespace, once that object is ready
+/// (and not being deleted): it must live in the grant's tenant. The cache of `K` is consulted
+/// first; when it does not show the object ready, the API server is asked, because this grant
+/// may have been woken by the object's change before that cache saw it (separate watches).
+async fn referenced<K: super::Kind>(
+    grant: &Auth0ClientGrant,
+    ctx: &Context,
+    tenant: &str,
+    name: &str,
+    r: Reference<K>,
+) -> Result<String, Error> {
+    let ns = grant.namespace().unwrap_or_default();
+    let kind = K::KIND;
+    let same_tenant = |o: &K| -> Result<(), Error> {
+        let theirs = super::tenant::tenant_key(&ns, o.tenant_ref());
         if theirs == tenant {
             Ok(())
         } else {
             Err(Error::InvalidSpec(format!(
-                "clientRef names Auth0Client {name} of tenant {theirs}, but this grant uses tenant {tenant}: a grant must name a client of its own tenant"
+                "{} names {kind} {name} of tenant {theirs}, but this grant uses tenant {tenant}: a grant must name {} of its own tenant",
+                r.field, r.noun
             )))
         }
     };
+    // Ready, not deleting: what the grant uses of it.
+    let usable = |o: &K| -> Option<String> {
+        let ready = o.meta().deletion_timestamp.is_none()
+            && crate::crd::ready_condition(o.current_conditions())
+                .is_some_and(|c| c.status == "True");
+        if ready { (r.value)(o) } else { None }
+    };
     let cached = ctx
-        .store::<Auth0Client>()
-        .and_then(|s| s.get(&ObjectRef::new(&name).within(&ns)));
-    if let Some(c) = cached.as_deref() {
-        same_tenant(c)?;
-        if let Some(id) = ready_client_id(c) {
-            return Ok(id);
+        .store::<K>()
+        .and_then(|s| s.get(&ObjectRef::new(name).within(&ns)));
+    if let Some(o) = cached.as_deref() {
+        same_tenant(o)?;
+        if let Some(v) = usable(o) {
+            return Ok(v);
         }
     }
-    let api: kube::Api<Auth0Client> = kube::Api::namespaced(ctx.kube.clone(), &ns);
-    let Some(client) = api.get_opt(&name).await? else {
-        return Err(Error::ClientNotReady(format!(
-            "Auth0Client {name} does not exist in namespace {ns}"
+    let api: kube::Api<K> = kube::Api::namespaced(ctx.kube.clone(), &ns);
+    let Some(o) = api.get_opt(name).await? else {
+        return Err((r.wait)(format!(
+            "{kind} {name} does not exist in namespace {ns}"
         )));
     };
-    same_tenant(&client)?;
-    if client.metadata.deletion_timestamp.is_some() {
-        return Err(Error::ClientNotReady(format!(
-            "Auth0Client {name} is being deleted"
-        )));
+    same_tenant(&o)?;
+    if o.meta().deletion_timestamp.is_some() {
+        return Err((r.wait)(format!("{kind} {name} is being deleted")));
     }
-    ready_client_id(&client)
-        .ok_or_else(|| Error::ClientNotReady(format!("Auth0Client {name} is not ready yet")))
+    usable(&o).ok_or_else(|| (r.wait)(format!("{kind} {name} is not ready yet")))
 }
 
 /// Whether the grant this resource's status names is known to be gone from Auth0.
@@ -228,69 +294,6 @@ fn grant_is_gone(obj: &Auth0ClientGrant, tenant: &Tenant) -> bool {
         .as_ref()
         .and_then(|s| s.grant_id.as_deref())
         .is_some_and(|id| tenant.inventory.grants_listed() && tenant.inventory.grant(id).is_none())
-}
-
-/// The audience of the grant: `spec.audience`, or the identifier of the `Auth0ResourceServer`
-/// that `resourceServerRef` names once it is ready (same namespace, same tenant). As for
-/// clients, the API server is asked when the cache does not show the API ready yet.
-async fn resolve_audience(
-    obj: &Auth0ClientGrant,
-    ctx: &Context,
-    tenant: &str,
-) -> Result<String, Error> {
-    let Some(r) = &obj.spec.resource_server_ref else {
-        return Ok(obj.spec.audience.clone().unwrap_or_default());
-    };
-    let ns = obj.namespace().unwrap_or_default();
-    let name = &r.name;
-    let same_tenant = |api: &Auth0ResourceServer| -> Result<(), Error> {
-        let theirs = super::tenant::tenant_key(&ns, api.spec.tenant_ref.as_ref());
-        if theirs == tenant {
-            Ok(())
-        } else {
-            Err(Error::InvalidSpec(format!(
-                "resourceServerRef names Auth0ResourceServer {name} of tenant {theirs}, but this grant uses tenant {tenant}: a grant must name an API of its own tenant"
-            )))
-        }
-    };
-    let cached = ctx
-        .store::<Auth0ResourceServer>()
-        .and_then(|s| s.get(&ObjectRef::new(name).within(&ns)));
-    if let Some(api) = cached.as_deref() {
-        same_tenant(api)?;
-        if let Some(identifier) = ready_identifier(api) {
-            return Ok(identifier);
-        }
-    }
-    let api: kube::Api<Auth0ResourceServer> = kube::Api::namespaced(ctx.kube.clone(), &ns);
-    let Some(rs) = api.get_opt(name).await? else {
-        return Err(Error::ResourceServerNotReady(format!(
-            "Auth0ResourceServer {name} does not exist in namespace {ns}"
-        )));
-    };
-    same_tenant(&rs)?;
-    if rs.metadata.deletion_timestamp.is_some() {
-        return Err(Error::ResourceServerNotReady(format!(
-            "Auth0ResourceServer {name} is being deleted"
-        )));
-    }
-    ready_identifier(&rs).ok_or_else(|| {
-        Error::ResourceServerNotReady(format!("Auth0ResourceServer {name} is not ready yet"))
-    })
-}
-
-/// The identifier of a ready, not deleting `Auth0ResourceServer`.
-fn ready_identifier(api: &Auth0ResourceServer) -> Option<String> {
-    if api.metadata.deletion_timestamp.is_some() {
-        return None;
-    }
-    let status = api.status.as_ref()?;
-    let ready = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == CONDITION_READY)
-        .is_some_and(|c| c.status == "True");
-    (ready && status.id.is_some()).then(|| api.spec.identifier.clone())
 }
 
 /// Auth0 refuses a grant with scopes its API does not define with a 400 that names none of
@@ -350,24 +353,6 @@ fn unknown_scopes_error(
         "the API {audience} does not define the {scopes} {}: {fix}, or remove {them} from this grant's spec.scopes",
         unknown.join(", ")
     )))
-}
-
-/// The client id of a ready, not deleting `Auth0Client`.
-fn ready_client_id(client: &Auth0Client) -> Option<String> {
-    if client.metadata.deletion_timestamp.is_some() {
-        return None;
-    }
-    let status = client.status.as_ref()?;
-    let ready = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == CONDITION_READY)
-        .is_some_and(|c| c.status == "True");
-    if ready {
-        status.client_id.clone()
-    } else {
-        None
-    }
 }
 
 /// Finds, adopts or creates the grant, then patches it to the spec. What it learns goes into

@@ -261,12 +261,17 @@ impl Inventory {
 
     /// Drops every cached grant of a client (Auth0 deletes them with the client).
     pub fn remove_grants_of_client(&self, client_id: &str) {
+        self.remove_grants_where(|g| g.client_id.as_deref() == Some(client_id));
+    }
+
+    /// Records that every cached grant `pick` selects is gone.
+    fn remove_grants_where(&self, pick: impl Fn(&ClientGrant) -> bool) {
         let ids: Vec<String> = self
             .grants
             .read()
             .items
             .values()
-            .filter(|g| g.client_id.as_deref() == Some(client_id))
+            .filter(|g| pick(g))
             .map(|g| g.id.clone())
             .collect();
         let mut grants = self.grants.write();
@@ -320,18 +325,7 @@ impl Inventory {
     /// deletes an API's grants with it).
     pub fn remove_resource_server(&self, id: &str, identifier: &str) {
         self.apis.write().write(id.to_string(), None);
-        let ids: Vec<String> = self
-            .grants
-            .read()
-            .items
-            .values()
-            .filter(|g| g.audience == identifier)
-            .map(|g| g.id.clone())
-            .collect();
-        let mut grants = self.grants.write();
-        for id in ids {
-            grants.write(id, None);
-        }
+        self.remove_grants_where(|g| g.audience == identifier);
     }
 }
 

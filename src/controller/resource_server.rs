@@ -232,19 +232,16 @@ fn refuse_system(api: &ResourceServer) -> Result<(), Error> {
 /// The API this resource has in Auth0, looked up by the id its status recorded: from the
 /// listing, else (a listing may predate it) by one GET. `None` when Auth0 no longer has it.
 async fn by_id(tenant: &Tenant, id: &str) -> Result<Option<ResourceServer>, Error> {
-    if let Some(r) = tenant.inventory.resource_server(id) {
-        return Ok(Some(r));
+    match tenant.inventory.resource_server(id) {
+        Some(r) => Ok(Some(r)),
+        None => fetch(tenant, id).await,
     }
-    let found = tenant.auth0.get_resource_server(id).await?;
-    if let Some(r) = &found {
-        tenant.inventory.upsert_resource_server(r);
-    }
-    Ok(found)
 }
 
-/// The API with this identifier, by `GET /resource-servers/{identifier}` (never by listing).
-async fn by_identifier(tenant: &Tenant, identifier: &str) -> Result<Option<ResourceServer>, Error> {
-    let found = tenant.auth0.get_resource_server(identifier).await?;
+/// The API with this id or identifier, by one `GET /resource-servers/{id or identifier}`
+/// (never by listing); recorded in the listing when found.
+async fn fetch(tenant: &Tenant, id_or_identifier: &str) -> Result<Option<ResourceServer>, Error> {
+    let found = tenant.auth0.get_resource_server(id_or_identifier).await?;
     if let Some(r) = &found {
         tenant.inventory.upsert_resource_server(r);
     }
@@ -355,7 +352,7 @@ async fn sync(
         }
         observed = match listed {
             Some(api) => Some(api),
-            None => by_identifier(tenant, &spec.identifier).await?,
+            None => fetch(tenant, &spec.identifier).await?,
         };
         if let Some(api) = &observed {
             refuse_system(api)?;
@@ -390,7 +387,7 @@ async fn sync(
                     }
                     // Made between our look-up and our create (by an earlier pass of ours, or,
                     // with adopt, by anyone): take it.
-                    let r = by_identifier(tenant, &spec.identifier)
+                    let r = fetch(tenant, &spec.identifier)
                         .await?
                         .ok_or(Error::Auth0(e))?;
                     out.adopted = true;
