@@ -829,11 +829,12 @@ async fn an_apis_signing_secret_stays_in_auth0() {
         "the secret is in the resource: {shown}"
     );
     let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(w.kube.clone(), "hs");
-    let listed = serde_json::to_string(&events.list(&Default::default()).await.unwrap()).unwrap();
-    assert!(
-        listed.contains("Created API"),
-        "the events were read: {listed}"
-    );
+    // The event is published just after the status: wait until it is there to be read.
+    let listed = eventually("the Created event", T, || async {
+        let l = serde_json::to_string(&events.list(&Default::default()).await.ok()?).ok()?;
+        l.contains("Created API").then_some(l)
+    })
+    .await;
     assert!(!listed.contains(&secret), "the secret is in an event");
     op.stop().await;
 }
