@@ -559,9 +559,28 @@ fn cel_secret_template_variables_keys_and_metadata() {
         "metadata": {"labels": {"team": "billing"}, "annotations": {"reloader.stakater.com/match": "true"}},
         "data": {"OIDC_ISSUER": "$(issuer)", "credentials.json": "$(json)",
                  "both": "$(clientId):$(clientSecret) at $(tokenEndpoint), $(jwksUri), $(domain)",
-                 "literal": "$$(notAVariable) costs $5 $", "pk": "$(privateKey) $(keyId) $(algorithm)"}
+                 "literal": "$$(notAVariable) costs $5 $", "escaped": "$$(privateKey)"}
     }));
     assert_eq!(cel_errors(&ok, None::<&Auth0Client>), Vec::<String>::new());
+    // Each method has its own variables.
+    let pk = |data: Value| {
+        client(json!({"name": "A", "authentication": {"method": "privateKeyJwt"},
+                      "secretTemplate": {"data": data}}))
+    };
+    assert_eq!(
+        cel_errors(
+            &pk(json!({"pk": "$(privateKey) $(keyId) $(algorithm)", "esc": "$$(clientSecret)"})),
+            None::<&Auth0Client>
+        ),
+        Vec::<String>::new()
+    );
+    let e = cel_errors(&pk(json!({"s": "x$(clientSecret)"})), None::<&Auth0Client>);
+    assert!(
+        e.len() == 1 && e[0].contains("$(clientSecret) only with authentication.method clientSecret"),
+        "{e:?}"
+    );
+    let e = cel_errors(&with(json!({"data": {"k": "$(keyId)"}})), None::<&Auth0Client>);
+    assert!(e.len() == 1 && e[0].contains("only with privateKeyJwt"), "{e:?}");
     let unknown = with(json!({"data": {"A": "$(clientSecrets)"}}));
     let e = cel_errors(&unknown, None::<&Auth0Client>);
     assert_eq!(e.len(), 1, "{e:?}");
@@ -589,3 +608,47 @@ fn cel_secret_template_variables_keys_and_metadata() {
         );
     }
 }
+
+/// `authentication` and `rotation`: refused at apply time where CEL runs (the operator refuses
+/// the same, tested in `controller::build`).
+#[test]
+fn cel_authentication_and_rotation() {
+    let errors = |spec: Value| {
+        let mut spec = spec;
+        spec["name"] = json!("A");
+        cel_errors(&client(spec), None::<&Auth0Client>)
+    };
+    for ok in [
+        json!({"authentication": {"method": "privateKeyJwt", "algorithm": "PS256"},
+               "rotation": {"every": "720h", "overlap": "24h"}}),
+        json!({"authentication": {"method": "clientSecret"},
+               "rotation": {"every": "1h", "overlap": "0s", "strategy": "Immediate"}}),
+        json!({"rotation": {"every": "2h30m", "strategy": "Staged"}}),
+        json!({"rotation": {"overlap": "48h"}}),
+    ] {
+        assert_eq!(errors(ok.clone()), Vec::<String>::new(), "{ok}");
+    }
+    for (bad, message) in [
+        (
+            json!({"authentication": {"method": "clientSecret", "algorithm": "RS256"}}),
+            "authentication.algorithm is for the privateKeyJwt method only",
+        ),
+        (
+            json!({"authentication": {"method": "privateKeyJwt"}, "tokenEndpointAuthMethod": "client_secret_post"}),
+            "tokenEndpointAuthMethod cannot be set with authentication.method privateKeyJwt",
+        ),
+        (
+            json!({"authentication": {"method": "privateKeyJwt"}, "rotation": {"strategy": "Staged"}}),
+            "rotation.strategy is for the clientSecret method only",
+        ),
+        (json!({"rotation": {"every": "59m"}}), "rotation.every must be at least 1h"),
+        (
+            json!({"rotation": {"every": "1h", "overlap": "1h"}}),
+            "rotation.overlap must be shorter than rotation.every",
+        ),
+    ] {
+        let e = errors(bad.clone());
+        assert!(e.len() == 1 && e[0].contains(message), "{bad}: {e:?}");
+    }
+}
+

@@ -135,7 +135,50 @@ fn full_update() -> ClientUpdate {
         client_secret: Some(Secret::new(
             "a-custom-secret-that-is-long-enough-0123456789",
         )),
+        client_authentication_methods: Patch::Absent,
     }
+}
+
+/// The bodies of the private-key JWT steps: registering a key, listing keys (and dropping the
+/// token endpoint method), detaching them for a client secret again.
+#[test]
+fn credential_bodies_validate() {
+    use auth0_operator::auth0::{ClientAuthenticationMethods, ClientCredentialCreate};
+    let key = auth0_operator::controller::keys::generate();
+    for alg in ["RS256", "RS384", "PS256"] {
+        let body = v(&ClientCredentialCreate {
+            credential_type: "public_key".into(),
+            name: "auth0-operator/ns/name kid".into(),
+            pem: key.public_pem.clone(),
+            alg: alg.into(),
+        });
+        assert_valid(RequestOp::CreateClientCredential, &body);
+    }
+    let list = ClientUpdate {
+        client_authentication_methods: Patch::Value(ClientAuthenticationMethods::private_key_jwt(
+            &["cred_1".into(), "cred_2".into()],
+        )),
+        token_endpoint_auth_method: Patch::Null,
+        ..Default::default()
+    };
+    let body = v(&list);
+    assert_eq!(
+        body,
+        json!({"client_authentication_methods": {"private_key_jwt": {"credentials": [{"id": "cred_1"}, {"id": "cred_2"}]}},
+               "token_endpoint_auth_method": null})
+    );
+    assert_valid(RequestOp::UpdateClient, &body);
+    let detach = ClientUpdate {
+        client_authentication_methods: Patch::Null,
+        token_endpoint_auth_method: Patch::Value("client_secret_post".into()),
+        ..Default::default()
+    };
+    let body = v(&detach);
+    assert_eq!(
+        body,
+        json!({"client_authentication_methods": null, "token_endpoint_auth_method": "client_secret_post"})
+    );
+    assert_valid(RequestOp::UpdateClient, &body);
 }
 
 #[test]

@@ -13,7 +13,8 @@ use url::Url;
 use super::error::Auth0Error;
 use super::metrics::{Metrics, MetricsSnapshot, TRANSPORT_ERROR_STATUS};
 use super::models::{
-    Client, ClientCreate, ClientGrant, ClientGrantCreate, ClientGrantUpdate, ClientUpdate,
+    Client, ClientCreate, ClientCredential, ClientCredentialCreate, ClientGrant,
+    ClientGrantCreate, ClientGrantUpdate, ClientUpdate,
     ListClientsParams, ListGrantsParams, ResourceServer, ResourceServerCreate,
     ResourceServerUpdate, parse_page,
 };
@@ -36,11 +37,15 @@ pub const REQUIRED_SCOPES: &[&str] = &[
     "create:resource_servers",
     "update:resource_servers",
     "delete:resource_servers",
+    "read:client_credentials",
+    "create:client_credentials",
+    "update:client_credentials",
+    "delete:client_credentials",
+    "update:client_keys",
 ];
 
-/// Scopes the operator may use but does not need: `update:client_keys` is reserved for secret
-/// rotation, which no reconciler performs yet. Never reported as missing.
-pub const OPTIONAL_SCOPES: &[&str] = &["update:client_keys"];
+/// Scopes the operator may use but does not need. Never reported as missing.
+pub const OPTIONAL_SCOPES: &[&str] = &[];
 
 /// The entries of [`REQUIRED_SCOPES`] not in `granted`.
 pub fn missing_scopes(granted: &[String]) -> Vec<&'static str> {
@@ -97,6 +102,23 @@ const ROTATE_SECRET: Endpoint = Endpoint {
     label: "POST /api/v2/clients/{id}/rotate-secret",
     // A second rotation only replaces the secret again and its response carries the secret
     // that is finally valid, so a resend is harmless.
+    idempotent: true,
+};
+const LIST_CREDENTIALS: Endpoint = Endpoint {
+    method: Method::GET,
+    label: "GET /api/v2/clients/{id}/credentials",
+    idempotent: true,
+};
+const CREATE_CREDENTIAL: Endpoint = Endpoint {
+    method: Method::POST,
+    label: "POST /api/v2/clients/{id}/credentials",
+    // A resend of a key that was registered is refused ("already exist in client"): the
+    // caller recognises its key by kid instead.
+    idempotent: false,
+};
+const DELETE_CREDENTIAL: Endpoint = Endpoint {
+    method: Method::DELETE,
+    label: "DELETE /api/v2/clients/{id}/credentials/{id}",
     idempotent: true,
 };
 const CREATE_GRANT: Endpoint = Endpoint {
@@ -324,6 +346,44 @@ impl Auth0Client {
             "rotate-secret",
         ]);
         self.call_json(&ROTATE_SECRET, url, &[], None::<&()>).await
+    }
+
+    /// `GET /api/v2/clients/{id}/credentials` (a bare array: Auth0 does not page it).
+    pub async fn list_client_credentials(
+        &self,
+        client_id: &str,
+    ) -> Result<Vec<ClientCredential>, Auth0Error> {
+        let url = self.url(&["clients", non_empty(client_id, "client id")?, "credentials"]);
+        self.call_json(&LIST_CREDENTIALS, url, &[], None::<&()>).await
+    }
+
+    /// `POST /api/v2/clients/{id}/credentials`: registers a public key.
+    pub async fn create_client_credential(
+        &self,
+        client_id: &str,
+        body: &ClientCredentialCreate,
+    ) -> Result<ClientCredential, Auth0Error> {
+        let url = self.url(&["clients", non_empty(client_id, "client id")?, "credentials"]);
+        self.call_json(&CREATE_CREDENTIAL, url, &[], Some(body)).await
+    }
+
+    /// `DELETE /api/v2/clients/{id}/credentials/{credential_id}`; already gone is success.
+    pub async fn delete_client_credential(
+        &self,
+        client_id: &str,
+        credential_id: &str,
+    ) -> Result<(), Auth0Error> {
+        let url = self.url(&[
+            "clients",
+            non_empty(client_id, "client id")?,
+            "credentials",
+            non_empty(credential_id, "credential id")?,
+        ]);
+        match self.send(&DELETE_CREDENTIAL, url, &[], None).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     // -----------------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ pub use client::{Auth0Client, OPTIONAL_SCOPES, REQUIRED_SCOPES, missing_scopes};
 pub use error::{Auth0Error, ErrorBody};
 pub use metrics::{MetricsSnapshot, RequestCount, TRANSPORT_ERROR_STATUS};
 pub use models::{
-    AppType, Client, ClientCreate, ClientGrant, ClientGrantCreate, ClientGrantUpdate, ClientUpdate,
+    AppType, Client, ClientAuthenticationMethods, ClientCreate, ClientCredential,
+    ClientCredentialCreate, ClientGrant, ClientGrantCreate, ClientGrantUpdate, ClientUpdate,
     JwtConfiguration, ListClientsParams, ListGrantsParams, Patch, RefreshTokenConfig,
     ResourceServer, ResourceServerCreate, ResourceServerScope, ResourceServerUpdate, Secret,
 };

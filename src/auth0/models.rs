@@ -359,6 +359,8 @@ pub struct Client {
     pub allowed_clients: Option<Vec<String>>,
     pub client_aliases: Option<Vec<String>>,
     pub require_pushed_authorization_requests: Option<bool>,
+    /// The credentials each authentication method lists (only with `read:client_keys`).
+    pub client_authentication_methods: Option<ClientAuthenticationMethods>,
     /// True only for the tenant's legacy "All Applications" client.
     pub global: Option<bool>,
     pub tenant: Option<String>,
@@ -501,6 +503,10 @@ pub struct ClientUpdate {
     /// PATCH-only in Auth0; needs `update:client_keys`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<Secret>,
+    /// The credentials each method lists; `null` detaches them (then a
+    /// `token_endpoint_auth_method` must be sent: Auth0 accepts neither both nor none).
+    #[serde(skip_serializing_if = "Patch::is_absent")]
+    pub client_authentication_methods: Patch<ClientAuthenticationMethods>,
 }
 
 impl ClientUpdate {
@@ -508,6 +514,79 @@ impl ClientUpdate {
     pub fn is_empty(&self) -> bool {
         *self == ClientUpdate::default()
     }
+}
+
+/// `client_authentication_methods` of a client (OAS `ClientAuthenticationMethod`): the ids of
+/// the credentials a method accepts. Only `private_key_jwt` is used by the operator; the mTLS
+/// methods are kept as they come so a response with them still decodes.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientAuthenticationMethods {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_key_jwt: Option<CredentialList>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub self_signed_tls_client_auth: Option<serde_json::Value>,
+}
+
+/// The credentials one authentication method lists.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CredentialList {
+    pub credentials: Vec<CredentialId>,
+}
+
+/// A reference to a credential by id.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CredentialId {
+    pub id: String,
+}
+
+impl ClientAuthenticationMethods {
+    /// The ids `private_key_jwt` lists, or `None` when the client does not use it.
+    pub fn private_key_jwt_ids(&self) -> Option<Vec<String>> {
+        self.private_key_jwt
+            .as_ref()
+            .map(|l| l.credentials.iter().map(|c| c.id.clone()).collect())
+    }
+
+    /// A `private_key_jwt` method listing exactly `ids`.
+    pub fn private_key_jwt(ids: &[String]) -> Self {
+        Self {
+            private_key_jwt: Some(CredentialList {
+                credentials: ids.iter().map(|id| CredentialId { id: id.clone() }).collect(),
+            }),
+            ..Default::default()
+        }
+    }
+}
+
+/// A client credential as `GET/POST /api/v2/clients/{id}/credentials` return it (never key
+/// material: Auth0 keeps only the public key and does not return it).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default)]
+pub struct ClientCredential {
+    #[serde(deserialize_with = "null_as_default")]
+    pub id: String,
+    pub name: Option<String>,
+    pub kid: Option<String>,
+    pub alg: Option<String>,
+    pub credential_type: Option<String>,
+    pub created_at: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+/// Body of `POST /api/v2/clients/{id}/credentials` for a public key
+/// (`PostClientCredentialRequestContent`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientCredentialCreate {
+    pub credential_type: String,
+    pub name: String,
+    /// The public key, PEM (SPKI).
+    pub pem: String,
+    pub alg: String,
 }
 
 // ---------------------------------------------------------------------------------------------

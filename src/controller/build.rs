@@ -35,6 +35,12 @@ pub const SECRET_KEY_DOMAIN: &str = "AUTH0_DOMAIN";
 pub const SECRET_KEY_CLIENT_ID: &str = "AUTH0_CLIENT_ID";
 /// Secret key for the client secret.
 pub const SECRET_KEY_CLIENT_SECRET: &str = "AUTH0_CLIENT_SECRET";
+/// Secret key for a private-key JWT client's private key (PKCS#8 PEM).
+pub const SECRET_KEY_PRIVATE_KEY: &str = "AUTH0_PRIVATE_KEY";
+/// Secret key for the `kid` of that key (Auth0's credential key id).
+pub const SECRET_KEY_KEY_ID: &str = "AUTH0_KEY_ID";
+/// Secret key for the algorithm client assertions are signed with.
+pub const SECRET_KEY_SIGNING_ALG: &str = "AUTH0_SIGNING_ALG";
 /// Label on each credentials Secret naming the `Auth0Client` it belongs to.
 pub const CLIENT_LABEL: &str = "auth0.operator.dev/client";
 
@@ -88,14 +94,63 @@ pub fn validate_client_spec(spec: &Auth0ClientSpec) -> Result<(), String> {
             "tokenEndpointAuthMethod none (a public application) cannot use the client_credentials grant".to_string(),
         );
     }
+    let method = super::credentials::method(spec);
     if let Some(t) = &spec.secret_template {
-        problems.extend(super::template::validate(t));
+        problems.extend(super::template::validate(t, method));
     }
+    problems.extend(validate_credential_lifecycle(spec));
     if problems.is_empty() {
         Ok(())
     } else {
         Err(problems.join("; "))
     }
+}
+
+/// The CRD's rules for `authentication` and `rotation` (CEL, which API servers before 1.25
+/// drop): one sentence per problem.
+fn validate_credential_lifecycle(spec: &Auth0ClientSpec) -> Vec<String> {
+    use crate::crd::{AuthenticationMethod, parse_duration};
+    let mut problems = Vec::new();
+    let method = super::credentials::method(spec);
+    if let Some(a) = &spec.authentication
+        && a.algorithm.is_some()
+        && method != AuthenticationMethod::PrivateKeyJwt
+    {
+        problems.push("authentication.algorithm is for the privateKeyJwt method only".to_string());
+    }
+    if method == AuthenticationMethod::PrivateKeyJwt && spec.token_endpoint_auth_method.is_some() {
+        problems.push(
+            "tokenEndpointAuthMethod cannot be set with authentication.method privateKeyJwt (Auth0 keeps the two apart)".to_string(),
+        );
+    }
+    let Some(r) = &spec.rotation else {
+        return problems;
+    };
+    let every = r.every.as_deref().map(|e| (e, parse_duration(e)));
+    let overlap = r.overlap.as_deref().map(|o| (o, parse_duration(o)));
+    for (field, value) in [("every", every), ("overlap", overlap)] {
+        if let Some((text, None)) = value {
+            problems.push(format!(
+                "rotation.{field} {text:?} is not a duration such as 720h, 90m or 30s"
+            ));
+        }
+    }
+    if let Some((_, Some(e))) = every
+        && e < std::time::Duration::from_secs(3600)
+    {
+        problems.push("rotation.every must be at least 1h".to_string());
+    }
+    if let (Some((_, Some(e))), Some((_, Some(o)))) = (every, overlap)
+        && o >= e
+    {
+        problems.push("rotation.overlap must be shorter than rotation.every".to_string());
+    }
+    if r.strategy.is_some() && method == AuthenticationMethod::PrivateKeyJwt {
+        problems.push(
+            "rotation.strategy is for the clientSecret method only: private-key JWT rotations always overlap".to_string(),
+        );
+    }
+    problems
 }
 
 /// The CRD's `clientId` rule (CEL: "clientId is immutable: it can only be set when the
@@ -389,7 +444,7 @@ pub fn client_update(
     tags: &BTreeMap<String, String>,
     observed: &Client,
 ) -> ClientUpdate {
-    ClientUpdate {
+    let mut update = ClientUpdate {
         name: (spec.name != observed.name).then(|| spec.name.clone()),
         description: changed(&spec.description, &observed.description),
         app_type: changed(
@@ -435,7 +490,26 @@ pub fn client_update(
         allowed_clients: changed_set(&spec.allowed_clients, &observed.allowed_clients),
         client_aliases: None,
         client_secret: None,
+        client_authentication_methods: Patch::Absent,
+    };
+    // Back from private-key JWT to a client secret: Auth0 takes neither both methods nor none,
+    // so the key list goes with a token endpoint method in one PATCH.
+    let uses_keys = observed
+        .client_authentication_methods
+        .as_ref()
+        .and_then(|m| m.private_key_jwt.as_ref())
+        .is_some();
+    if uses_keys
+        && super::credentials::method(spec) == crate::crd::AuthenticationMethod::ClientSecret
+    {
+        update.client_authentication_methods = Patch::Null;
+        update.token_endpoint_auth_method = Patch::Value(
+            spec.token_endpoint_auth_method
+                .map_or("client_secret_post", |m| m.as_str())
+                .to_string(),
+        );
     }
+    update
 }
 
 /// Names of the fields a PATCH body sets (for events and logs; never values).
@@ -509,41 +583,48 @@ pub fn grant_matches(g: &ClientGrant, client_id: &str, audience: &str) -> bool {
         && g.subject_type.as_deref().unwrap_or("client") == "client"
 }
 
-/// The credentials Secret for `cr`: its keys (the three default ones, or `secretTemplate.data`
-/// rendered), its type, the template's labels and annotations under the operator's own (the
-/// managed-by and client labels, the credentials and template hashes), and a controller owner
-/// reference (so garbage collection removes it with the resource). An invalid template is an
-/// error sentence and nothing is rendered.
+/// The credentials Secret for `cr`: its keys (the default ones of its authentication method,
+/// or `secretTemplate.data` rendered from the current credential; none while there is no
+/// current credential yet), the keys of a rotation under way, its type, the template's labels
+/// and annotations under the operator's own (the managed-by and client labels, the credentials
+/// and template hashes, the rotation's times and ids), and a controller owner reference (so
+/// garbage collection removes it with the resource). An invalid template is an error sentence
+/// and nothing is rendered.
 pub fn credentials_secret(
     cr: &Auth0Client,
     domain: &str,
     client_id: &str,
-    client_secret: &str,
+    held: &super::credentials::Held,
 ) -> Result<Secret, String> {
     use super::template;
     let t = cr.spec.secret_template.as_ref();
-    let vars = template::Variables {
-        domain,
-        client_id,
-        client_secret,
-    };
-    let data = template::render(t, &vars)?
-        .into_iter()
-        .map(|(k, v)| (k, ByteString(v.into_bytes())))
-        .collect();
+    let method = super::credentials::method(&cr.spec);
     let meta = t.and_then(|t| t.metadata.as_ref());
+    let mut annotations = meta.and_then(|m| m.annotations.clone()).unwrap_or_default();
+    let mut data = BTreeMap::new();
+    if let Some(credential) = &held.current {
+        let vars = template::Variables {
+            domain,
+            client_id,
+            credential,
+        };
+        data = template::render(t, &vars)?;
+        annotations.insert(
+            template::CREDENTIALS_HASH_ANNOTATION.to_string(),
+            template::credentials_hash(&vars),
+        );
+    }
+    data.extend(held.reserved_data());
+    annotations.insert(
+        template::TEMPLATE_HASH_ANNOTATION.to_string(),
+        template::template_hash(t, domain, client_id, method),
+    );
+    for (k, v) in held.annotations() {
+        annotations.insert(k.to_string(), v);
+    }
     let mut labels = meta.and_then(|m| m.labels.clone()).unwrap_or_default();
     labels.insert(MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string());
     labels.insert(CLIENT_LABEL.to_string(), cr.name_any());
-    let mut annotations = meta.and_then(|m| m.annotations.clone()).unwrap_or_default();
-    annotations.insert(
-        template::CREDENTIALS_HASH_ANNOTATION.to_string(),
-        template::credentials_hash(&vars),
-    );
-    annotations.insert(
-        template::TEMPLATE_HASH_ANNOTATION.to_string(),
-        template::template_hash(t, domain, client_id),
-    );
     Ok(Secret {
         metadata: ObjectMeta {
             name: Some(cr.secret_name()),
@@ -554,9 +635,23 @@ pub fn credentials_secret(
             ..Default::default()
         },
         type_: Some(secret_type(cr).to_string()),
-        data: Some(data),
+        data: Some(
+            data.into_iter()
+                .map(|(k, v)| (k, ByteString(v.into_bytes())))
+                .collect(),
+        ),
         ..Default::default()
     })
+}
+
+/// Whether `existing` already is `desired` (keys, type, labels, annotations, owner): then no
+/// write is needed.
+pub fn secret_matches(existing: &Secret, desired: &Secret) -> bool {
+    existing.data.clone().unwrap_or_default() == desired.data.clone().unwrap_or_default()
+        && existing.type_.as_deref().unwrap_or("Opaque") == desired.type_.as_deref().unwrap_or("Opaque")
+        && existing.metadata.labels == desired.metadata.labels
+        && existing.metadata.annotations == desired.metadata.annotations
+        && existing.metadata.owner_references == desired.metadata.owner_references
 }
 
 /// The type the credentials Secret of `cr` has (`Opaque` unless the template says otherwise).
@@ -632,56 +727,24 @@ pub fn operator_secret_owner(secret: &Secret) -> Option<(String, String)> {
         .map(|o| (o.name.clone(), o.uid.clone()))
 }
 
-/// Whether an owned Secret is rendered from the current template for this domain and client
-/// id (its template-hash annotation says so), with every key present and non-empty and the
-/// right type: then no Auth0 read and no write is needed.
+/// Whether an owned Secret is rendered from the current template for this domain, client id
+/// and method (its template-hash annotation says so), with every key present and non-empty and
+/// the right type: then, with no rotation under way, no Auth0 read and no write is needed.
 pub fn secret_up_to_date(secret: &Secret, cr: &Auth0Client, domain: &str, client_id: &str) -> bool {
     use super::template;
     let t = cr.spec.secret_template.as_ref();
+    let method = super::credentials::method(&cr.spec);
     let annotation = secret
         .metadata
         .annotations
         .as_ref()
         .and_then(|a| a.get(template::TEMPLATE_HASH_ANNOTATION));
     let data = secret.data.as_ref();
-    annotation == Some(&template::template_hash(t, domain, client_id))
+    annotation == Some(&template::template_hash(t, domain, client_id, method))
         && secret.type_.as_deref().unwrap_or("Opaque") == secret_type(cr)
-        && template::keys(t)
+        && template::keys(t, method)
             .iter()
             .all(|k| data.and_then(|d| d.get(k)).is_some_and(|v| !v.0.is_empty()))
-}
-
-/// The client secret an owned Secret already holds, so that re-rendering it (another template)
-/// needs no Auth0 read: a value whose hash is the Secret's credentials hash for this domain and
-/// client id, or, in a Secret written before that annotation existed, `AUTH0_CLIENT_SECRET`
-/// next to this client id.
-pub fn secret_value_in(secret: &Secret, domain: &str, client_id: &str) -> Option<String> {
-    use super::template;
-    let data = secret.data.as_ref()?;
-    let text = |b: &ByteString| String::from_utf8(b.0.clone()).ok();
-    match secret
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(template::CREDENTIALS_HASH_ANNOTATION))
-    {
-        Some(hash) => data.values().filter_map(text).find(|candidate| {
-            !candidate.is_empty()
-                && template::credentials_hash(&template::Variables {
-                    domain,
-                    client_id,
-                    client_secret: candidate,
-                }) == *hash
-        }),
-        None => {
-            let id = data.get(SECRET_KEY_CLIENT_ID).and_then(text)?;
-            let dom = data.get(SECRET_KEY_DOMAIN).and_then(text)?;
-            (id == client_id && dom == domain)
-                .then(|| data.get(SECRET_KEY_CLIENT_SECRET).and_then(text))
-                .flatten()
-                .filter(|s| !s.is_empty())
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1149,10 +1212,23 @@ mod tests {
         );
     }
 
+    fn holding(secret: &str) -> super::super::credentials::Held {
+        super::super::credentials::Held {
+            current: Some(super::super::template::Credential::Secret(secret.into())),
+            ..Default::default()
+        }
+    }
+
+    fn held_secret(s: &Secret, domain: &str, client_id: &str) -> Option<String> {
+        super::super::credentials::Held::read(s, domain, client_id)
+            .secret()
+            .map(str::to_string)
+    }
+
     #[test]
     fn secret_has_three_keys_label_and_controller_owner() {
         let c = cr();
-        let s = credentials_secret(&c, "t.auth0.com", "cid", "shh").unwrap();
+        let s = credentials_secret(&c, "t.auth0.com", "cid", &holding("shh")).unwrap();
         assert_eq!(s.metadata.name.as_deref(), Some("web-auth0"));
         assert_eq!(s.metadata.namespace.as_deref(), Some("team-a"));
         let keys: Vec<_> = s.data.as_ref().unwrap().keys().cloned().collect();
@@ -1164,17 +1240,17 @@ mod tests {
         assert!(secret_up_to_date(&s, &c, "t.auth0.com", "cid"));
         assert!(!secret_up_to_date(&s, &c, "t.auth0.com", "other"));
         assert_eq!(
-            secret_value_in(&s, "t.auth0.com", "cid").as_deref(),
+            held_secret(&s, "t.auth0.com", "cid").as_deref(),
             Some("shh")
         );
-        assert_eq!(secret_value_in(&s, "t.auth0.com", "other"), None);
+        assert_eq!(held_secret(&s, "t.auth0.com", "other"), None);
         // A Secret written before the hash annotations: current only once rewritten, but its
         // secret is found without asking Auth0.
         let mut old = s.clone();
         old.metadata.annotations = None;
         assert!(!secret_up_to_date(&old, &c, "t.auth0.com", "cid"));
         assert_eq!(
-            secret_value_in(&old, "t.auth0.com", "cid").as_deref(),
+            held_secret(&old, "t.auth0.com", "cid").as_deref(),
             Some("shh")
         );
         let mut foreign = s.clone();
@@ -1194,7 +1270,7 @@ mod tests {
             }))
             .unwrap(),
         );
-        let s = credentials_secret(&c, "t.auth0.com", "cid", "shh").unwrap();
+        let s = credentials_secret(&c, "t.auth0.com", "cid", &holding("shh")).unwrap();
         assert_eq!(s.type_.as_deref(), Some("example.com/credentials"));
         let data = s.data.clone().unwrap();
         assert_eq!(data.keys().collect::<Vec<_>>(), ["OIDC_ISSUER", "creds"]);
@@ -1207,12 +1283,8 @@ mod tests {
         assert_eq!(ann["reloader.stakater.com/match"], "true");
         assert!(ann[super::super::template::CREDENTIALS_HASH_ANNOTATION].starts_with("sha256:"));
         assert!(secret_up_to_date(&s, &c, "t.auth0.com", "cid"));
-        // The secret is found in a rendered key by its hash.
-        assert_eq!(
-            secret_value_in(&s, "t.auth0.com", "cid"),
-            None,
-            "no key holds it alone"
-        );
+        // No key holds the secret alone: it is not found (the operator reads it from Auth0).
+        assert_eq!(held_secret(&s, "t.auth0.com", "cid"), None);
         // Another template: not current any more.
         let mut other = c.clone();
         other.spec.secret_template.as_mut().unwrap().type_ = None;
@@ -1222,7 +1294,7 @@ mod tests {
             "A".into(),
             "$(nope)".into(),
         )]));
-        let e = credentials_secret(&c, "t.auth0.com", "cid", "shh").unwrap_err();
+        let e = credentials_secret(&c, "t.auth0.com", "cid", &holding("shh")).unwrap_err();
         assert!(e.contains("$(nope), which is not a variable"), "{e}");
         assert!(validate_client_spec(&c.spec).is_err());
     }

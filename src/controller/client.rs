@@ -3,15 +3,15 @@
 use k8s_openapi::{api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::Condition};
 use kube::{
     Api, ResourceExt,
-    api::{DeleteParams, PostParams, Preconditions},
+    api::{DeleteParams, Preconditions},
     runtime::{events::EventType, reflector::ObjectRef},
 };
 use tracing::info;
 
-use super::{Context, Error, FIELD_MANAGER, Outcome, build, tenant::Tenant};
+use super::{Context, Error, Outcome, build, tenant::Tenant};
 use crate::{
     auth0::{Auth0Error, Client, Secret as SecretValue},
-    crd::{Auth0Client, Auth0ClientStatus, DeletionPolicy, TenantRef},
+    crd::{Auth0Client, Auth0ClientStatus, CONDITION_ROTATING, DeletionPolicy, TenantRef},
 };
 
 /// What a sync learned and did.
@@ -23,6 +23,8 @@ pub struct Seen {
     recreated: bool,
     updated_fields: Vec<String>,
     secret_written: bool,
+    /// What the credential steps did (rotation times, credential ids, events).
+    credentials: Option<super::rotation::Report>,
 }
 
 impl super::Kind for Auth0Client {
@@ -94,9 +96,50 @@ impl super::Kind for Auth0Client {
     ) -> Auth0ClientStatus {
         let previous = self.status.clone().unwrap_or_default();
         let client_id = seen.client_id.or(previous.client_id.clone());
+        let generation = self.metadata.generation;
+        let rotating = match seen.credentials.as_ref().map(|r| &r.rotating) {
+            Some(Some((reason, message))) => {
+                super::status::condition(CONDITION_ROTATING, true, reason, message, generation, &previous.conditions)
+            }
+            Some(None) => super::status::condition(
+                CONDITION_ROTATING,
+                false,
+                "Idle",
+                "No credential hand-over is in progress",
+                generation,
+                &previous.conditions,
+            ),
+            // Not known (the sync stopped before the credential steps): as it was.
+            None => previous
+                .conditions
+                .iter()
+                .find(|c| c.type_ == CONDITION_ROTATING)
+                .cloned()
+                .unwrap_or_else(|| {
+                    super::status::condition(
+                        CONDITION_ROTATING,
+                        false,
+                        "Idle",
+                        "No credential hand-over is in progress",
+                        generation,
+                        &[],
+                    )
+                }),
+        };
+        let (last_rotation_time, next_rotation_time, credential_ids) = match seen.credentials {
+            Some(r) => (r.last_rotation, r.next_rotation, r.credential_ids),
+            None => (
+                previous.last_rotation_time.clone(),
+                previous.next_rotation_time.clone(),
+                previous.credential_ids.clone(),
+            ),
+        };
         Auth0ClientStatus {
-            observed_generation: self.metadata.generation,
-            conditions: vec![ready],
+            observed_generation: generation,
+            conditions: vec![ready, rotating],
+            last_rotation_time,
+            next_rotation_time,
+            credential_ids,
             // Recorded once an application is known (for the clientId rule); never from a spec
             // that was just refused.
             adopted: previous.adopted.or_else(|| {
@@ -156,8 +199,18 @@ impl super::Kind for Auth0Client {
     }
 }
 
-/// The Normal events of a successful sync.
-fn notes(obj: &Auth0Client, seen: &Seen) -> Outcome {
+/// The Normal events of a successful sync: what happened to the application, then what
+/// happened to its credential.
+fn notes(obj: &Auth0Client, seen: &mut Seen) -> Outcome {
+    let mut outcome = client_notes(obj, seen);
+    if let Some(r) = seen.credentials.as_mut() {
+        outcome.notes.append(&mut r.notes);
+        outcome.requeue_after = r.requeue_after;
+    }
+    outcome
+}
+
+fn client_notes(obj: &Auth0Client, seen: &Seen) -> Outcome {
     let id = seen.client_id.as_deref().unwrap_or_default();
     if seen.recreated {
         Outcome::note(
@@ -252,15 +305,16 @@ async fn sync(
             .await?;
         tenant.inventory.upsert_client(&patched);
     }
-    out.secret_written = ensure_secret(
-        obj,
-        ctx,
-        tenant,
-        &observed.client_id,
-        fresh_secret,
-        existing_secret,
-    )
-    .await?;
+    // The credential steps read the client as Auth0 has it now (the PATCH above may have
+    // switched its authentication method).
+    let observed = tenant
+        .inventory
+        .client(&observed.client_id)
+        .unwrap_or(observed);
+    let report =
+        super::rotation::ensure(obj, ctx, tenant, &observed, fresh_secret, existing_secret).await?;
+    out.secret_written = report.written;
+    out.credentials = Some(report);
     Ok(())
 }
 
@@ -411,89 +465,8 @@ async fn client_exists(
         .is_some_and(|c| c.uid().as_deref() == Some(uid)))
 }
 
-/// Makes the credentials Secret match. Returns whether it was written. `existing` is what
-/// [`current_secret`] found (owned by this resource, or absent).
-async fn ensure_secret(
-    obj: &Auth0Client,
-    ctx: &Context,
-    tenant: &Tenant,
-    client_id: &str,
-    fresh_secret: Option<SecretValue>,
-    existing: Option<Secret>,
-) -> Result<bool, Error> {
-    let ns = obj.namespace().unwrap_or_default();
-    let name = obj.secret_name();
-    let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &ns);
-    let domain = tenant.auth0.domain().to_string();
-    if let Some(s) = &existing
-        && build::secret_up_to_date(s, obj, &domain, client_id)
-    {
-        cleanup_old_secret(obj, &api, &name).await?;
-        return Ok(false);
-    }
-    // The secret: just made, else the one the Secret already holds (another template, or a
-    // Secret from before the hash annotations), else Auth0's.
-    let held = existing
-        .as_ref()
-        .and_then(|s| build::secret_value_in(s, &domain, client_id));
-    let value = match fresh_secret.or_else(|| held.map(SecretValue::new)) {
-        Some(v) => v,
-        None => tenant.auth0.get_client(client_id).await?.client_secret.ok_or_else(|| {
-            Error::Auth0(Auth0Error::InsufficientScope {
-                endpoint: "GET /api/v2/clients/{id}",
-                message: "Auth0 did not return the client secret; the operator's application needs the read:client_keys scope to (re)write the credentials Secret".into(),
-            })
-        })?,
-    };
-    let desired = build::credentials_secret(obj, &domain, client_id, value.expose())
-        .map_err(Error::InvalidSpec)?;
-    let mut existing = existing;
-    if let Some(s) = &existing
-        && s.type_.as_deref().unwrap_or("Opaque") != build::secret_type(obj)
-    {
-        // Kubernetes cannot change a Secret's type: replace it (ours, guarded by its UID).
-        delete_if_owned(obj, &api, &name).await?;
-        existing = None;
-    }
-    if existing.is_none() {
-        let pp = PostParams {
-            field_manager: Some(FIELD_MANAGER.to_string()),
-            ..Default::default()
-        };
-        match api.create(&pp, &desired).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 409 => {
-                // Created by someone else since we looked: only take it over if it is ours.
-                let now = api.get(&name).await?;
-                if !build::secret_owned_by(&now, obj) {
-                    return Err(conflict(&name, &now));
-                }
-                replace_secret(&api, &now, desired).await?;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    } else if let Some(now) = &existing {
-        replace_secret(&api, now, desired).await?;
-    }
-    cleanup_old_secret(obj, &api, &name).await?;
-    Ok(true)
-}
-
-/// Replaces an owned credentials Secret by `desired` as a whole: its keys, labels and
-/// annotations become exactly the rendered ones (keys and metadata a previous template had go
-/// with it; the Secret is the operator's). Guarded by the resourceVersion it was read at.
-async fn replace_secret(api: &Api<Secret>, now: &Secret, mut desired: Secret) -> Result<(), Error> {
-    desired.metadata.resource_version = now.metadata.resource_version.clone();
-    let pp = PostParams {
-        field_manager: Some(FIELD_MANAGER.to_string()),
-        ..Default::default()
-    };
-    api.replace(&now.name_any(), &pp, &desired).await?;
-    Ok(())
-}
-
 /// After `spec.secretName` changed, deletes the previous Secret if this resource owns it.
-async fn cleanup_old_secret(
+pub(super) async fn cleanup_old_secret(
     obj: &Auth0Client,
     api: &Api<Secret>,
     current: &str,
@@ -509,7 +482,7 @@ async fn cleanup_old_secret(
 
 /// Deletes the Secret `name` if this resource owns it (guarded by its UID; already gone is
 /// fine).
-async fn delete_if_owned(obj: &Auth0Client, api: &Api<Secret>, name: &str) -> Result<(), Error> {
+pub(super) async fn delete_if_owned(obj: &Auth0Client, api: &Api<Secret>, name: &str) -> Result<(), Error> {
     let Some(s) = api.get_opt(name).await? else {
         return Ok(());
     };
@@ -531,7 +504,7 @@ async fn delete_if_owned(obj: &Auth0Client, api: &Api<Secret>, name: &str) -> Re
     Ok(())
 }
 
-fn conflict(name: &str, secret: &Secret) -> Error {
+pub(super) fn conflict(name: &str, secret: &Secret) -> Error {
     Error::SecretConflict(format!(
         "Secret {name} already exists and was not created for this Auth0Client ({}); the operator does not overwrite it. Delete it, or set spec.secretName to a free name",
         build::secret_owner_description(secret)

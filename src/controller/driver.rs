@@ -26,6 +26,9 @@ use crate::crd::{DeletionPolicy, Reason, TenantRef};
 pub struct Outcome {
     /// In order; each is also logged at info.
     pub notes: Vec<(&'static str, String)>,
+    /// Reconcile again after this long if that is sooner than the resync (a step of a
+    /// credential hand-over, a scheduled rotation).
+    pub requeue_after: Option<std::time::Duration>,
 }
 
 impl Outcome {
@@ -33,6 +36,7 @@ impl Outcome {
     pub fn note(reason: &'static str, note: String) -> Self {
         Self {
             notes: vec![(reason, note)],
+            requeue_after: None,
         }
     }
 }
@@ -238,8 +242,12 @@ async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, 
             if status::apply_status(api, obj, shown, &next).await? {
                 obj.status_changed(ctx);
             }
+            let requeue = outcome.requeue_after;
             announce(obj, ctx, outcome, "Sync").await;
-            Ok(ctx.resync())
+            Ok(match requeue {
+                Some(d) if d < ctx.config.resync_interval => Action::requeue(d),
+                _ => ctx.resync(),
+            })
         }
         Err(err) => {
             let reason = err.reason();

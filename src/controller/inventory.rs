@@ -49,6 +49,7 @@ pub const CLIENT_FIELDS: &[&str] = &[
     "custom_login_page_on",
     "require_pushed_authorization_requests",
     "allowed_clients",
+    "client_authentication_methods",
     "global",
 ];
 

@@ -10,11 +10,14 @@
 
 pub mod build;
 pub mod client;
+pub mod credentials;
 pub mod driver;
 pub mod events;
 pub mod grant;
 pub mod inventory;
+pub mod keys;
 pub mod resource_server;
+pub mod rotation;
 pub mod status;
 pub mod template;
 pub mod tenant;

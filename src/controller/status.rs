@@ -21,14 +21,27 @@ pub fn ready(
     generation: Option<i64>,
     previous: &[Condition],
 ) -> Condition {
+    condition(CONDITION_READY, ok, reason, message, generation, previous)
+}
+
+/// A condition of type `type_`; keeps `lastTransitionTime` from `previous` when its status is
+/// unchanged.
+pub fn condition(
+    type_: &str,
+    ok: bool,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+    previous: &[Condition],
+) -> Condition {
     let status = if ok { "True" } else { "False" };
     let last = previous
         .iter()
-        .find(|c| c.type_ == CONDITION_READY && c.status == status)
+        .find(|c| c.type_ == type_ && c.status == status)
         .map(|c| c.last_transition_time.clone())
         .unwrap_or_else(|| Time(Timestamp::now()));
     Condition {
-        type_: CONDITION_READY.to_string(),
+        type_: type_.to_string(),
         status: status.to_string(),
         reason: reason.to_string(),
         message: super::truncate(message, 2000),

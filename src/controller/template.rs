@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::crd::{SECRET_TEMPLATE_VARIABLES, SecretTemplate};
+use super::keys::KeyPair;
+use crate::crd::{AuthenticationMethod, KeyAlgorithm, SECRET_TEMPLATE_VARIABLES, SecretTemplate};
 
 /// Annotation on every credentials Secret: a hash of the credential (never a value), which
 /// changes whenever the credential does (for tools that restart workloads on a change).
@@ -17,6 +18,14 @@ pub const OPERATOR_KEY_PREFIX: &str = "auth0.operator.dev/";
 
 /// Variables only a private-key JWT client has.
 const PRIVATE_KEY_VARIABLES: [&str; 3] = ["privateKey", "keyId", "algorithm"];
+/// Variables only a client-secret client has.
+const SECRET_VARIABLES: [&str; 1] = ["clientSecret"];
+
+/// Secret keys the operator adds beside the rendered ones during a rotation (a template
+/// cannot use them): the next client secret (`Staged`), and a private key generated but not
+/// yet registered with Auth0 (a dot file where the Secret is mounted; never for workloads).
+pub const NEXT_SECRET_KEY: &str = "AUTH0_CLIENT_SECRET_NEXT";
+pub const PENDING_KEY_KEY: &str = ".auth0-operator-pending-key";
 
 /// One piece of a template value.
 #[derive(Debug, PartialEq, Eq)]
@@ -67,12 +76,17 @@ fn valid_key(key: &str) -> bool {
 /// Every rule of `spec.secretTemplate` (the CRD states them as CEL too): valid keys, known
 /// variables (and none a client-secret client does not have), no operator labels or
 /// annotations. One sentence per problem.
-pub fn validate(t: &SecretTemplate) -> Vec<String> {
+pub fn validate(t: &SecretTemplate, method: AuthenticationMethod) -> Vec<String> {
     let mut problems = Vec::new();
     for (key, value) in t.data.iter().flatten() {
         if !valid_key(key) {
             problems.push(format!(
                 "secretTemplate.data key {key:?} is not a valid Secret key (letters, digits, '-', '_' or '.')"
+            ));
+        }
+        if key == NEXT_SECRET_KEY || key == PENDING_KEY_KEY {
+            problems.push(format!(
+                "secretTemplate.data cannot set {key}: the operator writes it during rotations"
             ));
         }
         match parse(value) {
@@ -87,9 +101,17 @@ pub fn validate(t: &SecretTemplate) -> Vec<String> {
                             "secretTemplate.data.{key} uses $({name}), which is not a variable (known: {})",
                             SECRET_TEMPLATE_VARIABLES.join(", ")
                         ));
-                    } else if PRIVATE_KEY_VARIABLES.contains(&name) {
+                    } else if method == AuthenticationMethod::ClientSecret
+                        && PRIVATE_KEY_VARIABLES.contains(&name)
+                    {
                         problems.push(format!(
                             "secretTemplate.data.{key} uses $({name}), which only private-key JWT clients have; this client authenticates with a client secret"
+                        ));
+                    } else if method == AuthenticationMethod::PrivateKeyJwt
+                        && SECRET_VARIABLES.contains(&name)
+                    {
+                        problems.push(format!(
+                            "secretTemplate.data.{key} uses $({name}), which private-key JWT clients do not have (authentication.method is privateKeyJwt)"
                         ));
                     }
                 }
@@ -124,25 +146,62 @@ pub fn validate(t: &SecretTemplate) -> Vec<String> {
     problems
 }
 
-/// The values a template can use for a client-secret client.
+/// What a workload authenticates with: a client secret, or a private key (with the algorithm
+/// its assertions are signed with). Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    Secret(String),
+    Key { pair: KeyPair, alg: KeyAlgorithm },
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Secret(_) => f.write_str("Secret([redacted])"),
+            Self::Key { pair, alg } => write!(f, "Key({}, {})", pair.kid, alg.as_str()),
+        }
+    }
+}
+
+impl Credential {
+    /// The method this credential belongs to.
+    pub fn method(&self) -> AuthenticationMethod {
+        match self {
+            Self::Secret(_) => AuthenticationMethod::ClientSecret,
+            Self::Key { .. } => AuthenticationMethod::PrivateKeyJwt,
+        }
+    }
+}
+
+/// The values a template can use.
 #[derive(Debug)]
 pub struct Variables<'a> {
     pub domain: &'a str,
     pub client_id: &'a str,
-    pub client_secret: &'a str,
+    pub credential: &'a Credential,
 }
 
 impl Variables<'_> {
     fn all(&self) -> BTreeMap<&'static str, String> {
         let base = format!("https://{}/", self.domain);
-        BTreeMap::from([
+        let mut out = BTreeMap::from([
             ("clientId", self.client_id.to_string()),
-            ("clientSecret", self.client_secret.to_string()),
             ("domain", self.domain.to_string()),
             ("issuer", base.clone()),
             ("tokenEndpoint", format!("{base}oauth/token")),
             ("jwksUri", format!("{base}.well-known/jwks.json")),
-        ])
+        ]);
+        match self.credential {
+            Credential::Secret(s) => {
+                out.insert("clientSecret", s.clone());
+            }
+            Credential::Key { pair, alg } => {
+                out.insert("privateKey", pair.private_pem.clone());
+                out.insert("keyId", pair.kid.clone());
+                out.insert("algorithm", alg.as_str().to_string());
+            }
+        }
+        out
     }
 }
 
@@ -152,21 +211,29 @@ pub fn render(
     t: Option<&SecretTemplate>,
     vars: &Variables<'_>,
 ) -> Result<BTreeMap<String, String>, String> {
+    use super::build::{
+        SECRET_KEY_CLIENT_ID, SECRET_KEY_CLIENT_SECRET, SECRET_KEY_DOMAIN, SECRET_KEY_KEY_ID,
+        SECRET_KEY_PRIVATE_KEY, SECRET_KEY_SIGNING_ALG,
+    };
     let Some(data) = t.and_then(|t| t.data.as_ref()) else {
-        return Ok(BTreeMap::from([
-            (super::build::SECRET_KEY_DOMAIN.into(), vars.domain.into()),
-            (
-                super::build::SECRET_KEY_CLIENT_ID.into(),
-                vars.client_id.into(),
-            ),
-            (
-                super::build::SECRET_KEY_CLIENT_SECRET.into(),
-                vars.client_secret.into(),
-            ),
-        ]));
+        let mut out = BTreeMap::from([
+            (SECRET_KEY_DOMAIN.into(), vars.domain.into()),
+            (SECRET_KEY_CLIENT_ID.into(), vars.client_id.into()),
+        ]);
+        match vars.credential {
+            Credential::Secret(s) => {
+                out.insert(SECRET_KEY_CLIENT_SECRET.into(), s.clone());
+            }
+            Credential::Key { pair, alg } => {
+                out.insert(SECRET_KEY_PRIVATE_KEY.into(), pair.private_pem.clone());
+                out.insert(SECRET_KEY_KEY_ID.into(), pair.kid.clone());
+                out.insert(SECRET_KEY_SIGNING_ALG.into(), alg.as_str().into());
+            }
+        }
+        return Ok(out);
     };
     if let Some(t) = t {
-        let problems = validate(t);
+        let problems = validate(t, vars.credential.method());
         if !problems.is_empty() {
             return Err(problems.join("; "));
         }
@@ -180,11 +247,9 @@ pub fn render(
             match piece {
                 Piece::Text(t) => rendered.push_str(t),
                 Piece::Var("json") => rendered.push_str(&json),
-                Piece::Var(name) => rendered.push_str(
-                    values
-                        .get(name)
-                        .ok_or_else(|| format!("$({name}) is not a variable"))?,
-                ),
+                Piece::Var(name) => rendered.push_str(values.get(name).ok_or_else(|| {
+                    format!("$({name}) is not a variable of this client's authentication method")
+                })?),
             }
         }
         out.insert(key.clone(), rendered);
@@ -192,14 +257,22 @@ pub fn render(
     Ok(out)
 }
 
-/// The keys the Secret holds for this template.
-pub fn keys(t: Option<&SecretTemplate>) -> Vec<String> {
-    match t.and_then(|t| t.data.as_ref()) {
-        Some(data) => data.keys().cloned().collect(),
-        None => vec![
-            super::build::SECRET_KEY_DOMAIN.into(),
-            super::build::SECRET_KEY_CLIENT_ID.into(),
-            super::build::SECRET_KEY_CLIENT_SECRET.into(),
+/// The keys the Secret holds for this template and authentication method.
+pub fn keys(t: Option<&SecretTemplate>, method: AuthenticationMethod) -> Vec<String> {
+    use super::build::*;
+    match (t.and_then(|t| t.data.as_ref()), method) {
+        (Some(data), _) => data.keys().cloned().collect(),
+        (None, AuthenticationMethod::ClientSecret) => vec![
+            SECRET_KEY_DOMAIN.into(),
+            SECRET_KEY_CLIENT_ID.into(),
+            SECRET_KEY_CLIENT_SECRET.into(),
+        ],
+        (None, AuthenticationMethod::PrivateKeyJwt) => vec![
+            SECRET_KEY_DOMAIN.into(),
+            SECRET_KEY_CLIENT_ID.into(),
+            SECRET_KEY_PRIVATE_KEY.into(),
+            SECRET_KEY_KEY_ID.into(),
+            SECRET_KEY_SIGNING_ALG.into(),
         ],
     }
 }
@@ -218,25 +291,37 @@ fn sha256_hex(parts: &[&[u8]]) -> String {
         .collect()
 }
 
-/// The value of [`CREDENTIALS_HASH_ANNOTATION`]: changes with the domain, client id or secret.
+/// The value of [`CREDENTIALS_HASH_ANNOTATION`]: changes with the domain, client id or
+/// credential (secret; key and algorithm).
 pub fn credentials_hash(vars: &Variables<'_>) -> String {
-    format!(
-        "sha256:{}",
-        sha256_hex(&[
-            vars.domain.as_bytes(),
-            vars.client_id.as_bytes(),
-            vars.client_secret.as_bytes(),
-        ])
-    )
+    let (d, c) = (vars.domain.as_bytes(), vars.client_id.as_bytes());
+    let hex = match vars.credential {
+        Credential::Secret(s) => sha256_hex(&[d, c, s.as_bytes()]),
+        Credential::Key { pair, alg } => sha256_hex(&[
+            d,
+            c,
+            b"private_key_jwt",
+            pair.private_pem.as_bytes(),
+            alg.as_str().as_bytes(),
+        ]),
+    };
+    format!("sha256:{hex}")
 }
 
-/// The value of [`TEMPLATE_HASH_ANNOTATION`]: what the Secret is rendered from, secret aside.
-pub fn template_hash(t: Option<&SecretTemplate>, domain: &str, client_id: &str) -> String {
+/// The value of [`TEMPLATE_HASH_ANNOTATION`]: what the Secret is rendered from, credential
+/// aside (template, domain, client id, and the method when it is not the default).
+pub fn template_hash(
+    t: Option<&SecretTemplate>,
+    domain: &str,
+    client_id: &str,
+    method: AuthenticationMethod,
+) -> String {
     let t = serde_json::to_string(&t).expect("a template serializes");
-    format!(
-        "sha256:{}",
-        sha256_hex(&[t.as_bytes(), domain.as_bytes(), client_id.as_bytes()])
-    )
+    let mut parts: Vec<&[u8]> = vec![t.as_bytes(), domain.as_bytes(), client_id.as_bytes()];
+    if method == AuthenticationMethod::PrivateKeyJwt {
+        parts.push(b"private_key_jwt");
+    }
+    format!("sha256:{}", sha256_hex(&parts))
 }
 
 #[cfg(test)]
@@ -244,11 +329,16 @@ mod tests {
     use super::*;
     use crate::crd::SecretTemplateMetadata;
 
+    fn secret() -> &'static Credential {
+        static S: std::sync::OnceLock<Credential> = std::sync::OnceLock::new();
+        S.get_or_init(|| Credential::Secret("s3cret".into()))
+    }
+
     fn vars() -> Variables<'static> {
         Variables {
             domain: "acme.eu.auth0.com",
             client_id: "cid",
-            client_secret: "s3cret",
+            credential: secret(),
         }
     }
 
@@ -354,28 +444,87 @@ mod tests {
             }),
             ..Default::default()
         };
-        let problems = validate(&meta);
+        let problems = validate(&meta, AuthenticationMethod::ClientSecret);
         assert_eq!(problems.len(), 3, "{problems:?}");
     }
 
     #[test]
     fn hashes_change_with_what_they_cover_and_hide_the_secret() {
         let a = credentials_hash(&vars());
+        let other = Credential::Secret("other".into());
         let rotated = credentials_hash(&Variables {
-            client_secret: "other",
+            credential: &other,
             ..vars()
         });
         assert_ne!(a, rotated);
         assert!(a.starts_with("sha256:") && a.len() == 7 + 64);
         assert!(!a.contains("s3cret"));
         let t = template(&[("A", "$(clientId)")]);
+        let cs = AuthenticationMethod::ClientSecret;
         assert_ne!(
-            template_hash(Some(&t), "d", "c"),
-            template_hash(None, "d", "c")
+            template_hash(Some(&t), "d", "c", cs),
+            template_hash(None, "d", "c", cs)
         );
         assert_ne!(
-            template_hash(None, "d", "c"),
-            template_hash(None, "d", "c2")
+            template_hash(None, "d", "c", cs),
+            template_hash(None, "d", "c2", cs)
+        );
+        assert_ne!(
+            template_hash(None, "d", "c", cs),
+            template_hash(None, "d", "c", AuthenticationMethod::PrivateKeyJwt)
+        );
+    }
+
+    #[test]
+    fn a_private_key_client_renders_its_key_and_not_a_secret() {
+        let pair = crate::controller::keys::generate();
+        let cred = Credential::Key {
+            pair: pair.clone(),
+            alg: KeyAlgorithm::PS256,
+        };
+        let vars = Variables {
+            domain: "d.example",
+            client_id: "cid",
+            credential: &cred,
+        };
+        let out = render(None, &vars).unwrap();
+        assert_eq!(
+            out.keys().collect::<Vec<_>>(),
+            [
+                "AUTH0_CLIENT_ID",
+                "AUTH0_DOMAIN",
+                "AUTH0_KEY_ID",
+                "AUTH0_PRIVATE_KEY",
+                "AUTH0_SIGNING_ALG"
+            ]
+        );
+        assert_eq!(out["AUTH0_PRIVATE_KEY"], pair.private_pem);
+        assert_eq!(out["AUTH0_KEY_ID"], pair.kid);
+        assert_eq!(out["AUTH0_SIGNING_ALG"], "PS256");
+        let t = template(&[("k", "$(keyId)/$(algorithm)"), ("j", "$(json)")]);
+        let out = render(Some(&t), &vars).unwrap();
+        assert_eq!(out["k"], format!("{}/PS256", pair.kid));
+        let json: serde_json::Value = serde_json::from_str(&out["j"]).unwrap();
+        assert_eq!(json["privateKey"], pair.private_pem.as_str());
+        assert!(json.get("clientSecret").is_none());
+        let t = template(&[("s", "$(clientSecret)")]);
+        let e = render(Some(&t), &vars).unwrap_err();
+        assert!(e.contains("private-key JWT clients do not have"), "{e}");
+        assert_eq!(
+            validate(&template(&[("AUTH0_CLIENT_SECRET_NEXT", "x")]), cred.method()).len(),
+            1
+        );
+        // A different algorithm is a different credential.
+        let other = Credential::Key {
+            pair,
+            alg: KeyAlgorithm::RS256,
+        };
+        assert_ne!(
+            credentials_hash(&vars),
+            credentials_hash(&Variables {
+                credential: &other,
+                ..vars
+            })
         );
     }
 }

@@ -71,6 +71,15 @@ pub const METADATA_OWNER_KEY: &str = "k8s_operator_owner";
 #[x_kube(validation = Rule::new(
     "has(self.tenantRef) == has(oldSelf.tenantRef) && (!has(self.tenantRef) || self.tenantRef == oldSelf.tenantRef)"
 ).message("tenantRef is immutable"))]
+#[x_kube(validation = Rule::new(
+    "!has(self.authentication) || !has(self.authentication.method) || self.authentication.method != 'privateKeyJwt' || !has(self.tokenEndpointAuthMethod)"
+).message("tokenEndpointAuthMethod cannot be set with authentication.method privateKeyJwt (Auth0 keeps the two apart)"))]
+#[x_kube(validation = Rule::new(
+    "!has(self.rotation) || !has(self.rotation.strategy) || !has(self.authentication) || !has(self.authentication.method) || self.authentication.method == 'clientSecret'"
+).message("rotation.strategy is for the clientSecret method only: private-key JWT rotations always overlap"))]
+#[x_kube(validation = Rule::new(
+    "!has(self.secretTemplate) || !has(self.secretTemplate.data) || (has(self.authentication) && has(self.authentication.method) && self.authentication.method == 'privateKeyJwt' ? self.secretTemplate.data.all(k, !self.secretTemplate.data[k].matches('(^|[^$])([$][$])*[$][(]clientSecret[)]')) : self.secretTemplate.data.all(k, !self.secretTemplate.data[k].matches('(^|[^$])([$][$])*[$][(](privateKey|keyId|algorithm)[)]')))"
+).message("secretTemplate.data may use $(clientSecret) only with authentication.method clientSecret, and $(privateKey), $(keyId) and $(algorithm) only with privateKeyJwt"))]
 #[serde(rename_all = "camelCase")]
 pub struct Auth0ClientSpec {
     /// The Auth0 tenant this application lives in: an `Auth0Tenant` of this namespace (`kind` may be
@@ -215,6 +224,18 @@ pub struct Auth0ClientSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_template: Option<SecretTemplate>,
 
+    /// How the application authenticates at Auth0's token endpoint: with a client secret (the
+    /// default) or with a private key the operator generates (`privateKeyJwt`). Can be switched
+    /// both ways on an existing application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<Authentication>,
+
+    /// Scheduled and manual rotation of the credential. A manual rotation is asked for by
+    /// setting the annotation `auth0.operator.dev/rotate` to a new value (with or without this
+    /// field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<Rotation>,
+
     /// `Delete` (default) removes the Auth0 application when this resource is deleted; `Orphan`
     /// leaves it in Auth0.
     #[serde(default)]
@@ -225,6 +246,129 @@ pub struct Auth0ClientSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 64), regex(pattern = r"^[A-Za-z0-9_-]+$"))]
     pub client_id: Option<String>,
+}
+
+/// `spec.authentication`: how the application proves who it is at the token endpoint.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[x_kube(validation = Rule::new(
+    "!has(self.algorithm) || (has(self.method) && self.method == 'privateKeyJwt')"
+).message("authentication.algorithm is for the privateKeyJwt method only"))]
+pub struct Authentication {
+    /// `clientSecret` (default): the Secret holds `AUTH0_CLIENT_SECRET`. `privateKeyJwt`: the
+    /// operator generates an RSA key pair, registers its public half with Auth0 (the private
+    /// key never leaves the cluster) and the Secret holds `AUTH0_PRIVATE_KEY` (PEM),
+    /// `AUTH0_KEY_ID` and `AUTH0_SIGNING_ALG` instead of a client secret.
+    #[serde(default)]
+    pub method: AuthenticationMethod,
+    /// The client assertion's signing algorithm (privateKeyJwt only): `RS256` (default),
+    /// `RS384` or `PS256`. A change registers a new key (a rotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<KeyAlgorithm>,
+}
+
+/// Client authentication methods.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AuthenticationMethod {
+    // A client secret (client_secret_post or client_secret_basic).
+    #[default]
+    ClientSecret,
+    // A client assertion signed with a private key the operator generates.
+    PrivateKeyJwt,
+}
+
+/// Signing algorithms of private-key JWT client assertions (Auth0 supports these three).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum KeyAlgorithm {
+    // RSASSA-PKCS1-v1_5 with SHA-256.
+    #[default]
+    RS256,
+    // RSASSA-PKCS1-v1_5 with SHA-384.
+    RS384,
+    // RSASSA-PSS with SHA-256.
+    PS256,
+}
+
+impl KeyAlgorithm {
+    /// The Auth0 (and JOSE) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::RS384 => "RS384",
+            Self::PS256 => "PS256",
+        }
+    }
+
+    /// The algorithm named `s`, if Auth0 supports it.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::RS256, Self::RS384, Self::PS256]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+}
+
+/// `spec.rotation`: when the credential is replaced, and how the old one is retired.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[x_kube(validation = Rule::new(
+    "!has(self.every) || duration(self.every) >= duration('1h')"
+).message("rotation.every must be at least 1h"))]
+#[x_kube(validation = Rule::new(
+    "!has(self.every) || !has(self.overlap) || duration(self.overlap) < duration(self.every)"
+).message("rotation.overlap must be shorter than rotation.every"))]
+pub struct Rotation {
+    /// Rotate this long after the last rotation (or after the credential was issued), as a
+    /// duration such as `720h` (hours `h`, minutes `m`, seconds `s`). At least `1h`. Unset:
+    /// only manual rotations (annotation `auth0.operator.dev/rotate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+(h|m|s))+$"))]
+    pub every: Option<String>,
+    /// How long the old credential keeps working after a rotation (privateKeyJwt: both keys
+    /// are registered), or how long the next secret is published as `AUTH0_CLIENT_SECRET_NEXT`
+    /// before it goes live (clientSecret, `Staged`). Default `24h`; `0s` retires at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+(h|m|s))+$"))]
+    pub overlap: Option<String>,
+    /// clientSecret only. `Staged` (default): the next secret is generated by the operator,
+    /// published as `AUTH0_CLIENT_SECRET_NEXT`, made live in Auth0 after `overlap`, then
+    /// promoted to `AUTH0_CLIENT_SECRET`; a workload that tries `_NEXT` when its secret is
+    /// refused never fails. `Immediate`: Auth0's rotate-secret; the old secret stops working
+    /// at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<RotationStrategy>,
+}
+
+/// How a client secret is rotated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum RotationStrategy {
+    // Publish the next secret first, switch after the overlap.
+    #[default]
+    Staged,
+    // Auth0's rotate-secret: the old secret dies at once.
+    Immediate,
+}
+
+/// Parses a rotation duration (`720h`, `1h30m`, `45s`; the CRD's pattern).
+pub fn parse_duration(s: &str) -> Option<std::time::Duration> {
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    let mut any = false;
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+        let n: u64 = number.parse().ok()?;
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        number.clear();
+        any = true;
+    }
+    (any && number.is_empty()).then(|| std::time::Duration::from_secs(total))
 }
 
 /// A `clientMetadata` value (a string of at most 255 characters).
@@ -438,6 +582,17 @@ pub struct Auth0ClientStatus {
     /// `cluster/<name>`), recorded when it was first synced: `spec.tenantRef` cannot change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
+    /// When the credential was last rotated (or first issued), RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_rotation_time: Option<String>,
+    /// When the next scheduled rotation is due (`spec.rotation.every` after the last one),
+    /// RFC 3339. Absent without a schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_rotation_time: Option<String>,
+    /// The ids of the credentials (public keys) registered for the application in Auth0
+    /// (privateKeyJwt; two during a hand-over). Never key material.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_ids: Option<Vec<String>>,
 }
 
 impl HasConditions for Auth0ClientStatus {

@@ -39,6 +39,8 @@ impl OrganizationUsage {
 
 /// The `Ready` condition type.
 pub const CONDITION_READY: &str = "Ready";
+/// Condition type on `Auth0Client`: a credential hand-over (rotation) is in progress.
+pub const CONDITION_ROTATING: &str = "Rotating";
 
 /// Reasons of the `Ready` condition (also the reason of the matching event). One vocabulary:
 /// the operator maps every failure to one of these once, and nothing compares reason strings.

@@ -32,7 +32,7 @@
 
 mod credentials;
 mod oauth;
-mod pem;
+pub(crate) mod pem;
 mod schema;
 mod server;
 mod store;
