@@ -564,8 +564,10 @@ fn cel_secret_template_variables_keys_and_metadata() {
     assert_eq!(cel_errors(&ok, None::<&Auth0Client>), Vec::<String>::new());
     // Each method has its own variables.
     let pk = |data: Value| {
-        client(json!({"name": "A", "authentication": {"method": "privateKeyJwt"},
-                      "secretTemplate": {"data": data}}))
+        client(
+            json!({"name": "A", "authentication": {"method": "privateKeyJwt"},
+                      "secretTemplate": {"data": data}}),
+        )
     };
     assert_eq!(
         cel_errors(
@@ -576,11 +578,18 @@ fn cel_secret_template_variables_keys_and_metadata() {
     );
     let e = cel_errors(&pk(json!({"s": "x$(clientSecret)"})), None::<&Auth0Client>);
     assert!(
-        e.len() == 1 && e[0].contains("$(clientSecret) only with authentication.method clientSecret"),
+        e.len() == 1
+            && e[0].contains("$(clientSecret) only with authentication.method clientSecret"),
         "{e:?}"
     );
-    let e = cel_errors(&with(json!({"data": {"k": "$(keyId)"}})), None::<&Auth0Client>);
-    assert!(e.len() == 1 && e[0].contains("only with privateKeyJwt"), "{e:?}");
+    let e = cel_errors(
+        &with(json!({"data": {"k": "$(keyId)"}})),
+        None::<&Auth0Client>,
+    );
+    assert!(
+        e.len() == 1 && e[0].contains("only with privateKeyJwt"),
+        "{e:?}"
+    );
     let unknown = with(json!({"data": {"A": "$(clientSecrets)"}}));
     let e = cel_errors(&unknown, None::<&Auth0Client>);
     assert_eq!(e.len(), 1, "{e:?}");
@@ -641,7 +650,10 @@ fn cel_authentication_and_rotation() {
             json!({"authentication": {"method": "privateKeyJwt"}, "rotation": {"strategy": "Staged"}}),
             "rotation.strategy is for the clientSecret method only",
         ),
-        (json!({"rotation": {"every": "59m"}}), "rotation.every must be at least 1h"),
+        (
+            json!({"rotation": {"every": "59m"}}),
+            "rotation.every must be at least 1h",
+        ),
         (
             json!({"rotation": {"every": "1h", "overlap": "1h"}}),
             "rotation.overlap must be shorter than rotation.every",
@@ -651,4 +663,3 @@ fn cel_authentication_and_rotation() {
         assert!(e.len() == 1 && e[0].contains(message), "{bad}: {e:?}");
     }
 }
-

@@ -5,55 +5,15 @@
 
 mod common;
 
-use std::{net::TcpListener, process::Stdio, time::Duration};
+use std::time::Duration;
 
 use auth0_operator::crd::Auth0Client;
 use common::*;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::{Api, api::PostParams};
 use serde_json::json;
-use tokio::process::{Child, Command};
 
 const T: Duration = Duration::from_secs(30);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn operator(w: &World, port: u16, extra: &[(&str, &str)]) -> Child {
-    operator_with_log(w, port, extra, None)
-}
-
-/// The operator binary; its stderr goes to `log` when given (else it is inherited).
-fn operator_with_log(
-    w: &World,
-    port: u16,
-    extra: &[(&str, &str)],
-    log: Option<&std::path::Path>,
-) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_auth0-operator"));
-    cmd.arg("run")
-        .env("KUBECONFIG", w.env.kubeconfig_path())
-        .env("AUTH0_DOMAIN", DOMAIN)
-        .env("AUTH0_CLIENT_ID", MGMT_ID)
-        .env("AUTH0_CLIENT_SECRET", MGMT_SECRET)
-        .env("AUTH0_BASE_URL", w.sim.base_url())
-        .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .kill_on_drop(true);
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
-    if let Some(log) = log {
-        cmd.stderr(std::fs::File::create(log).expect("log file"));
-    }
-    cmd.spawn().expect("operator binary starts")
-}
 
 /// `(name, type, label names)` of every metric family a scrape shows, named as documented:
 /// counters with their `_total` suffix.
@@ -127,7 +87,7 @@ async fn get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, r.text().await.ok()?))
 }
 
-fn sigterm(child: &Child) {
+fn sigterm(child: &tokio::process::Child) {
     let pid = child.id().expect("running") as i32;
     // SAFETY-free: plain libc-less signal through the `kill` command.
     std::process::Command::new("kill")

@@ -13,10 +13,9 @@ use url::Url;
 use super::error::Auth0Error;
 use super::metrics::{Metrics, MetricsSnapshot, TRANSPORT_ERROR_STATUS};
 use super::models::{
-    Client, ClientCreate, ClientCredential, ClientCredentialCreate, ClientGrant,
-    ClientGrantCreate, ClientGrantUpdate, ClientUpdate,
-    ListClientsParams, ListGrantsParams, ResourceServer, ResourceServerCreate,
-    ResourceServerUpdate, parse_page,
+    Client, ClientCreate, ClientCredential, ClientCredentialCreate, ClientGrant, ClientGrantCreate,
+    ClientGrantUpdate, ClientUpdate, ListClientsParams, ListGrantsParams, ResourceServer,
+    ResourceServerCreate, ResourceServerUpdate, parse_page,
 };
 use super::ratelimit::{RateLimitHeaders, TenantLimiter, shared_limiter};
 use super::token::TokenManager;
@@ -354,7 +353,8 @@ impl Auth0Client {
         client_id: &str,
     ) -> Result<Vec<ClientCredential>, Auth0Error> {
         let url = self.url(&["clients", non_empty(client_id, "client id")?, "credentials"]);
-        self.call_json(&LIST_CREDENTIALS, url, &[], None::<&()>).await
+        self.call_json(&LIST_CREDENTIALS, url, &[], None::<&()>)
+            .await
     }
 
     /// `POST /api/v2/clients/{id}/credentials`: registers a public key.
@@ -364,7 +364,8 @@ impl Auth0Client {
         body: &ClientCredentialCreate,
     ) -> Result<ClientCredential, Auth0Error> {
         let url = self.url(&["clients", non_empty(client_id, "client id")?, "credentials"]);
-        self.call_json(&CREATE_CREDENTIAL, url, &[], Some(body)).await
+        self.call_json(&CREATE_CREDENTIAL, url, &[], Some(body))
+            .await
     }
 
     /// `DELETE /api/v2/clients/{id}/credentials/{credential_id}`; already gone is success.

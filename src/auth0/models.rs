@@ -556,7 +556,10 @@ impl ClientAuthenticationMethods {
     pub fn private_key_jwt(ids: &[String]) -> Self {
         Self {
             private_key_jwt: Some(CredentialList {
-                credentials: ids.iter().map(|id| CredentialId { id: id.clone() }).collect(),
+                credentials: ids
+                    .iter()
+                    .map(|id| CredentialId { id: id.clone() })
+                    .collect(),
             }),
             ..Default::default()
         }

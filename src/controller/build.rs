@@ -648,7 +648,8 @@ pub fn credentials_secret(
 /// write is needed.
 pub fn secret_matches(existing: &Secret, desired: &Secret) -> bool {
     existing.data.clone().unwrap_or_default() == desired.data.clone().unwrap_or_default()
-        && existing.type_.as_deref().unwrap_or("Opaque") == desired.type_.as_deref().unwrap_or("Opaque")
+        && existing.type_.as_deref().unwrap_or("Opaque")
+            == desired.type_.as_deref().unwrap_or("Opaque")
         && existing.metadata.labels == desired.metadata.labels
         && existing.metadata.annotations == desired.metadata.annotations
         && existing.metadata.owner_references == desired.metadata.owner_references

@@ -98,9 +98,14 @@ impl super::Kind for Auth0Client {
         let client_id = seen.client_id.or(previous.client_id.clone());
         let generation = self.metadata.generation;
         let rotating = match seen.credentials.as_ref().map(|r| &r.rotating) {
-            Some(Some((reason, message))) => {
-                super::status::condition(CONDITION_ROTATING, true, reason, message, generation, &previous.conditions)
-            }
+            Some(Some((reason, message))) => super::status::condition(
+                CONDITION_ROTATING,
+                true,
+                reason,
+                message,
+                generation,
+                &previous.conditions,
+            ),
             Some(None) => super::status::condition(
                 CONDITION_ROTATING,
                 false,
@@ -482,7 +487,11 @@ pub(super) async fn cleanup_old_secret(
 
 /// Deletes the Secret `name` if this resource owns it (guarded by its UID; already gone is
 /// fine).
-pub(super) async fn delete_if_owned(obj: &Auth0Client, api: &Api<Secret>, name: &str) -> Result<(), Error> {
+pub(super) async fn delete_if_owned(
+    obj: &Auth0Client,
+    api: &Api<Secret>,
+    name: &str,
+) -> Result<(), Error> {
     let Some(s) = api.get_opt(name).await? else {
         return Ok(());
     };

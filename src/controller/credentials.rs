@@ -77,7 +77,13 @@ fn text(b: &ByteString) -> Option<String> {
 /// JSON objects (a template's `$(json)`).
 fn candidates(secret: &Secret) -> Vec<String> {
     let mut out = Vec::new();
-    for v in secret.data.iter().flatten().map(|(_, v)| v).filter_map(text) {
+    for v in secret
+        .data
+        .iter()
+        .flatten()
+        .map(|(_, v)| v)
+        .filter_map(text)
+    {
         if let Ok(serde_json::Value::Object(m)) = serde_json::from_str(&v) {
             out.extend(m.values().filter_map(|v| v.as_str().map(str::to_string)));
         }
@@ -106,7 +112,11 @@ impl Held {
                 .find_map(|c| {
                     let mut tries = Vec::new();
                     if let Some(pair) = keys::parse_private(&c) {
-                        for alg in [KeyAlgorithm::RS256, KeyAlgorithm::RS384, KeyAlgorithm::PS256] {
+                        for alg in [
+                            KeyAlgorithm::RS256,
+                            KeyAlgorithm::RS384,
+                            KeyAlgorithm::PS256,
+                        ] {
                             tries.push(Credential::Key {
                                 pair: pair.clone(),
                                 alg,
@@ -174,14 +184,20 @@ impl Held {
                 out.push((k, v));
             }
         };
-        put(ROTATED_AT_ANNOTATION, self.rotated_at.map(rfc3339));
-        put(NEXT_PUBLISHED_ANNOTATION, self.next_published_at.map(rfc3339));
-        put(ROTATING_SINCE_ANNOTATION, self.rotating_since.map(rfc3339));
+        // To the millisecond: an overlap is measured from these.
+        put(ROTATED_AT_ANNOTATION, self.rotated_at.map(precise));
+        put(
+            NEXT_PUBLISHED_ANNOTATION,
+            self.next_published_at.map(precise),
+        );
+        put(ROTATING_SINCE_ANNOTATION, self.rotating_since.map(precise));
         put(ROTATE_HANDLED_ANNOTATION, self.rotate_handled.clone());
         put(CREDENTIAL_ID_ANNOTATION, self.credential_id.clone());
         put(
             PENDING_ALG_ANNOTATION,
-            self.pending_key.as_ref().map(|(_, a)| a.as_str().to_string()),
+            self.pending_key
+                .as_ref()
+                .map(|(_, a)| a.as_str().to_string()),
         );
         out
     }
@@ -213,6 +229,13 @@ impl Held {
 /// RFC 3339 to the second.
 pub fn rfc3339(t: Timestamp) -> String {
     Timestamp::from_second(t.as_second())
+        .unwrap_or(t)
+        .to_string()
+}
+
+/// RFC 3339 to the millisecond.
+pub fn precise(t: Timestamp) -> String {
+    t.round(k8s_openapi::jiff::Unit::Millisecond)
         .unwrap_or(t)
         .to_string()
 }
@@ -363,10 +386,17 @@ mod tests {
         let t = at("2026-12-01T12:00:00.75Z");
         assert_eq!(rfc3339(t), "2026-12-01T12:00:00Z");
         assert_eq!(
+            precise(at("2026-12-01T12:00:00.123456Z")),
+            "2026-12-01T12:00:00.123Z"
+        );
+        assert_eq!(
             after(t, Duration::from_secs(3600)),
             at("2026-12-01T13:00:00.75Z")
         );
-        assert_eq!(until(t, at("2026-12-01T12:00:10.75Z")), Duration::from_secs(10));
+        assert_eq!(
+            until(t, at("2026-12-01T12:00:10.75Z")),
+            Duration::from_secs(10)
+        );
         assert_eq!(until(t, at("2026-12-01T11:00:00Z")), Duration::ZERO);
         assert_eq!(after(t, Duration::MAX), Timestamp::MAX);
     }

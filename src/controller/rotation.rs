@@ -178,7 +178,8 @@ pub async fn ensure(
         .unwrap_or_default();
     let quiet = match credentials::method(&obj.spec) {
         AuthenticationMethod::ClientSecret => {
-            step.client_secret(observed, fresh_secret, up_to_date).await?
+            step.client_secret(observed, fresh_secret, up_to_date)
+                .await?
         }
         AuthenticationMethod::PrivateKeyJwt => {
             step.private_key(observed).await?;
@@ -189,7 +190,10 @@ pub async fn ensure(
     // secret, a crash between unlisting a key and deleting it).
     let listed = report.credential_ids.clone().unwrap_or_default();
     if recorded.iter().any(|id| !listed.contains(id)) {
-        let creds = tenant.auth0.list_client_credentials(&observed.client_id).await?;
+        let creds = tenant
+            .auth0
+            .list_client_credentials(&observed.client_id)
+            .await?;
         for c in creds {
             if !listed.contains(&c.id) && is_ours(c.name.as_deref()) {
                 tenant
@@ -300,12 +304,14 @@ impl Step<'_, '_> {
                 self.tenant.inventory.upsert_client(&patched);
                 self.held.next_secret = None;
                 self.held.next_published_at = None;
-                self.held
-                    .promote(Credential::Secret(next), now, &requested);
+                self.held.promote(Credential::Secret(next), now, &requested);
                 self.slot.write(self.held).await?;
                 self.report.notes.push((
                     "Rotated",
-                    "Rotated the client secret: the published next secret is live in Auth0 and is now AUTH0_CLIENT_SECRET".to_string(),
+                    format!(
+                        "Rotated the client secret ({}): the published next secret is live in Auth0 and is now AUTH0_CLIENT_SECRET",
+                        self.fingerprint()
+                    ),
                 ));
             } else {
                 self.report.rotating = Some((
@@ -369,9 +375,26 @@ impl Step<'_, '_> {
         self.slot.write(self.held).await?;
         self.report.notes.push((
             "Rotated",
-            "Rotated the client secret with Auth0's rotate-secret (Immediate: the previous secret stopped working at once)".to_string(),
+            format!(
+                "Rotated the client secret ({}) with Auth0's rotate-secret (Immediate: the previous secret stopped working at once)",
+                self.fingerprint()
+            ),
         ));
         Ok(())
+    }
+
+    /// A short, public name of the current credential for events: the start of its
+    /// credentials hash (as on the Secret's annotation; never the value).
+    fn fingerprint(&self) -> String {
+        let hash = self.held.current.as_ref().map(|credential| {
+            super::template::credentials_hash(&super::template::Variables {
+                domain: &self.slot.domain,
+                client_id: &self.slot.client_id,
+                credential,
+            })
+        });
+        let hash = hash.unwrap_or_default();
+        format!("credentials hash {}", hash.get(..19).unwrap_or(&hash))
     }
 
     /// Auth0's credentials of the client.
@@ -385,7 +408,9 @@ impl Step<'_, '_> {
 
     async fn list_keys(&mut self, ids: &[String], detach_secret: bool) -> Result<(), Error> {
         let update = ClientUpdate {
-            client_authentication_methods: Patch::Value(ClientAuthenticationMethods::private_key_jwt(ids)),
+            client_authentication_methods: Patch::Value(
+                ClientAuthenticationMethods::private_key_jwt(ids),
+            ),
             // Auth0 refuses a token endpoint method beside the key list.
             token_endpoint_auth_method: if detach_secret {
                 Patch::Null
@@ -480,7 +505,8 @@ impl Step<'_, '_> {
         {
             if current_id.is_some() && !others.is_empty() {
                 // At most two keys: the next one waits for the previous one to retire.
-                let waiting = format!("A rotation is due ({why}); it starts when the previous key retires");
+                let waiting =
+                    format!("A rotation is due ({why}); it starts when the previous key retires");
                 self.report.rotating = Some(("RotationWaiting", waiting));
             } else {
                 // New material goes to the Secret before Auth0 learns it.
@@ -491,7 +517,10 @@ impl Step<'_, '_> {
         let mut final_ids = listed_ids.clone();
         if let Some((pair, palg)) = self.held.pending_key.clone() {
             let creds = self.credentials().await?;
-            let cred = match creds.iter().find(|c| c.kid.as_deref() == Some(pair.kid.as_str())) {
+            let cred = match creds
+                .iter()
+                .find(|c| c.kid.as_deref() == Some(pair.kid.as_str()))
+            {
                 Some(c) => c.clone(),
                 None => {
                     // Room first: keys the operator registered that nothing lists.
@@ -518,11 +547,18 @@ impl Step<'_, '_> {
                         .await?
                 }
             };
-            let ids: Vec<String> = current_id.iter().cloned().chain([cred.id.clone()]).collect();
+            let ids: Vec<String> = current_id
+                .iter()
+                .cloned()
+                .chain([cred.id.clone()])
+                .collect();
             if listed.as_ref() != Some(&ids) || detach_secret {
                 self.list_keys(&ids, detach_secret).await?;
             }
-            let previous = current_id.as_ref().and(current.as_ref()).map(|(p, _)| p.kid.clone());
+            let previous = current_id
+                .as_ref()
+                .and(current.as_ref())
+                .map(|(p, _)| p.kid.clone());
             self.held.pending_key = None;
             self.held.credential_id = Some(cred.id.clone());
             self.held.promote(

@@ -511,7 +511,11 @@ mod tests {
         let e = render(Some(&t), &vars).unwrap_err();
         assert!(e.contains("private-key JWT clients do not have"), "{e}");
         assert_eq!(
-            validate(&template(&[("AUTH0_CLIENT_SECRET_NEXT", "x")]), cred.method()).len(),
+            validate(
+                &template(&[("AUTH0_CLIENT_SECRET_NEXT", "x")]),
+                cred.method()
+            )
+            .len(),
             1
         );
         // A different algorithm is a different credential.

@@ -73,3 +73,42 @@ pub fn pem_key_pair() -> (String, String, String) {
         ),
     )
 }
+
+/// A private-key JWT client assertion (RFC 7523) the way a workload makes one from what the
+/// credentials Secret holds: PKCS#8 `pem`, `kid`, `alg` (RS256, RS384 or PS256); `iss` = `sub`
+/// = `client_id`, `aud` = `https://{domain}/`, one minute, a fresh `jti`. Signed with ring.
+pub fn client_assertion(pem: &str, kid: &str, alg: &str, client_id: &str, domain: &str) -> String {
+    use ring::rand::SecureRandom as _;
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("PEM base64");
+    let key = ring::signature::RsaKeyPair::from_pkcs8(&der).expect("a PKCS#8 RSA key");
+    let rng = ring::rand::SystemRandom::new();
+    let mut jti = [0u8; 16];
+    rng.fill(&mut jti).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let header = serde_json::json!({"alg": alg, "typ": "JWT", "kid": kid});
+    let claims = serde_json::json!({
+        "iss": client_id, "sub": client_id, "aud": format!("https://{domain}/"),
+        "iat": now, "exp": now + 60, "jti": URL_SAFE_NO_PAD.encode(jti),
+    });
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let padding: &dyn ring::signature::RsaEncoding = match alg {
+        "RS256" => &ring::signature::RSA_PKCS1_SHA256,
+        "RS384" => &ring::signature::RSA_PKCS1_SHA384,
+        "PS256" => &ring::signature::RSA_PSS_SHA256,
+        other => panic!("unsupported alg {other}"),
+    };
+    let mut sig = vec![0u8; key.public().modulus_len()];
+    key.sign(padding, &rng, input.as_bytes(), &mut sig)
+        .expect("signed");
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+}

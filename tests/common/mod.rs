@@ -247,3 +247,44 @@ pub fn secret_value(s: &k8s_openapi::api::core::v1::Secret, key: &str) -> Option
         .get(key)
         .map(|b| String::from_utf8(b.0.clone()).unwrap())
 }
+
+/// A free local TCP port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The operator binary with its log on stderr.
+pub fn operator(w: &World, port: u16, extra: &[(&str, &str)]) -> tokio::process::Child {
+    operator_with_log(w, port, extra, None)
+}
+
+/// The operator binary; its stderr goes to `log` when given (else it is inherited).
+pub fn operator_with_log(
+    w: &World,
+    port: u16,
+    extra: &[(&str, &str)],
+    log: Option<&std::path::Path>,
+) -> tokio::process::Child {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_auth0-operator"));
+    cmd.arg("run")
+        .env("KUBECONFIG", w.env.kubeconfig_path())
+        .env("AUTH0_DOMAIN", DOMAIN)
+        .env("AUTH0_CLIENT_ID", MGMT_ID)
+        .env("AUTH0_CLIENT_SECRET", MGMT_SECRET)
+        .env("AUTH0_BASE_URL", w.sim.base_url())
+        .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    if let Some(log) = log {
+        cmd.stderr(std::fs::File::create(log).expect("log file"));
+    }
+    cmd.spawn().expect("operator binary starts")
+}
