@@ -771,12 +771,47 @@ async fn prove_token(
             .map(|v| String::from_utf8_lossy(&v.0).to_string())
             .unwrap_or_default()
     };
-    let body = json!({
-        "grant_type": "client_credentials",
-        "client_id": get(crate::controller::build::SECRET_KEY_CLIENT_ID),
-        "client_secret": get(crate::controller::build::SECRET_KEY_CLIENT_SECRET),
-        "audience": audience,
-    });
+    use crate::controller::build::{
+        SECRET_KEY_CLIENT_ID, SECRET_KEY_CLIENT_SECRET, SECRET_KEY_DOMAIN, SECRET_KEY_KEY_ID,
+        SECRET_KEY_PRIVATE_KEY, SECRET_KEY_SIGNING_ALG,
+    };
+    let client_id = get(SECRET_KEY_CLIENT_ID);
+    let (body, how) = if data.contains_key(SECRET_KEY_PRIVATE_KEY) {
+        // A private-key JWT application: a signed client assertion, as its workload would send.
+        let assertion = crate::auth0::token::workload_client_assertion(
+            &get(SECRET_KEY_PRIVATE_KEY),
+            &get(SECRET_KEY_KEY_ID),
+            &get(SECRET_KEY_SIGNING_ALG),
+            &client_id,
+            &get(SECRET_KEY_DOMAIN),
+        );
+        let Ok(assertion) = assertion else {
+            line(format!(
+                "        token: Secret {secret_name} holds a private key the dev loop cannot use"
+            ));
+            return;
+        };
+        (
+            json!({
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": assertion,
+                "audience": audience,
+            }),
+            "a private-key JWT client assertion",
+        )
+    } else {
+        (
+            json!({
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": get(SECRET_KEY_CLIENT_SECRET),
+                "audience": audience,
+            }),
+            "its client secret",
+        )
+    };
     let answer = async {
         let r = reqwest::Client::new()
             .post(token_url.clone())
@@ -791,7 +826,7 @@ async fn prove_token(
     .await;
     match answer {
         Ok((status, v)) if status.is_success() => line(format!(
-            "        token: Secret {secret_name} obtains an access token for {audience} with scope \"{}\" (expires in {} s)",
+            "        token: Secret {secret_name} obtains an access token for {audience} with {how}, scope \"{}\" (expires in {} s)",
             v["scope"].as_str().unwrap_or_default(),
             v["expires_in"].as_i64().unwrap_or_default()
         )),

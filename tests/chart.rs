@@ -597,9 +597,8 @@ fn repo_file(path: &str) -> String {
 }
 
 /// NOTES, the README, the chart README and docs/troubleshooting.md name the same required (and
-/// optional) Management API scopes, the code's `REQUIRED_SCOPES` (and `OPTIONAL_SCOPES`).
-/// `update:client_keys` is reserved for secret rotation, which the operator does not do yet:
-/// optional everywhere.
+/// optional) Management API scopes, the code's `REQUIRED_SCOPES` (and `OPTIONAL_SCOPES`, none
+/// today).
 #[test]
 fn notes_and_readmes_list_the_same_scopes() {
     let Some(t) = tools_or_skip("notes_and_readmes_list_the_same_scopes") else {

@@ -208,8 +208,8 @@ fn dev_loop_applies_examples_and_cleans_up() {
     // Each ready grant's credentials are proven: the client's Secret obtains a token for the
     // API with the grant's scopes (the token itself is never printed).
     for proof in [
-        "token: Secret orders-worker-auth0 obtains an access token for https://orders.example.com/api with scope \"read:orders\" (expires in 86400 s)",
-        "token: Secret billing-worker-auth0 obtains an access token for https://invoices.example.com/api with scope \"read:invoices write:invoices\" (expires in 86400 s)",
+        "token: Secret orders-worker-auth0 obtains an access token for https://orders.example.com/api with a private-key JWT client assertion, scope \"read:orders\" (expires in 86400 s)",
+        "token: Secret billing-worker-auth0 obtains an access token for https://invoices.example.com/api with its client secret, scope \"read:invoices write:invoices\" (expires in 86400 s)",
     ] {
         assert!(stdout.contains(proof), "missing `{proof}` in:\n{stdout}");
     }
@@ -491,7 +491,7 @@ fn dev_loop_makes_the_dev_tenant_from_the_environment() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("token: Secret orders-worker-auth0 obtains an access token for https://orders.example.com/api with scope \"read:orders\""),
+        stdout.contains("token: Secret orders-worker-auth0 obtains an access token for https://orders.example.com/api with a private-key JWT client assertion, scope \"read:orders\""),
         "{stdout}"
     );
     assert_eq!(

@@ -79,6 +79,14 @@ const KINDS: &[KindRules] = &[
                 "shapes the Kubernetes Secret the credentials are written to",
             ),
             (
+                "authentication",
+                "reaches Auth0 as registered keys and client_authentication_methods, not as a client body field (tests/rotation.rs)",
+            ),
+            (
+                "rotation",
+                "decides when the operator rotates the credential (tests/rotation.rs)",
+            ),
+            (
                 "clientId",
                 "adopts an existing client by id instead of creating one",
             ),
@@ -189,6 +197,17 @@ fn as_observed<T: serde::de::DeserializeOwned>(body: &Value, extra: Value) -> T 
 }
 
 fn client_bodies(v1: &Value, v2: &Value) -> Bodies {
+    // The credential lifecycle fields (operator-only above, tested in tests/rotation.rs) hold
+    // durations and a method the generator's strings cannot make valid: left out here.
+    let lifecycle_free = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("authentication");
+            o.remove("rotation");
+        }
+        v
+    };
+    let (v1, v2) = (&lifecycle_free(v1), &lifecycle_free(v2));
     let (s1, s2): (Auth0ClientSpec, Auth0ClientSpec) =
         (spec_of("Auth0Client", v1), spec_of("Auth0Client", v2));
     for s in [&s1, &s2] {

@@ -101,11 +101,56 @@ impl Credential {
     }
 }
 
+/// A client assertion for a private-key JWT application from what its credentials Secret holds
+/// (`AUTH0_PRIVATE_KEY`, `AUTH0_KEY_ID`, `AUTH0_SIGNING_ALG`): what a workload sends to
+/// `/oauth/token` (the dev loop proves such Secrets with it). Errors never quote the key.
+pub fn workload_client_assertion(
+    pem: &str,
+    kid: &str,
+    alg: &str,
+    client_id: &str,
+    domain: &str,
+) -> Result<String, Auth0Error> {
+    let Credential::PrivateKey(key) = Credential::private_key(&Secret::new(pem.to_string()))?
+    else {
+        unreachable!("private_key returns a key");
+    };
+    let padding: &'static dyn ring::signature::RsaEncoding = match alg {
+        "RS256" => &ring::signature::RSA_PKCS1_SHA256,
+        "RS384" => &ring::signature::RSA_PKCS1_SHA384,
+        "PS256" => &ring::signature::RSA_PSS_SHA256,
+        other => {
+            return Err(Auth0Error::Config(format!(
+                "unsupported client assertion algorithm {other:?} (RS256, RS384 or PS256)"
+            )));
+        }
+    };
+    sign_assertion(&key, client_id, domain, alg, padding, Some(kid))
+}
+
 /// A client assertion (RFC 7523) for `client_id` at `domain`, signed RS256 with `key`.
 fn client_assertion(
     key: &ring::signature::RsaKeyPair,
     client_id: &str,
     domain: &str,
+) -> Result<String, Auth0Error> {
+    sign_assertion(
+        key,
+        client_id,
+        domain,
+        "RS256",
+        &ring::signature::RSA_PKCS1_SHA256,
+        None,
+    )
+}
+
+fn sign_assertion(
+    key: &ring::signature::RsaKeyPair,
+    client_id: &str,
+    domain: &str,
+    alg: &str,
+    padding: &'static dyn ring::signature::RsaEncoding,
+    kid: Option<&str>,
 ) -> Result<String, Auth0Error> {
     use base64::Engine as _;
     use ring::rand::SecureRandom as _;
@@ -118,7 +163,10 @@ fn client_assertion(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    let header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
+    let mut header = serde_json::json!({"alg": alg, "typ": "JWT"});
+    if let Some(kid) = kid {
+        header["kid"] = serde_json::json!(kid);
+    }
     let claims = serde_json::json!({
         "iss": client_id,
         "sub": client_id,
@@ -133,13 +181,8 @@ fn client_assertion(
         b64(claims.to_string().as_bytes())
     );
     let mut sig = vec![0u8; key.public().modulus_len()];
-    key.sign(
-        &ring::signature::RSA_PKCS1_SHA256,
-        &rng,
-        signing_input.as_bytes(),
-        &mut sig,
-    )
-    .map_err(|_| Auth0Error::Config("could not sign the client assertion".into()))?;
+    key.sign(padding, &rng, signing_input.as_bytes(), &mut sig)
+        .map_err(|_| Auth0Error::Config("could not sign the client assertion".into()))?;
     Ok(format!("{signing_input}.{}", b64(&sig)))
 }
 
