@@ -1227,6 +1227,107 @@ mod tests {
     }
 
     #[test]
+    fn the_lifecycle_rules_are_the_operators_too() {
+        let check = |spec: serde_json::Value| {
+            let mut spec = spec;
+            spec["name"] = json!("A");
+            let spec: Auth0ClientSpec = serde_json::from_value(spec).unwrap();
+            validate_client_spec(&spec).err().unwrap_or_default()
+        };
+        for ok in [
+            json!({"authentication": {"method": "privateKeyJwt", "algorithm": "PS256"},
+                   "rotation": {"every": "720h", "overlap": "24h"}}),
+            json!({"rotation": {"every": "1h", "overlap": "0s", "strategy": "Immediate"}}),
+            json!({"rotation": {"every": "2h30m"}}),
+        ] {
+            assert_eq!(check(ok.clone()), "", "{ok}");
+        }
+        for (bad, message) in [
+            (
+                json!({"authentication": {"algorithm": "RS256"}}),
+                "authentication.algorithm is for the privateKeyJwt method only",
+            ),
+            (
+                json!({"authentication": {"method": "privateKeyJwt"}, "tokenEndpointAuthMethod": "client_secret_post"}),
+                "tokenEndpointAuthMethod cannot be set with authentication.method privateKeyJwt",
+            ),
+            (
+                json!({"authentication": {"method": "privateKeyJwt"}, "rotation": {"strategy": "Staged"}}),
+                "rotation.strategy is for the clientSecret method only",
+            ),
+            (
+                json!({"rotation": {"every": "59m"}}),
+                "rotation.every must be at least 1h",
+            ),
+            (
+                json!({"rotation": {"every": "2h", "overlap": "2h"}}),
+                "rotation.overlap must be shorter than rotation.every",
+            ),
+            (
+                json!({"rotation": {"overlap": "1.5h"}}),
+                "rotation.overlap \"1.5h\" is not a duration",
+            ),
+            (
+                json!({"authentication": {"method": "privateKeyJwt"}, "secretTemplate": {"data": {"S": "$(clientSecret)"}}}),
+                "private-key JWT clients do not have",
+            ),
+        ] {
+            let e = check(bad.clone());
+            assert!(e.contains(message), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_private_key_is_found_again_in_a_templated_secret() {
+        use super::super::{credentials::Held, keys, template::Credential};
+        let mut c = cr();
+        c.spec.authentication = Some(crate::crd::Authentication {
+            method: crate::crd::AuthenticationMethod::PrivateKeyJwt,
+            algorithm: Some(crate::crd::KeyAlgorithm::RS384),
+        });
+        c.spec.secret_template =
+            Some(serde_json::from_value(json!({"data": {"creds.json": "$(json)"}})).unwrap());
+        let pair = keys::generate();
+        let held = Held {
+            current: Some(Credential::Key {
+                pair: pair.clone(),
+                alg: crate::crd::KeyAlgorithm::RS384,
+            }),
+            credential_id: Some("cred_1".into()),
+            ..Default::default()
+        };
+        let s = credentials_secret(&c, "t.auth0.com", "cid", &held).unwrap();
+        let again = Held::read(&s, "t.auth0.com", "cid");
+        assert_eq!(
+            again.key().map(|(p, a)| (p.kid.clone(), a)),
+            Some((pair.kid.clone(), crate::crd::KeyAlgorithm::RS384))
+        );
+        assert_eq!(again.credential_id.as_deref(), Some("cred_1"));
+        // Another client id: nothing is recognised.
+        assert!(Held::read(&s, "t.auth0.com", "other").current.is_none());
+        // A pending key and a next secret are kept beside the rendered keys.
+        let pending = Held {
+            pending_key: Some((keys::generate(), crate::crd::KeyAlgorithm::PS256)),
+            ..held
+        };
+        let s = credentials_secret(&c, "t.auth0.com", "cid", &pending).unwrap();
+        let data = s.data.clone().unwrap();
+        assert!(data.contains_key(".auth0-operator-pending-key"));
+        let again = Held::read(&s, "t.auth0.com", "cid");
+        assert_eq!(
+            again.pending_key.map(|(_, a)| a),
+            Some(crate::crd::KeyAlgorithm::PS256)
+        );
+        assert!(
+            !s.metadata
+                .annotations
+                .unwrap()
+                .values()
+                .any(|v| v.contains("PRIVATE KEY"))
+        );
+    }
+
+    #[test]
     fn secret_has_three_keys_label_and_controller_owner() {
         let c = cr();
         let s = credentials_secret(&c, "t.auth0.com", "cid", &holding("shh")).unwrap();

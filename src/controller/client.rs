@@ -209,6 +209,12 @@ impl super::Kind for Auth0Client {
 fn notes(obj: &Auth0Client, seen: &mut Seen) -> Outcome {
     let mut outcome = client_notes(obj, seen);
     if let Some(r) = seen.credentials.as_mut() {
+        if !r.notes.is_empty() {
+            // What happened to the credential says more than "wrote the Secret".
+            outcome
+                .notes
+                .retain(|(reason, _)| *reason != "SecretWritten");
+        }
         outcome.notes.append(&mut r.notes);
         outcome.requeue_after = r.requeue_after;
     }
