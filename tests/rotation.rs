@@ -182,6 +182,20 @@ fn condition(c: &Auth0Client, type_: &str) -> Option<(String, String)> {
         .map(|x| (x.status.clone(), x.reason.clone()))
 }
 
+/// A world with the test API, the operator (resync `resync`) and `name` with a grant in `ns`.
+async fn setup(
+    test: &str,
+    ns: &str,
+    name: &str,
+    extra: Value,
+    resync: Duration,
+) -> Option<(World, Operator, Api<Auth0Client>)> {
+    let w = world(test, &[API_ID]).await?;
+    let op = Operator::start(&w.kube, operator_config(&w.sim, resync));
+    let clients = client_with_grant(&w, ns, name, extra).await;
+    Some((w, op, clients))
+}
+
 /// The client and a grant to the test API, in `ns`.
 async fn client_with_grant(w: &World, ns: &str, name: &str, extra: Value) -> Api<Auth0Client> {
     namespace(&w.kube, ns).await;
@@ -237,23 +251,18 @@ fn event_count(text: &str, reason: &str) -> usize {
 /// switched to a client secret and back, each time with a working Secret.
 #[tokio::test]
 async fn private_key_jwt_rotations_never_fail_a_workload_and_methods_switch_both_ways() {
-    let Some(w) = world(
+    let Some((w, op, clients)) = setup(
         "private_key_jwt_rotations_never_fail_a_workload_and_methods_switch_both_ways",
-        &[API_ID],
+        "keys",
+        "worker",
+        json!({"authentication": {"method": "privateKeyJwt", "algorithm": "PS256"},
+               "rotation": {"overlap": "3s"}}),
+        Duration::from_secs(600),
     )
     .await
     else {
         return;
     };
-    let op = Operator::start(&w.kube, operator_config(&w.sim, Duration::from_secs(600)));
-    let clients = client_with_grant(
-        &w,
-        "keys",
-        "worker",
-        json!({"authentication": {"method": "privateKeyJwt", "algorithm": "PS256"},
-               "rotation": {"overlap": "3s"}}),
-    )
-    .await;
     let c = client_ready(&clients, "worker", "True", "Synced", T).await;
     let id = c.status.as_ref().unwrap().client_id.clone().unwrap();
     let secrets: Api<Secret> = Api::namespaced(w.kube.clone(), "keys");
@@ -446,22 +455,17 @@ async fn private_key_jwt_rotations_never_fail_a_workload_and_methods_switch_both
 /// overlap, and the failures of a workload without help are counted and printed.
 #[tokio::test]
 async fn client_secret_rotations_staged_with_next_fallback_and_immediate_counted() {
-    let Some(w) = world(
+    let Some((w, op, clients)) = setup(
         "client_secret_rotations_staged_with_next_fallback_and_immediate_counted",
-        &[API_ID],
+        "secrets",
+        "billing",
+        json!({"rotation": {"overlap": "2s", "strategy": "Staged"}}),
+        Duration::from_secs(600),
     )
     .await
     else {
         return;
     };
-    let op = Operator::start(&w.kube, operator_config(&w.sim, Duration::from_secs(600)));
-    let clients = client_with_grant(
-        &w,
-        "secrets",
-        "billing",
-        json!({"rotation": {"overlap": "2s", "strategy": "Staged"}}),
-    )
-    .await;
     let c = client_ready(&clients, "billing", "True", "Synced", T).await;
     let id = c.status.as_ref().unwrap().client_id.clone().unwrap();
     let secrets: Api<Secret> = Api::namespaced(w.kube.clone(), "secrets");
@@ -596,22 +600,17 @@ async fn client_secret_rotations_staged_with_next_fallback_and_immediate_counted
 /// a restart (it is kept with the Secret), and a rotation happens once it has passed.
 #[tokio::test]
 async fn scheduled_rotation_and_next_rotation_time_survive_a_restart() {
-    let Some(w) = world(
+    let Some((w, op, clients)) = setup(
         "scheduled_rotation_and_next_rotation_time_survive_a_restart",
-        &[API_ID],
+        "sched",
+        "nightly",
+        json!({"rotation": {"every": "1h", "overlap": "0s"}}),
+        Duration::from_secs(2),
     )
     .await
     else {
         return;
     };
-    let op = Operator::start(&w.kube, operator_config(&w.sim, Duration::from_secs(2)));
-    let clients = client_with_grant(
-        &w,
-        "sched",
-        "nightly",
-        json!({"rotation": {"every": "1h", "overlap": "0s"}}),
-    )
-    .await;
     let c = client_ready(&clients, "nightly", "True", "Synced", T).await;
     let st = c.status.clone().unwrap();
     let last: k8s_openapi::jiff::Timestamp =
@@ -968,22 +967,17 @@ async fn killed_at_random_instants_of_rotations_it_finishes_them() {
 /// retired; the staged secret goes live once; `Immediate` ends with a secret that works.
 #[tokio::test]
 async fn answers_lost_at_each_rotation_step_do_not_duplicate_or_lose_a_credential() {
-    let Some(w) = world(
+    let Some((w, op, clients)) = setup(
         "answers_lost_at_each_rotation_step_do_not_duplicate_or_lose_a_credential",
-        &[API_ID],
+        "lost",
+        "pk",
+        json!({"authentication": {"method": "privateKeyJwt"}, "rotation": {"overlap": "1s"}}),
+        Duration::from_secs(600),
     )
     .await
     else {
         return;
     };
-    let op = Operator::start(&w.kube, operator_config(&w.sim, Duration::from_secs(600)));
-    let clients = client_with_grant(
-        &w,
-        "lost",
-        "pk",
-        json!({"authentication": {"method": "privateKeyJwt"}, "rotation": {"overlap": "1s"}}),
-    )
-    .await;
     let c = client_ready(&clients, "pk", "True", "Synced", T).await;
     let id = c.status.as_ref().unwrap().client_id.clone().unwrap();
     let old = c.status.as_ref().unwrap().credential_ids.clone().unwrap()[0].clone();

@@ -292,16 +292,11 @@ impl Step<'_, '_> {
             let live_at = after(self.held.next_published_at.unwrap_or(now), overlap);
             if now >= live_at {
                 // Idempotent: after a crash this sets the same secret again.
-                let update = ClientUpdate {
+                self.patch_client(ClientUpdate {
                     client_secret: Some(SecretValue::new(next.clone())),
                     ..Default::default()
-                };
-                let patched = self
-                    .tenant
-                    .auth0
-                    .update_client(&self.client_id(), &update)
-                    .await?;
-                self.tenant.inventory.upsert_client(&patched);
+                })
+                .await?;
                 self.held.next_secret = None;
                 self.held.next_published_at = None;
                 self.held.promote(Credential::Secret(next), now, &requested);
@@ -419,6 +414,23 @@ impl Step<'_, '_> {
             },
             ..Default::default()
         };
+        self.patch_client(update).await
+    }
+
+    /// `Rotating=True`: the previous key is registered until `retire_at` (then a reconcile).
+    fn in_overlap(&mut self, retire_at: Timestamp) {
+        self.report.rotating = Some((
+            "PreviousKeyInOverlap",
+            format!(
+                "The Secret holds the new key; the previous key stays registered until {}",
+                rfc3339(retire_at)
+            ),
+        ));
+        self.report.requeue(until(self.now, retire_at));
+    }
+
+    /// PATCHes the client and keeps the tenant's listing current with the answer.
+    async fn patch_client(&self, update: ClientUpdate) -> Result<(), Error> {
         let patched = self
             .tenant
             .auth0
@@ -483,14 +495,7 @@ impl Step<'_, '_> {
                 ));
                 others.clear();
             } else {
-                self.report.rotating = Some((
-                    "PreviousKeyInOverlap",
-                    format!(
-                        "The Secret holds the new key; the previous key stays registered until {}",
-                        rfc3339(retire_at)
-                    ),
-                ));
-                self.report.requeue(until(now, retire_at));
+                self.in_overlap(retire_at);
             }
         }
         // A new key when there is none that works, the algorithm changed, or one is due.
@@ -582,14 +587,7 @@ impl Step<'_, '_> {
                             rfc3339(retire_at)
                         ),
                     ));
-                    self.report.rotating = Some((
-                        "PreviousKeyInOverlap",
-                        format!(
-                            "The Secret holds the new key; the previous key stays registered until {}",
-                            rfc3339(retire_at)
-                        ),
-                    ));
-                    self.report.requeue(until(now, retire_at));
+                    self.in_overlap(retire_at);
                 }
                 None => self.report.notes.push((
                     "KeyRegistered",
