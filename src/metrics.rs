@@ -49,6 +49,7 @@ pub struct Metrics {
     reconciles: Family<KindResult, Counter>,
     errors: Family<KindReason, Counter>,
     duration: Family<KindLabel, Histogram>,
+    drift: Family<KindLabel, Counter>,
     sources: Arc<Sources>,
 }
 
@@ -111,6 +112,12 @@ impl Metrics {
             "Duration of one reconcile",
             duration.clone(),
         );
+        let drift = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "drift_corrections",
+            "Changes made outside Kubernetes that the operator set back (managementPolicy Manage), by kind",
+            drift.clone(),
+        );
         let sources = Arc::new(Sources::default());
         registry.register_collector(Box::new(sources.clone()));
         Self {
@@ -118,8 +125,14 @@ impl Metrics {
             reconciles,
             errors,
             duration,
+            drift,
             sources,
         }
+    }
+
+    /// Records one correction of drift (an Auth0 object changed outside Kubernetes, set back).
+    pub fn drift_corrected(&self, kind: &'static str) {
+        self.drift.get_or_create(&KindLabel { kind }).inc();
     }
 
     /// Records one finished reconcile.

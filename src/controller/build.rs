@@ -123,6 +123,13 @@ fn validate_credential_lifecycle(spec: &Auth0ClientSpec) -> Vec<String> {
             "tokenEndpointAuthMethod cannot be set with authentication.method privateKeyJwt (Auth0 keeps the two apart)".to_string(),
         );
     }
+    if spec.management_policy == crate::crd::ManagementPolicy::Observe
+        && (spec.rotation.is_some() || method == AuthenticationMethod::PrivateKeyJwt)
+    {
+        problems.push(
+            "managementPolicy Observe cannot rotate credentials or register keys: remove rotation and authentication.method privateKeyJwt, or use Manage".to_string(),
+        );
+    }
     let Some(r) = &spec.rotation else {
         return problems;
     };
@@ -203,6 +210,15 @@ pub fn validate_grant_spec(
             "exactly one of audience and resourceServerRef must be set, but neither is".to_string(),
         ),
         _ => {}
+    }
+    if let (Some(wanted), Some(managed)) = (
+        spec.grant_id.as_deref(),
+        status.and_then(|s| s.grant_id.as_deref()),
+    ) && wanted != managed
+    {
+        problems.push(format!(
+            "grantId is immutable: this resource manages grant {managed}, not {wanted} (recreate the resource to adopt another grant)"
+        ));
     }
     // Only a status that recorded the audience recorded the client and API sources too.
     if let Some(status) = status
@@ -518,6 +534,37 @@ pub fn update_fields(update: &ClientUpdate) -> Vec<String> {
         Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
         _ => Vec::new(),
     }
+}
+
+/// The spec names (camelCase) of the Auth0 fields a PATCH body sets, for `status.drift`: the
+/// operator's own `client_metadata` tags and the secret-method switch are named as the spec
+/// fields that cause them.
+pub fn spec_field_names(auth0_fields: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = auth0_fields
+        .iter()
+        .map(|f| match f.as_str() {
+            "scope" => "scopes".to_string(),
+            "client_authentication_methods" => "authentication".to_string(),
+            other => {
+                let mut name = String::new();
+                let mut upper = false;
+                for c in other.chars() {
+                    if c == '_' {
+                        upper = true;
+                    } else if upper {
+                        name.push(c.to_ascii_uppercase());
+                        upper = false;
+                    } else {
+                        name.push(c);
+                    }
+                }
+                name
+            }
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The `POST /api/v2/client-grants` body (`audience`: `spec.audience` or the identifier of the

@@ -11,7 +11,10 @@ use tracing::info;
 use super::{Context, Error, Outcome, build, tenant::Tenant};
 use crate::{
     auth0::{Auth0Error, Client, Secret as SecretValue},
-    crd::{Auth0Client, Auth0ClientStatus, CONDITION_ROTATING, DeletionPolicy, TenantRef},
+    crd::{
+        Auth0Client, Auth0ClientStatus, CONDITION_ROTATING, DeletionPolicy, ManagementPolicy,
+        TenantRef,
+    },
 };
 
 /// What a sync learned and did.
@@ -25,6 +28,8 @@ pub struct Seen {
     secret_written: bool,
     /// What the credential steps did (rotation times, credential ids, events).
     credentials: Option<super::rotation::Report>,
+    /// What the comparison with Auth0 found.
+    drift: Option<super::status::Drift>,
 }
 
 impl super::Kind for Auth0Client {
@@ -40,6 +45,14 @@ impl super::Kind for Auth0Client {
 
     fn deletion_policy(&self) -> DeletionPolicy {
         self.spec.deletion_policy
+    }
+
+    fn management_policy(&self) -> ManagementPolicy {
+        self.spec.management_policy
+    }
+
+    fn drift(seen: &Seen) -> Option<&super::status::Drift> {
+        seen.drift.as_ref()
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -131,6 +144,14 @@ impl super::Kind for Auth0Client {
                     )
                 }),
         };
+        let drift = super::status::drift_status(
+            self.spec.management_policy,
+            seen.drift.as_ref(),
+            generation,
+            &previous.conditions,
+            previous.drift.clone(),
+            previous.last_drift_time.clone(),
+        );
         let (last_rotation_time, next_rotation_time, credential_ids) = match seen.credentials {
             Some(r) => (r.last_rotation, r.next_rotation, r.credential_ids),
             None => (
@@ -141,7 +162,9 @@ impl super::Kind for Auth0Client {
         };
         Auth0ClientStatus {
             observed_generation: generation,
-            conditions: vec![ready, rotating],
+            conditions: vec![ready, drift.condition, rotating],
+            drift: drift.drift,
+            last_drift_time: drift.last_drift_time,
             last_rotation_time,
             next_rotation_time,
             credential_ids,
@@ -271,7 +294,27 @@ async fn sync(
     tenant.inventory.ensure_clients(&tenant.auth0).await?;
 
     let mut fresh_secret: Option<SecretValue> = None;
-    let observed: Client = if let Some(id) = obj.spec.client_id.as_ref() {
+    let observe = obj.spec.management_policy == ManagementPolicy::Observe;
+    let observed: Client = if observe {
+        // Observe: find it (by id, or as the operator's own), never create it.
+        let by_id = match obj.spec.client_id.as_ref().or(status_id.as_ref()) {
+            Some(id) => lookup(tenant, id).await?,
+            None => None,
+        };
+        let found = match by_id {
+            Some(c) => Some(c),
+            None if obj.spec.client_id.is_none() => find_tagged(ctx, tenant, &uid).await?,
+            None => None,
+        };
+        found.ok_or_else(|| {
+            Error::NotFound(match &obj.spec.client_id {
+                Some(id) => format!(
+                    "Auth0 has no client with id {id} (spec.clientId); managementPolicy is Observe, so the operator does not create it"
+                ),
+                None => "managementPolicy is Observe and there is no Auth0 client to observe: set spec.clientId to the id of an existing application".to_string(),
+            })
+        })?
+    } else if let Some(id) = obj.spec.client_id.as_ref() {
         match lookup(tenant, id).await? {
             Some(c) => {
                 out.adopted = status_id.is_none();
@@ -308,7 +351,13 @@ async fn sync(
     out.client_id = Some(observed.client_id.clone());
 
     let update = build::client_update(&obj.spec, &tags, &observed);
-    if !update.is_empty() {
+    out.drift = Some(super::status::Drift::found(
+        obj.spec.management_policy,
+        build::spec_field_names(&build::update_fields(&update)),
+        obj.metadata.generation,
+        obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
+    ));
+    if !update.is_empty() && !observe {
         out.updated_fields = build::update_fields(&update);
         let patched = tenant
             .auth0
@@ -322,8 +371,16 @@ async fn sync(
         .inventory
         .client(&observed.client_id)
         .unwrap_or(observed);
-    let report =
-        super::rotation::ensure(obj, ctx, tenant, &observed, fresh_secret, existing_secret).await?;
+    let report = super::rotation::ensure(
+        obj,
+        ctx,
+        tenant,
+        &observed,
+        fresh_secret,
+        existing_secret,
+        observe,
+    )
+    .await?;
     out.secret_written = report.written;
     out.credentials = Some(report);
     Ok(())

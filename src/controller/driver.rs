@@ -106,6 +106,11 @@ pub trait Kind:
         error: Option<&Error>,
         tenant: Option<&str>,
     ) -> Self::Status;
+    /// `spec.managementPolicy`: `Observe` never creates, changes or deletes the Auth0 object.
+    fn management_policy(&self) -> crate::crd::ManagementPolicy;
+    /// What the sync found when it compared the Auth0 object with the spec (for the drift
+    /// metric), if it got that far.
+    fn drift(seen: &Self::Seen) -> Option<&super::status::Drift>;
     /// Called after the status changed (e.g. to wake dependents).
     fn status_changed(&self, _ctx: &Context) {}
     /// Deletes the Auth0 object (`deletionPolicy: Delete`); returns its id if there was one.
@@ -235,6 +240,10 @@ async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, 
                 generation,
                 obj.current_conditions(),
             );
+            if let Some(d) = K::drift(&seen).filter(|d| d.corrected) {
+                ctx.metrics.drift_corrected(K::KIND);
+                info!(fields = %d.fields.join(","), "corrected drift made outside Kubernetes");
+            }
             let shown = (!K::wrote_status(&seen))
                 .then(|| obj.current_status())
                 .flatten();
@@ -306,7 +315,15 @@ async fn announce<K: Kind>(obj: &K, ctx: &Context, outcome: Outcome, action: &st
 /// holds locally is released; the finalizer goes only when all of it succeeded.
 async fn cleanup<K: Kind>(obj: &K, ctx: &Context) -> Result<Action, Error> {
     let result = async {
+        let observed = obj.management_policy() == crate::crd::ManagementPolicy::Observe;
         let outcome = match obj.deletion_policy() {
+            _ if observed => Outcome::note(
+                "Orphaned",
+                format!(
+                    "managementPolicy is Observe: the {} is kept in Auth0",
+                    K::NOUN
+                ),
+            ),
             DeletionPolicy::Orphan => Outcome::note(
                 "Orphaned",
                 format!("deletionPolicy is Orphan: the {} is kept", K::NOUN),

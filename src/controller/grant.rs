@@ -8,7 +8,7 @@ use crate::{
     auth0::{ClientGrant, ListGrantsParams},
     crd::{
         Auth0Client, Auth0ClientGrant, Auth0ClientGrantStatus, Auth0ResourceServer, DeletionPolicy,
-        TenantRef,
+        ManagementPolicy, TenantRef,
     },
 };
 
@@ -25,6 +25,8 @@ pub struct Seen {
     created: bool,
     adopted: bool,
     updated_fields: Vec<String>,
+    /// What the comparison with Auth0 found.
+    drift: Option<super::status::Drift>,
 }
 
 impl super::Kind for Auth0ClientGrant {
@@ -39,6 +41,14 @@ impl super::Kind for Auth0ClientGrant {
 
     fn deletion_policy(&self) -> DeletionPolicy {
         self.spec.deletion_policy
+    }
+
+    fn management_policy(&self) -> ManagementPolicy {
+        self.spec.management_policy
+    }
+
+    fn drift(seen: &Seen) -> Option<&super::status::Drift> {
+        seen.drift.as_ref()
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -99,10 +109,18 @@ impl super::Kind for Auth0ClientGrant {
         tenant: Option<&str>,
     ) -> Auth0ClientGrantStatus {
         let previous = self.status.clone().unwrap_or_default();
+        let drift = super::status::drift_status(
+            self.spec.management_policy,
+            seen.drift.as_ref(),
+            self.metadata.generation,
+            &previous.conditions,
+            previous.drift.clone(),
+            previous.last_drift_time.clone(),
+        );
         if seen.grant_gone {
             return Auth0ClientGrantStatus {
                 observed_generation: self.metadata.generation,
-                conditions: vec![ready],
+                conditions: vec![ready, drift.condition],
                 grant_id: None,
                 client_id: None,
                 ..previous
@@ -112,7 +130,9 @@ impl super::Kind for Auth0ClientGrant {
         let made = seen.grant_id.is_some();
         Auth0ClientGrantStatus {
             observed_generation: self.metadata.generation,
-            conditions: vec![ready],
+            conditions: vec![ready, drift.condition],
+            drift: drift.drift,
+            last_drift_time: drift.last_drift_time,
             grant_id: seen.grant_id.or(previous.grant_id),
             client_id: if made {
                 seen.client_id
@@ -385,6 +405,35 @@ async fn sync(
     tenant.inventory.ensure_grants(&tenant.auth0).await?;
     out.client_id = Some(client_id.clone());
 
+    let observe = obj.spec.management_policy == ManagementPolicy::Observe;
+    if let Some(id) = &obj.spec.grant_id {
+        // Adoption by id: that grant, and it must be the one the spec describes.
+        let g = match tenant.inventory.grant(id) {
+            Some(g) => Some(g),
+            None => match tenant.auth0.get_client_grant(id).await {
+                Ok(g) => {
+                    tenant.inventory.upsert_grant(&g);
+                    Some(g)
+                }
+                Err(e) if e.is_not_found() => None,
+                Err(e) => return Err(e.into()),
+            },
+        };
+        let Some(g) = g else {
+            return Err(Error::NotFound(format!(
+                "Auth0 has no client grant with id {id} (spec.grantId); the operator only adopts existing grants by id"
+            )));
+        };
+        if !build::grant_matches(&g, &client_id, &audience) {
+            return Err(Error::InvalidSpec(format!(
+                "spec.grantId {id} is the grant of client {} for {}, but the spec names client {client_id} and audience {audience}",
+                g.client_id.as_deref().unwrap_or_default(),
+                g.audience
+            )));
+        }
+        out.adopted = obj.status.as_ref().and_then(|s| s.grant_id.as_deref()) != Some(id.as_str());
+        return update_grant(obj, tenant, g, &audience, observe, out).await;
+    }
     let by_status = obj
         .status
         .as_ref()
@@ -419,6 +468,12 @@ async fn sync(
             out.adopted =
                 obj.status.as_ref().and_then(|s| s.grant_id.as_deref()) != Some(g.id.as_str());
             g
+        }
+        None if observe => {
+            out.grant_gone = obj.status.as_ref().is_some_and(|s| s.grant_id.is_some());
+            return Err(Error::NotFound(format!(
+                "Auth0 has no grant of client {client_id} for {audience}; managementPolicy is Observe, so the operator does not create it"
+            )));
         }
         None => match tenant
             .auth0
@@ -459,13 +514,32 @@ async fn sync(
             Err(e) => return Err(e.into()),
         },
     };
+    update_grant(obj, tenant, observed, &audience, observe, out).await
+}
+
+/// Compares the grant with the spec (the drift) and, under `Manage`, patches it to the spec.
+async fn update_grant(
+    obj: &Auth0ClientGrant,
+    tenant: &Tenant,
+    observed: ClientGrant,
+    audience: &str,
+    observe: bool,
+    out: &mut Seen,
+) -> Result<(), Error> {
     out.grant_id = Some(observed.id.clone());
     let update = build::grant_update(&obj.spec, &observed);
-    if !update.is_empty() {
-        out.updated_fields = match serde_json::to_value(&update) {
-            Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
-            _ => vec![],
-        };
+    let fields: Vec<String> = match serde_json::to_value(&update) {
+        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+        _ => vec![],
+    };
+    out.drift = Some(super::status::Drift::found(
+        obj.spec.management_policy,
+        build::spec_field_names(&fields),
+        obj.metadata.generation,
+        obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
+    ));
+    if !update.is_empty() && !observe {
+        out.updated_fields = fields;
         match tenant
             .auth0
             .update_client_grant(&observed.id, &update)
@@ -473,7 +547,7 @@ async fn sync(
         {
             Ok(g) => tenant.inventory.upsert_grant(&g),
             Err(e @ crate::auth0::Auth0Error::Api { status: 400, .. }) => {
-                return Err(explain_refused_scopes(obj, tenant, &audience, e).await);
+                return Err(explain_refused_scopes(obj, tenant, audience, e).await);
             }
             Err(e) if e.is_not_found() => {
                 // Deleted behind our back (e.g. with its client): create it on the next pass.

@@ -14,8 +14,8 @@ use super::{Context, Error, Outcome, build, status, tenant::Tenant};
 use crate::{
     auth0::{Auth0Error, ResourceServer},
     crd::{
-        Auth0ResourceServer, Auth0ResourceServerStatus, DeletionPolicy, HasConditions, Reason,
-        TenantRef,
+        Auth0ResourceServer, Auth0ResourceServerStatus, DeletionPolicy, HasConditions,
+        ManagementPolicy, Reason, TenantRef,
     },
 };
 
@@ -38,6 +38,8 @@ pub struct Seen {
     adopted: bool,
     updated_fields: Vec<String>,
     scopes: Option<usize>,
+    /// What the comparison with Auth0 found.
+    drift: Option<super::status::Drift>,
 }
 
 impl super::Kind for Auth0ResourceServer {
@@ -52,6 +54,14 @@ impl super::Kind for Auth0ResourceServer {
 
     fn deletion_policy(&self) -> DeletionPolicy {
         self.spec.deletion_policy
+    }
+
+    fn management_policy(&self) -> ManagementPolicy {
+        self.spec.management_policy
+    }
+
+    fn drift(seen: &Seen) -> Option<&super::status::Drift> {
+        seen.drift.as_ref()
     }
 
     fn tenant_ref(&self) -> Option<&TenantRef> {
@@ -136,14 +146,24 @@ impl super::Kind for Auth0ResourceServer {
     ) -> Auth0ResourceServerStatus {
         let previous = self.status.clone().unwrap_or_default();
         let tenant = previous.tenant.clone().or_else(|| tenant.map(String::from));
+        let drift = super::status::drift_status(
+            self.spec.management_policy,
+            seen.drift.as_ref(),
+            self.metadata.generation,
+            &previous.conditions,
+            previous.drift.clone(),
+            previous.last_drift_time.clone(),
+        );
         if matches!(error, Some(Error::AlreadyExists(_))) {
             // The API with this identifier is someone else's: nothing is recorded as ours.
             return Auth0ResourceServerStatus {
                 observed_generation: self.metadata.generation,
-                conditions: vec![ready],
+                conditions: vec![ready, drift.condition],
                 id: None,
                 identifier: None,
                 tenant,
+                drift: None,
+                last_drift_time: None,
             };
         }
         let id = if seen.gone {
@@ -160,10 +180,12 @@ impl super::Kind for Auth0ResourceServer {
         };
         Auth0ResourceServerStatus {
             observed_generation: self.metadata.generation,
-            conditions: vec![ready],
+            conditions: vec![ready, drift.condition],
             id,
             identifier,
             tenant,
+            drift: drift.drift,
+            last_drift_time: drift.last_drift_time,
         }
     }
 
@@ -279,6 +301,8 @@ async fn record_intent(
         id: None,
         identifier: Some(obj.spec.identifier.clone()),
         tenant: current.tenant.clone().or_else(|| Some(tenant.key.clone())),
+        drift: None,
+        last_drift_time: None,
     };
     let api: Api<Auth0ResourceServer> =
         Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
@@ -336,6 +360,23 @@ async fn sync(
         }
         None => None,
     };
+    let observe = spec.management_policy == ManagementPolicy::Observe;
+    if observe && observed.is_none() {
+        // Observe: read the API with this identifier, whoever made it; never create it.
+        observed = match tenant
+            .inventory
+            .resource_server_by_identifier(&spec.identifier)
+        {
+            Some(api) => Some(api),
+            None => fetch(tenant, &spec.identifier).await?,
+        };
+        if observed.is_none() {
+            return Err(Error::NotFound(format!(
+                "Auth0 has no API with identifier {}; managementPolicy is Observe, so the operator does not create it",
+                spec.identifier
+            )));
+        }
+    }
     if observed.is_none() {
         // Before any create: is the identifier taken? Ours only if an earlier pass recorded the
         // intent (or the user asked to adopt). Otherwise it is reported without writing an
@@ -408,7 +449,13 @@ async fn sync(
     refuse_system(&observed)?;
 
     let update = build::resource_server_update(spec, &observed);
-    let current = if update.is_empty() {
+    out.drift = Some(super::status::Drift::found(
+        spec.management_policy,
+        build::spec_field_names(&build::resource_server_update_fields(&update)),
+        obj.metadata.generation,
+        obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
+    ));
+    let current = if update.is_empty() || observe {
         observed
     } else {
         out.updated_fields = build::resource_server_update_fields(&update);

@@ -133,6 +133,7 @@ pub async fn ensure(
     observed: &Client,
     fresh_secret: Option<SecretValue>,
     existing: Option<Secret>,
+    observe: bool,
 ) -> Result<Report, Error> {
     let ns = obj.namespace().unwrap_or_default();
     let domain = tenant.auth0.domain().to_string();
@@ -164,6 +165,7 @@ pub async fn ensure(
     let mut step = Step {
         obj,
         tenant,
+        observe,
         slot: &mut slot,
         held: &mut held,
         report: &mut report,
@@ -225,6 +227,8 @@ pub async fn ensure(
 struct Step<'a, 'b> {
     obj: &'a Auth0Client,
     tenant: &'a Tenant,
+    /// `managementPolicy: Observe`: the Secret is written from what Auth0 has; nothing rotates.
+    observe: bool,
     slot: &'b mut Slot<'a>,
     held: &'b mut Held,
     report: &'b mut Report,
@@ -255,6 +259,17 @@ impl Step<'_, '_> {
         if let Some(f) = fresh_secret {
             self.held
                 .promote(Credential::Secret(f.expose().to_string()), now, &requested);
+        }
+        if self.observe {
+            // Nothing is rotated or finished: the Secret holds what Auth0 has.
+            self.held.next_secret = None;
+            self.held.next_published_at = None;
+            self.held.rotating_since = None;
+            if self.held.secret().is_none() {
+                let live = self.live_secret().await?;
+                self.held.current = Some(Credential::Secret(live));
+            }
+            return Ok(false);
         }
         // An Immediate rotation that was started: did Auth0 rotate before the crash?
         if self.held.rotating_since.is_some() {

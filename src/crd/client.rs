@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     TenantRef,
-    common::{DeletionPolicy, HasConditions, OrganizationUsage, conditions_schema},
+    common::{
+        DeletionPolicy, HasConditions, ManagementPolicy, OrganizationUsage, conditions_schema,
+    },
 };
 
 /// Keys of `client_metadata` the operator reserves for itself (crash-safe adoption).
@@ -80,6 +82,9 @@ pub const METADATA_OWNER_KEY: &str = "k8s_operator_owner";
 #[x_kube(validation = Rule::new(
     "!has(self.secretTemplate) || !has(self.secretTemplate.data) || (has(self.authentication) && has(self.authentication.method) && self.authentication.method == 'privateKeyJwt' ? self.secretTemplate.data.all(k, !self.secretTemplate.data[k].matches('(^|[^$])([$][$])*[$][(]clientSecret[)]')) : self.secretTemplate.data.all(k, !self.secretTemplate.data[k].matches('(^|[^$])([$][$])*[$][(](privateKey|keyId|algorithm)[)]')))"
 ).message("secretTemplate.data may use $(clientSecret) only with authentication.method clientSecret, and $(privateKey), $(keyId) and $(algorithm) only with privateKeyJwt"))]
+#[x_kube(validation = Rule::new(
+    "!has(self.managementPolicy) || self.managementPolicy != 'Observe' || (!has(self.rotation) && (!has(self.authentication) || !has(self.authentication.method) || self.authentication.method != 'privateKeyJwt'))"
+).message("managementPolicy Observe cannot rotate credentials or register keys: remove rotation and authentication.method privateKeyJwt, or use Manage"))]
 #[serde(rename_all = "camelCase")]
 pub struct Auth0ClientSpec {
     /// The Auth0 tenant this application lives in: an `Auth0Tenant` of this namespace (`kind` may be
@@ -235,6 +240,14 @@ pub struct Auth0ClientSpec {
     /// field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<Rotation>,
+
+    /// `Manage` (default): the operator creates, updates and (per `deletionPolicy`) deletes the
+    /// Auth0 object. `Observe`: it only reads it (never creates, changes or deletes it, whatever
+    /// `deletionPolicy` says) and reports in `status.drift` the fields that differ from this
+    /// spec; an object that does not exist is reported as `NotFound`. With `Observe` the credentials Secret is still written
+    /// (from the application's client secret), so an existing application can be consumed.
+    #[serde(default)]
+    pub management_policy: ManagementPolicy,
 
     /// `Delete` (default) removes the Auth0 application when this resource is deleted; `Orphan`
     /// leaves it in Auth0.
@@ -582,6 +595,14 @@ pub struct Auth0ClientStatus {
     /// `cluster/<name>`), recorded when it was first synced: `spec.tenantRef` cannot change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
+    /// The managed fields whose Auth0 value differed from the spec (names only, never values):
+    /// with `Observe`, the fields that differ now; with `Manage`, the fields the last
+    /// correction of a change made outside Kubernetes set back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Vec<String>>,
+    /// When drift was last seen (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_drift_time: Option<String>,
     /// When the credential was last rotated (or first issued), RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_rotation_time: Option<String>,

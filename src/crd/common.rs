@@ -14,6 +14,21 @@ pub enum DeletionPolicy {
     Orphan,
 }
 
+/// Whether the operator manages the Auth0 object or only observes it (Crossplane's management
+/// policies, reduced to the two that matter here).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ManagementPolicy {
+    // Create, update and (per deletionPolicy) delete the Auth0 object.
+    #[default]
+    Manage,
+    // Only read it: never create, change or delete it; report drift from the spec.
+    Observe,
+}
+
+/// Condition type beside `Ready`: whether the Auth0 object matches the spec (`Observe`: it does
+/// or it drifted; `Manage`: it does, after correcting any drift).
+pub const CONDITION_IN_SYNC: &str = "InSync";
+
 /// Whether users of an organization may (or must) use this application / grant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

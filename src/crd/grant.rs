@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     TenantRef,
-    common::{DeletionPolicy, HasConditions, OrganizationUsage, conditions_schema},
+    common::{
+        DeletionPolicy, HasConditions, ManagementPolicy, OrganizationUsage, conditions_schema,
+    },
 };
 
 /// A client grant in Auth0: lets one application obtain tokens for one API (audience) with a
@@ -70,6 +72,9 @@ use super::{
 #[x_kube(validation = Rule::new(
     "has(self.tenantRef) == has(oldSelf.tenantRef) && (!has(self.tenantRef) || self.tenantRef == oldSelf.tenantRef)"
 ).message("tenantRef is immutable"))]
+#[x_kube(validation = Rule::new(
+    "has(self.grantId) == has(oldSelf.grantId) && (!has(self.grantId) || self.grantId == oldSelf.grantId)"
+).message("grantId is immutable: it can only be set when the resource is created"))]
 #[serde(rename_all = "camelCase")]
 pub struct Auth0ClientGrantSpec {
     /// The Auth0 tenant this grant lives in: an `Auth0Tenant` of this namespace (`kind` may be
@@ -117,6 +122,19 @@ pub struct Auth0ClientGrantSpec {
     /// explicitly associated with).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_any_organization: Option<bool>,
+
+    /// `Manage` (default): the operator creates, updates and (per `deletionPolicy`) deletes the
+    /// Auth0 object. `Observe`: it only reads it (never creates, changes or deletes it, whatever
+    /// `deletionPolicy` says) and reports in `status.drift` the fields that differ from this
+    /// spec; an object that does not exist is reported as `NotFound`.
+    #[serde(default)]
+    pub management_policy: ManagementPolicy,
+
+    /// Adopt the existing grant with this id (`cgr_…`) instead of creating one; its client and
+    /// audience must be the ones this spec names. Can only be set when the resource is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64), regex(pattern = r"^[A-Za-z0-9_-]+$"))]
+    pub grant_id: Option<String>,
 
     /// `Delete` (default) removes the grant from Auth0 when this resource is deleted; `Orphan`
     /// leaves it.
@@ -175,6 +193,14 @@ pub struct Auth0ClientGrantStatus {
     /// `cluster/<name>`), recorded when it was first synced: `spec.tenantRef` cannot change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
+    /// The managed fields whose Auth0 value differed from the spec (names only, never values):
+    /// with `Observe`, the fields that differ now; with `Manage`, the fields the last
+    /// correction of a change made outside Kubernetes set back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Vec<String>>,
+    /// When drift was last seen (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_drift_time: Option<String>,
 }
 
 impl HasConditions for Auth0ClientGrantStatus {

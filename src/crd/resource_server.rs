@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     TenantRef,
-    common::{DeletionPolicy, HasConditions, conditions_schema},
+    common::{DeletionPolicy, HasConditions, ManagementPolicy, conditions_schema},
 };
 
 /// An API in Auth0 (a resource server): the audience applications request tokens for, and the
@@ -110,6 +110,13 @@ pub struct Auth0ResourceServerSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_dialect: Option<TokenDialect>,
 
+    /// `Manage` (default): the operator creates, updates and (per `deletionPolicy`) deletes the
+    /// Auth0 object. `Observe`: it only reads it (never creates, changes or deletes it, whatever
+    /// `deletionPolicy` says) and reports in `status.drift` the fields that differ from this
+    /// spec; an object that does not exist is reported as `NotFound`.
+    #[serde(default)]
+    pub management_policy: ManagementPolicy,
+
     /// `Delete` (default) removes the API from Auth0 when this resource is deleted (Auth0 then
     /// deletes its client grants too); `Orphan` leaves it.
     #[serde(default)]
@@ -208,6 +215,14 @@ pub struct Auth0ResourceServerStatus {
     /// `cluster/<name>`), recorded when it was first synced: `spec.tenantRef` cannot change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<String>,
+    /// The managed fields whose Auth0 value differed from the spec (names only, never values):
+    /// with `Observe`, the fields that differ now; with `Manage`, the fields the last
+    /// correction of a change made outside Kubernetes set back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Vec<String>>,
+    /// When drift was last seen (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_drift_time: Option<String>,
 }
 
 impl HasConditions for Auth0ResourceServerStatus {
