@@ -185,6 +185,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             "    token: curl -s {}/oauth/token -d grant_type=client_credentials -d client_id={SIM_CLIENT_ID} -d client_secret={SIM_CLIENT_SECRET} -d audience=https://{SIM_DOMAIN}/api/v2/",
             s.base_url().trim_end_matches('/')
         ));
+        seed_hand_made(&s);
+        line(format!(
+            "    seeded as if made in the dashboard: applications Legacy Portal and Reporting Job, API https://reports.example.com/api and a grant (bring them under the operator: README, \"Adopting an existing tenant\"):\n      AUTH0_DOMAIN={SIM_DOMAIN} AUTH0_CLIENT_ID={SIM_CLIENT_ID} AUTH0_CLIENT_SECRET={SIM_CLIENT_SECRET} AUTH0_BASE_URL={} auth0-operator import --namespace default --output imported/",
+            s.base_url().trim_end_matches('/')
+        ));
         let tenant = Auth0Config::new(SIM_DOMAIN, SIM_CLIENT_ID, SIM_CLIENT_SECRET)
             .with_base_url(s.base_url().parse().context("simulator URL")?);
         let mut c = OperatorConfig::new(tenant.clone());
@@ -969,6 +974,29 @@ async fn report(
             log_file.display()
         ));
     }
+}
+
+/// Applications, an API and a grant "made by hand" in the simulator before the operator runs,
+/// for trying `auth0-operator import` (README, "Adopting an existing tenant").
+fn seed_hand_made(sim: &Simulator) {
+    sim.create_client_out_of_band(json!({
+        "name": "Legacy Portal",
+        "app_type": "regular_web",
+        "callbacks": ["https://portal.example.com/callback"],
+        "allowed_logout_urls": ["https://portal.example.com/"],
+        "client_metadata": {"team": "web"},
+    }));
+    let job = sim.create_client_out_of_band(json!({
+        "name": "Reporting Job",
+        "app_type": "non_interactive",
+        "grant_types": ["client_credentials"],
+    }));
+    sim.add_resource_server_with_scopes("https://reports.example.com/api", &["read:reports"]);
+    sim.create_grant_out_of_band(json!({
+        "client_id": job["client_id"],
+        "audience": "https://reports.example.com/api",
+        "scope": ["read:reports"],
+    }));
 }
 
 #[cfg(test)]

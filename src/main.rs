@@ -23,6 +23,9 @@ enum Command {
     /// operator and the examples, until Ctrl-C. Run it through `scripts/dev.sh`.
     #[cfg(all(feature = "sim", feature = "envtest"))]
     Dev(Box<auth0_operator::dev::DevArgs>),
+    /// Write manifests for an existing tenant's applications, APIs and grants (observe-only
+    /// unless --manage), so it can be brought under the operator without a change in Auth0.
+    Import(Box<auth0_operator::import::ImportArgs>),
     /// Print the CustomResourceDefinitions as YAML (or write one file per CRD with --dir).
     Crds {
         /// Write `<plural>.<group>.yaml` files into this directory instead of printing.
@@ -59,6 +62,23 @@ fn main() -> ExitCode {
                 }
             }
             ExitCode::SUCCESS
+        }
+        Command::Import(args) => {
+            let rt = match runtime() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            auth0_operator::auth0::install_crypto_provider();
+            match rt.block_on(auth0_operator::import::run(*args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         #[cfg(all(feature = "sim", feature = "envtest"))]
         Command::Dev(mut args) => {

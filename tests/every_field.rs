@@ -87,6 +87,10 @@ const KINDS: &[KindRules] = &[
                 "decides when the operator rotates the credential (tests/rotation.rs)",
             ),
             (
+                "managementPolicy",
+                "decides whether the operator writes to Auth0 at all (tests/import.rs)",
+            ),
+            (
                 "clientId",
                 "adopts an existing client by id instead of creating one",
             ),
@@ -100,6 +104,14 @@ const KINDS: &[KindRules] = &[
     KindRules {
         kind: "Auth0ClientGrant",
         operator_only: &[
+            (
+                "managementPolicy",
+                "decides whether the operator writes to Auth0 at all (tests/import.rs)",
+            ),
+            (
+                "grantId",
+                "adopts an existing grant by id instead of creating one",
+            ),
             (
                 "tenantRef",
                 "selects the tenant (and its credentials) the operator talks to",
@@ -138,6 +150,10 @@ const KINDS: &[KindRules] = &[
     KindRules {
         kind: "Auth0ResourceServer",
         operator_only: &[
+            (
+                "managementPolicy",
+                "decides whether the operator writes to Auth0 at all (tests/import.rs)",
+            ),
             (
                 "tenantRef",
                 "selects the tenant (and its credentials) the operator talks to",

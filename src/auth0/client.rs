@@ -55,6 +55,14 @@ pub fn missing_scopes(granted: &[String]) -> Vec<&'static str> {
         .collect()
 }
 
+/// What [`Auth0Client::list_everything`] lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listing {
+    Clients,
+    ResourceServers,
+    ClientGrants,
+}
+
 /// Page size for list calls (Auth0's maximum).
 const PER_PAGE: usize = 100;
 /// Safety stop for pagination (100 000 objects, Auth0's enterprise entity cap).
@@ -538,6 +546,60 @@ impl Auth0Client {
         filters: Vec<(&'static str, String)>,
         key: &str,
     ) -> Result<Vec<T>, Auth0Error> {
+        self.list_all_with(ep, url, filters, key, &mut |_| {}).await
+    }
+
+    /// Every object of a kind as Auth0 returns it (every field; clients with
+    /// `is_global=false`), calling `progress` with the count after each page: for
+    /// `auth0-operator import`.
+    pub async fn list_everything(
+        &self,
+        what: Listing,
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<Vec<serde_json::Value>, Auth0Error> {
+        match what {
+            Listing::Clients => {
+                let query = vec![("is_global", "false".to_string())];
+                self.list_all_with(
+                    &LIST_CLIENTS,
+                    self.url(&["clients"]),
+                    query,
+                    "clients",
+                    progress,
+                )
+                .await
+            }
+            Listing::ResourceServers => {
+                self.list_all_with(
+                    &LIST_RS,
+                    self.url(&["resource-servers"]),
+                    vec![],
+                    "resource_servers",
+                    progress,
+                )
+                .await
+            }
+            Listing::ClientGrants => {
+                self.list_all_with(
+                    &LIST_GRANTS,
+                    self.url(&["client-grants"]),
+                    vec![],
+                    "client_grants",
+                    progress,
+                )
+                .await
+            }
+        }
+    }
+
+    async fn list_all_with<T: DeserializeOwned>(
+        &self,
+        ep: &'static Endpoint,
+        url: Url,
+        filters: Vec<(&'static str, String)>,
+        key: &str,
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<Vec<T>, Auth0Error> {
         let mut all: Vec<T> = Vec::new();
         for page in 0..MAX_PAGES {
             let mut query = filters.clone();
@@ -549,6 +611,7 @@ impl Auth0Client {
                 parse_page::<T>(&body, key).map_err(|e| Auth0Error::decode(ep.label, &e))?;
             let n = parsed.items.len();
             all.extend(parsed.items);
+            progress(all.len());
             let done = match parsed.total {
                 Some(total) => all.len() as u64 >= total || n == 0,
                 None => n < PER_PAGE,

@@ -246,7 +246,7 @@ pub struct Auth0ClientSpec {
     /// `deletionPolicy` says) and reports in `status.drift` the fields that differ from this
     /// spec; an object that does not exist is reported as `NotFound`. With `Observe` the credentials Secret is still written
     /// (from the application's client secret), so an existing application can be consumed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "ManagementPolicy::is_manage")]
     pub management_policy: ManagementPolicy,
 
     /// `Delete` (default) removes the Auth0 application when this resource is deleted; `Orphan`

@@ -25,6 +25,13 @@ pub enum ManagementPolicy {
     Observe,
 }
 
+impl ManagementPolicy {
+    /// The default (not written out).
+    pub fn is_manage(&self) -> bool {
+        *self == ManagementPolicy::Manage
+    }
+}
+
 /// Condition type beside `Ready`: whether the Auth0 object matches the spec (`Observe`: it does
 /// or it drifted; `Manage`: it does, after correcting any drift).
 pub const CONDITION_IN_SYNC: &str = "InSync";

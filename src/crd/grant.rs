@@ -127,7 +127,7 @@ pub struct Auth0ClientGrantSpec {
     /// Auth0 object. `Observe`: it only reads it (never creates, changes or deletes it, whatever
     /// `deletionPolicy` says) and reports in `status.drift` the fields that differ from this
     /// spec; an object that does not exist is reported as `NotFound`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "ManagementPolicy::is_manage")]
     pub management_policy: ManagementPolicy,
 
     /// Adopt the existing grant with this id (`cgr_…`) instead of creating one; its client and
