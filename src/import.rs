@@ -870,3 +870,114 @@ fn summary(i: &Imported, output: &str, manage: bool) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_of(raw: Value) -> Map<String, Value> {
+        client_spec(&raw).unwrap().0
+    }
+
+    /// What Auth0 returns for a create with only these settings (its defaults for the type).
+    fn created(app_type: &str, tem: Option<&str>) -> Value {
+        let mut v = client_defaults(Some(app_type), tem, true);
+        v["name"] = json!("App");
+        v["app_type"] = json!(app_type);
+        match tem {
+            Some(t) => v["token_endpoint_auth_method"] = json!(t),
+            None => drop(
+                v.as_object_mut()
+                    .unwrap()
+                    .remove("token_endpoint_auth_method"),
+            ),
+        }
+        v
+    }
+
+    #[test]
+    fn auth0_defaults_are_stripped_per_application_type() {
+        for (app_type, tem) in [
+            ("spa", Some("none")),
+            ("native", Some("none")),
+            ("regular_web", Some("client_secret_post")),
+            ("non_interactive", Some("client_secret_post")),
+            ("non_interactive", None),
+            ("regular_web", Some("client_secret_basic")),
+        ] {
+            let spec = spec_of(created(app_type, tem));
+            let mut keys: Vec<&str> = spec.keys().map(String::as_str).collect();
+            keys.sort();
+            let mut want = vec!["appType", "name"];
+            if tem == Some("client_secret_basic") {
+                // Not the type's default method: written.
+                want.push("tokenEndpointAuthMethod");
+            }
+            want.sort();
+            assert_eq!(
+                keys, want,
+                "{app_type} {tem:?}: only what differs is written"
+            );
+        }
+    }
+
+    #[test]
+    fn what_differs_is_written_as_the_operator_compares_it() {
+        let mut raw = created("spa", Some("none"));
+        raw["callbacks"] = json!(["https://a.example.com/cb"]);
+        raw["grant_types"] = json!(["authorization_code"]);
+        raw["jwt_configuration"] =
+            json!({"secret_encoded": false, "lifetime_in_seconds": 600, "alg": "RS256"});
+        raw["refresh_token"]["rotation_type"] = json!("rotating");
+        raw["client_metadata"] = json!({"team": "web"});
+        raw["is_first_party"] = json!(false);
+        raw["addons"] = json!({"samlp": {"audience": "x"}});
+        raw["mobile"] = json!({"ios": {"team_id": "T"}});
+        raw["signing_keys"] = json!([{"cert": "c"}]);
+        let (spec, inexpressible) = client_spec(&raw).unwrap();
+        assert_eq!(spec["callbacks"], json!(["https://a.example.com/cb"]));
+        assert_eq!(spec["grantTypes"], json!(["authorization_code"]));
+        assert_eq!(
+            spec["jwtConfiguration"],
+            json!({"lifetimeInSeconds": 600, "alg": "RS256"})
+        );
+        assert_eq!(spec["refreshToken"]["rotationType"], "rotating");
+        assert_eq!(spec["refreshToken"]["expirationType"], "non-expiring");
+        assert_eq!(spec["clientMetadata"], json!({"team": "web"}));
+        assert_eq!(spec["isFirstParty"], false);
+        assert_eq!(inexpressible, ["addons", "mobile"]);
+        // The operator finds nothing to change against the same client.
+        let typed: Auth0ClientSpec = serde_json::from_value(Value::Object(spec)).unwrap();
+        let observed: crate::auth0::Client = serde_json::from_value(raw).unwrap();
+        let update = crate::controller::build::client_update(&typed, &BTreeMap::new(), &observed);
+        assert!(update.is_empty(), "{update:?}");
+    }
+
+    #[test]
+    fn unsupported_clients_are_refused_with_a_reason() {
+        let e = client_spec(&json!({"name": "x", "app_type": "sso_integration"})).unwrap_err();
+        assert!(e.contains("sso_integration cannot be expressed"), "{e}");
+        let e = client_spec(&json!({"name": "x", "app_type": "non_interactive",
+            "client_authentication_methods": {"private_key_jwt": {"credentials": [{"id": "c"}]}}}))
+        .unwrap_err();
+        assert!(e.contains("keys registered outside the operator"), "{e}");
+        let e = client_spec(&json!({"name": "x", "description": "d".repeat(200)})).unwrap_err();
+        assert!(e.contains("description is longer than 140"), "{e}");
+    }
+
+    #[test]
+    fn names_are_dns_labels_with_a_suffix_only_on_collision() {
+        assert_eq!(
+            dns_name("Billing Worker (prod)", "x"),
+            "billing-worker-prod"
+        );
+        assert_eq!(dns_name("!!!", "client"), "client");
+        assert_eq!(dns_name(&"a".repeat(80), "x").len(), 63);
+        let names = unique_names(&[
+            ("web".into(), "AbCdEfGh12345678".into()),
+            ("web".into(), "ZzZzZzZz87654321".into()),
+            ("api".into(), "id1".into()),
+        ]);
+        assert_eq!(names, ["web-12345678", "web-87654321", "api"]);
+    }
+}

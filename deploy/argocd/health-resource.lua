@@ -13,7 +13,10 @@
 --   being deleted                          -> Progressing "Deleting"
 --   no status / no Ready condition yet     -> Progressing "Waiting for the operator"
 --   observedGeneration < generation        -> Progressing "Reconciling generation N"
---   Ready=True                             -> Healthy     (condition message)
+--   Ready=True                             -> Healthy     (condition message; with InSync=False,
+--                                             i.e. managementPolicy Observe and drift, the
+--                                             drift is appended: the object works, and the
+--                                             message says what differs from the spec)
 --   Ready=False, ClientNotReady, ResourceServerNotReady, TenantNotFound, TenantNotReady,
 --   Reconciling, RateLimited or Auth0Unavailable
 --                                          -> Progressing (condition message; the operator waits
@@ -53,10 +56,14 @@ if meta.deletionTimestamp ~= nil then
 end
 
 local ready = nil
+local insync = nil
 if obj.status ~= nil and obj.status.conditions ~= nil then
   for _, c in ipairs(obj.status.conditions) do
     if c.type == "Ready" then
       ready = c
+    end
+    if c.type == "InSync" then
+      insync = c
     end
   end
 end
@@ -79,6 +86,9 @@ end
 if ready.status == "True" then
   hs.status = "Healthy"
   hs.message = describe(ready, "Ready")
+  if insync ~= nil and insync.status == "False" then
+    hs.message = hs.message .. "; " .. describe(insync, "Drifted")
+  end
 elseif ready.status == "False" then
   if ready.reason ~= nil and waiting[ready.reason] then
     hs.status = "Progressing"

@@ -93,8 +93,12 @@ impl super::Kind for Auth0Client {
     }
 
     fn synced_message(&self, seen: &Seen) -> String {
+        let state = match self.spec.management_policy {
+            ManagementPolicy::Manage => "is in sync",
+            ManagementPolicy::Observe => "is observed (managementPolicy Observe)",
+        };
         format!(
-            "Auth0 client {} is in sync; credentials are in Secret {}",
+            "Auth0 client {} {state}; credentials are in Secret {}",
             seen.client_id.as_deref().unwrap_or_default(),
             self.secret_name()
         )

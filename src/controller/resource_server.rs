@@ -130,8 +130,12 @@ impl super::Kind for Auth0ResourceServer {
             Some(n) => format!(" with {n} scopes"),
             None => String::new(),
         };
+        let state = match self.spec.management_policy {
+            ManagementPolicy::Manage => "matches the spec",
+            ManagementPolicy::Observe => "is observed (managementPolicy Observe)",
+        };
         format!(
-            "API {} ({}){scopes} matches the spec",
+            "API {} ({}){scopes} {state}",
             seen.id.as_deref().unwrap_or_default(),
             self.spec.identifier
         )
