@@ -187,7 +187,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         ));
         seed_hand_made(&s);
         line(format!(
-            "    seeded as if made in the dashboard: applications Legacy Portal and Reporting Job, API https://reports.example.com/api and a grant (bring them under the operator: README, \"Adopting an existing tenant\"):\n      AUTH0_DOMAIN={SIM_DOMAIN} AUTH0_CLIENT_ID={SIM_CLIENT_ID} AUTH0_CLIENT_SECRET={SIM_CLIENT_SECRET} AUTH0_BASE_URL={} auth0-operator import --namespace default --output imported/",
+            "    seeded as if made in the dashboard: applications Legacy Portal and Reporting Job, API https://reports.example.com/api and a grant (bring them under the operator: README, \"Adopting an existing tenant\"):\n      AUTH0_DOMAIN={SIM_DOMAIN} AUTH0_CLIENT_ID={SIM_CLIENT_ID} AUTH0_CLIENT_SECRET={SIM_CLIENT_SECRET} AUTH0_BASE_URL={} cargo run -q --bin auth0-operator -- import --namespace default --output imported/",
             s.base_url().trim_end_matches('/')
         ));
         let tenant = Auth0Config::new(SIM_DOMAIN, SIM_CLIENT_ID, SIM_CLIENT_SECRET)

@@ -169,8 +169,10 @@ impl Metrics {
         self.sources.auth0.lock().remove(tenant);
     }
 
-    /// Adds caches whose objects are counted by readiness.
+    /// Adds caches whose objects are counted by readiness (and shows the kind's drift
+    /// corrections from 0).
     pub fn add_store<K: crate::controller::Kind>(&self, store: Store<K>) {
+        let _ = self.drift.get_or_create(&KindLabel { kind: K::KIND });
         self.sources
             .kinds
             .lock()

@@ -856,6 +856,7 @@ fn tables_naming_missing_fields_fail() {
             ("tenantRef", "-"),
             ("deletionPolicy", "-"),
             ("adopt", "-"),
+            ("managementPolicy", "-"),
             ("noLongerThere", "-"),
         ],
         create_only: &[("identifier", "-"), ("scopes[].gone", "-")],

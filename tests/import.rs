@@ -398,7 +398,10 @@ async fn importing_changes_nothing_and_drift_shows_or_is_corrected() {
         async move {
             let c = clients.get("billing-worker").await.ok()?;
             let st = c.status.as_ref()?;
-            (st.drift.as_ref()? == &vec!["grantTypes".to_string()]).then_some(c)
+            // (The drift corrected under Manage is listed until then: wait for the report.)
+            let in_sync = st.conditions.iter().find(|x| x.type_ == "InSync")?;
+            (in_sync.reason == "Drifted" && st.drift.as_ref()? == &vec!["grantTypes".to_string()])
+                .then_some(c)
         }
     })
     .await;
