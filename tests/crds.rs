@@ -303,6 +303,18 @@ fn cel_grant_exactly_one_client_and_immutable_audience() {
         e.iter().any(|m| m.contains("audience is immutable")),
         "{e:?}"
     );
+    // grantId: set at creation only, never changed.
+    let adopting = grant(
+        json!({"clientRef": {"name": "web"}, "audience": "https://api/", "grantId": "cgr_1"}),
+    );
+    assert!(cel_errors(&adopting, None::<&Auth0ClientGrant>).is_empty());
+    for (new, old) in [(&adopting, &by_ref), (&by_ref, &adopting)] {
+        let e = cel_errors(new, Some(old));
+        assert!(
+            e.iter().any(|m| m.contains("grantId is immutable")),
+            "{e:?}"
+        );
+    }
     let rescoped = grant(
         json!({"clientRef": {"name": "web"}, "audience": "https://api/", "scopes": ["read:x"]}),
     );

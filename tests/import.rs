@@ -640,3 +640,75 @@ async fn pages_collisions_and_options() {
         "APIs not imported: audience: {g}"
     );
 }
+
+/// `--tenant-ref`: the import reads the tenant of an `Auth0Tenant` with the credentials in its
+/// Secret (through the kubeconfig, with the operator's tenant policy), and the manifests name
+/// it in `tenantRef`.
+#[tokio::test]
+async fn a_tenant_object_is_read_with_its_credentials() {
+    let Some(w) = world("a_tenant_object_is_read_with_its_credentials", &[]).await else {
+        return;
+    };
+    namespace(&w.kube, NS).await;
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "mgmt"},
+        "stringData": {"AUTH0_CLIENT_ID": MGMT_ID, "AUTH0_CLIENT_SECRET": MGMT_SECRET}
+    }))
+    .unwrap();
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(w.kube.clone(), NS)
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let tenant: auth0_operator::crd::Auth0Tenant = serde_json::from_value(json!({
+        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Tenant",
+        "metadata": {"name": "prod"},
+        "spec": {"domain": DOMAIN, "baseUrl": w.sim.base_url(), "credentialsSecretRef": {"name": "mgmt"}}
+    }))
+    .unwrap();
+    Api::<auth0_operator::crd::Auth0Tenant>::namespaced(w.kube.clone(), NS)
+        .create(&PostParams::default(), &tenant)
+        .await
+        .unwrap();
+    w.sim
+        .create_client_out_of_band(json!({"name": "Dashboard App", "app_type": "regular_web"}));
+    let run = |policy: &'static [(&'static str, &'static str)]| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_auth0-operator"));
+        cmd.args([
+            "import",
+            "--namespace",
+            NS,
+            "--tenant-ref",
+            "Auth0Tenant/prod",
+        ])
+        .env("KUBECONFIG", w.env.kubeconfig_path())
+        .env_remove("AUTH0_DOMAIN")
+        .env_remove("AUTH0_CLIENT_ID")
+        .env_remove("AUTH0_CLIENT_SECRET");
+        for (k, v) in policy {
+            cmd.env(k, v);
+        }
+        cmd.output()
+    };
+    // The operator's tenant policy applies: a base URL needs ALLOW_TENANT_BASE_URL.
+    let refused = run(&[("ALLOWED_TENANT_DOMAINS", "*.auth0.test")])
+        .await
+        .unwrap();
+    assert!(!refused.status.success());
+    let e = String::from_utf8_lossy(&refused.stderr);
+    assert!(e.contains("ALLOW_TENANT_BASE_URL"), "{e}");
+    let out = run(&[
+        ("ALLOWED_TENANT_DOMAINS", "*.auth0.test"),
+        ("ALLOW_TENANT_BASE_URL", "true"),
+    ])
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let docs = documents(&String::from_utf8(out.stdout).unwrap());
+    let app = docs
+        .iter()
+        .find(|d| d["metadata"]["name"] == "dashboard-app")
+        .unwrap_or_else(|| panic!("{docs:?} {stderr}"));
+    assert_eq!(app["spec"]["tenantRef"], json!({"name": "prod"}));
+    assert_eq!(app["metadata"]["namespace"], NS);
+}

@@ -1274,6 +1274,28 @@ mod tests {
     }
 
     #[test]
+    fn a_grant_keeps_the_grant_it_adopted() {
+        let spec: Auth0ClientGrantSpec = serde_json::from_value(
+            json!({"clientId": "c", "audience": "https://api/", "grantId": "cgr_2"}),
+        )
+        .unwrap();
+        let status = Auth0ClientGrantStatus {
+            grant_id: Some("cgr_1".into()),
+            ..Default::default()
+        };
+        let e = validate_grant_spec(&spec, Some(&status)).unwrap_err();
+        assert!(
+            e.contains("grantId is immutable: this resource manages grant cgr_1, not cgr_2"),
+            "{e}"
+        );
+        let same = Auth0ClientGrantStatus {
+            grant_id: Some("cgr_2".into()),
+            ..Default::default()
+        };
+        assert_eq!(validate_grant_spec(&spec, Some(&same)), Ok(()));
+    }
+
+    #[test]
     fn the_lifecycle_rules_are_the_operators_too() {
         let check = |spec: serde_json::Value| {
             let mut spec = spec;
