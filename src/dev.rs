@@ -186,10 +186,9 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             s.base_url().trim_end_matches('/')
         ));
         seed_hand_made(&s);
-        line(format!(
-            "    seeded as if made in the dashboard: applications Legacy Portal and Reporting Job, API https://reports.example.com/api and a grant (bring them under the operator: README, \"Adopting an existing tenant\"):\n      AUTH0_DOMAIN={SIM_DOMAIN} AUTH0_CLIENT_ID={SIM_CLIENT_ID} AUTH0_CLIENT_SECRET={SIM_CLIENT_SECRET} AUTH0_BASE_URL={} cargo run -q --bin auth0-operator -- import --namespace default --output imported/",
-            s.base_url().trim_end_matches('/')
-        ));
+        line(
+            "    seeded as if made in the dashboard: applications Legacy Portal and Reporting Job, API https://reports.example.com/api and a grant (to import, see the end of this report)",
+        );
         let tenant = Auth0Config::new(SIM_DOMAIN, SIM_CLIENT_ID, SIM_CLIENT_SECRET)
             .with_base_url(s.base_url().parse().context("simulator URL")?);
         let mut c = OperatorConfig::new(tenant.clone());
@@ -306,6 +305,14 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         "    kubectl describe auth0tenant {DEV_TENANT}{in_ns}"
     ));
     line(format!("    kubectl describe auth0client web-app{in_ns}"));
+    if sim.is_some() {
+        // The hand-made objects of the simulator, brought under the operator (README,
+        // "Adopting an existing tenant"): read through the dev tenant's object.
+        line(format!(
+            "    ALLOWED_TENANT_DOMAINS={SIM_DOMAIN} ALLOW_TENANT_BASE_URL=true cargo run -q --bin auth0-operator -- import --namespace {} --tenant-ref Auth0Tenant/{DEV_TENANT} --match 'Legacy|Reporting|reports' --output imported/ && kubectl apply -f imported/",
+            args.namespace
+        ));
+    }
     line(format!("Operator log: {log_hint}"));
     if !args.once {
         line("Press Ctrl-C to stop everything.");
