@@ -256,21 +256,7 @@ fn camel_keys(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.iter()
-                .map(|(k, v)| {
-                    let mut out = String::new();
-                    let mut up = false;
-                    for c in k.chars() {
-                        if c == '_' {
-                            up = true;
-                        } else if up {
-                            out.push(c.to_ascii_uppercase());
-                            up = false;
-                        } else {
-                            out.push(c);
-                        }
-                    }
-                    (out, v.clone())
-                })
+                .map(|(k, v)| (crate::controller::build::camel_case(k), v.clone()))
                 .collect(),
         ),
         other => other.clone(),
@@ -713,7 +699,6 @@ pub fn to_yaml(objects: &[(String, String, Value)]) -> String {
 /// The Management API client for the import: the default tenant from the environment, or the
 /// tenant object `--tenant-ref` names (with its credentials Secret, through the kubeconfig).
 async fn auth0_for(args: &ImportArgs) -> anyhow::Result<(Auth0Config, Option<(String, String)>)> {
-    use crate::controller::tenant::{TenantObject, tenant_config};
     let config = args.run.resolve().map_err(|e| anyhow::anyhow!("{e}"))?;
     let Some(r) = &args.tenant_ref else {
         let auth0 = config.auth0.clone().ok_or_else(|| {
@@ -729,29 +714,13 @@ async fn auth0_for(args: &ImportArgs) -> anyhow::Result<(Auth0Config, Option<(St
     let kube = kube::Client::try_default().await?;
     let (view_secret, auth0) = match kind {
         "Auth0Tenant" => {
-            let api: kube::Api<crate::crd::Auth0Tenant> =
-                kube::Api::namespaced(kube.clone(), &args.namespace);
-            let t = api.get(name).await?;
-            let view = t.view();
-            let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
-                kube::Api::namespaced(kube.clone(), &view.secret_namespace);
-            let s = secrets.get_opt(view.secret_name).await?;
-            (
-                view.secret_name.to_string(),
-                tenant_config(&view, &config.tenant_policy, s.as_ref()),
-            )
+            let api = kube::Api::namespaced(kube.clone(), &args.namespace);
+            tenant_object_config::<crate::crd::Auth0Tenant>(&kube, api, name, &config).await?
         }
         "ClusterAuth0Tenant" => {
-            let api: kube::Api<crate::crd::ClusterAuth0Tenant> = kube::Api::all(kube.clone());
-            let t = api.get(name).await?;
-            let view = t.view();
-            let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
-                kube::Api::namespaced(kube.clone(), &view.secret_namespace);
-            let s = secrets.get_opt(view.secret_name).await?;
-            (
-                view.secret_name.to_string(),
-                tenant_config(&view, &config.tenant_policy, s.as_ref()),
-            )
+            let api = kube::Api::all(kube.clone());
+            tenant_object_config::<crate::crd::ClusterAuth0Tenant>(&kube, api, name, &config)
+                .await?
         }
         other => anyhow::bail!(
             "--tenant-ref {r}: unknown kind {other} (Auth0Tenant or ClusterAuth0Tenant)"
@@ -760,6 +729,28 @@ async fn auth0_for(args: &ImportArgs) -> anyhow::Result<(Auth0Config, Option<(St
     let auth0 =
         auth0.map_err(|(_, why)| anyhow::anyhow!("tenant {r} (Secret {view_secret}): {why}"))?;
     Ok((auth0, Some((kind.to_string(), name.to_string()))))
+}
+
+/// The settings of the tenant object `name` (its credentials Secret, under the operator's
+/// tenant policy): the Secret's name, and the settings or why there are none.
+async fn tenant_object_config<T: crate::controller::tenant::TenantObject>(
+    kube: &kube::Client,
+    api: kube::Api<T>,
+    name: &str,
+    config: &crate::config::OperatorConfig,
+) -> anyhow::Result<(
+    String,
+    Result<Auth0Config, (crate::controller::tenant::TenantReason, String)>,
+)> {
+    let t = api.get(name).await?;
+    let view = t.view();
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(kube.clone(), &view.secret_namespace);
+    let s = secrets.get_opt(view.secret_name).await?;
+    Ok((
+        view.secret_name.to_string(),
+        crate::controller::tenant::tenant_config(&view, &config.tenant_policy, s.as_ref()),
+    ))
 }
 
 /// Reads the tenant (with a progress line on stderr for long listings).

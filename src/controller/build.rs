@@ -536,6 +536,23 @@ pub fn update_fields(update: &ClientUpdate) -> Vec<String> {
     }
 }
 
+/// `snake_case` (Auth0's field names) as `camelCase` (the CRDs').
+pub fn camel_case(snake: &str) -> String {
+    let mut name = String::new();
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            name.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            name.push(c);
+        }
+    }
+    name
+}
+
 /// The spec names (camelCase) of the Auth0 fields a PATCH body sets, for `status.drift`: the
 /// operator's own `client_metadata` tags and the secret-method switch are named as the spec
 /// fields that cause them.
@@ -545,21 +562,7 @@ pub fn spec_field_names(auth0_fields: &[String]) -> Vec<String> {
         .map(|f| match f.as_str() {
             "scope" => "scopes".to_string(),
             "client_authentication_methods" => "authentication".to_string(),
-            other => {
-                let mut name = String::new();
-                let mut upper = false;
-                for c in other.chars() {
-                    if c == '_' {
-                        upper = true;
-                    } else if upper {
-                        name.push(c.to_ascii_uppercase());
-                        upper = false;
-                    } else {
-                        name.push(c);
-                    }
-                }
-                name
-            }
+            other => camel_case(other),
         })
         .collect();
     out.sort();
