@@ -92,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
         error_rate: args.fault_rate,
         latency: Duration::from_millis(args.latency_ms),
         drop_rate: args.drop_rate,
+        garbage_rate: 0.0,
     };
     let sim = Simulator::start_on(cfg, args.listen).await?;
     println!("auth0-sim listening on {}", sim.base_url());

@@ -125,6 +125,39 @@ pub struct Faults {
     pub latency: Duration,
     /// Fraction (0..=1) of requests whose connection is closed without a response.
     pub drop_rate: f64,
+    /// Fraction (0..=1) of requests answered with something that is not Auth0's answer, as a
+    /// misbehaving proxy or a broken deployment would give (the request is not carried out):
+    /// an HTML error page, truncated JSON, an empty body, JSON of the wrong shape, a huge body.
+    pub garbage_rate: f64,
+}
+
+/// The answers [`Faults::garbage_rate`] picks from: (status, content type, body).
+pub fn garbage_answers() -> Vec<(u16, &'static str, Vec<u8>)> {
+    let huge = {
+        let mut b = b"{\"clients\":[".to_vec();
+        for i in 0..20_000 {
+            if i > 0 {
+                b.push(b',');
+            }
+            b.extend_from_slice(b"{\"padding\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}");
+        }
+        b.extend_from_slice(b"]}");
+        b
+    };
+    vec![
+        (
+            502,
+            "text/html",
+            b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>".to_vec(),
+        ),
+        (200, "text/html", b"<!DOCTYPE html><html><body>Sign in to continue</body></html>".to_vec()),
+        (200, "application/json", b"{\"client_id\": \"abc\", \"name\": \"trunc".to_vec()),
+        (200, "application/json", Vec::new()),
+        (200, "application/json", b"{\"client_id\": 5, \"name\": [\"x\"], \"scope\": {}}".to_vec()),
+        (200, "application/json", b"null".to_vec()),
+        (500, "application/json", b"{\"statusCode\": \"five hundred\", \"message\": null}".to_vec()),
+        (200, "application/json", huge),
+    ]
 }
 
 /// One served request (including `/oauth/token`), in order.

@@ -552,17 +552,31 @@ async fn api(
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }
-    let (drop_it, error_it, err_503) = {
+    let (drop_it, error_it, err_503, garbage) = {
         let mut rng = rand::rng();
         (
             faults.drop_rate > 0.0 && rng.random::<f64>() < faults.drop_rate,
             faults.error_rate > 0.0 && rng.random::<f64>() < faults.error_rate,
             rng.random::<bool>(),
+            (faults.garbage_rate > 0.0 && rng.random::<f64>() < faults.garbage_rate)
+                .then(|| rng.random::<u32>() as usize),
         )
     };
     if drop_it {
         conn.0.kill();
         return (Body::empty().into_response(), 0);
+    }
+    if let Some(pick) = garbage {
+        let answers = super::garbage_answers();
+        let (status, content_type, body) = answers[pick % answers.len()].clone();
+        let mut r = (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+            body,
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        return (r, status);
     }
     let outcome = shared.bucket.lock().take();
     let (mut resp, status) = if !outcome.allowed {

@@ -1,0 +1,594 @@
+//! A seeded chaos run: the operator **binary** against the real API server and two simulated
+//! tenants, under a schedule of user actions (creates, edits, deletes with both policies,
+//! deleted Secrets, a foreign Secret, rotations) interleaved with faults (SIGKILLs of the
+//! operator, Auth0 5xx, dropped connections, answers that are not Auth0's, latency spikes, a 429
+//! storm, a full outage). After the faults stop and a bounded settle time, the promises are
+//! checked as invariants and the figures printed as a table.
+//!
+//! CI runs the small configuration (12 applications, 4 kills, 3 s outages); the large one is
+//! `CHAOS_N=200 CHAOS_K=50 CHAOS_OUTAGE_SECS=30 cargo nextest run --test chaos --no-capture`
+//! (README, "What it survives"). `CHAOS_SEED` replays a run's schedule.
+
+mod common;
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::{Duration, Instant},
+};
+
+use auth0_operator::{
+    crd::{Auth0Client, Auth0ClientGrant, Auth0Tenant},
+    sim::{Faults, SimConfig, Simulator},
+};
+use common::*;
+use k8s_openapi::api::core::v1::{Event, Secret};
+use kube::{
+    Api,
+    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
+};
+use serde_json::{Value, json};
+
+const API_A: &str = "https://chaos-a.example.com/api";
+const API_B: &str = "https://chaos-b.example.com/api";
+const DOMAIN_B: &str = "chaos-b.auth0.test";
+
+/// xorshift64*: a failing seed replays the same schedule.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// One managed application of the run.
+#[derive(Clone, Debug)]
+struct App {
+    ns: &'static str,
+    name: String,
+    /// Alive in Kubernetes (not deleted by the schedule).
+    live: bool,
+    /// Deleted with `deletionPolicy: Orphan`: its Auth0 client must stay (exactly one).
+    orphaned_uid: Option<String>,
+    /// Deleted with `Delete`: no Auth0 client may keep its UID.
+    deleted_uid: Option<String>,
+    key: bool,
+}
+
+fn tally(counts: &mut BTreeMap<&'static str, u64>, what: &'static str) {
+    *counts.entry(what).or_default() += 1;
+}
+
+#[tokio::test]
+async fn chaos_run_keeps_every_promise() {
+    let Some(w) = world("chaos_run_keeps_every_promise", &[API_A]).await else {
+        return;
+    };
+    let n = env_or("CHAOS_N", 12) as usize;
+    let kills = env_or("CHAOS_K", 4);
+    let seed = std::env::var("CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    println!("chaos: CHAOS_SEED={seed} CHAOS_N={n} CHAOS_K={kills}");
+    let mut rng = Rng(seed);
+    let mut injected: BTreeMap<&'static str, u64> = BTreeMap::new();
+
+    // Tenant A: the operator's default tenant (the world's simulator). Tenant B: an
+    // Auth0Tenant in namespace chaos-b with its own simulator.
+    let mut cfg_b = SimConfig::new(DOMAIN_B, "m2m-b", "secret-b");
+    cfg_b.audiences = vec![API_B.to_string()];
+    let sim_b = Simulator::start(cfg_b).await.unwrap();
+    let sims = [(&*w.sim, "chaos-a"), (&sim_b, "chaos-b")];
+    for ns in ["chaos-a", "chaos-b"] {
+        namespace(&w.kube, ns).await;
+    }
+    let mgmt: Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "mgmt"},
+        "stringData": {"AUTH0_CLIENT_ID": "m2m-b", "AUTH0_CLIENT_SECRET": "secret-b"}
+    }))
+    .unwrap();
+    Api::<Secret>::namespaced(w.kube.clone(), "chaos-b")
+        .create(&PostParams::default(), &mgmt)
+        .await
+        .unwrap();
+    let tenant: Auth0Tenant = serde_json::from_value(json!({
+        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Tenant",
+        "metadata": {"name": "b"},
+        "spec": {"domain": DOMAIN_B, "baseUrl": sim_b.base_url(), "credentialsSecretRef": {"name": "mgmt"}}
+    }))
+    .unwrap();
+    Api::<Auth0Tenant>::namespaced(w.kube.clone(), "chaos-b")
+        .create(&PostParams::default(), &tenant)
+        .await
+        .unwrap();
+    // A Secret someone else made, in the way of one application: never overwritten.
+    let foreign: Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "blocked-auth0"},
+        "stringData": {"owner": "someone else"}
+    }))
+    .unwrap();
+    Api::<Secret>::namespaced(w.kube.clone(), "chaos-a")
+        .create(&PostParams::default(), &foreign)
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = |i: u64| dir.path().join(format!("operator-{i}.log"));
+    let extra = [
+        ("ALLOWED_TENANT_DOMAINS", "*.auth0.test"),
+        ("ALLOW_TENANT_BASE_URL", "true"),
+        ("RESYNC_INTERVAL", "20s"),
+    ];
+    let mut runs = 0;
+    let mut op = operator_with_log(&w, free_port(), &extra, Some(&log(runs)));
+
+    let apps_api = |ns: &str| Api::<Auth0Client>::namespaced(w.kube.clone(), ns);
+    let grants_api = |ns: &str| Api::<Auth0ClientGrant>::namespaced(w.kube.clone(), ns);
+    let mut apps: Vec<App> = Vec::new();
+    let started = Instant::now();
+    // The schedule: n applications (each with a grant), created in waves, with edits, deletes,
+    // Secret deletions and rotations; faults switched on and off; kills spread over it.
+    let steps = n + kills as usize * 2 + 10;
+    let mut kill_at: BTreeSet<usize> = BTreeSet::new();
+    while kill_at.len() < (kills as usize).min(steps) {
+        kill_at.insert(rng.below(steps as u64) as usize);
+    }
+    let outage = Duration::from_secs(env_or("CHAOS_OUTAGE_SECS", 3));
+    let mut killed = 0;
+    let mut created = 0;
+    for step in 0..steps {
+        // Faults for this step.
+        let faults = match rng.below(10) {
+            0..=3 => Faults::default(),
+            4..=5 => {
+                tally(&mut injected, "5xx 20 % + drops 5 %");
+                Faults {
+                    error_rate: 0.2,
+                    drop_rate: 0.05,
+                    ..Default::default()
+                }
+            }
+            6 => {
+                tally(&mut injected, "answers that are not Auth0's 15 %");
+                Faults {
+                    garbage_rate: 0.15,
+                    ..Default::default()
+                }
+            }
+            7 => {
+                tally(&mut injected, "latency spike 400 ms");
+                Faults {
+                    latency: Duration::from_millis(400),
+                    ..Default::default()
+                }
+            }
+            8 => {
+                tally(&mut injected, "429 storm");
+                w.sim.drain_rate_limit();
+                sim_b.drain_rate_limit();
+                Faults::default()
+            }
+            _ => {
+                tally(&mut injected, "full outages");
+                Faults {
+                    error_rate: 1.0,
+                    ..Default::default()
+                }
+            }
+        };
+        for (s, _) in &sims {
+            s.set_faults(faults);
+        }
+        // One user action.
+        if created < n {
+            let (sim_ns, ns) = sims[created % 2];
+            let _ = sim_ns;
+            let name = if created == 0 {
+                "blocked".to_string()
+            } else {
+                format!("app-{created}")
+            };
+            let key = created % 5 == 3;
+            let mut spec = json!({"name": name, "appType": "non_interactive",
+                                  "grantTypes": ["client_credentials"]});
+            if ns == "chaos-b" {
+                spec["tenantRef"] = json!({"name": "b"});
+            }
+            if key {
+                spec["authentication"] = json!({"method": "privateKeyJwt"});
+                spec["rotation"] = json!({"overlap": "2s"});
+            }
+            let _ = apps_api(ns)
+                .create(&PostParams::default(), &client_obj(&name, spec))
+                .await;
+            let audience = if ns == "chaos-a" { API_A } else { API_B };
+            let mut gspec =
+                json!({"clientRef": {"name": name}, "audience": audience, "scopes": []});
+            if ns == "chaos-b" {
+                gspec["tenantRef"] = json!({"name": "b"});
+            }
+            let _ = grants_api(ns)
+                .create(&PostParams::default(), &grant_obj(&name, gspec))
+                .await;
+            apps.push(App {
+                ns,
+                name,
+                live: true,
+                orphaned_uid: None,
+                deleted_uid: None,
+                key,
+            });
+            created += 1;
+        }
+        if apps.len() > 3 && rng.chance(30) {
+            let i = 1 + rng.below(apps.len() as u64 - 1) as usize;
+            let a = apps[i].clone();
+            if a.live {
+                match rng.below(4) {
+                    0 => {
+                        tally(&mut injected, "spec edits");
+                        let _ = apps_api(a.ns)
+                            .patch(
+                                &a.name,
+                                &PatchParams::default(),
+                                &Patch::Merge(
+                                    json!({"spec": {"description": format!("edit {step}")}}),
+                                ),
+                            )
+                            .await;
+                    }
+                    1 => {
+                        tally(&mut injected, "credentials Secrets deleted");
+                        let _ = Api::<Secret>::namespaced(w.kube.clone(), a.ns)
+                            .delete(&format!("{}-auth0", a.name), &DeleteParams::default())
+                            .await;
+                    }
+                    2 if a.key => {
+                        tally(&mut injected, "rotations asked for");
+                        let _ = apps_api(a.ns)
+                            .patch(&a.name, &PatchParams::default(), &Patch::Merge(json!({"metadata": {"annotations": {"auth0.operator.dev/rotate": format!("r{step}")}}})))
+                            .await;
+                    }
+                    _ => {
+                        let orphan = rng.chance(50);
+                        tally(
+                            &mut injected,
+                            if orphan {
+                                "deletes (Orphan)"
+                            } else {
+                                "deletes (Delete)"
+                            },
+                        );
+                        let uid = apps_api(a.ns)
+                            .get(&a.name)
+                            .await
+                            .ok()
+                            .and_then(|c| c.metadata.uid);
+                        if orphan {
+                            let _ = apps_api(a.ns)
+                                .patch(
+                                    &a.name,
+                                    &PatchParams::default(),
+                                    &Patch::Merge(json!({"spec": {"deletionPolicy": "Orphan"}})),
+                                )
+                                .await;
+                            let _ = grants_api(a.ns)
+                                .patch(
+                                    &a.name,
+                                    &PatchParams::default(),
+                                    &Patch::Merge(json!({"spec": {"deletionPolicy": "Orphan"}})),
+                                )
+                                .await;
+                            // The policy must be seen before the delete.
+                            tokio::time::sleep(Duration::from_millis(300)).await;
+                        }
+                        let _ = grants_api(a.ns)
+                            .delete(&a.name, &DeleteParams::default())
+                            .await;
+                        let _ = apps_api(a.ns)
+                            .delete(&a.name, &DeleteParams::default())
+                            .await;
+                        apps[i].live = false;
+                        if orphan {
+                            apps[i].orphaned_uid = uid;
+                        } else {
+                            apps[i].deleted_uid = uid;
+                        }
+                    }
+                }
+            }
+        }
+        if kill_at.contains(&step) {
+            tokio::time::sleep(Duration::from_millis(rng.below(700))).await;
+            op.start_kill().unwrap();
+            let _ = op.wait().await;
+            killed += 1;
+            runs += 1;
+            op = operator_with_log(&w, free_port(), &extra, Some(&log(runs)));
+        }
+        tokio::time::sleep(Duration::from_millis(300 + rng.below(600))).await;
+        if faults.error_rate >= 1.0 {
+            tokio::time::sleep(outage).await;
+        }
+    }
+    // The faults stop.
+    for (s, _) in &sims {
+        s.set_faults(Faults::default());
+    }
+    let last_fault = Instant::now();
+    let schedule_secs = last_fault.duration_since(started).as_secs_f64();
+
+    // Settle (bounded): every live object Ready (the blocked one: SecretConflict).
+    let settle_limit = Duration::from_secs(120 + n as u64);
+    let mut pending: Vec<String> = Vec::new();
+    let settled = tokio::time::timeout(settle_limit, async {
+        loop {
+            pending.clear();
+            for a in apps.iter().filter(|a| a.live) {
+                let want = if a.name == "blocked" {
+                    ("False", "SecretConflict")
+                } else {
+                    ("True", "Synced")
+                };
+                let c = apps_api(a.ns).get(&a.name).await.ok();
+                let ready = c
+                    .as_ref()
+                    .and_then(|c| c.status.as_ref())
+                    .and_then(|s| ready_of(&s.conditions));
+                if ready.as_ref().map(|(s, r, _)| (s.as_str(), r.as_str())) != Some(want) {
+                    pending.push(format!("Auth0Client {}/{}: {ready:?}", a.ns, a.name));
+                }
+                if a.name != "blocked" {
+                    let g = grants_api(a.ns).get(&a.name).await.ok();
+                    let ready = g
+                        .as_ref()
+                        .and_then(|g| g.status.as_ref())
+                        .and_then(|s| ready_of(&s.conditions));
+                    if ready.as_ref().map(|(s, _, _)| s.as_str()) != Some("True") {
+                        pending.push(format!("Auth0ClientGrant {}/{}: {ready:?}", a.ns, a.name));
+                    }
+                }
+            }
+            if pending.is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    })
+    .await;
+    let settle = last_fault.elapsed();
+    assert!(
+        settled.is_ok(),
+        "seed {seed}: not settled in {settle_limit:?}: {pending:#?}"
+    );
+
+    // Invariants.
+    let mut violations: Vec<String> = Vec::new();
+    let mut duplicates = 0;
+    let mut dead = 0;
+    for (sim, ns) in &sims {
+        let by_uid = |uid: &str| {
+            sim.clients()
+                .into_iter()
+                .filter(|c| c["client_metadata"]["k8s_operator_uid"] == uid)
+                .collect::<Vec<Value>>()
+        };
+        for a in apps.iter().filter(|a| a.ns == *ns) {
+            if a.live && a.name != "blocked" {
+                let c = apps_api(a.ns).get(&a.name).await.unwrap();
+                let uid = c.metadata.uid.clone().unwrap();
+                let found = by_uid(&uid);
+                if found.len() != 1 {
+                    duplicates += found.len().saturating_sub(1);
+                    violations.push(format!("{ns}/{}: {} Auth0 clients", a.name, found.len()));
+                }
+                let id = c
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.client_id.clone())
+                    .unwrap_or_default();
+                let grants: Vec<Value> = sim
+                    .grants()
+                    .into_iter()
+                    .filter(|g| g["client_id"] == id.as_str())
+                    .collect();
+                if grants.len() != 1 {
+                    violations.push(format!("{ns}/{}: {} grants", a.name, grants.len()));
+                }
+                // The Secret's credential obtains a token.
+                let s = Api::<Secret>::namespaced(w.kube.clone(), a.ns)
+                    .get(&format!("{}-auth0", a.name))
+                    .await;
+                let audience = if *ns == "chaos-a" { API_A } else { API_B };
+                let ok = match s {
+                    Ok(s) => {
+                        token_with(
+                            sim,
+                            &s,
+                            audience,
+                            if *ns == "chaos-a" { DOMAIN } else { DOMAIN_B },
+                        )
+                        .await
+                            == 200
+                    }
+                    Err(_) => false,
+                };
+                if !ok {
+                    dead += 1;
+                    violations.push(format!(
+                        "{ns}/{}: the Secret's credential gets no token",
+                        a.name
+                    ));
+                }
+            }
+            if let Some(uid) = &a.deleted_uid
+                && !by_uid(uid).is_empty()
+            {
+                violations.push(format!(
+                    "{ns}/{}: deleted with Delete, still in Auth0",
+                    a.name
+                ));
+            }
+            if let Some(uid) = &a.orphaned_uid
+                && by_uid(uid).len() != 1
+            {
+                violations.push(format!(
+                    "{ns}/{}: orphaned, {} Auth0 clients",
+                    a.name,
+                    by_uid(uid).len()
+                ));
+            }
+        }
+    }
+    // The foreign Secret is untouched.
+    let f = Api::<Secret>::namespaced(w.kube.clone(), "chaos-a")
+        .get("blocked-auth0")
+        .await
+        .unwrap();
+    if secret_value(&f, "owner").as_deref() != Some("someone else")
+        || f.data.as_ref().map(|d| d.len()) != Some(1)
+    {
+        violations.push("the foreign Secret was changed".into());
+    }
+    // No secret byte in logs, events or status; no panic.
+    let _ = op.start_kill();
+    let _ = op.wait().await;
+    let mut logs = String::new();
+    for i in 0..=runs {
+        logs.push_str(&std::fs::read_to_string(log(i)).unwrap_or_default());
+    }
+    let mut exposed = logs.clone();
+    for ns in ["chaos-a", "chaos-b"] {
+        for e in Api::<Event>::namespaced(w.kube.clone(), ns)
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+        {
+            exposed.push_str(&e.message.unwrap_or_default());
+        }
+        for c in apps_api(ns).list(&ListParams::default()).await.unwrap() {
+            exposed.push_str(&serde_json::to_string(&c.status).unwrap());
+        }
+    }
+    let mut secrets: BTreeSet<String> = BTreeSet::new();
+    for (sim, _) in &sims {
+        for c in sim.all_clients() {
+            if let Some(s) = c["client_secret"].as_str() {
+                secrets.insert(s.to_string());
+            }
+        }
+    }
+    for ns in ["chaos-a", "chaos-b"] {
+        for s in Api::<Secret>::namespaced(w.kube.clone(), ns)
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+        {
+            if let Some(pem) = secret_value(&s, "AUTH0_PRIVATE_KEY") {
+                secrets.insert(pem.lines().nth(1).unwrap_or_default().to_string());
+            }
+        }
+    }
+    let leaked = secrets
+        .iter()
+        .filter(|s| s.len() >= 16 && exposed.contains(s.as_str()))
+        .count();
+    if leaked > 0 {
+        violations.push(format!("{leaked} secret values in logs, events or status"));
+    }
+    let panics = logs.matches("panicked").count();
+    if panics > 0 {
+        violations.push(format!("{panics} panics in the logs"));
+    }
+    let requests: usize = sims.iter().map(|(s, _)| s.requests().len()).sum();
+    let by_status = |pred: &dyn Fn(u16) -> bool| -> usize {
+        sims.iter()
+            .map(|(s, _)| {
+                s.requests()
+                    .into_iter()
+                    .filter(|r| r.path.starts_with("/api/v2/") && pred(r.status))
+                    .count()
+            })
+            .sum()
+    };
+
+    println!(
+        "\nchaos run (seed {seed}): {n} applications + {n} grants over 2 tenants, {schedule_secs:.0} s of schedule"
+    );
+    println!("| figure | value |");
+    println!("| --- | --- |");
+    println!("| operator SIGKILLs survived | {killed} |");
+    for (what, count) in &injected {
+        println!("| {what} | {count} steps |");
+    }
+    println!(
+        "| Management API answers 5xx / dropped / 429 | {} / {} / {} |",
+        by_status(&|s| s >= 500),
+        by_status(&|s| s == 0),
+        by_status(&|s| s == 429)
+    );
+    println!("| requests sent (both tenants) | {requests} |");
+    println!(
+        "| settle time after the last fault | {:.1} s |",
+        settle.as_secs_f64()
+    );
+    println!("| duplicate Auth0 objects | {duplicates} |");
+    println!("| lost or dead credentials | {dead} |");
+    println!(
+        "| leaked secret values ({} checked) | {leaked} |",
+        secrets.len()
+    );
+    println!("| panics | {panics} |");
+    assert!(violations.is_empty(), "seed {seed}: {violations:#?}");
+}
+
+/// A token request with what the Secret holds (a client secret or a private key).
+async fn token_with(sim: &Simulator, s: &Secret, audience: &str, domain: &str) -> u16 {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Some(id) = secret_value(s, "AUTH0_CLIENT_ID") else {
+        return 0;
+    };
+    let body = match (
+        secret_value(s, "AUTH0_PRIVATE_KEY"),
+        secret_value(s, "AUTH0_CLIENT_SECRET"),
+    ) {
+        (Some(pem), _) => json!({
+            "grant_type": "client_credentials", "client_id": id, "audience": audience,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": jwt::client_assertion(&pem, &secret_value(s, "AUTH0_KEY_ID").unwrap_or_default(), &secret_value(s, "AUTH0_SIGNING_ALG").unwrap_or_default(), &id, domain),
+        }),
+        (None, Some(secret)) => json!({"grant_type": "client_credentials", "client_id": id,
+                                       "client_secret": secret, "audience": audience}),
+        _ => return 0,
+    };
+    reqwest::Client::new()
+        .post(format!("{}/oauth/token", sim.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
