@@ -157,6 +157,7 @@ async fn chaos_run_keeps_every_promise() {
         kill_at.insert(rng.below(steps as u64) as usize);
     }
     let outage = Duration::from_secs(env_or("CHAOS_OUTAGE_SECS", 3));
+    let mut outages_left = env_or("CHAOS_OUTAGES", 2);
     let mut killed = 0;
     let mut created = 0;
     for step in 0..steps {
@@ -191,13 +192,15 @@ async fn chaos_run_keeps_every_promise() {
                 sim_b.drain_rate_limit();
                 Faults::default()
             }
-            _ => {
+            _ if outages_left > 0 => {
+                outages_left -= 1;
                 tally(&mut injected, "full outages");
                 Faults {
                     error_rate: 1.0,
                     ..Default::default()
                 }
             }
+            _ => Faults::default(),
         };
         for (s, _) in &sims {
             s.set_faults(faults);

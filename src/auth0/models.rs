@@ -1215,4 +1215,80 @@ mod tests {
             prop_assert_eq!(u.is_empty(), obj.is_empty());
         }
     }
+
+    /// A JSON value of any shape (nulls, wrong types, deep nesting), for the hostile-body
+    /// property below.
+    fn arb_json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(|f| serde_json::json!(f)),
+            "[ -~]{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                prop::collection::btree_map(
+                    prop::sample::select(vec![
+                        "client_id",
+                        "name",
+                        "client_secret",
+                        "client_metadata",
+                        "callbacks",
+                        "grant_types",
+                        "jwt_configuration",
+                        "refresh_token",
+                        "scope",
+                        "scopes",
+                        "audience",
+                        "id",
+                        "identifier",
+                        "total",
+                        "clients",
+                        "client_grants",
+                        "resource_servers",
+                        "client_authentication_methods",
+                        "credentials",
+                        "kid",
+                        "statusCode",
+                        "message",
+                        "errorCode",
+                        "other",
+                    ]),
+                    inner,
+                    0..8,
+                )
+                .prop_map(|m| serde_json::Value::Object(
+                    m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+                )),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever Auth0 (or a proxy in front of it) answers — any JSON shape, truncated JSON,
+        /// arbitrary bytes — every response model and the page parser give a value or an error,
+        /// never a panic; and an error answer always yields an error body with something to say.
+        #[test]
+        fn hostile_bodies_never_panic(v in arb_json(), cut in 0usize..200, bytes in prop::collection::vec(any::<u8>(), 0..64), status in 100u16..600) {
+            let text = v.to_string();
+            let truncated = &text.as_bytes()[..cut.min(text.len())];
+            for body in [text.as_bytes(), truncated, &bytes[..]] {
+                let _ = serde_json::from_slice::<Client>(body);
+                let _ = serde_json::from_slice::<ClientGrant>(body);
+                let _ = serde_json::from_slice::<ResourceServer>(body);
+                let _ = serde_json::from_slice::<ClientCredential>(body);
+                let _ = serde_json::from_slice::<Vec<ClientCredential>>(body);
+                let _ = parse_page::<Client>(body, "clients");
+                let _ = parse_page::<ClientGrant>(body, "client_grants");
+                let _ = parse_page::<ResourceServer>(body, "resource_servers");
+                let _ = parse_page::<serde_json::Value>(body, "clients");
+                let e = super::super::ErrorBody::parse(status, body);
+                prop_assert!(!e.message.is_empty() || !e.error.is_empty());
+            }
+        }
+    }
 }
