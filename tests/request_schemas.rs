@@ -457,3 +457,107 @@ fn recorded_resource_server_bodies_validate() {
         &json!({"name": "no identifier"}),
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bad input at the spec door: any spec the CRD schema accepts either reaches Auth0 with a body
+// the official request schema accepts, or stops at the operator's own validation (Ready=False
+// InvalidSpec with a sentence) — never a request Auth0 would refuse with a 400, again and again.
+// ---------------------------------------------------------------------------------------------
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[ -~]{0,30}",
+        "[a-z]{1,10}",
+        "<script>[a-z]{0,5}",
+        "[ -~]{130,300}",
+        "https://[a-z]{1,8}\\.example\\.com/[a-z]{0,8}",
+        "http://[a-z]{1,8}:[0-9]{1,5}",
+        "\\PC{0,20}",
+    ]
+}
+
+fn set() -> impl Strategy<Value = Option<Vec<String>>> {
+    proptest::option::of(prop::collection::vec(text(), 0..4))
+}
+
+prop_compose! {
+    fn client_spec()(
+        name in text().prop_filter("the schema's length and pattern", |n| !n.is_empty() && n.chars().count() <= 255 && !n.contains(['<', '>'])),
+        description in proptest::option::of(text()),
+        app_type in proptest::option::of(prop::sample::select(vec!["native", "spa", "regular_web", "non_interactive"])),
+        callbacks in set(), logout in set(), origins in set(), web in set(), clients in set(),
+        grants in proptest::option::of(prop::collection::vec(prop::sample::select(vec![
+            "authorization_code", "implicit", "refresh_token", "client_credentials", "password",
+            "urn:ietf:params:oauth:grant-type:device_code"]), 0..4)),
+        tem in proptest::option::of(prop::sample::select(vec!["none", "client_secret_post", "client_secret_basic"])),
+        flags in prop::collection::vec(proptest::option::of(any::<bool>()), 8),
+        lifetime in proptest::option::of(1i64..2592000),
+        alg in proptest::option::of(prop::sample::select(vec!["HS256", "RS256", "RS512", "PS256"])),
+        metadata in proptest::option::of(prop::collection::btree_map("\\PC{1,12}", "\\PC{0,20}", 0..10)),
+        logo in proptest::option::of(text()),
+        login in proptest::option::of(text()),
+        col in proptest::option::of(text()),
+        org in proptest::option::of(prop::sample::select(vec!["deny", "allow", "require"])),
+        orb in proptest::option::of(prop::sample::select(vec!["no_prompt", "pre_login_prompt", "post_login_prompt"])),
+        refresh in proptest::option::of((prop::sample::select(vec!["rotating", "non-rotating"]), prop::sample::select(vec!["expiring", "non-expiring"]), proptest::option::of(0i64..100), proptest::option::of(1i64..157788000))),
+    ) -> Value {
+        let mut s = json!({"name": name});
+        let mut put = |k: &str, v: Option<Value>| { if let Some(v) = v { s[k] = v; } };
+        put("description", description.map(Value::from));
+        put("appType", app_type.map(Value::from));
+        put("callbacks", callbacks.map(Value::from));
+        put("allowedLogoutUrls", logout.map(Value::from));
+        put("allowedOrigins", origins.map(Value::from));
+        put("webOrigins", web.map(Value::from));
+        put("allowedClients", clients.map(Value::from));
+        put("grantTypes", grants.map(Value::from));
+        put("tokenEndpointAuthMethod", tem.map(Value::from));
+        for (k, f) in ["isFirstParty", "oidcConformant", "crossOriginAuthentication", "sso", "ssoDisabled", "customLoginPageOn", "requirePushedAuthorizationRequests"].iter().zip(&flags) {
+            put(k, f.map(Value::from));
+        }
+        if lifetime.is_some() || alg.is_some() || flags[7].is_some() {
+            let mut j = json!({});
+            if let Some(l) = lifetime { j["lifetimeInSeconds"] = json!(l); }
+            if let Some(a) = alg { j["alg"] = json!(a); }
+            if let Some(e) = flags[7] { j["secretEncoded"] = json!(e); }
+            put("jwtConfiguration", Some(j));
+        }
+        put("clientMetadata", metadata.map(|m| json!(m)));
+        put("logoUri", logo.map(Value::from));
+        put("initiateLoginUri", login.map(Value::from));
+        put("crossOriginLoc", col.map(Value::from));
+        put("organizationUsage", org.map(Value::from));
+        put("organizationRequireBehavior", orb.map(Value::from));
+        put("refreshToken", refresh.map(|(r, e, l, t)| {
+            let mut v = json!({"rotationType": r, "expirationType": e});
+            if let Some(l) = l { v["leeway"] = json!(l); }
+            if let Some(t) = t { v["tokenLifetime"] = json!(t); }
+            v
+        }));
+        s
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_client_spec_reaches_auth0_valid_or_stops_with_a_reason(spec in client_spec()) {
+        use auth0_operator::{controller::build, crd::Auth0ClientSpec};
+        let typed: Auth0ClientSpec = serde_json::from_value(spec.clone()).expect("the spec deserializes");
+        match build::validate_client_spec(&typed) {
+            Err(why) => prop_assert!(!why.is_empty()),
+            Ok(()) => {
+                let tags = BTreeMap::from([("k8s_operator_uid".to_string(), "u".to_string())]);
+                let create = v(&build::client_create(&typed, tags.clone()));
+                let verdict = validate_request(RequestOp::CreateClient, &create);
+                prop_assert!(verdict.is_ok(), "create body refused by the OAS: {:?}\n{}", verdict, create);
+                let observed = auth0_operator::auth0::Client { client_id: "c".into(), name: "other".into(), ..Default::default() };
+                let update = build::client_update(&typed, &tags, &observed);
+                let body = v(&update);
+                let verdict = validate_request(RequestOp::UpdateClient, &body);
+                prop_assert!(verdict.is_ok(), "PATCH body refused by the OAS: {:?}\n{}", verdict, body);
+            }
+        }
+    }
+}

@@ -94,6 +94,14 @@ pub fn validate_client_spec(spec: &Auth0ClientSpec) -> Result<(), String> {
             "tokenEndpointAuthMethod none (a public application) cannot use the client_credentials grant".to_string(),
         );
     }
+    if spec
+        .allowed_clients
+        .iter()
+        .flatten()
+        .any(|c| c.trim().is_empty())
+    {
+        problems.push("allowedClients must not contain an empty client id".to_string());
+    }
     let method = super::credentials::method(spec);
     if let Some(t) = &spec.secret_template {
         problems.extend(super::template::validate(t, method));

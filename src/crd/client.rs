@@ -191,6 +191,7 @@ pub struct Auth0ClientSpec {
 
     /// Client ids of other applications allowed to make delegation requests for this one (a set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(inner(length(min = 1)))]
     #[x_kube(merge_strategy = ListMerge::Set)]
     pub allowed_clients: Option<Vec<String>>,
 
