@@ -234,6 +234,8 @@ pub struct TestEnv {
     ca_file: PathBuf,
     users: Vec<TokenUser>,
     apiserver_version: Option<KubeVersion>,
+    /// How to start the apiserver again: binary, arguments, log file.
+    apiserver_cmd: (PathBuf, Vec<String>, PathBuf),
     tmp: Option<tempfile::TempDir>,
 }
 
@@ -422,6 +424,11 @@ impl TestEnv {
             ca_file: cert_dir.join("apiserver.crt"),
             users,
             apiserver_version: version,
+            apiserver_cmd: (
+                apiserver_bin.to_path_buf(),
+                apiserver_args.clone(),
+                apiserver_log.clone(),
+            ),
             tmp: Some(tmp),
         };
 
@@ -577,6 +584,57 @@ impl TestEnv {
 
     /// Kill both processes, wait for them, and remove the temp dir (set `ENVTEST_KEEP_DIR=1` to
     /// keep it for debugging).
+    /// Kills `kube-apiserver` (SIGKILL: its watches are cut, its clients see connection errors)
+    /// and starts it again on the same port with the same certificates and etcd (so every
+    /// object is still there); returns once it answers `/readyz` again. For chaos tests.
+    pub async fn restart_apiserver(&mut self) -> Result<(), EnvtestError> {
+        if let Some(mut child) = self.apiserver.take() {
+            drop(child.stdin.take());
+            if tokio::time::timeout(Duration::from_secs(10), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
+        }
+        let (bin, args, log) = self.apiserver_cmd.clone();
+        let log = log.with_extension("restarted.log");
+        let deadline = Instant::now() + READY_TIMEOUT;
+        // The port can stay busy for a moment after the kill.
+        let mut last_error: String;
+        loop {
+            self.apiserver = Some(spawn(&bin, &args, &log)?);
+            loop {
+                if let Some(status) = self.apiserver_try_wait()? {
+                    last_error = format!("exited: {status}");
+                    break;
+                }
+                match probe(&self.client, "/readyz").await {
+                    Ok(()) => return Ok(()),
+                    Err(e) => last_error = e,
+                }
+                if Instant::now() > deadline {
+                    return Err(EnvtestError::Timeout {
+                        what: "/readyz after a restart",
+                        timeout: READY_TIMEOUT,
+                        last_error,
+                        logs: log_tails(&[&log]),
+                    });
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if Instant::now() > deadline {
+                return Err(EnvtestError::Timeout {
+                    what: "a restarted kube-apiserver",
+                    timeout: READY_TIMEOUT,
+                    last_error,
+                    logs: log_tails(&[&log]),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
     pub async fn stop(mut self) {
         for mut child in [self.apiserver.take(), self.etcd.take()]
             .into_iter()

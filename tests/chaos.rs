@@ -18,7 +18,7 @@ use std::{
 
 use auth0_operator::{
     crd::{Auth0Client, Auth0ClientGrant, Auth0Tenant},
-    sim::{Faults, SimConfig, Simulator},
+    sim::{Faults, RateLimit, SimConfig, Simulator},
 };
 use common::*;
 use k8s_openapi::api::core::v1::{Event, Secret};
@@ -77,7 +77,7 @@ fn tally(counts: &mut BTreeMap<&'static str, u64>, what: &'static str) {
 
 #[tokio::test]
 async fn chaos_run_keeps_every_promise() {
-    let Some(w) = world("chaos_run_keeps_every_promise", &[API_A]).await else {
+    let Some(mut w) = world("chaos_run_keeps_every_promise", &[API_A]).await else {
         return;
     };
     let n = env_or("CHAOS_N", 12) as usize;
@@ -101,6 +101,13 @@ async fn chaos_run_keeps_every_promise() {
     let mut cfg_b = SimConfig::new(DOMAIN_B, "m2m-b", "secret-b");
     cfg_b.audiences = vec![API_B.to_string()];
     let sim_b = Simulator::start(cfg_b).await.unwrap();
+    // Rate-limited like a production tenant, so that 429 storms bite.
+    for s in [&*w.sim, &sim_b] {
+        s.set_rate_limit(Some(RateLimit {
+            burst: 50,
+            per_second: 30.0,
+        }));
+    }
     let sims = [(&*w.sim, "chaos-a"), (&sim_b, "chaos-b")];
     for ns in ["chaos-a", "chaos-b"] {
         namespace(&w.kube, ns).await;
@@ -157,6 +164,9 @@ async fn chaos_run_keeps_every_promise() {
         kill_at.insert(rng.below(steps as u64) as usize);
     }
     let outage = Duration::from_secs(env_or("CHAOS_OUTAGE_SECS", 3));
+    let restart_at: BTreeSet<usize> = (0..env_or("CHAOS_APISERVER_RESTARTS", 1))
+        .map(|_| rng.below(steps as u64) as usize)
+        .collect();
     let mut outages_left = env_or("CHAOS_OUTAGES", 2);
     let mut killed = 0;
     let mut created = 0;
@@ -323,6 +333,14 @@ async fn chaos_run_keeps_every_promise() {
                     }
                 }
             }
+        }
+        if restart_at.contains(&step) {
+            // The API server dies (watches cut, requests refused) and comes back on its etcd.
+            tally(&mut injected, "kube-apiserver killed and restarted");
+            w.env
+                .restart_apiserver()
+                .await
+                .expect("the apiserver restarts");
         }
         if kill_at.contains(&step) {
             tokio::time::sleep(Duration::from_millis(rng.below(700))).await;
