@@ -32,24 +32,6 @@ const API_A: &str = "https://chaos-a.example.com/api";
 const API_B: &str = "https://chaos-b.example.com/api";
 const DOMAIN_B: &str = "chaos-b.auth0.test";
 
-/// xorshift64*: a failing seed replays the same schedule.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
-
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -77,23 +59,40 @@ fn tally(counts: &mut BTreeMap<&'static str, u64>, what: &'static str) {
 
 #[tokio::test]
 async fn chaos_run_keeps_every_promise() {
-    let Some(mut w) = world("chaos_run_keeps_every_promise", &[API_A]).await else {
+    chaos_run("chaos_run_keeps_every_promise", 1, 12, 4).await;
+}
+
+/// The same with two replicas behind leader election: each kill is the current leader's (the
+/// standby takes over when the lease expires).
+#[tokio::test]
+async fn chaos_run_with_two_replicas_keeps_every_promise() {
+    chaos_run("chaos_run_with_two_replicas_keeps_every_promise", 2, 8, 2).await;
+}
+
+/// The replica the Lease names as leader (the first when none does yet).
+async fn leader(kube: &kube::Client, ids: &[String]) -> usize {
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+        Api::namespaced(kube.clone(), "default");
+    let holder = leases
+        .get_opt("auth0-operator")
+        .await
+        .ok()
+        .flatten()
+        .and_then(|l| l.spec?.holder_identity);
+    holder
+        .and_then(|h| ids.iter().position(|i| *i == h))
+        .unwrap_or(0)
+}
+
+async fn chaos_run(test: &str, replicas: usize, default_n: u64, default_k: u64) {
+    let Some(mut w) = world(test, &[API_A]).await else {
         return;
     };
-    let n = env_or("CHAOS_N", 12) as usize;
-    let kills = env_or("CHAOS_K", 4);
-    let seed = std::env::var("CHAOS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
+    let n = env_or("CHAOS_N", default_n) as usize;
+    let kills = env_or("CHAOS_K", default_k);
+    let mut rng = Seeded::from_env("CHAOS_SEED");
+    let seed = rng.0;
     println!("chaos: CHAOS_SEED={seed} CHAOS_N={n} CHAOS_K={kills}");
-    let mut rng = Rng(seed);
     let mut injected: BTreeMap<&'static str, u64> = BTreeMap::new();
 
     // Tenant A: the operator's default tenant (the world's simulator). Tenant B: an
@@ -150,7 +149,23 @@ async fn chaos_run_keeps_every_promise() {
         ("RESYNC_INTERVAL", "20s"),
     ];
     let mut runs = 0;
-    let mut op = operator_with_log(&w, free_port(), &extra, Some(&log(runs)));
+    let ids: Vec<String> = (0..replicas).map(|i| format!("replica-{i}")).collect();
+    let start = |w: &World, id: &str, run: u64| {
+        let mut env: Vec<(&str, &str)> = extra.to_vec();
+        if replicas > 1 {
+            env.extend([
+                ("LEADER_ELECT", "true"),
+                ("LEASE_NAMESPACE", "default"),
+                ("POD_NAME", id),
+            ]);
+        }
+        operator_with_log(w, free_port(), &env, Some(&log(run)))
+    };
+    let mut ops = Vec::new();
+    for id in &ids {
+        ops.push(start(&w, id, runs));
+        runs += 1;
+    }
 
     let apps_api = |ns: &str| Api::<Auth0Client>::namespaced(w.kube.clone(), ns);
     let grants_api = |ns: &str| Api::<Auth0ClientGrant>::namespaced(w.kube.clone(), ns);
@@ -344,11 +359,16 @@ async fn chaos_run_keeps_every_promise() {
         }
         if kill_at.contains(&step) {
             tokio::time::sleep(Duration::from_millis(rng.below(700))).await;
-            op.start_kill().unwrap();
-            let _ = op.wait().await;
+            let victim = if replicas > 1 {
+                leader(&w.kube, &ids).await
+            } else {
+                0
+            };
+            ops[victim].start_kill().unwrap();
+            let _ = ops[victim].wait().await;
             killed += 1;
+            ops[victim] = start(&w, &ids[victim], runs);
             runs += 1;
-            op = operator_with_log(&w, free_port(), &extra, Some(&log(runs)));
         }
         tokio::time::sleep(Duration::from_millis(300 + rng.below(600))).await;
         if faults.error_rate >= 1.0 {
@@ -495,10 +515,12 @@ async fn chaos_run_keeps_every_promise() {
         violations.push("the foreign Secret was changed".into());
     }
     // No secret byte in logs, events or status; no panic.
-    let _ = op.start_kill();
-    let _ = op.wait().await;
+    for op in &mut ops {
+        let _ = op.start_kill();
+        let _ = op.wait().await;
+    }
     let mut logs = String::new();
-    for i in 0..=runs {
+    for i in 0..runs {
         logs.push_str(&std::fs::read_to_string(log(i)).unwrap_or_default());
     }
     let mut exposed = logs.clone();
@@ -557,11 +579,18 @@ async fn chaos_run_keeps_every_promise() {
     };
 
     println!(
-        "\nchaos run (seed {seed}): {n} applications + {n} grants over 2 tenants, {schedule_secs:.0} s of schedule"
+        "\nchaos run (seed {seed}): {n} applications + {n} grants over 2 tenants, {replicas} replica(s), {schedule_secs:.0} s of schedule"
     );
     println!("| figure | value |");
     println!("| --- | --- |");
-    println!("| operator SIGKILLs survived | {killed} |");
+    println!(
+        "| operator SIGKILLs survived{} | {killed} |",
+        if replicas > 1 {
+            " (the leader each time)"
+        } else {
+            ""
+        }
+    );
     for (what, count) in &injected {
         println!("| {what} | {count} steps |");
     }

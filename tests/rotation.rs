@@ -731,22 +731,6 @@ async fn invalid_lifecycle_settings_are_refused_by_the_operator() {
     op.stop().await;
 }
 
-/// A small seeded generator (xorshift64*), so a failing seed replays the same kill instants.
-struct Seeded(u64);
-
-impl Seeded {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// The operator binary SIGKILLed at seeded random instants of rotations of a private-key JWT
 /// client and a `Staged` client-secret client (`ROTATION_KILL_SEED` replays a run): each
 /// rotation completes after the restart, the Secrets' credentials work, at most two keys are
@@ -761,18 +745,9 @@ async fn killed_at_random_instants_of_rotations_it_finishes_them() {
     else {
         return;
     };
-    let seed = std::env::var("ROTATION_KILL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
+    let mut rng = Seeded::from_env("ROTATION_KILL_SEED");
+    let seed = rng.0;
     println!("rotation kill test seed: ROTATION_KILL_SEED={seed}");
-    let mut rng = Seeded(seed);
     let dir = tempfile::tempdir().unwrap();
     let log = |i: usize| dir.path().join(format!("operator-{i}.log"));
     let mut runs = 0;

@@ -288,3 +288,42 @@ pub fn operator_with_log(
     }
     cmd.spawn().expect("operator binary starts")
 }
+
+/// A small seeded generator (xorshift64*), so that a failing seed replays the same schedule.
+pub struct Seeded(pub u64);
+
+impl Seeded {
+    /// The seed in the environment variable `var`, else one from the clock (printed by the
+    /// caller so that a failure can be replayed).
+    pub fn from_env(var: &str) -> Self {
+        Seeded(
+            std::env::var(var)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| {
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_nanos() as u64
+                        | 1
+                }),
+        )
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `0..n` (`0` for `n = 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    /// True `percent` % of the time.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
