@@ -654,3 +654,46 @@ fn the_api_schema_check_discriminates() {
     let bad = json!({"identifier": "https://orders.example.com/api", "signingAlg": "none"});
     assert!(schema_refuses_api(&bad));
 }
+
+prop_compose! {
+    fn grant_spec()(
+        client in prop_oneof!["[A-Za-z0-9_-]{1,64}".prop_map(|c| json!({"clientId": c})), Just(json!({"clientRef": {"name": "web"}}))],
+        audience in prop_oneof!["https://[a-z]{1,8}\\.example\\.com/[a-z]{0,8}", "[ -~]{1,60}", "\\PC{1,20}"],
+        scopes in prop::collection::vec(prop_oneof!["[a-z]{1,8}:[a-z]{1,8}", "\\PC{1,30}", "[ -~]{1,280}"], 0..6),
+        org in proptest::option::of(prop::sample::select(vec!["deny", "allow", "require"])),
+        any_org in proptest::option::of(any::<bool>()),
+    ) -> Value {
+        let mut s = client;
+        s["audience"] = json!(audience);
+        s["scopes"] = json!(scopes);
+        if let Some(o) = org { s["organizationUsage"] = json!(o); }
+        if let Some(a) = any_org { s["allowAnyOrganization"] = json!(a); }
+        s
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_grant_spec_reaches_auth0_valid_or_stops_with_a_reason(spec in grant_spec()) {
+        use auth0_operator::{auth0::ClientGrant, controller::build, crd::Auth0ClientGrantSpec};
+        let typed: Auth0ClientGrantSpec = serde_json::from_value(spec.clone()).expect("the spec deserializes");
+        match build::validate_grant_spec(&typed, None) {
+            Err(why) => prop_assert!(!why.is_empty()),
+            Ok(()) => {
+                let audience = typed.audience.clone().unwrap_or_default();
+                let create = v(&build::grant_create(&typed, "client-id", &audience));
+                let verdict = validate_request(RequestOp::CreateClientGrant, &create);
+                prop_assert!(verdict.is_ok(), "create body refused by the OAS: {:?}\n{}", verdict, create);
+                let observed = ClientGrant { id: "cgr_1".into(), client_id: Some("client-id".into()), audience, ..Default::default() };
+                let update = build::grant_update(&typed, &observed);
+                if !update.is_empty() {
+                    let body = v(&update);
+                    let verdict = validate_request(RequestOp::UpdateClientGrant, &body);
+                    prop_assert!(verdict.is_ok(), "PATCH body refused by the OAS: {:?}\n{}", verdict, body);
+                }
+            }
+        }
+    }
+}
