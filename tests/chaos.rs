@@ -2,8 +2,8 @@
 //! tenants, under a schedule of user actions (creates, edits, deletes with both policies,
 //! deleted Secrets, a foreign Secret, rotations, a tenant's management credentials changed)
 //! interleaved with faults (SIGKILLs of the operator or of the leader, Auth0 5xx, dropped
-//! connections, answers that are not Auth0's, latency spikes, 429 storms, full outages, the
-//! kube-apiserver killed and restarted). After the faults stop and a bounded settle time, the
+//! connections, answers after the client's timeout, answers that are not Auth0's, latency
+//! spikes, 429 storms, full outages, the kube-apiserver killed and restarted). After the faults stop and a bounded settle time, the
 //! promises are checked as invariants and the figures printed as a table.
 //!
 //! CI runs the small configuration (12 applications, 4 kills, 3 s outages); the large one is
@@ -185,6 +185,9 @@ async fn chaos_run(test: &str, replicas: usize, default_n: u64, default_k: u64) 
         kill_at.insert(rng.below(steps as u64) as usize);
     }
     let outage = Duration::from_secs(env_or("CHAOS_OUTAGE_SECS", 3));
+    let timeout_at: BTreeSet<usize> = (0..env_or("CHAOS_TIMEOUTS", 1))
+        .map(|_| rng.below(steps as u64) as usize)
+        .collect();
     let cred_change_at: BTreeSet<usize> = (0..env_or("CHAOS_TENANT_CREDENTIAL_CHANGES", 1))
         .map(|_| rng.below(steps as u64) as usize)
         .collect();
@@ -358,6 +361,17 @@ async fn chaos_run(test: &str, replicas: usize, default_n: u64, default_k: u64) 
                 }
             }
         }
+        if timeout_at.contains(&step) {
+            // Answers that come after the client's 30 s request timeout (the create took effect).
+            tally(&mut injected, "requests timed out (answer after 31 s)");
+            for (sim, _) in &sims {
+                sim.set_response_delay("POST", "/api/v2/client-grants", Duration::from_secs(31));
+            }
+        } else {
+            for (sim, _) in &sims {
+                sim.set_response_delay("POST", "/api/v2/client-grants", Duration::ZERO);
+            }
+        }
         if cred_change_at.contains(&step) {
             // Tenant B's management secret is rotated in Auth0, then in its Secret.
             tally(&mut injected, "tenant credentials changed");
@@ -405,7 +419,8 @@ async fn chaos_run(test: &str, replicas: usize, default_n: u64, default_k: u64) 
     let last_fault = Instant::now();
     let schedule_secs = last_fault.duration_since(started).as_secs_f64();
 
-    // Settle (bounded): every live object Ready (the blocked one: SecretConflict).
+    // Settle (bounded): every live object Ready (the blocked one: SecretConflict), every deleted
+    // one gone.
     let settle_limit = Duration::from_secs(120 + n as u64);
     let mut pending: Vec<String> = Vec::new();
     let settled = tokio::time::timeout(settle_limit, async {
@@ -434,6 +449,33 @@ async fn chaos_run(test: &str, replicas: usize, default_n: u64, default_k: u64) 
                     if ready.as_ref().map(|(s, _, _)| s.as_str()) != Some("True") {
                         pending.push(format!("Auth0ClientGrant {}/{}: {ready:?}", a.ns, a.name));
                     }
+                }
+            }
+            // Deleted resources are gone (the operator finished their cleanup, finalizer off).
+            for a in apps.iter().filter(|a| !a.live) {
+                if apps_api(a.ns)
+                    .get_opt(&a.name)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some()
+                {
+                    pending.push(format!(
+                        "Auth0Client {}/{} still being deleted",
+                        a.ns, a.name
+                    ));
+                }
+                if grants_api(a.ns)
+                    .get_opt(&a.name)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some()
+                {
+                    pending.push(format!(
+                        "Auth0ClientGrant {}/{} still being deleted",
+                        a.ns, a.name
+                    ));
                 }
             }
             if pending.is_empty() {
@@ -662,7 +704,14 @@ async fn chaos_run(test: &str, replicas: usize, default_n: u64, default_k: u64) 
         secrets.len()
     );
     println!("| panics | {panics} |");
-    assert!(violations.is_empty(), "seed {seed}: {violations:#?}");
+    if !violations.is_empty() {
+        // Keep the operator logs of a failed run.
+        let kept = dir.keep();
+        panic!(
+            "seed {seed}: {violations:#?}\noperator logs kept in {}",
+            kept.display()
+        );
+    }
 }
 
 /// A token request with what the Secret holds (a client secret or a private key).
