@@ -378,13 +378,27 @@ async fn chaos_run(test: &str, replicas: usize, default_n: u64, default_k: u64) 
             let secret = format!("secret-b-{step}");
             sim_b.set_management_secret(&secret);
             tokio::time::sleep(Duration::from_millis(rng.below(1500))).await;
-            let _ = Api::<Secret>::namespaced(w.kube.clone(), "chaos-b")
-                .patch(
-                    "mgmt",
-                    &PatchParams::default(),
-                    &Patch::Merge(json!({"stringData": {"AUTH0_CLIENT_SECRET": secret}})),
-                )
-                .await;
+            // (Retried: the API server may be down at this instant; the user would retry too.)
+            eventually(
+                "the tenant's Secret is updated",
+                Duration::from_secs(60),
+                || {
+                    let (kube, secret) = (w.kube.clone(), secret.clone());
+                    async move {
+                        Api::<Secret>::namespaced(kube, "chaos-b")
+                            .patch(
+                                "mgmt",
+                                &PatchParams::default(),
+                                &Patch::Merge(
+                                    json!({"stringData": {"AUTH0_CLIENT_SECRET": secret}}),
+                                ),
+                            )
+                            .await
+                            .ok()
+                    }
+                },
+            )
+            .await;
         }
         if restart_at.contains(&step) {
             // The API server dies (watches cut, requests refused) and comes back on its etcd.
@@ -441,6 +455,20 @@ async fn chaos_run(test: &str, replicas: usize, default_n: u64, default_k: u64) 
                     pending.push(format!("Auth0Client {}/{}: {ready:?}", a.ns, a.name));
                 }
                 if a.name != "blocked" {
+                    // Its Secret is there again (a deleted one is rewritten).
+                    let secret = Api::<Secret>::namespaced(w.kube.clone(), a.ns)
+                        .get_opt(&format!("{}-auth0", a.name))
+                        .await
+                        .ok()
+                        .flatten();
+                    // ... with a credential (not only a key still being registered).
+                    if secret
+                        .as_ref()
+                        .and_then(|s| secret_value(s, "AUTH0_CLIENT_ID"))
+                        .is_none()
+                    {
+                        pending.push(format!("Secret {}/{}-auth0 not written yet", a.ns, a.name));
+                    }
                     let g = grants_api(a.ns).get(&a.name).await.ok();
                     let ready = g
                         .as_ref()
@@ -529,6 +557,15 @@ async fn chaos_run(test: &str, replicas: usize, default_n: u64, default_k: u64) 
                     .get(&format!("{}-auth0", a.name))
                     .await;
                 let audience = if *ns == "chaos-a" { API_A } else { API_B };
+                let held = s
+                    .as_ref()
+                    .ok()
+                    .map(|s| {
+                        let keys: Vec<String> =
+                            s.data.iter().flatten().map(|(k, _)| k.clone()).collect();
+                        format!("{keys:?} kid {:?}", secret_value(s, "AUTH0_KEY_ID"))
+                    })
+                    .unwrap_or_default();
                 let ok = match s {
                     Ok(s) => {
                         token_with(
@@ -544,9 +581,16 @@ async fn chaos_run(test: &str, replicas: usize, default_n: u64, default_k: u64) 
                 };
                 if !ok {
                     dead += 1;
+                    let listed = sim
+                        .all_clients()
+                        .into_iter()
+                        .find(|c| c["client_id"] == id.as_str())
+                        .map(|c| c["client_authentication_methods"].to_string())
+                        .unwrap_or_default();
                     violations.push(format!(
-                        "{ns}/{}: the Secret's credential gets no token",
-                        a.name
+                        "{ns}/{}: the Secret's credential gets no token (the Secret holds {held}; Auth0 lists {listed}, kids {:?})",
+                        a.name,
+                        sim.client_credentials(&id).iter().map(|c| c["kid"].to_string()).collect::<Vec<_>>()
                     ));
                 }
             }

@@ -279,8 +279,13 @@ pub async fn resolve(
         });
     };
     let key = r.key(namespace);
+    // Right after a start (or a leader change) the tenant caches may still be filling: wait for
+    // them (bounded) rather than call an existing tenant missing.
+    let fill = std::time::Duration::from_secs(10);
     match r.kind {
         TenantKind::Auth0Tenant => {
+            let _ =
+                tokio::time::timeout(fill, super::store_ready(&ctx.tenant_stores.namespaced)).await;
             let obj = ctx
                 .tenant_stores
                 .namespaced
@@ -304,6 +309,8 @@ pub async fn resolve(
             })
         }
         TenantKind::ClusterAuth0Tenant => {
+            let _ =
+                tokio::time::timeout(fill, super::store_ready(&ctx.tenant_stores.cluster)).await;
             let obj = ctx
                 .tenant_stores
                 .cluster
