@@ -54,6 +54,8 @@ struct App {
     live: bool,
     /// Deleted with `deletionPolicy: Orphan`: its Auth0 client must stay (exactly one).
     orphaned_uid: Option<String>,
+    /// Its status named an Auth0 client when it was deleted.
+    had_client: bool,
     /// Deleted with `Delete`: no Auth0 client may keep its UID.
     deleted_uid: Option<String>,
     key: bool,
@@ -278,6 +280,7 @@ async fn chaos_run(test: &str, replicas: usize, default_n: u64, default_k: u64) 
                 name,
                 live: true,
                 orphaned_uid: None,
+                had_client: false,
                 deleted_uid: None,
                 key,
             });
@@ -322,11 +325,15 @@ async fn chaos_run(test: &str, replicas: usize, default_n: u64, default_k: u64) 
                                 "deletes (Delete)"
                             },
                         );
-                        let uid = apps_api(a.ns)
-                            .get(&a.name)
-                            .await
-                            .ok()
-                            .and_then(|c| c.metadata.uid);
+                        let current = apps_api(a.ns).get(&a.name).await.ok();
+                        let uid = current.as_ref().and_then(|c| c.metadata.uid.clone());
+                        // Whether an Auth0 client was known to exist (a resource deleted before
+                        // any operator reconciled it has none, and Orphan keeps none).
+                        apps[i].had_client = current
+                            .as_ref()
+                            .and_then(|c| c.status.as_ref())
+                            .and_then(|st| st.client_id.as_ref())
+                            .is_some();
                         if orphan {
                             let _ = apps_api(a.ns)
                                 .patch(
@@ -602,8 +609,9 @@ async fn chaos_run(test: &str, replicas: usize, default_n: u64, default_k: u64) 
                     a.name
                 ));
             }
+            // Orphan keeps the application it had (exactly one), and never makes one.
             if let Some(uid) = &a.orphaned_uid
-                && by_uid(uid).len() != 1
+                && (by_uid(uid).len() > 1 || (a.had_client && by_uid(uid).len() != 1))
             {
                 violations.push(format!(
                     "{ns}/{}: orphaned, {} Auth0 clients",
