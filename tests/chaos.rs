@@ -768,7 +768,6 @@ async fn chaos_run(test: &str, replicas: usize, default_n: u64, default_k: u64) 
 
 /// A token request with what the Secret holds (a client secret or a private key).
 async fn token_with(sim: &Simulator, s: &Secret, audience: &str, domain: &str) -> u16 {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let Some(id) = secret_value(s, "AUTH0_CLIENT_ID") else {
         return 0;
     };
@@ -785,11 +784,5 @@ async fn token_with(sim: &Simulator, s: &Secret, audience: &str, domain: &str) -
                                        "client_secret": secret, "audience": audience}),
         _ => return 0,
     };
-    reqwest::Client::new()
-        .post(format!("{}/oauth/token", sim.base_url()))
-        .json(&body)
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
+    token_request(sim, body).await
 }

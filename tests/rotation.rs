@@ -54,17 +54,6 @@ struct Figures {
     used: std::collections::BTreeSet<String>,
 }
 
-async fn token_request(sim: &Simulator, body: Value) -> u16 {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
-        .post(format!("{}/oauth/token", sim.base_url()))
-        .json(&body)
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
-}
-
 async fn token_with_secret(sim: &Simulator, id: &str, secret: &str) -> u16 {
     token_request(
         sim,

@@ -157,7 +157,7 @@ pub fn drift_status(
                 CONDITION_IN_SYNC,
                 true,
                 "Corrected",
-                &format!("Corrected drift made outside Kubernetes in: {list}"),
+                &corrected_message(&found.fields),
                 generation,
                 conditions,
             ),
@@ -168,13 +168,7 @@ pub fn drift_status(
             // Applying a spec change is not drift; an untouched object keeps the last report.
             let keep = found.fields.is_empty();
             let (reason, message) = match (&drift, keep) {
-                (Some(d), true) => (
-                    "Corrected",
-                    format!(
-                        "Corrected drift made outside Kubernetes in: {}",
-                        d.join(", ")
-                    ),
-                ),
+                (Some(d), true) => ("Corrected", corrected_message(d)),
                 _ => ("InSync", "The Auth0 object matches the spec".to_string()),
             };
             DriftStatus {
@@ -191,6 +185,14 @@ pub fn drift_status(
             }
         }
     }
+}
+
+/// The `InSync=True, Corrected` message naming the fields set back.
+fn corrected_message(fields: &[String]) -> String {
+    format!(
+        "Corrected drift made outside Kubernetes in: {}",
+        fields.join(", ")
+    )
 }
 
 fn condition_unknown(

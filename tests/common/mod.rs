@@ -327,3 +327,15 @@ impl Seeded {
         self.below(100) < percent
     }
 }
+
+/// `POST /oauth/token` at the simulator with `body`: the status (0 when it could not be sent).
+pub async fn token_request(sim: &Simulator, body: serde_json::Value) -> u16 {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+        .post(format!("{}/oauth/token", sim.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
