@@ -43,7 +43,7 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::Stdio,
     sync::Arc,
     time::{Duration, Instant},
@@ -95,6 +95,10 @@ struct Opts {
     mem_crs: usize,
     ready_trials: usize,
     bin: PathBuf,
+    /// Command the binary is run under (`heaptrack -o …`): profiles, not figures.
+    prefix: Vec<String>,
+    /// Object counts of `curve`.
+    curve: Vec<usize>,
     tenants: usize,
     tenant_n: usize,
     tenant_concurrency: Vec<u16>,
@@ -113,6 +117,8 @@ impl Opts {
             ("BENCH_MEM_CRS", "mem_crs"),
             ("BENCH_READY_TRIALS", "ready_trials"),
             ("BENCH_OPERATOR_BIN", "bin"),
+            ("BENCH_OPERATOR_PREFIX", "prefix"),
+            ("BENCH_MEM_CURVE", "curve"),
             ("BENCH_TENANTS", "tenants"),
             ("BENCH_TENANT_N", "tenant_n"),
             ("BENCH_TENANT_CONCURRENCY", "tenant_concurrency"),
@@ -143,7 +149,7 @@ impl Opts {
             .map(|s| s.split(',').map(|x| x.trim().to_string()).collect())
             .unwrap_or_else(|| {
                 [
-                    "tenants", "converge", "steady", "latency", "memory", "ready",
+                    "tenants", "converge", "steady", "latency", "memory", "ready", "curve",
                 ]
                 .map(String::from)
                 .to_vec()
@@ -176,6 +182,22 @@ impl Opts {
             mem_crs: num("mem_crs", 5000),
             ready_trials: num("ready_trials", 3).max(1),
             bin,
+            prefix: kv
+                .get("prefix")
+                .map(|s| s.split_whitespace().map(String::from).collect())
+                .unwrap_or_default(),
+            curve: kv
+                .get("curve")
+                .map(|s| {
+                    s.split(',')
+                        .map(|x| {
+                            x.trim()
+                                .parse()
+                                .unwrap_or_else(|_| panic!("curve: comma-separated numbers"))
+                        })
+                        .collect()
+                })
+                .unwrap_or_else(|| vec![1000, 5000, 10000, 20000]),
             tenants: num("tenants", 4).max(1),
             tenant_n: num("tenant_n", 250),
             tenant_concurrency,
@@ -405,16 +427,20 @@ async fn run(opts: &Opts) -> Vec<Row> {
         rows.push(row("latency", "runs", format!("error: {e}"), Some(false)));
     }
 
-    let bin = opts.bin.clone();
-    if (opts.wants("memory") || opts.wants("ready")) && !bin.is_file() {
+    let bin = Binary {
+        path: opts.bin.clone(),
+        prefix: opts.prefix.clone(),
+    };
+    let spawns = opts.wants("memory") || opts.wants("ready") || opts.wants("curve");
+    if spawns && !bin.path.is_file() {
         rows.push(row(
-            "memory/ready",
+            "memory/ready/curve",
             "binary exists",
-            format!("{} is missing", bin.display()),
+            format!("{} is missing", bin.path.display()),
             Some(false),
         ));
     } else {
-        if opts.wants("memory") || opts.wants("ready") {
+        if spawns {
             describe_binary(&bin).await;
         }
         let mut mem_world: Option<MemWorld> = None;
@@ -428,6 +454,12 @@ async fn run(opts: &Opts) -> Vec<Row> {
             && let Err(e) = ready(&env, &kube, &bin, opts, mem_world.as_ref(), &mut rows).await
         {
             rows.push(row("ready", "runs", format!("error: {e}"), Some(false)));
+        }
+        drop(mem_world);
+        if opts.wants("curve")
+            && let Err(e) = curve(&env, &kube, &bin, &opts.curve, &mut rows).await
+        {
+            rows.push(row("curve", "runs", format!("error: {e}"), Some(false)));
         }
     }
     progress!("operator logs: {}", logs_dir().display());
@@ -523,10 +555,23 @@ async fn create_objects(
     parallel: usize,
     tenant: Option<&str>,
 ) -> Res<Duration> {
+    create_objects_from(kube, ns, 0, clients, grants, parallel, tenant).await
+}
+
+/// [`create_objects`] for the indexes `first..` (clients below `clients`, grants below `grants`).
+async fn create_objects_from(
+    kube: &Client,
+    ns: &str,
+    first: usize,
+    clients: usize,
+    grants: usize,
+    parallel: usize,
+    tenant: Option<&str>,
+) -> Res<Duration> {
     let capi: Api<Auth0Client> = Api::namespaced(kube.clone(), ns);
     let gapi: Api<Auth0ClientGrant> = Api::namespaced(kube.clone(), ns);
     let mut jobs: Vec<BoxFuture<'static, Res<()>>> = Vec::with_capacity(clients + grants);
-    for i in 0..clients.max(grants) {
+    for i in first..clients.max(grants) {
         if i < clients {
             let (api, obj) = (capi.clone(), client_obj(ns, i, tenant));
             jobs.push(async move { create_retrying(&api, &obj).await }.boxed());
@@ -1154,7 +1199,21 @@ async fn latency(kube: &Client, count: usize, rows: &mut Vec<Row>) -> Res<()> {
 
 // ------------------------------------------------------------------------------------ binary
 
-async fn describe_binary(bin: &Path) {
+/// The operator binary the `memory`, `ready` and `curve` scenarios spawn, and the command it
+/// runs under (none, or a profiler such as `heaptrack -o …`).
+struct Binary {
+    path: PathBuf,
+    prefix: Vec<String>,
+}
+
+async fn describe_binary(b: &Binary) {
+    let bin = &b.path;
+    if !b.prefix.is_empty() {
+        progress!(
+            "operator binary runs under `{}`: a profile, not figures (RSS includes the profiler's own)",
+            b.prefix.join(" ")
+        );
+    }
     let help = tokio::process::Command::new(bin)
         .arg("--help")
         .output()
@@ -1166,7 +1225,7 @@ async fn describe_binary(bin: &Path) {
     } else if bin.components().any(|c| c.as_os_str() == "debug") {
         "DEBUG profile (figures pessimistic)"
     } else {
-        "unknown profile"
+        "profile not known from the path"
     };
     let features = if help.lines().any(|l| l.trim_start().starts_with("dev ")) {
         "built with features sim+envtest (unified from the dev-dependency; the operator image has neither)"
@@ -1209,14 +1268,57 @@ struct Spawned {
     child: tokio::process::Child,
     port: u16,
     log: PathBuf,
+    /// Runs under a profiler: the operator is a descendant of `child`.
+    prefixed: bool,
+}
+
+/// Children of `pid` (from `/proc/<pid>/task/*/children`).
+fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
+                out.extend(s.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+            }
+        }
+    }
+    out
 }
 
 impl Spawned {
+    /// The operator's pid: the child, or under a profiler the descendant running the binary.
     fn pid(&self) -> u32 {
-        self.child.id().unwrap_or(0)
+        let top = self.child.id().unwrap_or(0);
+        if !self.prefixed {
+            return top;
+        }
+        let mut queue = vec![top];
+        while let Some(p) = queue.pop() {
+            let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+            // `comm` is the file name cut to 15 bytes: `auth0-operator` or a renamed copy.
+            if comm.trim().starts_with("auth0-operator") {
+                return p;
+            }
+            queue.extend(children(p));
+        }
+        top
     }
 
     async fn kill(mut self) {
+        if self.prefixed {
+            // A profiler writes its data when the operator exits: SIGTERM (a graceful
+            // shutdown), then wait for the profiler to finish.
+            let pid = self.pid();
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+            if tokio::time::timeout(Duration::from_secs(120), self.child.wait())
+                .await
+                .is_ok()
+            {
+                return;
+            }
+        }
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;
     }
@@ -1244,7 +1346,7 @@ impl Spawned {
 /// with the instant just before the spawn.
 fn spawn_operator(
     env: &TestEnv,
-    bin: &Path,
+    bin: &Binary,
     sim: &Simulator,
     ns: &str,
     label: &str,
@@ -1254,7 +1356,16 @@ fn spawn_operator(
     let log = logs_dir().join(format!("operator-{label}.log"));
     let out = std::fs::File::create(&log)?;
     let err = out.try_clone()?;
-    let mut cmd = tokio::process::Command::new(bin);
+    let mut cmd = match bin.prefix.split_first() {
+        None => tokio::process::Command::new(&bin.path),
+        Some((first, rest)) => {
+            // `{label}` in the prefix names each spawn's output (`heaptrack -o heap-{label}`).
+            let mut c = tokio::process::Command::new(first);
+            c.args(rest.iter().map(|a| a.replace("{label}", label)))
+                .arg(&bin.path);
+            c
+        }
+    };
     cmd.arg("run")
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -1279,7 +1390,16 @@ fn spawn_operator(
     }
     let t = Instant::now();
     let child = cmd.spawn()?;
-    Ok((Spawned { child, port, log }, t))
+    let prefixed = !bin.prefix.is_empty();
+    Ok((
+        Spawned {
+            child,
+            port,
+            log,
+            prefixed,
+        },
+        t,
+    ))
 }
 
 /// Time from `spawned_at` until `/readyz` answers 200 (polled every 10 ms).
@@ -1344,7 +1464,7 @@ const MEM_RATE_LIMIT: (&str, &str) = ("AUTH0_RATE_LIMIT", "1000:1000");
 async fn memory(
     env: &TestEnv,
     kube: &Client,
-    bin: &Path,
+    bin: &Binary,
     crs: usize,
     rows: &mut Vec<Row>,
 ) -> Res<MemWorld> {
@@ -1480,7 +1600,7 @@ async fn memory(
 async fn ready(
     env: &TestEnv,
     kube: &Client,
-    bin: &Path,
+    bin: &Binary,
     opts: &Opts,
     mem: Option<&MemWorld>,
     rows: &mut Vec<Row>,
@@ -1493,13 +1613,14 @@ async fn ready(
         async move {
             let (mut op, at) = spawned?;
             let r = time_to_ready(&mut op, at, Duration::from_secs(60)).await;
+            let phases = Startup::read(&op).await;
             op.kill().await;
-            r
+            r.map(|d| (d, phases))
         }
     };
     let mut none = Vec::new();
     for i in 0..opts.ready_trials {
-        let d = measure(empty.to_string(), format!("ready-empty-{i}"), &sim).await?;
+        let (d, _) = measure(empty.to_string(), format!("ready-empty-{i}"), &sim).await?;
         progress!("ready: no objects, trial {i}: {:.0} ms", ms(d));
         none.push(d);
     }
@@ -1539,10 +1660,60 @@ async fn ready(
         }
     };
     let mut with = Vec::new();
+    let mut shares = Vec::new();
+    let mut lists = Vec::new();
+    let mut own_lists = Vec::new();
     for i in 0..opts.ready_trials {
-        let d = measure(ns.clone(), format!("ready-full-{i}"), msim).await?;
-        progress!("ready: {crs} CRs in {ns}, trial {i}: {:.0} ms", ms(d));
+        // What the API server takes to list the same objects for another client, just before.
+        own_lists.push(list_time(kube, &ns).await?);
+        let (d, phases) = measure(ns.clone(), format!("ready-full-{i}"), msim).await?;
+        match phases {
+            Some(p) => {
+                let share = d.saturating_sub(p.lists());
+                progress!(
+                    "ready: {crs} CRs in {ns}, trial {i}: {:.0} ms = initial lists {:.0} ms (requested {:.0} ms after start, API server connected at {:.0} ms) + the operator's own {:.0} ms; the bench's list of the same: {:.0} ms",
+                    ms(d),
+                    ms(p.lists()),
+                    p.watching * 1000.0,
+                    p.connected * 1000.0,
+                    ms(share),
+                    ms(*own_lists.last().unwrap())
+                );
+                shares.push(share);
+                lists.push(p.lists());
+            }
+            None => progress!(
+                "ready: {crs} CRs in {ns}, trial {i}: {:.0} ms (no start-up phases in /metrics)",
+                ms(d)
+            ),
+        }
         with.push(d);
+    }
+    let spread = |v: &mut Vec<Duration>| -> String {
+        v.sort();
+        match (v.first(), v.last()) {
+            (Some(a), Some(b)) => format!("{:.0}–{:.0} ms", ms(*a), ms(*b)),
+            _ => "—".into(),
+        }
+    };
+    if !shares.is_empty() {
+        let worst_share = *shares.iter().max().unwrap();
+        rows.push(row(
+            format!("ready: the operator's own share (spawn → /readyz minus its initial lists), {crs} CRs"),
+            "≤ 1 s",
+            spread(&mut shares),
+            Some(worst_share <= Duration::from_secs(1)),
+        ));
+        rows.push(row(
+            format!("ready: the API server's initial lists of {crs} CRs + Secrets, as the operator saw them"),
+            "-",
+            format!(
+                "{} (the bench's own list of the same: {})",
+                spread(&mut lists),
+                spread(&mut own_lists)
+            ),
+            None,
+        ));
     }
     with.sort();
     let worst = *with.last().unwrap();
@@ -1563,6 +1734,56 @@ async fn ready(
         Some(worst <= Duration::from_secs(1)),
     ));
     Ok(())
+}
+
+/// The operator's `auth0_operator_startup_seconds` (seconds from its start).
+struct Startup {
+    connected: f64,
+    watching: f64,
+    synced: f64,
+}
+
+impl Startup {
+    async fn read(op: &Spawned) -> Option<Startup> {
+        let text = op.metrics().await?;
+        let phase = |p: &str| {
+            metric_samples(&text, "auth0_operator_startup_seconds")
+                .into_iter()
+                .find(|(labels, _)| labels.contains(&format!("phase=\"{p}\"")))
+                .map(|(_, v)| v)
+        };
+        Some(Startup {
+            connected: phase("connected")?,
+            watching: phase("watching")?,
+            synced: phase("synced")?,
+        })
+    }
+
+    /// The initial lists: requested → every cache filled.
+    fn lists(&self) -> Duration {
+        Duration::from_secs_f64((self.synced - self.watching).max(0.0))
+    }
+}
+
+/// How long the API server takes to list, for the bench, what the operator lists at start in
+/// `ns`: both kinds and the operator's Secrets, at once, from its watch cache (`resourceVersion=0`).
+async fn list_time(kube: &Client, ns: &str) -> Res<Duration> {
+    let lp = ListParams::default().match_any();
+    let secrets = ListParams::default()
+        .match_any()
+        .labels("app.kubernetes.io/managed-by=auth0-operator");
+    let (capi, gapi, sapi) = (
+        Api::<Auth0Client>::namespaced(kube.clone(), ns),
+        Api::<Auth0ClientGrant>::namespaced(kube.clone(), ns),
+        Api::<Secret>::namespaced(kube.clone(), ns),
+    );
+    let t = Instant::now();
+    let (c, g, s) = tokio::join!(capi.list(&lp), gapi.list(&lp), sapi.list(&secrets));
+    let took = t.elapsed();
+    c?;
+    g?;
+    s?;
+    Ok(took)
 }
 
 // ------------------------------------------------------------------------------------ 6. tenants
@@ -2096,4 +2317,271 @@ where
     api.delete_collection(&DeleteParams::default(), &ListParams::default())
         .await?;
     Ok(())
+}
+
+// ------------------------------------------------------------------------------------ 7. curve
+
+/// One point of the curve: RSS (KiB) of a process with `objects` custom resources in sync.
+struct CurvePoint {
+    objects: usize,
+    /// The process that converged them (only the new ones), 5 s after the last was Ready.
+    after_converge: u64,
+    /// Its peak (VmHWM) while converging.
+    converge_peak: u64,
+    /// A fresh process after its start-up pass over all of them (the state after a resync).
+    steady: u64,
+}
+
+/// Steady RSS against object count: an empty process first, then, for each count, the missing
+/// objects are created (half clients, half grants), converged by one process, and measured in a
+/// restarted process after one pass over all of them.
+async fn curve(
+    env: &TestEnv,
+    kube: &Client,
+    bin: &Binary,
+    counts: &[usize],
+    rows: &mut Vec<Row>,
+) -> Res<()> {
+    let ns = "bench-curve".to_string();
+    namespace(kube, &ns).await?;
+    let sim = simulator(None).await?;
+    let watch = ReadyWatch::start(kube).await?;
+
+    let (mut op, at) = spawn_operator(env, bin, &sim, &ns, "curve-0", &[MEM_RATE_LIMIT])?;
+    time_to_ready(&mut op, at, Duration::from_secs(60)).await?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (empty, _) = rss_kib(op.pid()).ok_or("no /proc status")?;
+    op.kill().await;
+    progress!("curve: empty process (no objects): VmRSS {:.1} MiB", mib(empty));
+
+    let mut points: Vec<CurvePoint> = Vec::new();
+    let mut have = 0usize; // pairs (client + grant)
+    let mut counts = counts.to_vec();
+    counts.sort();
+    for n in counts {
+        let pairs = n / 2;
+        if pairs > have {
+            let took = create_objects_from(kube, &ns, have, pairs, pairs, 16, None).await?;
+            progress!(
+                "curve: created {} objects in {:.1}s",
+                2 * (pairs - have),
+                took.as_secs_f64()
+            );
+            have = pairs;
+        }
+        let label = format!("curve-{n}");
+        let (mut op, at) = spawn_operator(env, bin, &sim, &ns, &label, &[MEM_RATE_LIMIT])?;
+        time_to_ready(&mut op, at, Duration::from_secs(120)).await?;
+        let t0 = Instant::now();
+        loop {
+            let (cr, ct, gr, gt) = watch.count(&ns);
+            if cr == have && ct == have && gr == have && gt == have {
+                break;
+            }
+            if let Ok(Some(status)) = op.child.try_wait() {
+                return Err(format!("operator exited ({status}):\n{}", op.log_tail()).into());
+            }
+            if t0.elapsed() > Duration::from_secs(1800) {
+                op.kill().await;
+                return Err(format!("{n} objects not Ready in 30 min").into());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let converged_in = t0.elapsed();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let (after_converge, converge_peak) = rss_kib(op.pid()).ok_or("no /proc status")?;
+        op.kill().await;
+
+        let label = format!("curve-{n}-restart");
+        let (mut op, at) = spawn_operator(env, bin, &sim, &ns, &label, &[MEM_RATE_LIMIT])?;
+        let ready = time_to_ready(&mut op, at, Duration::from_secs(120)).await?;
+        let t1 = Instant::now();
+        loop {
+            let done = metric_sum(
+                &op.metrics().await.unwrap_or_default(),
+                "auth0_operator_reconciles_total",
+                &[],
+            );
+            if done >= (2 * have) as f64 || t1.elapsed() > Duration::from_secs(900) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let pass = t1.elapsed();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (steady, _) = rss_kib(op.pid()).ok_or("no /proc status")?;
+        op.kill().await;
+        progress!(
+            "curve: {n} objects: converged the new ones in {:.1}s, VmRSS {:.1} MiB after (peak {:.1}); restarted: ready in {:.0} ms, one pass in {:.1}s, VmRSS {:.1} MiB",
+            converged_in.as_secs_f64(),
+            mib(after_converge),
+            mib(converge_peak),
+            ms(ready),
+            pass.as_secs_f64(),
+            mib(steady)
+        );
+        points.push(CurvePoint {
+            objects: 2 * have,
+            after_converge,
+            converge_peak,
+            steady,
+        });
+    }
+
+    println!();
+    println!("| objects | steady VmRSS | beyond the empty process | per object | right after converging (peak) |");
+    println!("| ---: | ---: | ---: | ---: | ---: |");
+    println!("| 0 | {:.1} MiB | — | — | — |", mib(empty));
+    for p in &points {
+        let beyond = p.steady.saturating_sub(empty);
+        println!(
+            "| {} | {:.1} MiB | {:.1} MiB | {:.2} KiB | {:.1} MiB ({:.1} MiB) |",
+            p.objects,
+            mib(p.steady),
+            mib(beyond),
+            beyond as f64 / p.objects as f64,
+            mib(p.after_converge),
+            mib(p.converge_peak)
+        );
+        rows.push(row(
+            format!(
+                "curve: steady VmRSS per object beyond the empty process ({:.1} MiB), {} objects",
+                mib(empty),
+                p.objects
+            ),
+            "≤ 6 KiB",
+            format!(
+                "{:.2} KiB ({:.1} MiB in all)",
+                beyond as f64 / p.objects as f64,
+                mib(p.steady)
+            ),
+            Some(beyond as f64 / p.objects as f64 <= 6.0),
+        ));
+    }
+    let csv: String = std::iter::once("objects,steady_kib,after_converge_kib,converge_peak_kib\n".to_string())
+        .chain(std::iter::once(format!("0,{empty},{empty},{empty}\n")))
+        .chain(points.iter().map(|p| {
+            format!(
+                "{},{},{},{}\n",
+                p.objects, p.steady, p.after_converge, p.converge_peak
+            )
+        }))
+        .collect();
+    let csv_path = logs_dir().join("memory-curve.csv");
+    std::fs::write(&csv_path, csv)?;
+    let svg_path = logs_dir().join("memory-curve.svg");
+    std::fs::write(&svg_path, curve_svg(empty, &points))?;
+    progress!(
+        "curve: table in {}, plot in {}",
+        csv_path.display(),
+        svg_path.display()
+    );
+    Ok(())
+}
+
+/// The curve as an SVG plot: steady VmRSS and the peak while converging against object count,
+/// with the per-object target (the empty process + 6 KiB per object) and the 64 MiB line.
+fn curve_svg(empty: u64, points: &[CurvePoint]) -> String {
+    let (w, h, left, right, top, bottom) = (720.0, 420.0, 70.0, 20.0, 40.0, 50.0);
+    let max_x = points.iter().map(|p| p.objects).max().unwrap_or(1).max(1) as f64;
+    let target = |n: f64| mib(empty) + 6.0 * n / 1024.0;
+    let max_y = points
+        .iter()
+        .map(|p| mib(p.steady.max(p.converge_peak)))
+        .fold(target(max_x).max(64.0), f64::max)
+        * 1.1;
+    let x = |n: f64| left + (w - left - right) * n / max_x;
+    let y = |m: f64| h - bottom - (h - top - bottom) * m / max_y;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">auth0-operator: VmRSS against objects in sync (half Auth0Client, half Auth0ClientGrant)</text>\n",
+        w / 2.0
+    );
+    // Axes and grid.
+    let step_y = if max_y > 200.0 { 50.0 } else { 16.0 };
+    let mut m = 0.0;
+    while m <= max_y {
+        s += &format!(
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y0:.1}\" y2=\"{y0:.1}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{m:.0} MiB</text>\n",
+            w - right,
+            left - 6.0,
+            y(m) + 4.0,
+            y0 = y(m)
+        );
+        m += step_y;
+    }
+    let step_x = if max_x > 10000.0 { 5000.0 } else { 1000.0 };
+    let mut n = 0.0;
+    while n <= max_x {
+        s += &format!(
+            "<line x1=\"{x0:.1}\" x2=\"{x0:.1}\" y1=\"{top}\" y2=\"{}\" stroke=\"#eee\"/><text x=\"{x0:.1}\" y=\"{}\" text-anchor=\"middle\">{n:.0}</text>\n",
+            h - bottom,
+            h - bottom + 16.0,
+            x0 = x(n)
+        );
+        n += step_x;
+    }
+    s += &format!(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">custom resources</text>\n",
+        (left + w - right) / 2.0,
+        h - 12.0
+    );
+    // Limits.
+    s += &format!(
+        "<line x1=\"{left}\" x2=\"{}\" y1=\"{y0:.1}\" y2=\"{y0:.1}\" stroke=\"#c00\" stroke-dasharray=\"6 4\"/><text x=\"{}\" y=\"{:.1}\" fill=\"#c00\" text-anchor=\"end\">64 MiB</text>\n",
+        w - right,
+        w - right - 4.0,
+        y(64.0) - 4.0,
+        y0 = y(64.0)
+    );
+    s += &format!(
+        "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#888\" stroke-dasharray=\"2 3\"/><text x=\"{:.1}\" y=\"{:.1}\" fill=\"#666\" text-anchor=\"end\">target: empty process + 6 KiB per object</text>\n",
+        x(0.0),
+        x(max_x),
+        y(target(0.0)),
+        y(target(max_x)),
+        x(max_x) - 4.0,
+        y(target(max_x)) - 6.0
+    );
+    // Series.
+    let series = |pts: Vec<(f64, f64)>, color: &str, label: &str, ly: f64| -> String {
+        let path: Vec<String> = pts
+            .iter()
+            .map(|(n, m)| format!("{:.1},{:.1}", x(*n), y(*m)))
+            .collect();
+        let mut out = format!(
+            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>\n",
+            path.join(" ")
+        );
+        for (n, m) in &pts {
+            out += &format!(
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{color}\"><title>{n:.0} objects: {m:.1} MiB</title></circle>\n",
+                x(*n),
+                y(*m)
+            );
+        }
+        out += &format!(
+            "<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"3\" fill=\"{color}\"/><text x=\"{}\" y=\"{}\">{label}</text>\n",
+            left + 12.0,
+            ly - 4.0,
+            left + 30.0,
+            ly
+        );
+        out
+    };
+    let steady: Vec<(f64, f64)> = std::iter::once((0.0, mib(empty)))
+        .chain(points.iter().map(|p| (p.objects as f64, mib(p.steady))))
+        .collect();
+    let peak: Vec<(f64, f64)> = points
+        .iter()
+        .map(|p| (p.objects as f64, mib(p.converge_peak)))
+        .collect();
+    s += &series(steady, "#1f77b4", "steady VmRSS (restart + one pass)", top + 16.0);
+    s += &series(
+        peak,
+        "#ff7f0e",
+        "VmHWM of the process that converged the new objects",
+        top + 32.0,
+    );
+    s += "</svg>\n";
+    s
 }

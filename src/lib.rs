@@ -41,6 +41,7 @@ pub async fn run(config: config::OperatorConfig) -> anyhow::Result<()> {
     health
         .crds_ready
         .store(true, std::sync::atomic::Ordering::Relaxed);
+    metrics.startup_phase(metrics::phase::CONNECTED);
     match config.leader_election.clone() {
         None => controller::run_with(kube, config, metrics, health, shutdown_signal()).await,
         Some(le) => leader::run_elected(kube, config, le, metrics, health, shutdown_signal()).await,

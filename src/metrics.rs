@@ -5,7 +5,10 @@
 //! collectors' descriptors too). `docs/metrics.md` is the contract; a test compares the full
 //! exposition with it.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, atomic::AtomicU64},
+};
 
 use kube::runtime::reflector::Store;
 use parking_lot::Mutex;
@@ -15,7 +18,7 @@ use prometheus_client::{
     metrics::{
         counter::{ConstCounter, Counter},
         family::Family,
-        gauge::ConstGauge,
+        gauge::{ConstGauge, Gauge},
         histogram::Histogram,
     },
     registry::Registry,
@@ -43,6 +46,21 @@ struct KindLabel {
     kind: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PhaseLabel {
+    phase: &'static str,
+}
+
+/// The start-up phases [`Metrics::startup_phase`] records, in order.
+pub mod phase {
+    /// Connected to the API server and found the CRDs served.
+    pub const CONNECTED: &str = "connected";
+    /// The caches' initial lists were requested (after winning the lease, with leader election).
+    pub const WATCHING: &str = "watching";
+    /// Every cache has its initial list: `/readyz` answers 200 from here.
+    pub const SYNCED: &str = "synced";
+}
+
 /// Everything `/metrics` shows.
 pub struct Metrics {
     registry: Registry,
@@ -50,6 +68,9 @@ pub struct Metrics {
     errors: Family<KindReason, Counter>,
     duration: Family<KindLabel, Histogram>,
     drift: Family<KindLabel, Counter>,
+    startup: Family<PhaseLabel, Gauge<f64, AtomicU64>>,
+    /// When this process started (the registry is made first thing).
+    started: std::time::Instant,
     sources: Arc<Sources>,
 }
 
@@ -118,6 +139,12 @@ impl Metrics {
             "Changes made outside Kubernetes that the operator set back (managementPolicy Manage), by kind",
             drift.clone(),
         );
+        let startup = Family::<PhaseLabel, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "startup_seconds",
+            "Seconds from the start of the process to each start-up phase (connected, watching, synced)",
+            startup.clone(),
+        );
         let sources = Arc::new(Sources::default());
         registry.register_collector(Box::new(sources.clone()));
         Self {
@@ -126,8 +153,18 @@ impl Metrics {
             errors,
             duration,
             drift,
+            startup,
+            started: std::time::Instant::now(),
             sources,
         }
+    }
+
+    /// Records that the process reached a start-up [`phase`] now; returns the seconds since
+    /// it started.
+    pub fn startup_phase(&self, phase: &'static str) -> f64 {
+        let secs = self.started.elapsed().as_secs_f64();
+        self.startup.get_or_create(&PhaseLabel { phase }).set(secs);
+        secs
     }
 
     /// Records one correction of drift (an Auth0 object changed outside Kubernetes, set back).

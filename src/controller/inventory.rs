@@ -56,8 +56,12 @@ pub const CLIENT_FIELDS: &[&str] = &[
 struct Listing<T> {
     items: HashMap<String, T>,
     fetched_at: Option<Instant>,
-    /// Local writes, replayed over a listing that started before them.
-    local: Vec<(Instant, String, Option<T>)>,
+    /// When the listing in flight started (refreshes are one at a time).
+    refreshing: Option<Instant>,
+    /// Local writes made while a listing is in flight, replayed over it when it lands. Kept
+    /// only then: between listings it stays empty, so it does not grow with the writes of a
+    /// whole resync interval (it held a copy of every client created since the last listing).
+    local: Vec<(String, Option<T>)>,
     forced: bool,
 }
 
@@ -66,6 +70,7 @@ impl<T: Clone> Listing<T> {
         Self {
             items: HashMap::new(),
             fetched_at: None,
+            refreshing: None,
             local: Vec::new(),
             forced: true,
         }
@@ -80,20 +85,36 @@ impl<T: Clone> Listing<T> {
             Some(v) => self.items.insert(id.clone(), v.clone()),
             None => self.items.remove(&id),
         };
-        self.local.push((Instant::now(), id, value));
+        if self.refreshing.is_some() {
+            self.local.push((id, value));
+        }
     }
 
-    fn replace(&mut self, started: Instant, items: HashMap<String, T>) {
+    /// A listing starts now: writes from here on are replayed over it.
+    fn begin(&mut self) -> Instant {
+        let now = Instant::now();
+        self.refreshing = Some(now);
+        self.local.clear();
+        now
+    }
+
+    /// The listing in flight failed: nothing to replay.
+    fn abort(&mut self) {
+        self.refreshing = None;
+        self.local = Vec::new();
+    }
+
+    /// The listing that started at [`Listing::begin`] landed with `items`.
+    fn replace(&mut self, items: HashMap<String, T>) {
         self.items = items;
-        let local = std::mem::take(&mut self.local);
-        for (at, id, value) in local.into_iter().filter(|(at, _, _)| *at >= started) {
-            match &value {
-                Some(v) => self.items.insert(id.clone(), v.clone()),
+        for (id, value) in std::mem::take(&mut self.local) {
+            match value {
+                Some(v) => self.items.insert(id, v),
                 None => self.items.remove(&id),
             };
-            self.local.push((at, id, value));
         }
-        self.fetched_at = Some(started);
+        self.items.shrink_to_fit();
+        self.fetched_at = self.refreshing.take();
         self.forced = false;
     }
 }
@@ -136,13 +157,19 @@ impl Inventory {
         if self.clients.read().fresh(self.max_age) {
             return Ok(()); // someone else refreshed while we waited
         }
-        let started = Instant::now();
+        self.clients.write().begin();
         let params = ListClientsParams {
             fields: Some(CLIENT_FIELDS.iter().map(|s| s.to_string()).collect()),
             include_fields: true,
             is_global: Some(false),
         };
-        let listed = auth0.list_clients(&params).await?;
+        let listed = match auth0.list_clients(&params).await {
+            Ok(l) => l,
+            Err(e) => {
+                self.clients.write().abort();
+                return Err(e);
+            }
+        };
         let items = listed
             .into_iter()
             .map(|mut c| {
@@ -150,7 +177,7 @@ impl Inventory {
                 (c.client_id.clone(), c)
             })
             .collect();
-        self.clients.write().replace(started, items);
+        self.clients.write().replace(items);
         Ok(())
     }
 
@@ -163,12 +190,18 @@ impl Inventory {
         if self.grants.read().fresh(self.max_age) {
             return Ok(());
         }
-        let started = Instant::now();
-        let listed = auth0
-            .list_client_grants(&ListGrantsParams::default())
-            .await?;
+        let started = self.grants.write().begin();
+        let listed = match auth0.list_client_grants(&ListGrantsParams::default()).await {
+            Ok(l) => l,
+            Err(e) => {
+                self.grants.write().abort();
+                return Err(e);
+            }
+        };
         let items = listed.into_iter().map(|g| (g.id.clone(), g)).collect();
-        self.grants.write().replace(started, items);
+        self.grants.write().replace(items);
+        // Only clients created after this listing began can be covered by it.
+        self.created_clients.write().retain(|_, at| *at >= started);
         Ok(())
     }
 
@@ -295,10 +328,16 @@ impl Inventory {
         if self.apis.read().fresh(self.max_age) {
             return Ok(());
         }
-        let started = Instant::now();
-        let listed = auth0.list_resource_servers().await?;
+        self.apis.write().begin();
+        let listed = match auth0.list_resource_servers().await {
+            Ok(l) => l,
+            Err(e) => {
+                self.apis.write().abort();
+                return Err(e);
+            }
+        };
         let items = listed.into_iter().map(|r| (r.id.clone(), r)).collect();
-        self.apis.write().replace(started, items);
+        self.apis.write().replace(items);
         Ok(())
     }
 
@@ -337,17 +376,44 @@ mod tests {
     #[test]
     fn local_writes_survive_an_older_listing() {
         let mut l: Listing<u32> = Listing::new();
-        let started = Instant::now();
+        l.begin();
         l.write("new".into(), Some(1));
-        l.replace(started, HashMap::from([("old".to_string(), 0)]));
+        l.write("gone".into(), None);
+        l.replace(HashMap::from([
+            ("old".to_string(), 0),
+            ("gone".to_string(), 2),
+        ]));
         assert_eq!(l.items.get("new"), Some(&1));
         assert_eq!(l.items.get("old"), Some(&0));
+        assert_eq!(l.items.get("gone"), None);
         // A listing that started after the write supersedes it.
-        let later = Instant::now();
-        l.replace(later, HashMap::new());
+        l.begin();
+        l.replace(HashMap::new());
         assert!(l.items.is_empty());
         assert!(l.fresh(Duration::from_secs(60)));
         l.forced = true;
         assert!(!l.fresh(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn writes_between_listings_are_not_kept_twice() {
+        let mut l: Listing<u32> = Listing::new();
+        l.begin();
+        l.replace(HashMap::new());
+        for i in 0..1000 {
+            l.write(format!("c{i}"), Some(i));
+        }
+        assert_eq!(l.items.len(), 1000);
+        assert!(
+            l.local.is_empty(),
+            "no listing in flight: nothing to replay"
+        );
+        // A failed listing leaves nothing to replay behind either.
+        l.begin();
+        l.write("during".into(), Some(1));
+        assert_eq!(l.local.len(), 1);
+        l.abort();
+        assert!(l.local.is_empty() && l.refreshing.is_none());
+        assert_eq!(l.items.get("during"), Some(&1));
     }
 }

@@ -693,12 +693,20 @@ pub async fn run_with(
         );
     }
     let synced = health.clone();
+    // The initial lists are requested when the controllers are first polled, just below.
+    let watching = metrics.startup_phase(crate::metrics::phase::WATCHING);
+    let started = metrics.clone();
     tokio::spawn(async move {
         futures::future::join_all(readiness).await;
         synced
             .caches_synced
             .store(true, std::sync::atomic::Ordering::Relaxed);
-        info!("caches synced");
+        let at = started.startup_phase(crate::metrics::phase::SYNCED);
+        info!(
+            since_start_ms = (at * 1000.0).round() as u64,
+            initial_lists_ms = ((at - watching) * 1000.0).round() as u64,
+            "caches synced"
+        );
     });
     // After shutdown the controllers get a grace period to finish their reconciles. A
     // controller whose cache never synced (e.g. RBAC forbids listing a tenant kind) holds its
