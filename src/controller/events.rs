@@ -8,10 +8,16 @@
 //! naming the deleted grant's id, an `InvalidSpec` event with an outdated message). Here an
 //! event with a new note is a new Event, and a series is only ever the same sentence repeated.
 //!
-//! The cache is bounded ([`MAX_CACHED`]) and expires entries, so memory does not grow with
-//! traffic.
+//! The cache is bounded ([`MAX_CACHED`]), expires entries and gives the memory of a burst back,
+//! so memory does not grow with traffic. It remembers an event by a 64-bit fingerprint of what
+//! makes it the same occurrence, not by a copy of its note and object reference (at a few
+//! hundred bytes per event, a mass creation filled it with megabytes of notes).
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::HashMap,
+    hash::{Hash, Hasher},
+    time::Duration,
+};
 
 use k8s_openapi::{
     api::{
@@ -33,18 +39,10 @@ pub const SERIES_TTL: Duration = Duration::from_secs(6 * 60);
 /// At most this many events are remembered for series; the oldest are forgotten first.
 pub const MAX_CACHED: usize = 4096;
 
-/// What makes two events the same occurrence.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Key {
-    type_: &'static str,
-    reason: String,
-    action: String,
-    note: Option<String>,
-    kind: Option<String>,
-    namespace: Option<String>,
-    name: Option<String>,
-    uid: Option<String>,
-}
+/// Fingerprint of what makes two events the same occurrence: type, reason, action, note and
+/// the object (kind, namespace, name, uid). Two different events share one with a probability
+/// of about 2⁻⁵² among the cache's few thousand; they would then share a series.
+type Key = u64;
 
 #[derive(Clone, Debug)]
 struct Entry {
@@ -78,16 +76,21 @@ fn type_str(t: EventType) -> &'static str {
 }
 
 fn key(ev: &Event, regarding: &ObjectReference) -> Key {
-    Key {
-        type_: type_str(ev.type_),
-        reason: ev.reason.clone(),
-        action: ev.action.clone(),
-        note: ev.note.clone(),
-        kind: regarding.kind.clone(),
-        namespace: regarding.namespace.clone(),
-        name: regarding.name.clone(),
-        uid: regarding.uid.clone(),
-    }
+    // `DefaultHasher::new()` hashes alike every time: one fingerprint per event for the
+    // process's life.
+    let mut h = std::hash::DefaultHasher::new();
+    (
+        type_str(ev.type_),
+        &ev.reason,
+        &ev.action,
+        &ev.note,
+        &regarding.kind,
+        &regarding.namespace,
+        &regarding.name,
+        &regarding.uid,
+    )
+        .hash(&mut h);
+    h.finish()
 }
 
 /// Where an event about `regarding` lives: its namespace, or `kube-system` for a cluster-scoped
@@ -110,19 +113,22 @@ enum Step {
     Repeat { name: String, count: i32 },
 }
 
-/// Drops expired entries and, above the bound, the least recently seen ones.
+/// Drops expired entries and, at the bound, the least recently seen eighth (so that a burst of
+/// new events evicts in batches, not one sort per event); gives the table's memory back once
+/// it is mostly empty.
 fn prune(cache: &mut HashMap<Key, Entry>, now: std::time::Instant) {
     cache.retain(|_, e| now.duration_since(e.last_seen) < SERIES_TTL);
     if cache.len() >= MAX_CACHED {
-        let mut by_age: Vec<(std::time::Instant, Key)> = cache
-            .iter()
-            .map(|(k, e)| (e.last_seen, k.clone()))
-            .collect();
-        by_age.sort_by_key(|(t, _)| *t);
-        let excess = cache.len() + 1 - MAX_CACHED;
-        for (_, k) in by_age.into_iter().take(excess) {
-            cache.remove(&k);
+        let mut by_age: Vec<(std::time::Instant, Key)> =
+            cache.iter().map(|(k, e)| (e.last_seen, *k)).collect();
+        let evict = cache.len() + 1 - MAX_CACHED + MAX_CACHED / 8;
+        by_age.select_nth_unstable_by_key(evict - 1, |(t, _)| *t);
+        for (_, k) in &by_age[..evict] {
+            cache.remove(k);
         }
+    }
+    if cache.capacity() > 64 && cache.len() < cache.capacity() / 4 {
+        cache.shrink_to_fit();
     }
 }
 
@@ -278,7 +284,7 @@ mod tests {
             &obj(),
         );
         assert_eq!(plan(&mut cache, &first, now), Step::Create);
-        remember(&mut cache, first.clone(), now);
+        remember(&mut cache, first, now);
         let other = key(&ev("Updated", "Updated Auth0 client c: callbacks"), &obj());
         assert_eq!(plan(&mut cache, &other, now), Step::Create);
         assert_eq!(
@@ -306,7 +312,7 @@ mod tests {
         let mut cache = HashMap::new();
         let start = std::time::Instant::now();
         let k = key(&ev("Created", "Created c"), &obj());
-        remember(&mut cache, k.clone(), start);
+        remember(&mut cache, k, start);
         let later = start + SERIES_TTL + Duration::from_secs(1);
         assert_eq!(plan(&mut cache, &k, later), Step::Create);
         assert!(cache.is_empty());
@@ -322,5 +328,28 @@ mod tests {
             &obj(),
         );
         assert!(cache.contains_key(&newest));
+    }
+
+    #[test]
+    fn the_memory_of_a_burst_is_given_back() {
+        let mut cache = HashMap::new();
+        let start = std::time::Instant::now();
+        for i in 0..MAX_CACHED {
+            let k = key(&ev("Created", &format!("Created c{i}")), &obj());
+            plan(&mut cache, &k, start);
+            remember(&mut cache, k, start);
+        }
+        let full = cache.capacity();
+        assert!(full >= MAX_CACHED / 2, "{full}");
+        // One event after the series expired: the table is emptied and shrunk.
+        let later = start + SERIES_TTL + Duration::from_secs(1);
+        let k = key(&ev("Updated", "Updated c0: description"), &obj());
+        assert_eq!(plan(&mut cache, &k, later), Step::Create);
+        assert!(cache.is_empty());
+        assert!(
+            cache.capacity() < full / 4,
+            "{} of {full}",
+            cache.capacity()
+        );
     }
 }
