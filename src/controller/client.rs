@@ -4,7 +4,7 @@ use k8s_openapi::{api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::Cond
 use kube::{
     Api, ResourceExt,
     api::{DeleteParams, Preconditions},
-    runtime::{events::EventType, reflector::ObjectRef},
+    runtime::events::EventType,
 };
 use tracing::info;
 
@@ -468,20 +468,8 @@ async fn current_secret(obj: &Auth0Client, ctx: &Context) -> Result<Option<Secre
     let ns = obj.namespace().unwrap_or_default();
     let name = obj.secret_name();
     let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &ns);
-    // Right after start-up, wait for the Secret cache rather than asking the API server for
-    // every Secret while the initial list is still arriving.
-    // (Bounded: if Secrets cannot be listed, fall back to reading them one by one.)
-    let _ = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        super::store_ready(&ctx.secrets),
-    )
-    .await;
-    let existing = match ctx.secrets.get(&ObjectRef::new(&name).within(&ns)) {
-        Some(s) => Some((*s).clone()),
-        // Not labelled as ours, or our cache is behind: ask the API server.
-        None => api.get_opt(&name).await?,
-    };
-    let Some(secret) = existing else {
+    // Read from the API server, not a cache: the operator keeps no copy of credentials.
+    let Some(secret) = api.get_opt(&name).await? else {
         return Ok(None);
     };
     if build::secret_owned_by(&secret, obj) {

@@ -171,8 +171,6 @@ pub struct Context {
     pub recorder: Recorder,
     /// Operator settings.
     pub config: OperatorConfig,
-    /// Secrets labelled as managed by the operator (reflector cache).
-    pub secrets: Store<Secret>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Consecutive failures per object, for exponential backoff.
@@ -253,8 +251,9 @@ struct Wiring<'a> {
     kinds: ScopeKinds,
     readiness: Vec<BoxFuture<'static, ()>>,
     starts: Vec<Start>,
-    /// The watch of the operator's Secrets, for the kind that owns them.
-    secrets: Option<BoxStream<'static, Result<Secret, watcher::Error>>>,
+    /// The watch of the operator's Secrets (metadata only), for the kind that owns them.
+    secrets:
+        Option<BoxStream<'static, Result<kube::core::PartialObjectMeta<Secret>, watcher::Error>>>,
 }
 
 impl Wiring<'_> {
@@ -568,13 +567,14 @@ pub async fn run_with(
     }
     let mut first_ctx: Option<Arc<Context>> = None;
     for ns in scopes {
-        let secrets_api: Api<Secret> = api(&kube, ns.as_deref());
+        // The operator's Secrets are watched as metadata only, and not cached: a change wakes
+        // their owner, whose reconcile reads its one Secret from the API server. (A cache of
+        // them held every credential in memory: 3 KiB per Secret, mostly labels, annotations
+        // and owner reference, 22 % of the heap with 5,000 objects.)
+        let secrets_api: Api<kube::core::PartialObjectMeta<Secret>> = api(&kube, ns.as_deref());
         let secret_wc = list_config().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
-        let (secrets, secret_writer) = reflector::store();
         let secret_stream = watcher(secrets_api, secret_wc)
             .default_backoff()
-            .modify(trim)
-            .reflect(secret_writer)
             .touched_objects();
 
         // Every managed kind is wired the same way (see `wire_kinds`).
@@ -596,10 +596,7 @@ pub async fn run_with(
             secrets: unowned_secrets,
             ..
         } = wiring;
-        if let Some(secrets) = unowned_secrets {
-            // No kind owns the Secrets: the cache must still be kept up to date.
-            runs.push(secrets.for_each(|_| async {}).boxed());
-        }
+        drop(unowned_secrets);
         let kinds = Arc::new(kinds);
         all_scopes.0.lock().push(kinds.clone());
 
@@ -634,14 +631,10 @@ pub async fn run_with(
             .boxed(),
         );
         {
-            let (s, t) = (secrets.clone(), ns_tenants.clone());
+            let t = ns_tenants.clone();
             readiness.push(
                 async move {
-                    tokio::join!(
-                        futures::future::join_all(kinds_ready),
-                        store_ready(&s),
-                        store_ready(&t)
-                    );
+                    tokio::join!(futures::future::join_all(kinds_ready), store_ready(&t));
                 }
                 .boxed(),
             );
@@ -658,7 +651,6 @@ pub async fn run_with(
             kinds,
             recorder: recorder.clone(),
             config: config.clone(),
-            secrets,
             metrics: metrics.clone(),
             failures: failures.clone(),
             pending_creates: Arc::clone(&pending_creates),
@@ -795,8 +787,10 @@ async fn verify_credentials(auth0: &Auth0Client) {
     }
 }
 
-/// Watch settings for every cache: resourceVersion="0" lists (served from the API server's watch
-/// cache) in pages of 500 (larger pages measured no faster and kept more memory).
+/// Watch settings for every cache and watch: resourceVersion="0" lists in pages of 500. Whole
+/// lists come back faster from the API server's watch cache (kube-apiserver 1.20 reads pages
+/// from etcd), but a page is decoded whole, managedFields included, before they are dropped:
+/// a whole list of thousands of objects would make start-up the peak of the operator's memory.
 fn list_config() -> watcher::Config {
     watcher::Config::default().any_semantic().page_size(500)
 }
