@@ -1388,6 +1388,15 @@ fn spawn_operator(
     for (k, v) in extra {
         cmd.env(k, v);
     }
+    // glibc allocator settings of the bench's environment reach the operator (experiments:
+    // `MALLOC_ARENA_MAX=1`, `GLIBC_TUNABLES=glibc.malloc.…`).
+    for (k, v) in std::env::vars_os() {
+        if k.to_str()
+            .is_some_and(|k| k.starts_with("MALLOC_") || k == "GLIBC_TUNABLES")
+        {
+            cmd.env(k, v);
+        }
+    }
     let t = Instant::now();
     let child = cmd.spawn()?;
     let prefixed = !bin.prefix.is_empty();
@@ -1783,6 +1792,22 @@ async fn list_time(kube: &Client, ns: &str) -> Res<Duration> {
     c?;
     g?;
     s?;
+    // The same in pages of 500 (what `watcher::Config::page_size` asks for).
+    let t = Instant::now();
+    let mut pages = 0;
+    let mut lp = ListParams::default().match_any().limit(500);
+    loop {
+        let l = capi.list(&lp).await?;
+        pages += 1;
+        match l.metadata.continue_ {
+            Some(c) if !c.is_empty() => lp = lp.continue_token(&c),
+            _ => break,
+        }
+    }
+    progress!(
+        "  (Auth0Clients in pages of 500 from resourceVersion=0: {pages} pages in {:.0} ms)",
+        ms(t.elapsed())
+    );
     Ok(took)
 }
 
@@ -2352,7 +2377,10 @@ async fn curve(
     tokio::time::sleep(Duration::from_secs(5)).await;
     let (empty, _) = rss_kib(op.pid()).ok_or("no /proc status")?;
     op.kill().await;
-    progress!("curve: empty process (no objects): VmRSS {:.1} MiB", mib(empty));
+    progress!(
+        "curve: empty process (no objects): VmRSS {:.1} MiB",
+        mib(empty)
+    );
 
     let mut points: Vec<CurvePoint> = Vec::new();
     let mut have = 0usize; // pairs (client + grant)
@@ -2429,7 +2457,9 @@ async fn curve(
     }
 
     println!();
-    println!("| objects | steady VmRSS | beyond the empty process | per object | right after converging (peak) |");
+    println!(
+        "| objects | steady VmRSS | beyond the empty process | per object | right after converging (peak) |"
+    );
     println!("| ---: | ---: | ---: | ---: | ---: |");
     println!("| 0 | {:.1} MiB | — | — | — |", mib(empty));
     for p in &points {
@@ -2458,15 +2488,16 @@ async fn curve(
             Some(beyond as f64 / p.objects as f64 <= 6.0),
         ));
     }
-    let csv: String = std::iter::once("objects,steady_kib,after_converge_kib,converge_peak_kib\n".to_string())
-        .chain(std::iter::once(format!("0,{empty},{empty},{empty}\n")))
-        .chain(points.iter().map(|p| {
-            format!(
-                "{},{},{},{}\n",
-                p.objects, p.steady, p.after_converge, p.converge_peak
-            )
-        }))
-        .collect();
+    let csv: String =
+        std::iter::once("objects,steady_kib,after_converge_kib,converge_peak_kib\n".to_string())
+            .chain(std::iter::once(format!("0,{empty},{empty},{empty}\n")))
+            .chain(points.iter().map(|p| {
+                format!(
+                    "{},{},{},{}\n",
+                    p.objects, p.steady, p.after_converge, p.converge_peak
+                )
+            }))
+            .collect();
     let csv_path = logs_dir().join("memory-curve.csv");
     std::fs::write(&csv_path, csv)?;
     let svg_path = logs_dir().join("memory-curve.svg");
@@ -2575,7 +2606,12 @@ fn curve_svg(empty: u64, points: &[CurvePoint]) -> String {
         .iter()
         .map(|p| (p.objects as f64, mib(p.converge_peak)))
         .collect();
-    s += &series(steady, "#1f77b4", "steady VmRSS (restart + one pass)", top + 16.0);
+    s += &series(
+        steady,
+        "#1f77b4",
+        "steady VmRSS (restart + one pass)",
+        top + 16.0,
+    );
     s += &series(
         peak,
         "#ff7f0e",
