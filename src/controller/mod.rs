@@ -694,6 +694,8 @@ pub async fn run_with(
             .caches_synced
             .store(true, std::sync::atomic::Ordering::Relaxed);
         let at = started.startup_phase(crate::metrics::phase::SYNCED);
+        // The initial lists were decoded page by page (managedFields and all) and dropped.
+        release_freed_memory();
         info!(
             since_start_ms = (at * 1000.0).round() as u64,
             initial_lists_ms = ((at - watching) * 1000.0).round() as u64,
@@ -793,6 +795,17 @@ async fn verify_credentials(auth0: &Auth0Client) {
 /// a whole list of thousands of objects would make start-up the peak of the operator's memory.
 fn list_config() -> watcher::Config {
     watcher::Config::default().any_semantic().page_size(500)
+}
+
+/// Gives the memory a burst freed (decoded list pages, listings) back to the system. glibc keeps
+/// freed memory in its per-thread arenas until it is trimmed: 12 MiB of a process with 5,000
+/// objects was such left-over of the start-up lists. A no-op with other allocators.
+pub(crate) fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory of the allocator's arenas to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Drops what the operator never reads from cached objects.
