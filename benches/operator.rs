@@ -14,13 +14,15 @@
 //! | variable | argument | default | meaning |
 //! | --- | --- | --- | --- |
 //! | `BENCH_N` | `n` | 1000 | clients (and as many grants) of `converge` / `steady` |
-//! | `BENCH_SCENARIOS` | `scenarios` | all | `tenants,converge,steady,latency,memory,ready` |
+//! | `BENCH_SCENARIOS` | `scenarios` | all | `tenants,converge,steady,latency,memory,ready,curve` |
 //! | `BENCH_CONCURRENCY` | `concurrency` | `8,16,64` | operator concurrencies tried by `converge` |
 //! | `BENCH_RESYNC_SECS` | `resync` | 30 | resync interval of the `steady` run |
 //! | `BENCH_LATENCY_N` | `latency_n` | 100 | sequential applies of `latency` |
 //! | `BENCH_MEM_CRS` | `mem_crs` | 5000 | custom resources of `memory` (half clients, half grants) |
 //! | `BENCH_READY_TRIALS` | `ready_trials` | 3 | spawns per case of `ready` |
-//! | `BENCH_OPERATOR_BIN` | `bin` | the bench build's `auth0-operator` | binary of `memory` / `ready` |
+//! | `BENCH_OPERATOR_BIN` | `bin` | the bench build's `auth0-operator` | binary of `memory` / `ready` / `curve` |
+//! | `BENCH_OPERATOR_PREFIX` | `prefix` | none | command the binary runs under, e.g. `heaptrack -o heap-{label}` |
+//! | `BENCH_MEM_CURVE` | `curve` | `1000,5000,10000,20000` | object counts of `curve` |
 //! | `BENCH_TENANTS` | `tenants` | 4 | `Auth0Tenant`s of `tenants` (one namespace and simulator each) |
 //! | `BENCH_TENANT_N` | `tenant_n` | 250 | clients (and as many grants) per tenant of `tenants` |
 //! | `BENCH_TENANT_CONCURRENCY` | `tenant_concurrency` | `8,16,32` | operator concurrencies tried by `tenants` |
@@ -35,11 +37,14 @@
 //!    managed object during one resync interval.
 //! 3. `latency`: idle operator, sequential `Auth0Client` creates, apply → Secret exists.
 //! 4. `memory`: the operator binary with 5,000 custom resources; VmRSS / VmHWM once all Ready.
-//! 5. `ready`: spawn of the binary → `/readyz` 200, with no objects and with 5,000.
+//! 5. `ready`: spawn of the binary → `/readyz` 200, with no objects and with 5,000; the time
+//!    split into the API server's initial lists and the operator's own share.
 //! 6. `tenants` (run first: its operator watches every namespace): several `Auth0Tenant`s, each
 //!    a simulator limited like `converge`'s, with its own clients and grants; time from operator
 //!    start until all are Ready=True, compared with the bound of *one* tenant (tenants do not
 //!    share a budget, so they should converge side by side).
+//! 7. `curve`: the binary's steady RSS against object count (an empty process, then 1,000 …
+//!    20,000 objects in sync), per object beyond the empty process; a table and an SVG plot.
 
 use std::{
     collections::{BTreeMap, HashMap},
