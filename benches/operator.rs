@@ -1576,26 +1576,12 @@ async fn memory(
     ));
 
     // A restart on the converged set: the state a long-running operator is in after a resync.
-    let (mut op, at) = spawn_operator(env, bin, &sim, &ns, "memory-restart", &[MEM_RATE_LIMIT])?;
-    let ready = time_to_ready(&mut op, at, Duration::from_secs(60)).await?;
-    let t1 = Instant::now();
-    loop {
-        let done = metric_sum(
-            &op.metrics().await.unwrap_or_default(),
-            "auth0_operator_reconciles_total",
-            &[],
-        );
-        if done >= crs as f64 || t1.elapsed() > Duration::from_secs(300) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (op, ready, pass) = restart_and_pass(env, bin, &sim, &ns, "memory-restart", crs).await?;
     let (rss2, hwm2) = rss_kib(op.pid()).unwrap_or_default();
     progress!(
         "  restart on the converged set: ready in {:.0} ms, one pass over {crs} objects in {:.1}s; VmRSS {:.1} MiB, VmHWM {:.1} MiB",
         ms(ready),
-        t1.elapsed().as_secs_f64() - 3.0,
+        pass.as_secs_f64(),
         mib(rss2),
         mib(hwm2)
     );
@@ -1607,6 +1593,35 @@ async fn memory(
         Some(rss2 < 64 * 1024 && hwm2 < 64 * 1024),
     ));
     Ok(MemWorld { ns, sim, crs })
+}
+
+/// Spawns the binary on a converged namespace and waits for its start-up pass over `objects`
+/// (that many reconciles), then 3 s more; returns it with its time to ready and the pass.
+async fn restart_and_pass(
+    env: &TestEnv,
+    bin: &Binary,
+    sim: &Simulator,
+    ns: &str,
+    label: &str,
+    objects: usize,
+) -> Res<(Spawned, Duration, Duration)> {
+    let (mut op, at) = spawn_operator(env, bin, sim, ns, label, &[MEM_RATE_LIMIT])?;
+    let ready = time_to_ready(&mut op, at, Duration::from_secs(120)).await?;
+    let t1 = Instant::now();
+    loop {
+        let done = metric_sum(
+            &op.metrics().await.unwrap_or_default(),
+            "auth0_operator_reconciles_total",
+            &[],
+        );
+        if done >= objects as f64 || t1.elapsed() > Duration::from_secs(900) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let pass = t1.elapsed();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    Ok((op, ready, pass))
 }
 
 // ------------------------------------------------------------------------------------ 5. ready
@@ -2426,22 +2441,7 @@ async fn curve(
         op.kill().await;
 
         let label = format!("curve-{n}-restart");
-        let (mut op, at) = spawn_operator(env, bin, &sim, &ns, &label, &[MEM_RATE_LIMIT])?;
-        let ready = time_to_ready(&mut op, at, Duration::from_secs(120)).await?;
-        let t1 = Instant::now();
-        loop {
-            let done = metric_sum(
-                &op.metrics().await.unwrap_or_default(),
-                "auth0_operator_reconciles_total",
-                &[],
-            );
-            if done >= (2 * have) as f64 || t1.elapsed() > Duration::from_secs(900) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-        let pass = t1.elapsed();
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (op, ready, pass) = restart_and_pass(env, bin, &sim, &ns, &label, 2 * have).await?;
         let (steady, _) = rss_kib(op.pid()).ok_or("no /proc status")?;
         op.kill().await;
         progress!(
