@@ -11,8 +11,8 @@ it held at the moment of the peak.
 import re
 import sys
 
-# (category, regular expression over one frame). A stack goes to the category of its innermost
-# (leaf-most) frame that matches one: the closest owner of the memory names it. Frames are
+# (category, regular expression over one frame), for stacks no owner above claims. A stack goes
+# to the category of its innermost (leaf-most) frame that matches one: the closest owner of the memory names it. Frames are
 # `function<type parameters> (file.rs)` (`heaptrack_print -t 0` on a build with line tables:
 # `cargo build --profile profiling`); symbol-only frames of a release build are demangled.
 OWNERS = [
@@ -25,13 +25,6 @@ OWNERS = [
     ),
 ]
 CATEGORIES = [
-    ("event recorder (series cache, Events in flight)", r"controller::events|\(events\.rs\)"),
-    ("Auth0 listing cache (inventory)", r"controller::inventory|\(inventory\.rs\)"),
-    ("Secret cache", r"(apply_watcher_event|Writer|ObjectList|watcher|reflector).*core::v1::secret::Secret"),
-    (
-        "custom resource caches (lists, watch events, stores)",
-        r"kube_runtime::(reflector|watcher)|apply_watcher_event|ObjectList|\((watcher|store|reflect)\.rs\)",
-    ),
     ("controller queues (scheduler, runner, wake-ups)", r"kube_runtime::(scheduler|controller)|\((scheduler|runner)\.rs\)"),
     ("Auth0 API client (requests, responses, limiter, tokens)", r"auth0_operator::auth0::|\((ratelimit|token|models)\.rs\)"),
     (

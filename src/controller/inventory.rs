@@ -151,66 +151,75 @@ impl Inventory {
         }
     }
 
+    /// Refreshes `listing` from `list` when it is older than `max_age`, one refresh at a time
+    /// (`lock`): writes made while the listing is in flight are replayed over it, a failed one
+    /// leaves nothing to replay, and the memory of the pages is given back. Returns when the
+    /// listing began, or `None` when it was fresh.
+    async fn refresh<T: Clone>(
+        &self,
+        listing: &RwLock<Listing<T>>,
+        lock: &tokio::sync::Mutex<()>,
+        id: impl Fn(&T) -> String,
+        list: impl std::future::Future<Output = Result<Vec<T>, Auth0Error>>,
+    ) -> Result<Option<Instant>, Auth0Error> {
+        if listing.read().fresh(self.max_age) {
+            return Ok(None);
+        }
+        let _refresh = lock.lock().await;
+        if listing.read().fresh(self.max_age) {
+            return Ok(None); // someone else refreshed while we waited
+        }
+        let started = listing.write().begin();
+        let listed = match list.await {
+            Ok(l) => l,
+            Err(e) => {
+                listing.write().abort();
+                return Err(e);
+            }
+        };
+        let items = listed.into_iter().map(|x| (id(&x), Box::new(x))).collect();
+        listing.write().replace(items);
+        // The pages and the table they were decoded into are gone.
+        super::release_freed_memory();
+        Ok(Some(started))
+    }
+
     /// Makes sure the client listing is at most `max_age` old (one shared refresh).
     pub async fn ensure_clients(&self, auth0: &Auth0Client) -> Result<(), Auth0Error> {
-        if self.clients.read().fresh(self.max_age) {
-            return Ok(());
-        }
-        let _refresh = self.client_refresh.lock().await;
-        if self.clients.read().fresh(self.max_age) {
-            return Ok(()); // someone else refreshed while we waited
-        }
-        self.clients.write().begin();
         let params = ListClientsParams {
             fields: Some(CLIENT_FIELDS.iter().map(|s| s.to_string()).collect()),
             include_fields: true,
             is_global: Some(false),
         };
-        let listed = match auth0.list_clients(&params).await {
-            Ok(l) => l,
-            Err(e) => {
-                self.clients.write().abort();
-                return Err(e);
-            }
-        };
-        let items = listed
-            .into_iter()
-            .map(|mut c| {
+        let list = async {
+            let mut listed = auth0.list_clients(&params).await?;
+            for c in &mut listed {
                 c.client_secret = None;
-                (c.client_id.clone(), Box::new(c))
-            })
-            .collect();
-        self.clients.write().replace(items);
-        // The pages and the table they were decoded into are gone.
-        super::release_freed_memory();
-        Ok(())
+            }
+            Ok(listed)
+        };
+        self.refresh(
+            &self.clients,
+            &self.client_refresh,
+            |c: &Client| c.client_id.clone(),
+            list,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Makes sure the grant listing is at most `max_age` old (one shared refresh).
     pub async fn ensure_grants(&self, auth0: &Auth0Client) -> Result<(), Auth0Error> {
-        if self.grants.read().fresh(self.max_age) {
-            return Ok(());
+        let params = ListGrantsParams::default();
+        let list = auth0.list_client_grants(&params);
+        let grant_id = |g: &ClientGrant| g.id.clone();
+        if let Some(started) = self
+            .refresh(&self.grants, &self.grant_refresh, grant_id, list)
+            .await?
+        {
+            // Only clients created after this listing began can be covered by it.
+            self.created_clients.write().retain(|_, at| *at >= started);
         }
-        let _refresh = self.grant_refresh.lock().await;
-        if self.grants.read().fresh(self.max_age) {
-            return Ok(());
-        }
-        let started = self.grants.write().begin();
-        let listed = match auth0.list_client_grants(&ListGrantsParams::default()).await {
-            Ok(l) => l,
-            Err(e) => {
-                self.grants.write().abort();
-                return Err(e);
-            }
-        };
-        let items = listed
-            .into_iter()
-            .map(|g| (g.id.clone(), Box::new(g)))
-            .collect();
-        self.grants.write().replace(items);
-        // Only clients created after this listing began can be covered by it.
-        self.created_clients.write().retain(|_, at| *at >= started);
-        super::release_freed_memory();
         Ok(())
     }
 
@@ -338,27 +347,15 @@ impl Inventory {
 
     /// Makes sure the API listing is at most `max_age` old (one shared refresh).
     pub async fn ensure_resource_servers(&self, auth0: &Auth0Client) -> Result<(), Auth0Error> {
-        if self.apis.read().fresh(self.max_age) {
-            return Ok(());
-        }
-        let _refresh = self.api_refresh.lock().await;
-        if self.apis.read().fresh(self.max_age) {
-            return Ok(());
-        }
-        self.apis.write().begin();
-        let listed = match auth0.list_resource_servers().await {
-            Ok(l) => l,
-            Err(e) => {
-                self.apis.write().abort();
-                return Err(e);
-            }
-        };
-        let items = listed
-            .into_iter()
-            .map(|r| (r.id.clone(), Box::new(r)))
-            .collect();
-        self.apis.write().replace(items);
-        Ok(())
+        let api_id = |r: &ResourceServer| r.id.clone();
+        self.refresh(
+            &self.apis,
+            &self.api_refresh,
+            api_id,
+            auth0.list_resource_servers(),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// The cached API with this id.

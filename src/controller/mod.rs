@@ -593,10 +593,8 @@ pub async fn run_with(
             kinds,
             readiness: kinds_ready,
             starts,
-            secrets: unowned_secrets,
             ..
         } = wiring;
-        drop(unowned_secrets);
         let kinds = Arc::new(kinds);
         all_scopes.0.lock().push(kinds.clone());
 
