@@ -401,7 +401,7 @@ fn resource_health(r: Reason) -> &'static str {
 }
 
 /// Every tenant Ready reason (the operator has no list of them).
-const TENANT_REASONS: [TenantReason; 7] = [
+const TENANT_REASONS: [TenantReason; 8] = [
     TenantReason::Verified,
     TenantReason::SecretNotFound,
     TenantReason::InvalidCredentials,
@@ -409,6 +409,7 @@ const TENANT_REASONS: [TenantReason; 7] = [
     TenantReason::Unreachable,
     TenantReason::DomainNotAllowed,
     TenantReason::InUse,
+    TenantReason::InvalidSpec,
 ];
 
 /// The health a tenant must show for each reason (outside deletion). Exhaustive, like
@@ -422,7 +423,8 @@ fn tenant_health(r: TenantReason) -> &'static str {
         TenantReason::SecretNotFound
         | TenantReason::InvalidCredentials
         | TenantReason::MissingScopes
-        | TenantReason::DomainNotAllowed => "Degraded",
+        | TenantReason::DomainNotAllowed
+        | TenantReason::InvalidSpec => "Degraded",
     }
 }
 

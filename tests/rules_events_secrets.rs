@@ -613,8 +613,7 @@ async fn secret_templates_shape_the_credentials_secret() {
         let c = client_ready(&clients, "templated", "False", "InvalidSpec", T).await;
         let (_, _, message) = ready_of(&c.status.unwrap().conditions).unwrap();
         assert!(
-            message
-                .contains("secretTemplate.data.X uses $(clientSecrets), which is not a variable"),
+            message.contains("($$ escapes a $): secretTemplate.data.X uses $(clientSecrets)"),
             "{message}"
         );
         let s = secrets.get("templated-auth0").await.unwrap();

@@ -385,7 +385,7 @@ async fn credentials_are_verified_fixed_and_rotated_without_restart() {
         .await;
     match moved {
         Ok(_) => {
-            let t = wait_ready(&tenants, "one", "False", "DomainNotAllowed", T).await;
+            let t = wait_ready(&tenants, "one", "False", "InvalidSpec", T).await;
             let (_, _, msg) = ready_of(&t.status.unwrap().conditions).unwrap();
             assert!(
                 msg.contains("domain is immutable") && msg.contains("one.auth0.test"),

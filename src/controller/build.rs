@@ -28,6 +28,7 @@ use crate::{
 };
 
 use super::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+use crate::crd::rules;
 
 /// Secret key for the tenant domain.
 pub const SECRET_KEY_DOMAIN: &str = "AUTH0_DOMAIN";
@@ -67,9 +68,7 @@ pub fn validate_client_spec(spec: &Auth0ClientSpec) -> Result<(), String> {
         }
         for (k, v) in md {
             if k.starts_with("k8s_operator_") {
-                problems.push(format!(
-                    "clientMetadata key {k} is reserved for the operator"
-                ));
+                problems.push(format!("{}: {k}", rules::CLIENT_METADATA_RESERVED));
             }
             if k.is_empty() || k.chars().count() > 255 || !k.chars().all(metadata_key_char) {
                 problems.push(format!(
@@ -90,9 +89,7 @@ pub fn validate_client_spec(spec: &Auth0ClientSpec) -> Result<(), String> {
             .as_ref()
             .is_some_and(|g| g.iter().any(|t| t == "client_credentials"))
     {
-        problems.push(
-            "tokenEndpointAuthMethod none (a public application) cannot use the client_credentials grant".to_string(),
-        );
+        problems.push(rules::PUBLIC_APP_CLIENT_CREDENTIALS.to_string());
     }
     if spec
         .allowed_clients
@@ -124,19 +121,15 @@ fn validate_credential_lifecycle(spec: &Auth0ClientSpec) -> Vec<String> {
         && a.algorithm.is_some()
         && method != AuthenticationMethod::PrivateKeyJwt
     {
-        problems.push("authentication.algorithm is for the privateKeyJwt method only".to_string());
+        problems.push(rules::ALGORITHM_PRIVATE_KEY_JWT_ONLY.to_string());
     }
     if method == AuthenticationMethod::PrivateKeyJwt && spec.token_endpoint_auth_method.is_some() {
-        problems.push(
-            "tokenEndpointAuthMethod cannot be set with authentication.method privateKeyJwt (Auth0 keeps the two apart)".to_string(),
-        );
+        problems.push(rules::AUTH_METHOD_WITH_PRIVATE_KEY_JWT.to_string());
     }
     if spec.management_policy == crate::crd::ManagementPolicy::Observe
         && (spec.rotation.is_some() || method == AuthenticationMethod::PrivateKeyJwt)
     {
-        problems.push(
-            "managementPolicy Observe cannot rotate credentials or register keys: remove rotation and authentication.method privateKeyJwt, or use Manage".to_string(),
-        );
+        problems.push(rules::OBSERVE_CANNOT_ROTATE.to_string());
     }
     let Some(r) = &spec.rotation else {
         return problems;
@@ -153,17 +146,15 @@ fn validate_credential_lifecycle(spec: &Auth0ClientSpec) -> Vec<String> {
     if let Some((_, Some(e))) = every
         && e < std::time::Duration::from_secs(3600)
     {
-        problems.push("rotation.every must be at least 1h".to_string());
+        problems.push(rules::ROTATION_EVERY_AT_LEAST_1H.to_string());
     }
     if let (Some((_, Some(e))), Some((_, Some(o)))) = (every, overlap)
         && o >= e
     {
-        problems.push("rotation.overlap must be shorter than rotation.every".to_string());
+        problems.push(rules::ROTATION_OVERLAP_SHORTER.to_string());
     }
     if r.strategy.is_some() && method == AuthenticationMethod::PrivateKeyJwt {
-        problems.push(
-            "rotation.strategy is for the clientSecret method only: private-key JWT rotations always overlap".to_string(),
-        );
+        problems.push(rules::ROTATION_STRATEGY_CLIENT_SECRET_ONLY.to_string());
     }
     problems
 }
@@ -182,13 +173,16 @@ pub fn validate_client_identity(
     };
     match (&spec.client_id, status.adopted) {
         (Some(id), _) if id != managed => Err(format!(
-            "spec.clientId {id} differs from the client {managed} this resource already manages; clientId is immutable: it can only be set when the resource is created (recreate the resource to adopt another client)"
+            "{}: spec.clientId {id} differs from the client {managed} this resource already manages (recreate the resource to adopt another client)",
+            rules::CLIENT_ID_IMMUTABLE
         )),
         (Some(_), Some(false)) => Err(format!(
-            "spec.clientId was added, but this resource created its own Auth0 client {managed}; clientId is immutable: it can only be set when the resource is created (remove spec.clientId)"
+            "{}: spec.clientId was added, but this resource created its own Auth0 client {managed} (remove spec.clientId)",
+            rules::CLIENT_ID_IMMUTABLE
         )),
         (None, Some(true)) => Err(format!(
-            "spec.clientId was removed, but this resource adopted the Auth0 client {managed} by id; clientId is immutable (put spec.clientId: {managed} back, or recreate the resource)"
+            "{}: spec.clientId was removed, but this resource adopted the Auth0 client {managed} by id (put spec.clientId: {managed} back, or recreate the resource)",
+            rules::CLIENT_ID_IMMUTABLE
         )),
         _ => Ok(()),
     }
@@ -204,19 +198,13 @@ pub fn validate_grant_spec(
 ) -> Result<(), String> {
     let mut problems = Vec::new();
     match (&spec.client_ref, &spec.client_id) {
-        (Some(_), Some(_)) => problems
-            .push("exactly one of clientRef and clientId must be set, but both are".to_string()),
-        (None, None) => problems
-            .push("exactly one of clientRef and clientId must be set, but neither is".to_string()),
+        (Some(_), Some(_)) => problems.push(format!("{}, but both are", rules::GRANT_ONE_CLIENT)),
+        (None, None) => problems.push(format!("{}, but neither is", rules::GRANT_ONE_CLIENT)),
         _ => {}
     }
     match (&spec.audience, &spec.resource_server_ref) {
-        (Some(_), Some(_)) => problems.push(
-            "exactly one of audience and resourceServerRef must be set, but both are".to_string(),
-        ),
-        (None, None) => problems.push(
-            "exactly one of audience and resourceServerRef must be set, but neither is".to_string(),
-        ),
+        (Some(_), Some(_)) => problems.push(format!("{}, but both are", rules::GRANT_ONE_AUDIENCE)),
+        (None, None) => problems.push(format!("{}, but neither is", rules::GRANT_ONE_AUDIENCE)),
         _ => {}
     }
     if let (Some(wanted), Some(managed)) = (
@@ -225,7 +213,8 @@ pub fn validate_grant_spec(
     ) && wanted != managed
     {
         problems.push(format!(
-            "grantId is immutable: this resource manages grant {managed}, not {wanted} (recreate the resource to adopt another grant)"
+            "{}: this resource manages grant {managed}, not {wanted} (recreate the resource to adopt another grant)",
+            rules::GRANT_ID_IMMUTABLE
         ));
     }
     // Only a status that recorded the audience recorded the client and API sources too.
@@ -235,41 +224,49 @@ pub fn validate_grant_spec(
         let grant = status.grant_id.as_deref().unwrap_or("(none yet)");
         match (&status.resource_server_ref, &spec.resource_server_ref) {
             (Some(old), Some(new)) if old.name != new.name => problems.push(format!(
-                "resourceServerRef is immutable: this resource manages grant {grant} for Auth0ResourceServer {} (to grant another API, create another Auth0ClientGrant)",
+                "{}: this resource manages grant {grant} for Auth0ResourceServer {} (to grant another API, create another Auth0ClientGrant)",
+                rules::GRANT_RESOURCE_SERVER_REF_IMMUTABLE,
                 old.name
             )),
             (Some(old), None) => problems.push(format!(
-                "resourceServerRef is immutable: this resource manages grant {grant} for Auth0ResourceServer {} and cannot switch to audience",
+                "{}: this resource manages grant {grant} for Auth0ResourceServer {} and cannot switch to audience",
+                rules::GRANT_RESOURCE_SERVER_REF_IMMUTABLE,
                 old.name
             )),
             (None, Some(_)) => problems.push(format!(
-                "audience is immutable: this resource manages grant {grant} for audience {recorded} and cannot switch to resourceServerRef"
+                "{}: this resource manages grant {grant} for audience {recorded} and cannot switch to resourceServerRef",
+                rules::GRANT_AUDIENCE_IMMUTABLE
             )),
             (None, None) if spec.audience.as_deref().is_some_and(|a| a != recorded) => {
                 problems.push(format!(
-                    "audience is immutable: this resource manages grant {grant} for audience {recorded} (to grant another API, create another Auth0ClientGrant)"
+                    "{}: this resource manages grant {grant} for audience {recorded} (to grant another API, create another Auth0ClientGrant)",
+                    rules::GRANT_AUDIENCE_IMMUTABLE
                 ));
             }
             _ => {}
         }
         match (&status.client_ref, &spec.client_ref) {
             (Some(old), Some(new)) if old.name != new.name => problems.push(format!(
-                "clientRef is immutable: this resource was synced for Auth0Client {} (recreate the resource to authorize another client)",
+                "{}: this resource was synced for Auth0Client {} (recreate the resource to authorize another client)",
+                rules::GRANT_CLIENT_REF_IMMUTABLE,
                 old.name
             )),
             (Some(old), None) => problems.push(format!(
-                "clientRef is immutable: this resource was synced for Auth0Client {} and cannot switch to clientId",
+                "{}: this resource was synced for Auth0Client {} and cannot switch to clientId",
+                rules::GRANT_CLIENT_REF_IMMUTABLE,
                 old.name
             )),
-            (None, Some(_)) => problems.push(
-                "clientId is immutable: this resource was synced with spec.clientId and cannot switch to clientRef".to_string(),
-            ),
+            (None, Some(_)) => problems.push(format!(
+                "{}: this resource was synced with spec.clientId and cannot switch to clientRef",
+                rules::GRANT_CLIENT_ID_IMMUTABLE
+            )),
             (None, None) => {
                 if let (Some(old), Some(new)) = (&status.client_id, &spec.client_id)
                     && old != new
                 {
                     problems.push(format!(
-                        "clientId is immutable: this resource was synced for client {old} (recreate the resource to authorize another client)"
+                        "{}: this resource was synced for client {old} (recreate the resource to authorize another client)",
+                        rules::GRANT_CLIENT_ID_IMMUTABLE
                     ));
                 }
             }
@@ -825,7 +822,8 @@ pub fn validate_resource_server_spec(
             .and_then(|s| s.id.as_deref())
             .unwrap_or("(being created)");
         problems.push(format!(
-            "identifier is immutable: this resource manages API {id} with identifier {recorded} (Auth0 cannot change an identifier; create another Auth0ResourceServer for another API)"
+            "{}: this resource manages API {id} with identifier {recorded} (Auth0 cannot change an identifier; create another Auth0ResourceServer for another API)",
+            rules::IDENTIFIER_IMMUTABLE
         ));
     }
     if let Some(scopes) = &spec.scopes {
@@ -1296,7 +1294,9 @@ mod tests {
         };
         let e = validate_grant_spec(&spec, Some(&status)).unwrap_err();
         assert!(
-            e.contains("grantId is immutable: this resource manages grant cgr_1, not cgr_2"),
+            e.contains(
+                "grantId is immutable: it can only be set when the resource is created: this resource manages grant cgr_1, not cgr_2"
+            ),
             "{e}"
         );
         let same = Auth0ClientGrantStatus {
@@ -1477,7 +1477,13 @@ mod tests {
             "$(nope)".into(),
         )]));
         let e = credentials_secret(&c, "t.auth0.com", "cid", &holding("shh")).unwrap_err();
-        assert!(e.contains("$(nope), which is not a variable"), "{e}");
+        assert!(
+            e.contains(&format!(
+                "{}: secretTemplate.data.A uses $(nope)",
+                rules::TEMPLATE_VARIABLES
+            )),
+            "{e}"
+        );
         assert!(validate_client_spec(&c.spec).is_err());
     }
 }

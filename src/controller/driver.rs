@@ -211,7 +211,8 @@ fn tenant_key_of<K: Kind>(obj: &K) -> Result<String, Error> {
     let key = tenant::tenant_key(&obj.namespace().unwrap_or_default(), obj.tenant_ref());
     match obj.recorded_tenant() {
         Some(recorded) if recorded != key => Err(Error::InvalidSpec(format!(
-            "tenantRef is immutable: this resource's Auth0 objects live in tenant {recorded}, not {key} (recreate the resource to use another tenant)"
+            "{}: this resource's Auth0 objects live in tenant {recorded}, not {key} (recreate the resource to use another tenant)",
+            crate::crd::rules::TENANT_REF_IMMUTABLE
         ))),
         _ => Ok(key),
     }

@@ -175,7 +175,10 @@ impl super::Kind for Auth0ResourceServer {
         } else {
             seen.id.or(previous.id)
         };
-        let identifier = if id.is_some() || (seen.intent && !seen.refused) {
+        let identifier = if matches!(error, Some(Error::InvalidSpec(_))) {
+            // A refused spec records nothing: a changed identifier must stay refused.
+            previous.identifier
+        } else if id.is_some() || (seen.intent && !seen.refused) {
             Some(self.spec.identifier.clone())
         } else if seen.refused {
             None

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::keys::KeyPair;
+use crate::crd::rules;
 use crate::crd::{AuthenticationMethod, KeyAlgorithm, SECRET_TEMPLATE_VARIABLES, SecretTemplate};
 
 /// Annotation on every credentials Secret: a hash of the credential (never a value), which
@@ -81,7 +82,8 @@ pub fn validate(t: &SecretTemplate, method: AuthenticationMethod) -> Vec<String>
     for (key, value) in t.data.iter().flatten() {
         if !valid_key(key) {
             problems.push(format!(
-                "secretTemplate.data key {key:?} is not a valid Secret key (letters, digits, '-', '_' or '.')"
+                "{} and be at most 253 characters long: {key:?} is not",
+                rules::TEMPLATE_DATA_KEYS
             ));
         }
         if key == NEXT_SECRET_KEY || key == PENDING_KEY_KEY {
@@ -98,20 +100,22 @@ pub fn validate(t: &SecretTemplate, method: AuthenticationMethod) -> Vec<String>
                 }) {
                     if !SECRET_TEMPLATE_VARIABLES.contains(&name) {
                         problems.push(format!(
-                            "secretTemplate.data.{key} uses $({name}), which is not a variable (known: {})",
-                            SECRET_TEMPLATE_VARIABLES.join(", ")
+                            "{}: secretTemplate.data.{key} uses $({name})",
+                            rules::TEMPLATE_VARIABLES
                         ));
                     } else if method == AuthenticationMethod::ClientSecret
                         && PRIVATE_KEY_VARIABLES.contains(&name)
                     {
                         problems.push(format!(
-                            "secretTemplate.data.{key} uses $({name}), which only private-key JWT clients have; this client authenticates with a client secret"
+                            "{}: secretTemplate.data.{key} uses $({name}), which only private-key JWT clients have; this client authenticates with a client secret",
+                            rules::TEMPLATE_VARIABLES_OF_METHOD
                         ));
                     } else if method == AuthenticationMethod::PrivateKeyJwt
                         && SECRET_VARIABLES.contains(&name)
                     {
                         problems.push(format!(
-                            "secretTemplate.data.{key} uses $({name}), which private-key JWT clients do not have (authentication.method is privateKeyJwt)"
+                            "{}: secretTemplate.data.{key} uses $({name}), which private-key JWT clients do not have (authentication.method is privateKeyJwt)",
+                            rules::TEMPLATE_VARIABLES_OF_METHOD
                         ));
                     }
                 }
@@ -126,9 +130,7 @@ pub fn validate(t: &SecretTemplate, method: AuthenticationMethod) -> Vec<String>
         .map(|(k, _)| k)
     {
         if key == super::MANAGED_BY_LABEL || key.starts_with(OPERATOR_KEY_PREFIX) {
-            problems.push(format!(
-                "secretTemplate.metadata.labels cannot set {key}: it is the operator's own"
-            ));
+            problems.push(format!("{}: {key}", rules::TEMPLATE_LABELS));
         }
     }
     for key in meta
@@ -138,9 +140,7 @@ pub fn validate(t: &SecretTemplate, method: AuthenticationMethod) -> Vec<String>
         .map(|(k, _)| k)
     {
         if key.starts_with(OPERATOR_KEY_PREFIX) {
-            problems.push(format!(
-                "secretTemplate.metadata.annotations cannot set {key}: it is the operator's own"
-            ));
+            problems.push(format!("{}: {key}", rules::TEMPLATE_ANNOTATIONS));
         }
     }
     problems
@@ -419,14 +419,26 @@ mod tests {
         ]);
         let e = render(Some(&t), &vars()).unwrap_err();
         assert!(
-            e.contains("secretTemplate.data.BAD uses $(clientSecrets), which is not a variable"),
+            e.contains(&format!(
+                "{}: secretTemplate.data.BAD uses $(clientSecrets)",
+                rules::TEMPLATE_VARIABLES
+            )),
             "{e}"
         );
         assert!(
-            e.contains("secretTemplate.data.KEY uses $(privateKey), which only private-key JWT clients have"),
+            e.contains(&format!(
+                "{}: secretTemplate.data.KEY uses $(privateKey), which only private-key JWT clients have",
+                rules::TEMPLATE_VARIABLES_OF_METHOD
+            )),
             "{e}"
         );
-        assert!(e.contains("\"bad key\" is not a valid Secret key"), "{e}");
+        assert!(
+            e.contains(&format!(
+                "{} and be at most 253 characters long: \"bad key\" is not",
+                rules::TEMPLATE_DATA_KEYS
+            )),
+            "{e}"
+        );
         assert!(
             e.contains("secretTemplate.data.OPEN has an unclosed $("),
             "{e}"

@@ -377,6 +377,9 @@ pub enum TenantReason {
     DomainNotAllowed,
     /// Deletion is held while resources use the tenant.
     InUse,
+    /// The spec breaks a rule of the CRD that the API server did not enforce (before 1.25 it
+    /// drops CEL rules): the domain changed after the tenant was verified.
+    InvalidSpec,
 }
 
 impl TenantReason {
@@ -390,6 +393,7 @@ impl TenantReason {
             Self::Unreachable => "Unreachable",
             Self::DomainNotAllowed => "DomainNotAllowed",
             Self::InUse => "InUse",
+            Self::InvalidSpec => "InvalidSpec",
         }
     }
 }
@@ -425,9 +429,10 @@ pub fn tenant_config(
         && !recorded.eq_ignore_ascii_case(view.domain)
     {
         return Err((
-            TenantReason::DomainNotAllowed,
+            TenantReason::InvalidSpec,
             format!(
-                "domain is immutable: this tenant was verified for {recorded} (its resources live there); create another tenant for {}",
+                "{}: this tenant was verified for {recorded} (its resources live there); create another tenant for {}",
+                crate::crd::rules::DOMAIN_IMMUTABLE,
                 view.domain
             ),
         ));

@@ -3,6 +3,7 @@
 // kube's `printcolumn(...)` repeats `type_ = ...` by design.
 #![allow(clippy::duplicated_attributes)]
 
+use super::rules;
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
@@ -63,28 +64,28 @@ pub const METADATA_OWNER_KEY: &str = "k8s_operator_owner";
 )]
 #[x_kube(validation = Rule::new(
     "has(self.clientId) == has(oldSelf.clientId) && (!has(self.clientId) || self.clientId == oldSelf.clientId)"
-).message("clientId is immutable: it can only be set when the resource is created"))]
+).message(rules::CLIENT_ID_IMMUTABLE))]
 #[x_kube(validation = Rule::new(
     "!has(self.clientMetadata) || self.clientMetadata.all(k, !k.startsWith('k8s_operator_'))"
-).message("clientMetadata keys starting with k8s_operator_ are reserved for the operator"))]
+).message(rules::CLIENT_METADATA_RESERVED))]
 #[x_kube(validation = Rule::new(
     "!has(self.tokenEndpointAuthMethod) || self.tokenEndpointAuthMethod != 'none' || !has(self.grantTypes) || !('client_credentials' in self.grantTypes)"
-).message("tokenEndpointAuthMethod none (a public application) cannot use the client_credentials grant"))]
+).message(rules::PUBLIC_APP_CLIENT_CREDENTIALS))]
 #[x_kube(validation = Rule::new(
     "has(self.tenantRef) == has(oldSelf.tenantRef) && (!has(self.tenantRef) || self.tenantRef == oldSelf.tenantRef)"
-).message("tenantRef is immutable"))]
+).message(rules::TENANT_REF_IMMUTABLE))]
 #[x_kube(validation = Rule::new(
     "!has(self.authentication) || !has(self.authentication.method) || self.authentication.method != 'privateKeyJwt' || !has(self.tokenEndpointAuthMethod)"
-).message("tokenEndpointAuthMethod cannot be set with authentication.method privateKeyJwt (Auth0 keeps the two apart)"))]
+).message(rules::AUTH_METHOD_WITH_PRIVATE_KEY_JWT))]
 #[x_kube(validation = Rule::new(
     "!has(self.rotation) || !has(self.rotation.strategy) || !has(self.authentication) || !has(self.authentication.method) || self.authentication.method == 'clientSecret'"
-).message("rotation.strategy is for the clientSecret method only: private-key JWT rotations always overlap"))]
+).message(rules::ROTATION_STRATEGY_CLIENT_SECRET_ONLY))]
 #[x_kube(validation = Rule::new(
     "!has(self.secretTemplate) || !has(self.secretTemplate.data) || (has(self.authentication) && has(self.authentication.method) && self.authentication.method == 'privateKeyJwt' ? self.secretTemplate.data.all(k, !self.secretTemplate.data[k].matches('(^|[^$])([$][$])*[$][(]clientSecret[)]')) : self.secretTemplate.data.all(k, !self.secretTemplate.data[k].matches('(^|[^$])([$][$])*[$][(](privateKey|keyId|algorithm)[)]')))"
-).message("secretTemplate.data may use $(clientSecret) only with authentication.method clientSecret, and $(privateKey), $(keyId) and $(algorithm) only with privateKeyJwt"))]
+).message(rules::TEMPLATE_VARIABLES_OF_METHOD))]
 #[x_kube(validation = Rule::new(
     "!has(self.managementPolicy) || self.managementPolicy != 'Observe' || (!has(self.rotation) && (!has(self.authentication) || !has(self.authentication.method) || self.authentication.method != 'privateKeyJwt'))"
-).message("managementPolicy Observe cannot rotate credentials or register keys: remove rotation and authentication.method privateKeyJwt, or use Manage"))]
+).message(rules::OBSERVE_CANNOT_ROTATE))]
 #[serde(rename_all = "camelCase")]
 pub struct Auth0ClientSpec {
     /// The Auth0 tenant this application lives in: an `Auth0Tenant` of this namespace (`kind` may be
@@ -108,30 +109,40 @@ pub struct Auth0ClientSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_type: Option<AppType>,
 
-    /// Allowed callback URLs after login (a set: order does not matter).
+    /// Allowed callback URLs after login (a set: order does not matter). At most 100 URLs
+    /// (Auth0's limit) of at most 2048 characters each.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 100), inner(length(max = 2048)))]
     #[x_kube(merge_strategy = ListMerge::Set)]
     pub callbacks: Option<Vec<String>>,
 
-    /// URLs Auth0 may redirect to after logout (a set).
+    /// URLs Auth0 may redirect to after logout (a set). At most 100 URLs (Auth0's limit) of at
+    /// most 2048 characters each.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 100), inner(length(max = 2048)))]
     #[x_kube(merge_strategy = ListMerge::Set)]
     pub allowed_logout_urls: Option<Vec<String>>,
 
     /// Origins allowed to make cross-origin requests with this application's tokens (a set).
+    /// At most 100 origins (Auth0's limit) of at most 2048 characters each.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 100), inner(length(max = 2048)))]
     #[x_kube(merge_strategy = ListMerge::Set)]
     pub allowed_origins: Option<Vec<String>>,
 
-    /// Origins allowed for web message response mode and silent authentication (a set).
+    /// Origins allowed for web message response mode and silent authentication (a set). At
+    /// most 100 origins (Auth0's limit) of at most 2048 characters each.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 100), inner(length(max = 2048)))]
     #[x_kube(merge_strategy = ListMerge::Set)]
     pub web_origins: Option<Vec<String>>,
 
     /// OAuth grant types the application may use, e.g. `authorization_code`, `refresh_token`,
     /// `client_credentials`, `implicit`, `password`, `urn:ietf:params:oauth:grant-type:device_code`
-    /// (a set). When unset, Auth0's default for the application type applies.
+    /// (a set, at most 16 entries of at most 128 characters). When unset, Auth0's default for
+    /// the application type applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16), inner(length(min = 1, max = 128)))]
     #[x_kube(merge_strategy = ListMerge::Set)]
     pub grant_types: Option<Vec<String>>,
 
@@ -160,15 +171,22 @@ pub struct Auth0ClientSpec {
     /// 10 and the operator keeps two, prefixed `k8s_operator_`, for itself). Keys and values are
     /// at most 255 characters. Keys removed from this map are removed from Auth0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("maxProperties" = 8))]
+    #[schemars(extend(
+        "maxProperties" = 8,
+        "additionalProperties" = {"type": "string", "maxLength": 255}
+    ))]
     pub client_metadata: Option<BTreeMap<String, MetadataValue>>,
 
-    /// URL of the application's logo (recommended size 150x150 pixels).
+    /// URL of the application's logo (recommended size 150x150 pixels; at most 2048
+    /// characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
     pub logo_uri: Option<String>,
 
-    /// URL Auth0 redirects to for third-party-initiated login (must be https).
+    /// URL Auth0 redirects to for third-party-initiated login (must be https; at most 2048
+    /// characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
     pub initiate_login_uri: Option<String>,
 
     /// Whether users log in through an organization: `deny`, `allow` or `require`.
@@ -185,13 +203,15 @@ pub struct Auth0ClientSpec {
     pub cross_origin_authentication: Option<bool>,
 
     /// URL of the page that completes cross-origin authentication in browsers without
-    /// third-party cookies.
+    /// third-party cookies (at most 2048 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
     pub cross_origin_loc: Option<String>,
 
-    /// Client ids of other applications allowed to make delegation requests for this one (a set).
+    /// Client ids of other applications allowed to make delegation requests for this one (a
+    /// set, at most 100 ids of at most 64 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(inner(length(min = 1)))]
+    #[schemars(length(max = 100), inner(length(min = 1, max = 64)))]
     #[x_kube(merge_strategy = ListMerge::Set)]
     pub allowed_clients: Option<Vec<String>>,
 
@@ -266,7 +286,7 @@ pub struct Auth0ClientSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[x_kube(validation = Rule::new(
     "!has(self.algorithm) || (has(self.method) && self.method == 'privateKeyJwt')"
-).message("authentication.algorithm is for the privateKeyJwt method only"))]
+).message(rules::ALGORITHM_PRIVATE_KEY_JWT_ONLY))]
 pub struct Authentication {
     /// `clientSecret` (default): the Secret holds `AUTH0_CLIENT_SECRET`. `privateKeyJwt`: the
     /// operator generates an RSA key pair, registers its public half with Auth0 (the private
@@ -325,22 +345,23 @@ impl KeyAlgorithm {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[x_kube(validation = Rule::new(
     "!has(self.every) || duration(self.every) >= duration('1h')"
-).message("rotation.every must be at least 1h"))]
+).message(rules::ROTATION_EVERY_AT_LEAST_1H))]
 #[x_kube(validation = Rule::new(
     "!has(self.every) || !has(self.overlap) || duration(self.overlap) < duration(self.every)"
-).message("rotation.overlap must be shorter than rotation.every"))]
+).message(rules::ROTATION_OVERLAP_SHORTER))]
 pub struct Rotation {
     /// Rotate this long after the last rotation (or after the credential was issued), as a
     /// duration such as `720h` (hours `h`, minutes `m`, seconds `s`). At least `1h`. Unset:
-    /// only manual rotations (annotation `auth0.operator.dev/rotate`).
+    /// only manual rotations (annotation `auth0.operator.dev/rotate`). At most 32 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^([0-9]+(h|m|s))+$"))]
+    #[schemars(length(max = 32), regex(pattern = r"^([0-9]+(h|m|s))+$"))]
     pub every: Option<String>,
     /// How long the old credential keeps working after a rotation (privateKeyJwt: both keys
     /// are registered), or how long the next secret is published as `AUTH0_CLIENT_SECRET_NEXT`
-    /// before it goes live (clientSecret, `Staged`). Default `24h`; `0s` retires at once.
+    /// before it goes live (clientSecret, `Staged`). Default `24h`; `0s` retires at once. At
+    /// most 32 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^([0-9]+(h|m|s))+$"))]
+    #[schemars(length(max = 32), regex(pattern = r"^([0-9]+(h|m|s))+$"))]
     pub overlap: Option<String>,
     /// clientSecret only. `Staged` (default): the next secret is generated by the operator,
     /// published as `AUTH0_CLIENT_SECRET_NEXT`, made live in Auth0 after `overlap`, then
@@ -666,14 +687,19 @@ pub struct SecretTemplate {
 
     /// The Secret's keys and their values, with `$(variable)` references (see
     /// `spec.secretTemplate`), e.g. `OIDC_ISSUER: "$(issuer)"`. Keys are Secret keys
-    /// (letters, digits, `-`, `_`, `.`).
+    /// (letters, digits, `-`, `_`, `.`; at most 253 characters). At most 32 keys, each value
+    /// (the template, before rendering) at most 4096 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend(
+        "maxProperties" = 32,
+        "additionalProperties" = {"type": "string", "maxLength": 4096}
+    ))]
     #[x_kube(validation = Rule::new(
         "self.all(k, k.matches('^[-._a-zA-Z0-9]+$') && size(k) <= 253)"
-    ).message("secretTemplate.data keys must consist of letters, digits, '-', '_' or '.'"))]
+    ).message(rules::TEMPLATE_DATA_KEYS))]
     #[x_kube(validation = Rule::new(
         "self.all(k, self[k].matches('^(?:[^$]|[$][$]|[$][(](?:clientId|clientSecret|privateKey|keyId|algorithm|domain|issuer|tokenEndpoint|jwksUri|json)[)]|[$](?:[^($]|$))*$'))"
-    ).message("secretTemplate.data may only use the variables $(clientId), $(clientSecret), $(privateKey), $(keyId), $(algorithm), $(domain), $(issuer), $(tokenEndpoint), $(jwksUri) and $(json) ($$ escapes a $)"))]
+    ).message(rules::TEMPLATE_VARIABLES))]
     pub data: Option<BTreeMap<String, String>>,
 }
 
@@ -681,15 +707,24 @@ pub struct SecretTemplate {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[x_kube(validation = Rule::new(
     "!has(self.labels) || (!('app.kubernetes.io/managed-by' in self.labels) && self.labels.all(k, !k.startsWith('auth0.operator.dev/')))"
-).message("secretTemplate.metadata.labels cannot set app.kubernetes.io/managed-by or keys under auth0.operator.dev/ (the operator's own)"))]
+).message(rules::TEMPLATE_LABELS))]
 #[x_kube(validation = Rule::new(
     "!has(self.annotations) || self.annotations.all(k, !k.startsWith('auth0.operator.dev/'))"
-).message("secretTemplate.metadata.annotations cannot set keys under auth0.operator.dev/ (the operator's own)"))]
+).message(rules::TEMPLATE_ANNOTATIONS))]
 pub struct SecretTemplateMetadata {
-    /// Labels added to the Secret.
+    /// Labels added to the Secret (at most 64; values at most 63 characters, as Kubernetes
+    /// allows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend(
+        "maxProperties" = 64,
+        "additionalProperties" = {"type": "string", "maxLength": 63}
+    ))]
     pub labels: Option<BTreeMap<String, String>>,
-    /// Annotations added to the Secret.
+    /// Annotations added to the Secret (at most 64; values at most 4096 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend(
+        "maxProperties" = 64,
+        "additionalProperties" = {"type": "string", "maxLength": 4096}
+    ))]
     pub annotations: Option<BTreeMap<String, String>>,
 }

@@ -3,6 +3,7 @@
 // kube's `printcolumn(...)` repeats `type_ = ...` by design.
 #![allow(clippy::duplicated_attributes)]
 
+use super::rules;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
@@ -54,27 +55,27 @@ use super::{
     )
 )]
 #[x_kube(validation = Rule::new("has(self.clientRef) != has(self.clientId)")
-    .message("exactly one of clientRef and clientId must be set"))]
+    .message(rules::GRANT_ONE_CLIENT))]
 #[x_kube(validation = Rule::new(
     "has(self.clientId) == has(oldSelf.clientId) && (!has(self.clientId) || self.clientId == oldSelf.clientId)"
-).message("clientId is immutable"))]
+).message(rules::GRANT_CLIENT_ID_IMMUTABLE))]
 #[x_kube(validation = Rule::new(
     "has(self.clientRef) == has(oldSelf.clientRef) && (!has(self.clientRef) || self.clientRef.name == oldSelf.clientRef.name)"
-).message("clientRef is immutable"))]
+).message(rules::GRANT_CLIENT_REF_IMMUTABLE))]
 #[x_kube(validation = Rule::new("has(self.audience) != has(self.resourceServerRef)")
-    .message("exactly one of audience and resourceServerRef must be set"))]
+    .message(rules::GRANT_ONE_AUDIENCE))]
 #[x_kube(validation = Rule::new(
     "has(self.audience) == has(oldSelf.audience) && (!has(self.audience) || self.audience == oldSelf.audience)"
-).message("audience is immutable"))]
+).message(rules::GRANT_AUDIENCE_IMMUTABLE))]
 #[x_kube(validation = Rule::new(
     "has(self.resourceServerRef) == has(oldSelf.resourceServerRef) && (!has(self.resourceServerRef) || self.resourceServerRef.name == oldSelf.resourceServerRef.name)"
-).message("resourceServerRef is immutable"))]
+).message(rules::GRANT_RESOURCE_SERVER_REF_IMMUTABLE))]
 #[x_kube(validation = Rule::new(
     "has(self.tenantRef) == has(oldSelf.tenantRef) && (!has(self.tenantRef) || self.tenantRef == oldSelf.tenantRef)"
-).message("tenantRef is immutable"))]
+).message(rules::TENANT_REF_IMMUTABLE))]
 #[x_kube(validation = Rule::new(
     "has(self.grantId) == has(oldSelf.grantId) && (!has(self.grantId) || self.grantId == oldSelf.grantId)"
-).message("grantId is immutable: it can only be set when the resource is created"))]
+).message(rules::GRANT_ID_IMMUTABLE))]
 #[serde(rename_all = "camelCase")]
 pub struct Auth0ClientGrantSpec {
     /// The Auth0 tenant this grant lives in: an `Auth0Tenant` of this namespace (`kind` may be
@@ -108,9 +109,10 @@ pub struct Auth0ClientGrantSpec {
     pub resource_server_ref: Option<ResourceServerRef>,
 
     /// Scopes (permissions) granted for the audience. A set: order does not matter. Each must
-    /// be defined by the API.
+    /// be defined by the API. At most 1000 scopes (an Auth0 API defines at most 1000) of at
+    /// most 280 characters each.
     #[serde(default)]
-    #[schemars(inner(length(min = 1, max = 280)))]
+    #[schemars(length(max = 1000), inner(length(min = 1, max = 280)))]
     #[x_kube(merge_strategy = ListMerge::Set)]
     pub scopes: Vec<String>,
 

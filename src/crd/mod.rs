@@ -9,6 +9,7 @@ mod client;
 mod common;
 mod grant;
 mod resource_server;
+pub mod rules;
 mod tenant;
 
 pub use client::*;

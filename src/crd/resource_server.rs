@@ -3,6 +3,7 @@
 // kube's `printcolumn(...)` repeats `type_ = ...` by design.
 #![allow(clippy::duplicated_attributes)]
 
+use super::rules;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -48,7 +49,7 @@ use super::{
 )]
 #[x_kube(validation = Rule::new(
     "has(self.tenantRef) == has(oldSelf.tenantRef) && (!has(self.tenantRef) || self.tenantRef == oldSelf.tenantRef)"
-).message("tenantRef is immutable"))]
+).message(rules::TENANT_REF_IMMUTABLE))]
 #[serde(rename_all = "camelCase")]
 pub struct Auth0ResourceServerSpec {
     /// The Auth0 tenant this API lives in: an `Auth0Tenant` of this namespace (`kind` may be
@@ -60,7 +61,7 @@ pub struct Auth0ResourceServerSpec {
     /// Unique identifier of the API in its tenant, used as the `audience` of token requests,
     /// e.g. `https://orders.example.com/api`. Immutable (Auth0 cannot change it).
     #[schemars(length(min = 1, max = 600))]
-    #[x_kube(validation = Rule::new("self == oldSelf").message("identifier is immutable"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message(rules::IDENTIFIER_IMMUTABLE))]
     pub identifier: String,
 
     /// Friendly name shown in the dashboard (no `<` or `>`). Absent: Auth0 uses the identifier.
@@ -70,8 +71,10 @@ pub struct Auth0ResourceServerSpec {
 
     /// The permissions (scopes) this API defines, keyed by `value`; compared as a set (order
     /// never matters, a changed description does). Absent: the scopes are not managed (left as
-    /// they are in Auth0); `[]`: the API defines no scopes.
+    /// they are in Auth0); `[]`: the API defines no scopes. At most 1000 (Auth0's limit per
+    /// API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1000))]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["value".into()]))]
     pub scopes: Option<Vec<Scope>>,
 

@@ -5,6 +5,7 @@
 // kube's `printcolumn(...)` repeats `type_ = ...` by design.
 #![allow(clippy::duplicated_attributes)]
 
+use super::rules;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -68,7 +69,7 @@ pub struct Auth0TenantSpec {
             pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$"
         )
     )]
-    #[x_kube(validation = Rule::new("self == oldSelf").message("domain is immutable"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message(rules::DOMAIN_IMMUTABLE))]
     pub domain: String,
 
     /// The Secret, in this tenant's own namespace, holding the management application's client
@@ -133,7 +134,7 @@ pub struct ClusterAuth0TenantSpec {
             pattern = r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$"
         )
     )]
-    #[x_kube(validation = Rule::new("self == oldSelf").message("domain is immutable"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message(rules::DOMAIN_IMMUTABLE))]
     pub domain: String,
 
     /// The Secret holding the management application's client id and secret; `namespace` is
@@ -228,8 +229,9 @@ pub struct TenantRateLimit {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AllowedNamespaces {
-    /// Namespaces allowed by name.
+    /// Namespaces allowed by name (at most 256).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 256), inner(length(min = 1, max = 63)))]
     pub names: Vec<String>,
     /// Namespaces allowed by their labels (a standard label selector).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -254,7 +256,7 @@ pub struct Auth0TenantStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_scopes: Vec<String>,
     /// The domain the credentials were first verified for: `spec.domain` cannot change (the
-    /// operator refuses a changed domain with `DomainNotAllowed` even where the API server does
+    /// operator refuses a changed domain with `InvalidSpec` even where the API server does
     /// not run the CRD's CEL rules).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
