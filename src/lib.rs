@@ -48,21 +48,18 @@ pub async fn run(config: config::OperatorConfig) -> anyhow::Result<()> {
     }
 }
 
-/// Fails with an actionable message when the CRDs are not served. Uses API discovery, which
-/// needs no RBAC permission (unlike reading the CRD objects).
+/// Fails with an actionable message when a CRD is not served, instead of starting watches whose
+/// caches would never sync. Uses API discovery, which needs no RBAC permission (unlike reading
+/// the CRD objects). Each missing CRD is named; where the operator may create CRDs (a dry run,
+/// nothing is stored), the API server's own reason for refusing it is quoted, e.g. a CEL cost
+/// budget an older CRD exceeded.
 pub async fn ensure_crds_installed(kube: &kube::Client) -> anyhow::Result<()> {
-    let missing = || {
-        anyhow::anyhow!(
-            "the auth0.operator.dev/v1alpha1 CRDs are not installed: run `kubectl apply -f crds/` \
-             (or `auth0-operator crds | kubectl apply -f -`)"
-        )
-    };
-    let resources = match kube
+    let served: Vec<String> = match kube
         .list_api_group_resources("auth0.operator.dev/v1alpha1")
         .await
     {
-        Ok(r) => r,
-        Err(kube::Error::Api(s)) if s.code == 404 => return Err(missing()),
+        Ok(r) => r.resources.into_iter().map(|r| r.name).collect(),
+        Err(kube::Error::Api(s)) if s.code == 404 => Vec::new(),
         Err(e) => {
             return Err(anyhow::anyhow!(
                 "cannot discover the auth0.operator.dev API group: {e}"
@@ -70,13 +67,59 @@ pub async fn ensure_crds_installed(kube: &kube::Client) -> anyhow::Result<()> {
         }
     };
     // Every kind of the one CRD table (`crd::crds`).
-    for crd in crd::crds() {
-        let plural = crd.spec.names.plural;
-        if !resources.resources.iter().any(|r| r.name == plural) {
-            return Err(missing());
-        }
+    let missing: Vec<_> = crd::crds()
+        .into_iter()
+        .filter(|c| !served.contains(&c.spec.names.plural))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let mut lines = Vec::new();
+    for crd in &missing {
+        lines.push(format!(
+            "{} ({}): {}",
+            crd.metadata.name.as_deref().unwrap_or_default(),
+            crd.spec.names.kind,
+            why_not_served(kube, crd).await
+        ));
+    }
+    Err(anyhow::anyhow!(
+        "{} of the {} auth0.operator.dev/v1alpha1 CRDs {} not served by the API server: {}. \
+         Install this version's CRDs: `kubectl apply --server-side -f crds/` (or `auth0-operator \
+         crds | kubectl apply --server-side -f -`); the API server's answer names anything it refuses",
+        missing.len(),
+        crd::crds().len(),
+        if missing.len() == 1 { "is" } else { "are" },
+        lines.join("; ")
+    ))
+}
+
+/// Why a CRD is not served: the API server's refusal of a dry-run create of this version's CRD,
+/// or a status saying it is simply not installed (or that the operator may not ask).
+pub async fn why_not_served(
+    kube: &kube::Client,
+    crd: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+) -> String {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let api: kube::Api<CustomResourceDefinition> = kube::Api::all(kube.clone());
+    let dry_run = kube::api::PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    match api.create(&dry_run, crd).await {
+        Ok(_) => "not installed (the API server would accept it)".to_string(),
+        Err(kube::Error::Api(s)) if s.code == 409 => {
+            "installed but not served yet (not Established: see `kubectl describe crd`)".to_string()
+        }
+        Err(kube::Error::Api(s)) if s.code == 401 || s.code == 403 => {
+            "not installed (the operator may not create CRDs, so it cannot ask the API server whether it would refuse them)".to_string()
+        }
+        Err(kube::Error::Api(s)) => format!(
+            "the API server refuses this CRD ({} {}): {}",
+            s.code, s.reason, s.message
+        ),
+        Err(e) => format!("not installed (a dry-run create could not be sent: {e})"),
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

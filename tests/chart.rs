@@ -59,25 +59,6 @@ fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-/// `name` on PATH, else in the cache that scripts/tools.sh fills.
-fn find_tool(name: &str) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    let cache = std::env::var_os("AUTH0_OPERATOR_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("auth0-operator"))
-        })
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/auth0-operator"))
-        });
-    if let Some(c) = cache {
-        dirs.push(c.join("tools/bin"));
-    }
-    dirs.into_iter().map(|d| d.join(name)).find(|f| f.is_file())
-}
-
 /// The tools, or None after a LOUD message (a panic when `CI=true`), like `start_or_skip`.
 struct Tools {
     helm: PathBuf,

@@ -66,8 +66,8 @@ pub fn crds() -> [CustomResourceDefinition; 5] {
 ///   is lost: the apiserver prunes a `null` given for a non-nullable field before defaulting and
 ///   validation (so `refreshToken: null` is accepted and stored as absent), and the operator
 ///   never writes nulls (every `Option` is skipped when `None`). Server-side apply does not
-///   prune: it refuses such a `null` with a 422 naming the field (seen on 1.20; it stored the
-///   null while the field was nullable).
+///   prune: it refuses such a `null` with a 422 naming the field (seen on 1.20.2 and 1.32.6;
+///   with `nullable`, 1.32 stores the null instead). `tests/explain.rs` pins both.
 /// - Drops the `null` that schema generation adds to the `enum` of optional fields: Kubernetes
 ///   prunes nulls of non-nullable fields anyway, and API servers before 1.21 reject a CRD whose
 ///   enum holds `null` (they fail to compare the schema with itself).

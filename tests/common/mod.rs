@@ -339,3 +339,24 @@ pub async fn token_request(sim: &Simulator, body: serde_json::Value) -> u16 {
         .map(|r| r.status().as_u16())
         .unwrap_or(0)
 }
+
+/// `name` on PATH, else in the cache that scripts/tools.sh fills.
+pub fn find_tool(name: &str) -> Option<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    let cache = std::env::var_os("AUTH0_OPERATOR_CACHE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .map(|d| std::path::PathBuf::from(d).join("auth0-operator"))
+        })
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| std::path::PathBuf::from(h).join(".cache/auth0-operator"))
+        });
+    if let Some(c) = cache {
+        dirs.push(c.join("tools/bin"));
+    }
+    dirs.into_iter().map(|d| d.join(name)).find(|f| f.is_file())
+}
