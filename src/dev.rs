@@ -45,7 +45,7 @@ use crate::{
         Auth0Client, Auth0ClientGrant, Auth0ResourceServer, Auth0Tenant, CONDITION_READY,
         ClusterAuth0Tenant, DEFAULT_CLIENT_ID_KEY, DEFAULT_CLIENT_SECRET_KEY, reason,
     },
-    envtest::TestEnv,
+    envtest::{KubeVersion, TestEnv},
     sim::{SimConfig, Simulator},
 };
 
@@ -137,7 +137,23 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         .await
         .context("starting the local control plane")?;
     let kube = env.client();
-    line(format!("    API server  {}", env.server_url()));
+    let version = match kube.apiserver_version().await {
+        Ok(v) => {
+            let cel =
+                KubeVersion::parse(&v.git_version).is_some_and(|k| k >= KubeVersion::new(1, 25));
+            format!(
+                "Kubernetes {}; {}",
+                v.git_version,
+                if cel {
+                    "it refuses specs that break a CRD's CEL rule"
+                } else {
+                    "it drops the CRDs' CEL rules: the operator refuses such specs (InvalidSpec)"
+                }
+            )
+        }
+        Err(e) => format!("version unknown: {e}"),
+    };
+    line(format!("    API server  {} ({version})", env.server_url()));
 
     let real_tenant = args
         .run

@@ -351,7 +351,7 @@ fn dev_loop_reports_a_failing_example_at_once() {
     // Each failing object's Ready reason and message, and what to do.
     assert!(
         stdout.contains(
-            "Auth0Client/reserved-metadata: Ready=False (InvalidSpec) clientMetadata key k8s_operator_x is reserved"
+            "Auth0Client/reserved-metadata: Ready=False (InvalidSpec) clientMetadata keys starting with k8s_operator_ are reserved for the operator: k8s_operator_x"
         ),
         "{stdout}"
     );
@@ -390,7 +390,10 @@ fn dev_loop_reports_a_failing_example_at_once() {
         .lines()
         .find(|l| l.contains("WARN") && l.contains("InvalidSpec"))
         .unwrap_or_else(|| panic!("no WARN line with the reason on the console:\n{stderr}"));
-    assert!(warning.contains("is reserved"), "{warning}");
+    assert!(
+        warning.contains("are reserved for the operator: k8s_operator_x"),
+        "{warning}"
+    );
     assert!(
         warning.contains("reserved-metadata"),
         "the warning names the object: {warning}"
