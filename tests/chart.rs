@@ -92,22 +92,6 @@ fn tools_or_skip(test: &str) -> Option<Tools> {
     }
 }
 
-fn run(cmd: &mut Command) -> Result<String, String> {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    if out.status.success() {
-        Ok(stdout)
-    } else {
-        Err(format!(
-            "{cmd:?} failed ({}):\n{stdout}\n{stderr}",
-            out.status
-        ))
-    }
-}
-
 fn helm_args(cmd: &mut Command, sets: &[&str]) {
     for s in sets {
         // `key=[...]`/`key={...}` JSON lists go through --set-json; the rest through --set.

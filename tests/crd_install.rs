@@ -28,22 +28,12 @@ fn kubectl(kubeconfig: &Path, args: &[&str]) -> Result<String, String> {
     let bin = find_tool("kubectl").unwrap_or_else(|| {
         panic!("kubectl not found: run `export PATH=\"$(scripts/tools.sh):$PATH\"` first")
     });
-    let out = Command::new(bin)
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("KUBECONFIG", kubeconfig)
-        .output()
-        .expect("run kubectl");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.status.success() {
-        Ok(text)
-    } else {
-        Err(format!("kubectl {}: {text}", args.join(" ")))
-    }
+    common::run(
+        Command::new(bin)
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("KUBECONFIG", kubeconfig),
+    )
 }
 
 async fn all_established(api: &Api<CustomResourceDefinition>) {

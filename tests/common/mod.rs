@@ -360,3 +360,20 @@ pub fn find_tool(name: &str) -> Option<std::path::PathBuf> {
     }
     dirs.into_iter().map(|d| d.join(name)).find(|f| f.is_file())
 }
+
+/// Runs `cmd`: its stdout, or an error with the command, its exit status, stdout and stderr.
+pub fn run(cmd: &mut std::process::Command) -> Result<String, String> {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!(
+            "{cmd:?} failed ({}):\n{stdout}\n{stderr}",
+            out.status
+        ))
+    }
+}
