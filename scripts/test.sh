@@ -26,8 +26,9 @@ planes=()
 if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
     planes+=("KUBEBUILDER_ASSETS:$KUBEBUILDER_ASSETS")
 else
-    if [ -x "$SHARED_ENVTEST" ]; then
-        planes+=("$NEWEST:$("$SHARED_ENVTEST" "$NEWEST")")
+    if [ -f "$SHARED_ENVTEST" ]; then
+        # (run through bash: a read-only copy of ../shared may have lost its execute bits)
+        planes+=("$NEWEST:$(bash "$SHARED_ENVTEST" "$NEWEST")")
     elif [ "${CI:-}" = "true" ]; then
         echo "test.sh: CI runs the integration suite on kube-apiserver $NEWEST, but $SHARED_ENVTEST is missing" >&2
         exit 1
