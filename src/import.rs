@@ -17,7 +17,7 @@ use std::{
 use serde_json::{Map, Value, json};
 
 use crate::{
-    auth0::{Auth0Client, Auth0Config, ClientGrant, ResourceServer},
+    auth0::{Auth0Config, ClientGrant, ManagementApi, ResourceServer},
     crd::{Auth0ClientGrantSpec, Auth0ClientSpec, METADATA_UID_KEY},
 };
 
@@ -754,7 +754,7 @@ async fn tenant_object_config<T: crate::controller::tenant::TenantObject>(
 }
 
 /// Reads the tenant (with a progress line on stderr for long listings).
-pub async fn read_tenant(auth0: &Auth0Client, o: &Options) -> anyhow::Result<TenantState> {
+pub async fn read_tenant(auth0: &ManagementApi, o: &Options) -> anyhow::Result<TenantState> {
     use crate::auth0::Listing;
     let mut state = TenantState {
         own_client_id: auth0.config().client_id.clone(),
@@ -815,7 +815,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     if let Some(m) = &args.match_ {
         o.matcher = Some(regex::Regex::new(m).map_err(|e| anyhow::anyhow!("--match: {e}"))?);
     }
-    let auth0 = Auth0Client::new(config)?;
+    let auth0 = ManagementApi::new(config)?;
     let state = read_tenant(&auth0, &o).await?;
     let imported = plan(&state, &o);
     if args.output == "-" {

@@ -1,5 +1,11 @@
-//! auth0-operator: reconciles `Auth0Client` and `Auth0ClientGrant` custom resources against the
-//! Auth0 Management API v2.
+//! auth0-operator: reconciles Auth0 applications (`Auth0Client`), APIs (`Auth0ResourceServer`)
+//! and client grants (`Auth0ClientGrant`) against the Auth0 Management API v2, in the tenants
+//! that `Auth0Tenant` and `ClusterAuth0Tenant` objects (or the operator's environment) name,
+//! and writes each application's credentials into a Secret.
+//!
+//! Three things could be called a "client"; each has its own name: [`auth0::ManagementApi`] is
+//! the HTTP client of one tenant's Management API, [`auth0::Client`] an Auth0 application as
+//! that API returns it, and [`crd::Auth0Client`] the custom resource.
 
 pub mod auth0;
 pub mod config;

@@ -25,7 +25,7 @@ use prometheus_client::{
 };
 
 use crate::{
-    auth0::Auth0Client,
+    auth0::ManagementApi,
     crd::{HasConditions, ready_condition},
 };
 
@@ -78,7 +78,7 @@ pub struct Metrics {
 #[derive(Debug, Default)]
 struct Sources {
     /// Each tenant's Management API client, by tenant key.
-    auth0: Mutex<std::collections::BTreeMap<String, Auth0Client>>,
+    auth0: Mutex<std::collections::BTreeMap<String, ManagementApi>>,
     /// Per managed kind and scope: adds its objects to the counts by (kind, readiness).
     kinds: Mutex<Vec<KindCounter>>,
 }
@@ -194,7 +194,7 @@ impl Metrics {
 
     /// Makes a tenant's Auth0 client's counters part of the output (replacing the tenant's
     /// previous client, e.g. after its credentials changed).
-    pub fn set_auth0(&self, tenant: &str, client: &Auth0Client) {
+    pub fn set_auth0(&self, tenant: &str, client: &ManagementApi) {
         self.sources
             .auth0
             .lock()

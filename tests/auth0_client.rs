@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use auth0_operator::auth0::{
-    AppType, Auth0Client, Auth0Config, Auth0Error, ClientCreate, ClientGrantCreate,
-    ClientGrantUpdate, ClientUpdate, JwtConfiguration, ListClientsParams, ListGrantsParams, Patch,
+    AppType, Auth0Config, Auth0Error, ClientCreate, ClientGrantCreate, ClientGrantUpdate,
+    ClientUpdate, JwtConfiguration, ListClientsParams, ListGrantsParams, ManagementApi, Patch,
     RateLimitConfig, RefreshTokenConfig, RetryConfig, missing_scopes,
 };
 use auth0_operator::sim::{Faults, RateLimit, RecordedRequest, SimConfig, Simulator};
@@ -81,13 +81,13 @@ fn config(sim: &Simulator, secret: &str) -> Auth0Config {
         .with_request_timeout(Duration::from_secs(10))
 }
 
-async fn start(cfg: SimConfig) -> (Simulator, Auth0Client) {
+async fn start(cfg: SimConfig) -> (Simulator, ManagementApi) {
     let sim = Simulator::start(cfg).await.expect("simulator starts");
-    let client = Auth0Client::new(config(&sim, MGMT_SECRET)).expect("client builds");
+    let client = ManagementApi::new(config(&sim, MGMT_SECRET)).expect("client builds");
     (sim, client)
 }
 
-async fn sim_default() -> (Simulator, Auth0Client) {
+async fn sim_default() -> (Simulator, ManagementApi) {
     let mut cfg = SimConfig::new(DOMAIN, MGMT_ID, MGMT_SECRET);
     cfg.audiences = vec![API.to_owned()];
     start(cfg).await
@@ -632,7 +632,7 @@ async fn insufficient_scope() {
 async fn bad_credentials() {
     let (sim, _) = sim_default().await;
     let wrong = "definitely-the-wrong-secret-value";
-    let client = Auth0Client::new(config(&sim, wrong)).unwrap();
+    let client = ManagementApi::new(config(&sim, wrong)).unwrap();
     let err = client.check_credentials().await.unwrap_err();
     let msg = err.to_string();
     assert!(
@@ -673,7 +673,7 @@ async fn bad_credentials() {
         .filter(|r| r.path == "/oauth/token")
         .count();
     assert_eq!(token_requests, 1, "a rejection is not asked again at once");
-    let good = Auth0Client::new(config(&sim, MGMT_SECRET)).unwrap();
+    let good = ManagementApi::new(config(&sim, MGMT_SECRET)).unwrap();
     assert_eq!(
         good.metrics().credentials_valid,
         None,
@@ -683,7 +683,7 @@ async fn bad_credentials() {
     assert_eq!(good.metrics().credentials_valid, Some(true));
 
     // Wrong audience override: also a credentials/authorization problem.
-    let client = Auth0Client::new(
+    let client = ManagementApi::new(
         config(&sim, MGMT_SECRET).with_audience("https://unknown.example.com/api/v2/"),
     )
     .unwrap();
@@ -698,7 +698,7 @@ async fn bad_credentials() {
 async fn invalid_config_is_rejected_before_any_request() {
     init_logs();
     let err =
-        Auth0Client::new(Auth0Config::new("https://x.auth0.com", "id", "secret")).unwrap_err();
+        ManagementApi::new(Auth0Config::new("https://x.auth0.com", "id", "secret")).unwrap_err();
     assert!(matches!(err, Auth0Error::Config(_)));
     assert_eq!(err.reason(), "InvalidConfig");
 }
@@ -838,7 +838,7 @@ async fn rate_limited_bursts_wait_and_all_succeed() {
         max_rate_limit_retries: RetryConfig::default().max_rate_limit_retries,
         ..fast_retry(3)
     };
-    let client = Auth0Client::new(config(&sim, MGMT_SECRET).with_retry(retry)).unwrap();
+    let client = ManagementApi::new(config(&sim, MGMT_SECRET).with_retry(retry)).unwrap();
     let app = client
         .create_client(&ClientCreate::new("rl"))
         .await
@@ -920,7 +920,7 @@ async fn persistent_429_gives_up_with_rate_limited() {
         ..fast_retry(3)
     });
     cfg.rate_limit.max_server_wait = Duration::from_millis(100);
-    let client = Auth0Client::new(cfg).unwrap();
+    let client = ManagementApi::new(cfg).unwrap();
     client.check_credentials().await.unwrap();
     // One request, then a bucket that never refills in test time (Retry-After is huge and
     // gets capped at max_server_wait).
@@ -1005,7 +1005,7 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
 #[tokio::test]
 async fn intermittent_server_errors_are_absorbed() {
     let (sim, _) = sim_default().await;
-    let client = Auth0Client::new(config(&sim, MGMT_SECRET).with_retry(fast_retry(10))).unwrap();
+    let client = ManagementApi::new(config(&sim, MGMT_SECRET).with_retry(fast_retry(10))).unwrap();
     let app = client
         .create_client(&ClientCreate::new("flaky"))
         .await
@@ -1069,7 +1069,7 @@ async fn dropped_connections() {
     assert_eq!(client.metrics().count("POST /api/v2/clients", 0), 1);
 
     // Some drops: absorbed by retries.
-    let client = Auth0Client::new(config(&sim, MGMT_SECRET).with_retry(fast_retry(10))).unwrap();
+    let client = ManagementApi::new(config(&sim, MGMT_SECRET).with_retry(fast_retry(10))).unwrap();
     sim.set_faults(Faults {
         drop_rate: 0.3,
         ..Default::default()
@@ -1086,7 +1086,7 @@ async fn connect_errors_are_retried_even_for_post() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let client = Auth0Client::new(
+    let client = ManagementApi::new(
         Auth0Config::new(DOMAIN, MGMT_ID, MGMT_SECRET)
             .with_base_url(Url::parse(&format!("http://127.0.0.1:{port}")).unwrap())
             .with_retry(fast_retry(3)),
@@ -1124,7 +1124,7 @@ async fn logs_never_contain_secrets() {
         ..Default::default()
     });
     let _ = client.get_client(&app.client_id).await;
-    let bad = Auth0Client::new(config(&sim, "wrong-secret-for-logging-test")).unwrap();
+    let bad = ManagementApi::new(config(&sim, "wrong-secret-for-logging-test")).unwrap();
     let _ = bad.check_credentials().await;
 
     // The buffer holds the logs of every test in this binary (one global subscriber, so
@@ -1197,7 +1197,8 @@ async fn management_credentials_as_a_private_key() {
     let (pkcs8, pkcs1, public) = common::jwt::pem_key_pair();
     sim.add_management_key(&public).unwrap();
     for private in [&pkcs8, &pkcs1] {
-        let client = Auth0Client::new(config(&sim, "").with_private_key(private.as_str())).unwrap();
+        let client =
+            ManagementApi::new(config(&sim, "").with_private_key(private.as_str())).unwrap();
         sim.clear_requests();
         let scopes = client.check_credentials().await.unwrap();
         assert!(scopes.iter().any(|s| s == "create:clients"), "{scopes:?}");
@@ -1222,12 +1223,12 @@ async fn management_credentials_as_a_private_key() {
     }
     // A key the tenant does not list for the application.
     let (other, _, _) = common::jwt::pem_key_pair();
-    let stranger = Auth0Client::new(config(&sim, "").with_private_key(other.as_str())).unwrap();
+    let stranger = ManagementApi::new(config(&sim, "").with_private_key(other.as_str())).unwrap();
     let err = stranger.check_credentials().await.unwrap_err();
     assert_eq!(err.reason(), "InvalidCredentials", "{err:?}");
     // Not a key: refused before any request, without echoing it.
     let junk = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n";
-    let err = match Auth0Client::new(config(&sim, "").with_private_key(junk)) {
+    let err = match ManagementApi::new(config(&sim, "").with_private_key(junk)) {
         Err(e) => e,
         Ok(_) => panic!("a bad key is refused"),
     };

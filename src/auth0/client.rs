@@ -1,4 +1,4 @@
-//! [`Auth0Client`]: the operations and the shared request loop (pacing, token, retries).
+//! [`ManagementApi`]: the operations and the shared request loop (pacing, token, retries).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -55,7 +55,7 @@ pub fn missing_scopes(granted: &[String]) -> Vec<&'static str> {
         .collect()
 }
 
-/// What [`Auth0Client::list_everything`] lists.
+/// What [`ManagementApi::list_everything`] lists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Listing {
     Clients,
@@ -192,13 +192,13 @@ struct Inner {
 /// Auth0 Management API client for one tenant. Cheap to clone (`Arc` inside); all clones share
 /// the connection pool, token cache, metrics and the tenant's rate limiter.
 #[derive(Clone)]
-pub struct Auth0Client {
+pub struct ManagementApi {
     inner: Arc<Inner>,
 }
 
-impl std::fmt::Debug for Auth0Client {
+impl std::fmt::Debug for ManagementApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Auth0Client")
+        f.debug_struct("ManagementApi")
             .field("domain", &self.inner.config.domain)
             .field("client_id", &self.inner.config.client_id)
             .field("base_url", &self.inner.base.as_str())
@@ -206,7 +206,7 @@ impl std::fmt::Debug for Auth0Client {
     }
 }
 
-impl Auth0Client {
+impl ManagementApi {
     /// Validate `config` and build the client. Sends nothing; call
     /// [`check_credentials`](Self::check_credentials) to verify the credentials at startup.
     pub fn new(config: Auth0Config) -> Result<Self, Auth0Error> {
@@ -783,8 +783,8 @@ fn non_empty<'a>(id: &'a str, what: &str) -> Result<&'a str, Auth0Error> {
 mod tests {
     use super::*;
 
-    fn client() -> Auth0Client {
-        Auth0Client::new(
+    fn client() -> ManagementApi {
+        ManagementApi::new(
             Auth0Config::new("tenant.example", "cid", "secret")
                 .with_base_url(Url::parse("http://127.0.0.1:9").unwrap()),
         )
@@ -793,7 +793,8 @@ mod tests {
 
     #[test]
     fn builds_for_a_real_https_tenant_without_a_runtime() {
-        let c = Auth0Client::new(Auth0Config::new("tenant.eu.auth0.com", "cid", "secret")).unwrap();
+        let c =
+            ManagementApi::new(Auth0Config::new("tenant.eu.auth0.com", "cid", "secret")).unwrap();
         assert_eq!(
             c.url(&["clients"]).as_str(),
             "https://tenant.eu.auth0.com/api/v2/clients"
@@ -822,7 +823,7 @@ mod tests {
         assert!(Arc::ptr_eq(&c.inner, &d.inner));
         assert!(!format!("{c:?}").contains("secret\""));
         fn assert_send_sync<T: Send + Sync + Clone>() {}
-        assert_send_sync::<Auth0Client>();
+        assert_send_sync::<ManagementApi>();
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 /// Status recorded for a request that got no HTTP response (transport error).
 pub const TRANSPORT_ERROR_STATUS: u16 = 0;
 
-/// Live counters; shared by every clone of an [`Auth0Client`](super::Auth0Client).
+/// Live counters; shared by every clone of an [`ManagementApi`](super::ManagementApi).
 #[derive(Debug)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,

@@ -3,15 +3,15 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), auth0_operator::auth0::Auth0Error> {
-//! use auth0_operator::auth0::{Auth0Client, Auth0Config, ClientCreate};
-//! let client = Auth0Client::new(Auth0Config::new("tenant.eu.auth0.com", "id", "secret"))?;
+//! use auth0_operator::auth0::{ManagementApi, Auth0Config, ClientCreate};
+//! let client = ManagementApi::new(Auth0Config::new("tenant.eu.auth0.com", "id", "secret"))?;
 //! let scopes = client.check_credentials().await?;
 //! let created = client.create_client(&ClientCreate::new("my app")).await?;
 //! client.delete_client(&created.client_id).await?;
 //! # Ok(()) }
 //! ```
 //!
-//! * [`Auth0Client`] is cheap to clone; clones share the HTTP connection pool, the token cache,
+//! * [`ManagementApi`] is cheap to clone; clones share the HTTP connection pool, the token cache,
 //!   the metrics and the per-tenant rate limiter.
 //! * Rate limiting and retries: see [`ratelimit`] ([`RateLimitConfig`], [`RetryConfig`]).
 //! * Errors: [`Auth0Error`], with `is_not_found()`, `is_conflict()`, `is_retryable()` and
@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use url::Url;
 
-pub use client::{Auth0Client, Listing, OPTIONAL_SCOPES, REQUIRED_SCOPES, missing_scopes};
+pub use client::{Listing, ManagementApi, OPTIONAL_SCOPES, REQUIRED_SCOPES, missing_scopes};
 pub use error::{Auth0Error, ErrorBody};
 pub use metrics::{MetricsSnapshot, RequestCount, TRANSPORT_ERROR_STATUS};
 pub use models::{
@@ -41,7 +41,7 @@ pub use ratelimit::{RateLimitConfig, RateLimitHeaders, RetryConfig};
 
 /// Install rustls' `ring` crypto provider as the process default unless one is installed
 /// already. reqwest is built with `rustls-no-provider`, so this must run before the first HTTP
-/// client is built; [`Auth0Client::new`] calls it. Safe to call any number of times.
+/// client is built; [`ManagementApi::new`] calls it. Safe to call any number of times.
 pub fn install_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Losing a race with another installer is fine.

@@ -737,7 +737,7 @@ impl ResourceServerUpdate {
 // List parameters and page parsing
 // ---------------------------------------------------------------------------------------------
 
-/// Parameters for [`list_clients`](crate::auth0::Auth0Client::list_clients). Pagination is
+/// Parameters for [`list_clients`](crate::auth0::ManagementApi::list_clients). Pagination is
 /// handled by the client.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListClientsParams {
@@ -749,7 +749,7 @@ pub struct ListClientsParams {
     pub is_global: Option<bool>,
 }
 
-/// Parameters for [`list_client_grants`](crate::auth0::Auth0Client::list_client_grants).
+/// Parameters for [`list_client_grants`](crate::auth0::ManagementApi::list_client_grants).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListGrantsParams {
     pub client_id: Option<String>,

@@ -1,6 +1,6 @@
 //! Client-side pacing and server-driven rate-limit handling, shared per tenant.
 //!
-//! Two layers, both shared by every clone of an [`Auth0Client`](super::Auth0Client) (and by
+//! Two layers, both shared by every clone of an [`ManagementApi`](super::ManagementApi) (and by
 //! every client built for the same domain + base URL in this process):
 //!
 //! 1. **Pacing** with a `governor` token bucket ([`RateLimitConfig`]): a ceiling, not the

@@ -15,7 +15,7 @@ use parking_lot::RwLock;
 
 use crate::{
     auth0::{
-        Auth0Client, Auth0Error, Client, ClientGrant, ListClientsParams, ListGrantsParams,
+        Auth0Error, Client, ClientGrant, ListClientsParams, ListGrantsParams, ManagementApi,
         ResourceServer,
     },
     crd::METADATA_UID_KEY,
@@ -185,7 +185,7 @@ impl Inventory {
     }
 
     /// Makes sure the client listing is at most `max_age` old (one shared refresh).
-    pub async fn ensure_clients(&self, auth0: &Auth0Client) -> Result<(), Auth0Error> {
+    pub async fn ensure_clients(&self, auth0: &ManagementApi) -> Result<(), Auth0Error> {
         let params = ListClientsParams {
             fields: Some(CLIENT_FIELDS.iter().map(|s| s.to_string()).collect()),
             include_fields: true,
@@ -209,7 +209,7 @@ impl Inventory {
     }
 
     /// Makes sure the grant listing is at most `max_age` old (one shared refresh).
-    pub async fn ensure_grants(&self, auth0: &Auth0Client) -> Result<(), Auth0Error> {
+    pub async fn ensure_grants(&self, auth0: &ManagementApi) -> Result<(), Auth0Error> {
         let params = ListGrantsParams::default();
         let list = auth0.list_client_grants(&params);
         let grant_id = |g: &ClientGrant| g.id.clone();
@@ -346,7 +346,7 @@ impl Inventory {
     }
 
     /// Makes sure the API listing is at most `max_age` old (one shared refresh).
-    pub async fn ensure_resource_servers(&self, auth0: &Auth0Client) -> Result<(), Auth0Error> {
+    pub async fn ensure_resource_servers(&self, auth0: &ManagementApi) -> Result<(), Auth0Error> {
         let api_id = |r: &ResourceServer| r.id.clone();
         self.refresh(
             &self.apis,

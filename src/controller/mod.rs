@@ -40,9 +40,9 @@ use parking_lot::Mutex;
 use tracing::{info, warn};
 
 use crate::{
-    auth0::{Auth0Client, Auth0Error},
+    auth0::{Auth0Error, ManagementApi},
     config::OperatorConfig,
-    crd::{Auth0Client as Auth0ClientCr, Auth0ClientGrant, Auth0ResourceServer, Reason},
+    crd::{Auth0Client, Auth0ClientGrant, Auth0ResourceServer, Reason},
     http::Health,
     metrics::Metrics,
 };
@@ -296,7 +296,7 @@ impl Wiring<'_> {
 
 /// The table of managed kinds: a new kind is a module implementing [`Kind`] and one line here.
 fn wire_kinds(w: &mut Wiring<'_>) {
-    w.kind::<Auth0ClientCr>();
+    w.kind::<Auth0Client>();
     w.kind::<Auth0ClientGrant>();
     w.kind::<Auth0ResourceServer>();
 }
@@ -379,7 +379,7 @@ impl Context {
 
     /// Reconciles, now, every grant whose `clientRef` names this client (after the client became
     /// ready, changed id or went away).
-    pub fn wake_grants_of(&self, client: &Auth0ClientCr) {
+    pub fn wake_grants_of(&self, client: &Auth0Client) {
         let (ns, name) = (client.namespace(), client.name_any());
         self.wake::<Auth0ClientGrant>(|g| {
             g.namespace() == ns && g.spec.client_ref.as_ref().is_some_and(|r| r.name == name)
@@ -758,7 +758,7 @@ async fn tenant_secret_watch(
 /// credentials work (also exported as `auth0_operator_auth0_credentials_valid`). Readiness stays
 /// about the process: wrong credentials show here, in the metric and in every resource's
 /// `Ready` message, not as a failing probe.
-async fn verify_credentials(auth0: &Auth0Client) {
+async fn verify_credentials(auth0: &ManagementApi) {
     match auth0.check_credentials().await {
         Ok(scopes) => {
             let missing = crate::auth0::missing_scopes(&scopes);

@@ -27,7 +27,7 @@ use tracing::{info, warn};
 
 use super::{Context, Error, status};
 use crate::{
-    auth0::{Auth0Client, Auth0Config, Auth0Error, RateLimitConfig, RetryConfig, missing_scopes},
+    auth0::{Auth0Config, Auth0Error, ManagementApi, RateLimitConfig, RetryConfig, missing_scopes},
     crd::{
         AllowedNamespaces, Auth0Tenant, Auth0TenantStatus, CONDITION_READY, ClusterAuth0Tenant,
         DEFAULT_TENANT_KEY, TenantKind, TenantRef,
@@ -41,7 +41,7 @@ pub struct Tenant {
     /// The tenant's domain (what credentials Secrets carry as `AUTH0_DOMAIN`).
     pub domain: String,
     /// Management API client: one token cache and one rate limiter for the whole tenant.
-    pub auth0: Auth0Client,
+    pub auth0: ManagementApi,
     /// Listings of the tenant's clients and grants.
     pub inventory: Arc<super::Inventory>,
     /// Hash of the settings and credentials the client was built from.
@@ -64,7 +64,7 @@ impl Tenant {
         Ok(Self {
             key,
             domain: config.domain.clone(),
-            auth0: Auth0Client::new(config)?,
+            auth0: ManagementApi::new(config)?,
             inventory: Arc::new(super::Inventory::new(resync)),
             fingerprint,
         })
