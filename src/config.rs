@@ -9,7 +9,7 @@ use std::{path::PathBuf, time::Duration};
 use clap::Args;
 use url::Url;
 
-use crate::auth0::{Auth0Config, RateLimitConfig};
+use crate::auth0::{Auth0Config, RateLimitConfig, RetryConfig};
 
 /// Flags of `auth0-operator run`.
 #[derive(Args, Debug, Clone, Default)]
@@ -95,7 +95,7 @@ pub struct OperatorConfig {
     /// The default tenant (resources without `spec.tenantRef`), if configured.
     pub auth0: Option<Auth0Config>,
     /// What tenant objects may do, and their default rate limit and retries.
-    pub tenant_policy: crate::controller::tenant::TenantPolicy,
+    pub tenant_policy: TenantPolicy,
     /// Periodic drift check interval.
     pub resync_interval: Duration,
     /// Reconcile concurrency per kind.
@@ -137,7 +137,7 @@ impl OperatorConfig {
     /// Settings for tests and embedding: everything else at its default.
     pub fn new(auth0: Auth0Config) -> Self {
         Self {
-            tenant_policy: crate::controller::tenant::TenantPolicy {
+            tenant_policy: TenantPolicy {
                 rate_limit: auth0.rate_limit.clone(),
                 retry: auth0.retry.clone(),
                 ..Default::default()
@@ -429,7 +429,7 @@ impl RunArgs {
         };
         Ok(OperatorConfig {
             auth0,
-            tenant_policy: crate::controller::tenant::TenantPolicy {
+            tenant_policy: TenantPolicy {
                 allowed_domains,
                 allow_base_url: self.allow_tenant_base_url,
                 rate_limit,
@@ -443,6 +443,30 @@ impl RunArgs {
             identity: non_empty(&self.identity).unwrap_or_else(default_identity),
             log_format,
         })
+    }
+}
+
+/// Operator-wide tenant settings.
+#[derive(Debug, Clone)]
+pub struct TenantPolicy {
+    /// Globs a tenant's domain must match (`ALLOWED_TENANT_DOMAINS`).
+    pub allowed_domains: Vec<String>,
+    /// Whether tenants may set `baseUrl` (`ALLOW_TENANT_BASE_URL`).
+    pub allow_base_url: bool,
+    /// Rate limit of tenants that set none (`AUTH0_RATE_LIMIT`).
+    pub rate_limit: RateLimitConfig,
+    /// Retry policy of every tenant's client.
+    pub retry: RetryConfig,
+}
+
+impl Default for TenantPolicy {
+    fn default() -> Self {
+        Self {
+            allowed_domains: vec!["*.auth0.com".to_string()],
+            allow_base_url: false,
+            rate_limit: RateLimitConfig::default(),
+            retry: RetryConfig::default(),
+        }
     }
 }
 

@@ -24,10 +24,9 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::{
-    auth0::ManagementApi,
-    crd::{HasConditions, ready_condition},
-};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
+use crate::{auth0::ManagementApi, crd::ready_condition};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindResult {
@@ -206,18 +205,24 @@ impl Metrics {
         self.sources.auth0.lock().remove(tenant);
     }
 
-    /// Adds caches whose objects are counted by readiness (and shows the kind's drift
-    /// corrections from 0).
-    pub fn add_store<K: crate::controller::Kind>(&self, store: Store<K>) {
-        let _ = self.drift.get_or_create(&KindLabel { kind: K::KIND });
+    /// Adds the cache of `kind`, whose objects are counted by readiness (their `conditions`),
+    /// and shows the kind's drift corrections from 0.
+    pub fn add_store<K>(
+        &self,
+        kind: &'static str,
+        store: Store<K>,
+        conditions: fn(&K) -> &[Condition],
+    ) where
+        K: kube::Resource + Clone + Send + Sync + 'static,
+        K::DynamicType: Eq + std::hash::Hash + Clone,
+    {
+        let _ = self.drift.get_or_create(&KindLabel { kind });
         self.sources
             .kinds
             .lock()
             .push(KindCounter(Box::new(move |counts| {
                 for o in store.state() {
-                    *counts
-                        .entry((K::KIND, readiness(o.current_status())))
-                        .or_default() += 1;
+                    *counts.entry((kind, readiness(conditions(&o)))).or_default() += 1;
                 }
             })));
     }
@@ -249,11 +254,8 @@ struct KindReady {
     ready: &'static str,
 }
 
-fn readiness<S: HasConditions>(status: Option<&S>) -> &'static str {
-    match status
-        .and_then(|s| ready_condition(s.conditions()))
-        .map(|c| c.status.as_str())
-    {
+fn readiness(conditions: &[Condition]) -> &'static str {
+    match ready_condition(conditions).map(|c| c.status.as_str()) {
         Some("True") => "true",
         Some("False") => "false",
         _ => "unknown",

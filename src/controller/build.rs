@@ -30,18 +30,6 @@ use crate::{
 use super::{MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 use crate::crd::rules;
 
-/// Secret key for the tenant domain.
-pub const SECRET_KEY_DOMAIN: &str = "AUTH0_DOMAIN";
-/// Secret key for the client id.
-pub const SECRET_KEY_CLIENT_ID: &str = "AUTH0_CLIENT_ID";
-/// Secret key for the client secret.
-pub const SECRET_KEY_CLIENT_SECRET: &str = "AUTH0_CLIENT_SECRET";
-/// Secret key for a private-key JWT client's private key (PKCS#8 PEM).
-pub const SECRET_KEY_PRIVATE_KEY: &str = "AUTH0_PRIVATE_KEY";
-/// Secret key for the `kid` of that key (Auth0's credential key id).
-pub const SECRET_KEY_KEY_ID: &str = "AUTH0_KEY_ID";
-/// Secret key for the algorithm client assertions are signed with.
-pub const SECRET_KEY_SIGNING_ALG: &str = "AUTH0_SIGNING_ALG";
 /// Label on each credentials Secret naming the `Auth0Client` it belongs to.
 pub const CLIENT_LABEL: &str = "auth0.operator.dev/client";
 

@@ -134,9 +134,9 @@ impl Held {
                     })
                 }),
             None => {
-                let same = get(super::build::SECRET_KEY_CLIENT_ID).as_deref() == Some(client_id)
-                    && get(super::build::SECRET_KEY_DOMAIN).as_deref() == Some(domain);
-                same.then(|| get(super::build::SECRET_KEY_CLIENT_SECRET))
+                let same = get(template::SECRET_KEY_CLIENT_ID).as_deref() == Some(client_id)
+                    && get(template::SECRET_KEY_DOMAIN).as_deref() == Some(domain);
+                same.then(|| get(template::SECRET_KEY_CLIENT_SECRET))
                     .flatten()
                     .map(Credential::Secret)
             }

@@ -279,7 +279,8 @@ impl Wiring<'_> {
             // A deleted or edited credentials Secret is repaired.
             controller = controller.owns_stream(secrets);
         }
-        self.metrics.add_store(store.clone());
+        self.metrics
+            .add_store(K::KIND, store.clone(), K::current_conditions);
         let ready = store.clone();
         self.readiness
             .push(async move { store_ready(&ready).await }.boxed());

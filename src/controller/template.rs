@@ -8,6 +8,19 @@ use super::keys::KeyPair;
 use crate::crd::rules;
 use crate::crd::{AuthenticationMethod, KeyAlgorithm, SECRET_TEMPLATE_VARIABLES, SecretTemplate};
 
+/// Secret key for the tenant domain.
+pub const SECRET_KEY_DOMAIN: &str = "AUTH0_DOMAIN";
+/// Secret key for the client id.
+pub const SECRET_KEY_CLIENT_ID: &str = "AUTH0_CLIENT_ID";
+/// Secret key for the client secret.
+pub const SECRET_KEY_CLIENT_SECRET: &str = "AUTH0_CLIENT_SECRET";
+/// Secret key for a private-key JWT client's private key (PKCS#8 PEM).
+pub const SECRET_KEY_PRIVATE_KEY: &str = "AUTH0_PRIVATE_KEY";
+/// Secret key for the `kid` of that key (Auth0's credential key id).
+pub const SECRET_KEY_KEY_ID: &str = "AUTH0_KEY_ID";
+/// Secret key for the algorithm client assertions are signed with.
+pub const SECRET_KEY_SIGNING_ALG: &str = "AUTH0_SIGNING_ALG";
+
 /// Annotation on every credentials Secret: a hash of the credential (never a value), which
 /// changes whenever the credential does (for tools that restart workloads on a change).
 pub const CREDENTIALS_HASH_ANNOTATION: &str = "auth0.operator.dev/credentials-hash";
@@ -211,10 +224,6 @@ pub fn render(
     t: Option<&SecretTemplate>,
     vars: &Variables<'_>,
 ) -> Result<BTreeMap<String, String>, String> {
-    use super::build::{
-        SECRET_KEY_CLIENT_ID, SECRET_KEY_CLIENT_SECRET, SECRET_KEY_DOMAIN, SECRET_KEY_KEY_ID,
-        SECRET_KEY_PRIVATE_KEY, SECRET_KEY_SIGNING_ALG,
-    };
     let Some(data) = t.and_then(|t| t.data.as_ref()) else {
         let mut out = BTreeMap::from([
             (SECRET_KEY_DOMAIN.into(), vars.domain.into()),
@@ -259,7 +268,6 @@ pub fn render(
 
 /// The keys the Secret holds for this template and authentication method.
 pub fn keys(t: Option<&SecretTemplate>, method: AuthenticationMethod) -> Vec<String> {
-    use super::build::*;
     match (t.and_then(|t| t.data.as_ref()), method) {
         (Some(data), _) => data.keys().cloned().collect(),
         (None, AuthenticationMethod::ClientSecret) => vec![

@@ -26,8 +26,9 @@ use parking_lot::RwLock;
 use tracing::{info, warn};
 
 use super::{Context, Error, status};
+use crate::config::TenantPolicy;
 use crate::{
-    auth0::{Auth0Config, Auth0Error, ManagementApi, RateLimitConfig, RetryConfig, missing_scopes},
+    auth0::{Auth0Config, Auth0Error, ManagementApi, RateLimitConfig, missing_scopes},
     crd::{
         AllowedNamespaces, Auth0Tenant, Auth0TenantStatus, CONDITION_READY, ClusterAuth0Tenant,
         DEFAULT_TENANT_KEY, TenantKind, TenantRef,
@@ -86,30 +87,6 @@ fn fingerprint(c: &Auth0Config) -> u64 {
     c.rate_limit.burst.hash(&mut h);
     c.rate_limit.per_second.to_bits().hash(&mut h);
     h.finish()
-}
-
-/// Operator-wide tenant settings.
-#[derive(Debug, Clone)]
-pub struct TenantPolicy {
-    /// Globs a tenant's domain must match (`ALLOWED_TENANT_DOMAINS`).
-    pub allowed_domains: Vec<String>,
-    /// Whether tenants may set `baseUrl` (`ALLOW_TENANT_BASE_URL`).
-    pub allow_base_url: bool,
-    /// Rate limit of tenants that set none (`AUTH0_RATE_LIMIT`).
-    pub rate_limit: RateLimitConfig,
-    /// Retry policy of every tenant's client.
-    pub retry: RetryConfig,
-}
-
-impl Default for TenantPolicy {
-    fn default() -> Self {
-        Self {
-            allowed_domains: vec!["*.auth0.com".to_string()],
-            allow_base_url: false,
-            rate_limit: RateLimitConfig::default(),
-            retry: RetryConfig::default(),
-        }
-    }
 }
 
 /// Whether `domain` matches one of the globs (`*` matches any run of characters, case-insensitive).
