@@ -135,7 +135,7 @@ pub async fn reconcile<K: Kind>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action
     use kube::runtime::finalizer::Event as Finalizer;
     let started = std::time::Instant::now();
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
-    let result = finalized(&api, obj.clone(), |event| async {
+    let result = super::finalizer::finalized(&api, obj.clone(), |event| async {
         match event {
             Finalizer::Apply(o) => apply(&*o, &ctx, &api).await,
             Finalizer::Cleanup(o) => cleanup(&*o, &ctx).await,
@@ -161,30 +161,6 @@ pub async fn reconcile<K: Kind>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action
         ctx.reset_backoff(&*obj);
     }
     result
-}
-
-/// `f` behind the operator's finalizer ([`FINALIZER`](crate::crd::FINALIZER)): apply while the
-/// object lives, cleanup once it is deleted; the finalizer goes only after a cleanup succeeded.
-pub(crate) async fn finalized<K, Fut>(
-    api: &Api<K>,
-    obj: Arc<K>,
-    f: impl FnOnce(kube::runtime::finalizer::Event<K>) -> Fut,
-) -> Result<Action, Error>
-where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + serde::Serialize
-        + std::fmt::Debug,
-    Fut: Future<Output = Result<Action, Error>>,
-{
-    use kube::runtime::finalizer::{Error as FinalizerError, finalizer};
-    finalizer(api, crate::crd::FINALIZER, obj, f)
-        .await
-        .map_err(|e| match e {
-            FinalizerError::ApplyFailed(e) | FinalizerError::CleanupFailed(e) => e,
-            other => Error::Finalizer(Box::new(other)),
-        })
 }
 
 /// Whether adding or removing the finalizer failed only because the cached object was stale:

@@ -74,7 +74,7 @@ impl Slot<'_> {
             && s.type_.as_deref().unwrap_or("Opaque") != build::secret_type(self.obj)
         {
             // Kubernetes cannot change a Secret's type: replace it (ours, guarded by its UID).
-            super::client::delete_if_owned(self.obj, &self.api, &name).await?;
+            super::secret_store::delete_if_owned(self.obj, &self.api, &name).await?;
             self.existing = None;
         }
         let pp = PostParams {
@@ -88,7 +88,7 @@ impl Slot<'_> {
                     // Created by someone else since we looked: only take it over if it is ours.
                     let now = self.api.get(&name).await?;
                     if !build::secret_owned_by(&now, self.obj) {
-                        return Err(super::client::conflict(&name, &now));
+                        return Err(super::secret_store::conflict(&name, &now));
                     }
                     replace(&self.api, &now, desired).await?
                 }
@@ -123,7 +123,7 @@ fn insufficient_keys_scope() -> Error {
 
 /// Makes the credentials Secret hold a working credential of the method the spec asks for,
 /// and carries out any rotation that is due or under way. `fresh_secret` is the secret of a
-/// client just created; `existing` is the Secret as [`current_secret`](super::client) found it
+/// client just created; `existing` is the Secret as `current_secret` (in the client's reconcile) found it
 /// (owned by this resource, or absent). Credential ids the status recorded that are no longer
 /// listed are leftovers: the operator's among them are deleted.
 pub async fn ensure(
@@ -220,7 +220,7 @@ pub async fn ensure(
         report.requeue(until(now, next));
     }
     report.written = slot.written;
-    super::client::cleanup_old_secret(obj, &slot.api, &obj.secret_name()).await?;
+    super::secret_store::cleanup_old_secret(obj, &slot.api, &obj.secret_name()).await?;
     Ok(report)
 }
 

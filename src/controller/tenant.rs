@@ -692,7 +692,7 @@ pub async fn reconcile_tenant<T: TenantObject>(
 ) -> Result<Action, Error> {
     use kube::runtime::finalizer::Event as Finalizer;
     let api = obj.api(&ctx.kube);
-    super::driver::finalized(&api, obj.clone(), |event| async {
+    super::finalizer::finalized(&api, obj.clone(), |event| async {
         match event {
             Finalizer::Apply(o) => apply_tenant(&*o, &ctx).await,
             Finalizer::Cleanup(o) => cleanup_tenant(&*o, &ctx).await,
