@@ -31,7 +31,7 @@ use serde_json::{Map, Value, json};
 
 use super::pem;
 use super::schema::{RequestOp, validate_request};
-use super::store::{ApiError, ApiResult, Store, random_alnum};
+use super::store::{ApiError, ApiResult, Credential, Store, random_alnum};
 
 /// Most credential records a client holds (TF `maxPoolCredentials`).
 pub const MAX_CLIENT_CREDENTIALS: usize = 4;
@@ -44,23 +44,6 @@ const METHODS: [&str; 3] = [
     "tls_client_auth",
     "self_signed_tls_client_auth",
 ];
-
-/// A stored credential: the API view plus what verification needs.
-#[derive(Clone, Debug)]
-pub struct Credential {
-    pub client_id: String,
-    /// Exactly what the API returns.
-    pub view: Value,
-    /// RSA `(n, e)` of a `public_key` credential (absent for certificates and for
-    /// credentials seeded without key material).
-    pub key: Option<(Vec<u8>, Vec<u8>)>,
-}
-
-impl Credential {
-    pub fn id(&self) -> &str {
-        self.view["id"].as_str().unwrap_or_default()
-    }
-}
 
 pub fn credential_not_found() -> ApiError {
     // OAS 404 description "Credential does not exist"; the errorCode is not documented.
@@ -400,25 +383,6 @@ fn check_method_count(method: &str, n: usize) -> Result<(), ApiError> {
         return Err(ApiError::bad_request(format!(
             "Payload validation error: 'Array is too long ({n}), maximum {MAX_METHOD_CREDENTIALS}' on property client_authentication_methods.{method}.credentials."
         )));
-    }
-    Ok(())
-}
-
-/// Auth0 refuses `token_endpoint_auth_method` together with `client_authentication_methods`
-/// (reference notes: "mutually exclusive"; TF sends `token_endpoint_auth_method: null` with
-/// every attach and a method with every detach, "API doesn't accept nil on both"). The
-/// message is inferred.
-pub fn check_exclusive_auth(client: &Value) -> Result<(), ApiError> {
-    let cam = client
-        .get("client_authentication_methods")
-        .is_some_and(|v| !v.is_null());
-    let tem = client
-        .get("token_endpoint_auth_method")
-        .is_some_and(|v| !v.is_null());
-    if cam && tem {
-        return Err(ApiError::bad_request(
-            "Payload validation error: token_endpoint_auth_method and client_authentication_methods are mutually exclusive.",
-        ));
     }
     Ok(())
 }

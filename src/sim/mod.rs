@@ -31,6 +31,7 @@
 //! built-in clients out; [`Simulator::all_clients`] includes them.
 
 mod credentials;
+mod http;
 mod oauth;
 pub(crate) mod pem;
 mod schema;
@@ -355,7 +356,7 @@ impl Simulator {
             .store
             .lock()
             .credentials
-            .push(credentials::Credential {
+            .push(store::Credential {
                 client_id: client_id.to_string(),
                 view: view.clone(),
                 key: None,

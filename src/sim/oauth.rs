@@ -34,7 +34,7 @@ use serde_json::{Map, Value, json};
 use sha1::Digest as _;
 
 use super::credentials::private_key_jwt_ids;
-use super::server::{Shared, json_response, parse_form, percent_decode};
+use super::http::{json_response, parse_form, percent_decode};
 use super::store::{ApiError, Store, apply_client_defaults};
 use super::{DEFAULT_SCOPES, SimConfig};
 
@@ -479,7 +479,8 @@ struct Issue {
 }
 
 pub(crate) fn token_endpoint(
-    shared: &Shared,
+    store: &Mutex<Store>,
+    oauth: &OAuth,
     headers: &HeaderMap,
     body: &[u8],
     is_form: bool,
@@ -548,12 +549,12 @@ pub(crate) fn token_endpoint(
     let assertion = get("client_assertion");
     let assertion_type = get("client_assertion_type");
     let issue = {
-        let store = shared.store.lock();
+        let store = store.lock();
         let mut by_assertion = false;
         if assertion.is_some() || assertion_type.is_some() {
             match authenticate_assertion(
                 &store,
-                &shared.oauth,
+                oauth,
                 client_id.as_deref(),
                 client_secret.as_deref(),
                 assertion.as_deref(),
@@ -568,7 +569,7 @@ pub(crate) fn token_endpoint(
         }
         match client_credentials(
             &store,
-            &shared.oauth,
+            oauth,
             client_id.as_deref(),
             client_secret.as_deref(),
             by_assertion,
@@ -582,7 +583,7 @@ pub(crate) fn token_endpoint(
     let now = unix_now();
     let scope = issue.scopes.join(" ");
     let claims = json!({
-        "iss": shared.oauth.issuer(),
+        "iss": oauth.issuer(),
         "sub": format!("{}@clients", issue.client_id),
         "aud": issue.audience,
         "iat": now,
@@ -591,8 +592,8 @@ pub(crate) fn token_endpoint(
         "gty": "client-credentials",
         "azp": issue.client_id,
     });
-    let token = shared.oauth.key().sign_jwt(&claims);
-    shared.oauth.tokens.lock().insert(
+    let token = oauth.key().sign_jwt(&claims);
+    oauth.tokens.lock().insert(
         token.clone(),
         TokenInfo {
             audience: issue.audience,

@@ -23,6 +23,7 @@ use serde_json::{Map, Value, json};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::http::{json_response, parse_form, percent_decode};
 use super::oauth::{self, OAuth};
 use super::store::{ApiError, ApiResult, Store};
 use super::{DEFAULT_RATE_LIMIT, Faults, RateLimit, RecordedRequest, SimConfig};
@@ -303,19 +304,6 @@ pub(crate) async fn serve(
 
 // ------------------------------------------------------------------ helpers
 
-pub(crate) fn json_response(status: u16, body: &Value) -> Response {
-    let mut r = (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        body.to_string(),
-    )
-        .into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    r
-}
-
 fn empty_response(status: u16) -> Response {
     StatusCode::from_u16(status)
         .unwrap_or(StatusCode::NO_CONTENT)
@@ -340,31 +328,6 @@ fn redact(v: &mut Value) {
         Value::Array(a) => a.iter_mut().for_each(redact),
         _ => {}
     }
-}
-
-pub(crate) fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-pub(crate) fn parse_form(body: &[u8]) -> Map<String, Value> {
-    url::form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), json!(v.into_owned())))
-        .collect()
 }
 
 type Query = Vec<(String, String)>;
@@ -493,7 +456,7 @@ pub(crate) async fn handle(
     }
 
     let (response, status) = if method == Method::POST && path == "/oauth/token" {
-        let r = oauth::token_endpoint(&shared, &headers, &bytes, is_form);
+        let r = oauth::token_endpoint(&shared.store, &shared.oauth, &headers, &bytes, is_form);
         let s = r.status().as_u16();
         (r, s)
     } else if method == Method::GET && path == "/.well-known/jwks.json" {

@@ -64,6 +64,42 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
+/// A stored credential: the API view plus what verification needs.
+#[derive(Clone, Debug)]
+pub struct Credential {
+    pub client_id: String,
+    /// Exactly what the API returns.
+    pub view: Value,
+    /// RSA `(n, e)` of a `public_key` credential (absent for certificates and for
+    /// credentials seeded without key material).
+    pub key: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Credential {
+    pub fn id(&self) -> &str {
+        self.view["id"].as_str().unwrap_or_default()
+    }
+}
+
+/// Auth0 refuses `token_endpoint_auth_method` together with `client_authentication_methods`
+/// (reference notes: "mutually exclusive"; TF sends `token_endpoint_auth_method: null` with
+/// every attach and a method with every detach, "API doesn't accept nil on both"). The
+/// message is inferred.
+pub fn check_exclusive_auth(client: &Value) -> Result<(), ApiError> {
+    let cam = client
+        .get("client_authentication_methods")
+        .is_some_and(|v| !v.is_null());
+    let tem = client
+        .get("token_endpoint_auth_method")
+        .is_some_and(|v| !v.is_null());
+    if cam && tem {
+        return Err(ApiError::bad_request(
+            "Payload validation error: token_endpoint_auth_method and client_authentication_methods are mutually exclusive.",
+        ));
+    }
+    Ok(())
+}
+
 pub type ApiResult = Result<Value, ApiError>;
 
 pub fn random_alnum(n: usize) -> String {
@@ -134,7 +170,7 @@ pub struct Store {
     /// defined on them instead of being refused (see `check_grant_scopes`).
     pub open_scope_apis: Vec<Value>,
     /// Client credentials (`/clients/{id}/credentials`), in creation order.
-    pub credentials: Vec<super::credentials::Credential>,
+    pub credentials: Vec<Credential>,
 }
 
 impl Store {
@@ -264,7 +300,7 @@ impl Store {
         let Some(cam) = cam else {
             return Ok(self.insert_client(body));
         };
-        super::credentials::check_exclusive_auth(&body)?;
+        check_exclusive_auth(&body)?;
         // The credentials are created with the client; the client lists their ids.
         let pending_id = random_alnum(32);
         let (creds, lists) = self.build_inline_credentials(&pending_id, &cam)?;
@@ -313,7 +349,7 @@ impl Store {
         if patch.get("client_authentication_methods").is_some()
             || patch.get("token_endpoint_auth_method").is_some()
         {
-            super::credentials::check_exclusive_auth(&merged)?;
+            check_exclusive_auth(&merged)?;
         }
         self.clients[idx] = merged.clone();
         Ok(merged)
