@@ -74,6 +74,29 @@ fn run_help_and_readme_agree_on_defaults() {
     );
 }
 
+/// docs/troubleshooting.md's table of events names every event reason the operator uses for
+/// what a reconcile did (`EventReason::ALL`), on a Normal row.
+#[test]
+fn docs_name_every_event_reason() {
+    use auth0_operator::crd::EventReason;
+    let troubleshooting = std::fs::read_to_string(format!(
+        "{}/docs/troubleshooting.md",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for r in EventReason::ALL {
+        assert!(seen.insert(r.as_str()), "two event reasons share {r}");
+        assert!(
+            troubleshooting.lines().any(|l| l.starts_with("| Normal | ")
+                && l.split(" | ")
+                    .nth(1)
+                    .is_some_and(|c| c.contains(&format!("`{r}`")))),
+            "docs/troubleshooting.md's events table has no Normal row naming `{r}`"
+        );
+    }
+}
+
 /// docs/troubleshooting.md explains every `Ready` reason a managed resource can report (a
 /// `### <Reason>` section each), and the README's list of failure reasons names every one that
 /// is not `Synced` or `Reconciling`.

@@ -1,5 +1,6 @@
 //! `Auth0Client`: what the kind supplies to the [driver](super::driver).
 
+use crate::crd::EventReason;
 use k8s_openapi::{api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::Condition};
 use kube::{
     Api, ResourceExt,
@@ -244,7 +245,7 @@ fn notes(obj: &Auth0Client, seen: &mut Seen) -> Outcome {
             // What happened to the credential says more than "wrote the Secret".
             outcome
                 .notes
-                .retain(|(reason, _)| *reason != "SecretWritten");
+                .retain(|(reason, _)| *reason != EventReason::SecretWritten);
         }
         outcome.notes.append(&mut r.notes);
         outcome.requeue_after = r.requeue_after;
@@ -256,16 +257,19 @@ fn client_notes(obj: &Auth0Client, seen: &Seen) -> Outcome {
     let id = seen.client_id.as_deref().unwrap_or_default();
     if seen.recreated {
         Outcome::note(
-            "Recreated",
+            EventReason::Recreated,
             format!("Auth0 client was missing in Auth0; created {id}"),
         )
     } else if seen.created {
-        Outcome::note("Created", format!("Created Auth0 client {id}"))
+        Outcome::note(EventReason::Created, format!("Created Auth0 client {id}"))
     } else if seen.adopted {
-        Outcome::note("Adopted", format!("Adopted existing Auth0 client {id}"))
+        Outcome::note(
+            EventReason::Adopted,
+            format!("Adopted existing Auth0 client {id}"),
+        )
     } else if !seen.updated_fields.is_empty() {
         Outcome::note(
-            "Updated",
+            EventReason::Updated,
             format!(
                 "Updated Auth0 client {id}: {}",
                 seen.updated_fields.join(", ")
@@ -273,7 +277,7 @@ fn client_notes(obj: &Auth0Client, seen: &Seen) -> Outcome {
         )
     } else if seen.secret_written {
         Outcome::note(
-            "SecretWritten",
+            EventReason::SecretWritten,
             format!("Wrote credentials Secret {}", obj.secret_name()),
         )
     } else {
@@ -498,7 +502,7 @@ async fn current_secret(obj: &Auth0Client, ctx: &Context) -> Result<Option<Secre
         ctx.event(
             obj,
             EventType::Normal,
-            "StaleSecretReplaced",
+            EventReason::StaleSecretReplaced.as_str(),
             "Sync",
             format!(
                 "Secret {name} belonged to a deleted Auth0Client {owner}; it was deleted and will be written for this resource"

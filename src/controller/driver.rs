@@ -19,13 +19,13 @@ use super::{
     Context, Error, status,
     tenant::{self, Tenant},
 };
-use crate::crd::{DeletionPolicy, Reason, TenantRef};
+use crate::crd::{DeletionPolicy, EventReason, Reason, TenantRef};
 
 /// Normal events (reason, note) a successful sync or cleanup reports.
 #[derive(Debug, Default)]
 pub struct Outcome {
     /// In order; each is also logged at info.
-    pub notes: Vec<(&'static str, String)>,
+    pub notes: Vec<(EventReason, String)>,
     /// Reconcile again after this long if that is sooner than the resync (a step of a
     /// credential hand-over, a scheduled rotation).
     pub requeue_after: Option<std::time::Duration>,
@@ -33,7 +33,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// An outcome with one note.
-    pub fn note(reason: &'static str, note: String) -> Self {
+    pub fn note(reason: EventReason, note: String) -> Self {
         Self {
             notes: vec![(reason, note)],
             requeue_after: None,
@@ -282,8 +282,8 @@ async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, 
 
 async fn announce<K: Kind>(obj: &K, ctx: &Context, outcome: Outcome, action: &str) {
     for (reason, note) in outcome.notes {
-        info!(reason, "{note}");
-        ctx.event(obj, EventType::Normal, reason, action, note)
+        info!(reason = reason.as_str(), "{note}");
+        ctx.event(obj, EventType::Normal, reason.as_str(), action, note)
             .await;
     }
 }
@@ -295,14 +295,14 @@ async fn cleanup<K: Kind>(obj: &K, ctx: &Context) -> Result<Action, Error> {
         let observed = obj.management_policy() == crate::crd::ManagementPolicy::Observe;
         let outcome = match obj.deletion_policy() {
             _ if observed => Outcome::note(
-                "Orphaned",
+                EventReason::Orphaned,
                 format!(
                     "managementPolicy is Observe: the {} is kept in Auth0",
                     K::NOUN
                 ),
             ),
             DeletionPolicy::Orphan => Outcome::note(
-                "Orphaned",
+                EventReason::Orphaned,
                 format!("deletionPolicy is Orphan: the {} is kept", K::NOUN),
             ),
             DeletionPolicy::Delete => {
@@ -311,7 +311,9 @@ async fn cleanup<K: Kind>(obj: &K, ctx: &Context) -> Result<Action, Error> {
                 let tref = obj.tenant_ref();
                 match tenant::resolve(ctx, &ns, tref).await {
                     Ok(tenant) => match obj.delete_in_auth0(ctx, &tenant).await? {
-                        Some(id) => Outcome::note("Deleted", format!("Deleted {} {id}", K::NOUN)),
+                        Some(id) => {
+                            Outcome::note(EventReason::Deleted, format!("Deleted {} {id}", K::NOUN))
+                        }
                         None => Outcome::default(),
                     },
                     // Never synced in any tenant: nothing can have been created.

@@ -1,5 +1,6 @@
 //! `Auth0ClientGrant`: what the kind supplies to the [driver](super::driver).
 
+use crate::crd::EventReason;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{ResourceExt, runtime::reflector::ObjectRef};
 
@@ -76,12 +77,15 @@ impl super::Kind for Auth0ClientGrant {
         sync(self, ctx, tenant, seen).await?;
         let id = seen.grant_id.as_deref().unwrap_or_default();
         Ok(if seen.created {
-            Outcome::note("Created", format!("Created client grant {id}"))
+            Outcome::note(EventReason::Created, format!("Created client grant {id}"))
         } else if seen.adopted {
-            Outcome::note("Adopted", format!("Adopted existing client grant {id}"))
+            Outcome::note(
+                EventReason::Adopted,
+                format!("Adopted existing client grant {id}"),
+            )
         } else if !seen.updated_fields.is_empty() {
             Outcome::note(
-                "Updated",
+                EventReason::Updated,
                 format!(
                     "Updated client grant {id}: {}",
                     seen.updated_fields.join(", ")

@@ -7,6 +7,7 @@
 //! being reported as someone else's. Without such a record an existing API is only taken over
 //! with `spec.adopt: true`; otherwise the resource reports `AlreadyExists`.
 
+use crate::crd::EventReason;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{Api, ResourceExt};
 
@@ -101,19 +102,21 @@ impl super::Kind for Auth0ResourceServer {
                 "Created API"
             };
             out.notes
-                .push(("Created", format!("{what} {id} for {ident}")));
+                .push((EventReason::Created, format!("{what} {id} for {ident}")));
         } else if seen.recovered {
             out.notes.push((
-                "Created",
+                EventReason::Created,
                 format!("Found API {id} for {ident}, created by an earlier attempt whose answer was lost"),
             ));
         } else if seen.adopted {
-            out.notes
-                .push(("Adopted", format!("Adopted existing API {id} for {ident}")));
+            out.notes.push((
+                EventReason::Adopted,
+                format!("Adopted existing API {id} for {ident}"),
+            ));
         }
         if !seen.updated_fields.is_empty() {
             out.notes.push((
-                "Updated",
+                EventReason::Updated,
                 format!("Updated API {id}: {}", seen.updated_fields.join(", ")),
             ));
         }

@@ -3,6 +3,7 @@
 //! private keys, switching methods, and retiring old keys. The rules are in
 //! [`credentials`](super::credentials).
 
+use crate::crd::EventReason;
 use std::time::Duration;
 
 use k8s_openapi::{api::core::v1::Secret, jiff::Timestamp};
@@ -31,7 +32,7 @@ pub struct Report {
     /// Whether the Secret was written.
     pub written: bool,
     /// Events, in order (never material).
-    pub notes: Vec<(&'static str, String)>,
+    pub notes: Vec<(EventReason, String)>,
     /// `Rotating=True` with this reason and message while a hand-over is in progress.
     pub rotating: Option<(&'static str, String)>,
     /// Reconcile again after this long (a hand-over's next step, the next scheduled rotation).
@@ -291,7 +292,7 @@ impl Step<'_, '_> {
                     self.held.next_published_at = Some(now);
                     self.slot.write(self.held).await?;
                     self.report.notes.push((
-                        "NextSecretPublished",
+                        EventReason::NextSecretPublished,
                         format!(
                             "Rotating the client secret ({why}): the next secret is published as AUTH0_CLIENT_SECRET_NEXT and goes live in Auth0 at {}",
                             rfc3339(after(now, overlap))
@@ -317,7 +318,7 @@ impl Step<'_, '_> {
                 self.held.promote(Credential::Secret(next), now, &requested);
                 self.slot.write(self.held).await?;
                 self.report.notes.push((
-                    "Rotated",
+                    EventReason::Rotated,
                     format!(
                         "Rotated the client secret ({}): the published next secret is live in Auth0 and is now AUTH0_CLIENT_SECRET",
                         self.fingerprint()
@@ -384,7 +385,7 @@ impl Step<'_, '_> {
             .promote(Credential::Secret(live), self.now, &requested);
         self.slot.write(self.held).await?;
         self.report.notes.push((
-            "Rotated",
+            EventReason::Rotated,
             format!(
                 "Rotated the client secret ({}) with Auth0's rotate-secret (Immediate: the previous secret stopped working at once)",
                 self.fingerprint()
@@ -501,7 +502,7 @@ impl Step<'_, '_> {
                     }
                 }
                 self.report.notes.push((
-                    "KeyRetired",
+                    EventReason::KeyRetired,
                     format!(
                         "The overlap ended: retired the previous key ({}); only the current key {} is registered",
                         others.join(", "),
@@ -594,7 +595,7 @@ impl Step<'_, '_> {
                 Some(old) => {
                     let retire_at = after(now, overlap);
                     self.report.notes.push((
-                        "Rotated",
+                        EventReason::Rotated,
                         format!(
                             "Registered key {} ({}) and wrote it to the Secret; the previous key {old} stays registered until {}",
                             pair.kid,
@@ -605,7 +606,7 @@ impl Step<'_, '_> {
                     self.in_overlap(retire_at);
                 }
                 None => self.report.notes.push((
-                    "KeyRegistered",
+                    EventReason::KeyRegistered,
                     format!(
                         "Registered key {} ({}) for private-key JWT and wrote it to the Secret",
                         pair.kid,

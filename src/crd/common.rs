@@ -166,6 +166,79 @@ impl std::fmt::Display for Reason {
     }
 }
 
+/// Reasons of the Normal events that tell what a reconcile did (beside the [`Reason`] of the
+/// `Ready` condition, whose events report failures and waits). One vocabulary: nothing compares
+/// event reason strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventReason {
+    /// An Auth0 object was created.
+    Created,
+    /// The Auth0 object was missing in Auth0 and was created again.
+    Recreated,
+    /// An existing Auth0 object was adopted.
+    Adopted,
+    /// The Auth0 object was changed to match the spec.
+    Updated,
+    /// The credentials Secret was written.
+    SecretWritten,
+    /// A Secret left by a deleted resource of the same name was replaced.
+    StaleSecretReplaced,
+    /// The Auth0 object was deleted with the resource.
+    Deleted,
+    /// The Auth0 object was kept when the resource was deleted.
+    Orphaned,
+    /// The credential was rotated.
+    Rotated,
+    /// A private key was registered with Auth0.
+    KeyRegistered,
+    /// The previous private key was retired after its overlap.
+    KeyRetired,
+    /// The next client secret was published in the Secret (`Staged` rotation).
+    NextSecretPublished,
+}
+
+impl EventReason {
+    /// Every event reason, in documentation order.
+    pub const ALL: [EventReason; 12] = [
+        EventReason::Created,
+        EventReason::Recreated,
+        EventReason::Adopted,
+        EventReason::Updated,
+        EventReason::SecretWritten,
+        EventReason::StaleSecretReplaced,
+        EventReason::Deleted,
+        EventReason::Orphaned,
+        EventReason::Rotated,
+        EventReason::KeyRegistered,
+        EventReason::KeyRetired,
+        EventReason::NextSecretPublished,
+    ];
+
+    /// The wire value (the event's `reason`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventReason::Created => "Created",
+            EventReason::Recreated => "Recreated",
+            EventReason::Adopted => "Adopted",
+            EventReason::Updated => "Updated",
+            EventReason::SecretWritten => "SecretWritten",
+            EventReason::StaleSecretReplaced => "StaleSecretReplaced",
+            EventReason::Deleted => "Deleted",
+            EventReason::Orphaned => "Orphaned",
+            EventReason::Rotated => "Rotated",
+            EventReason::KeyRegistered => "KeyRegistered",
+            EventReason::KeyRetired => "KeyRetired",
+            EventReason::NextSecretPublished => "NextSecretPublished",
+        }
+    }
+}
+
+impl std::fmt::Display for EventReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The reasons as string constants (for manifests, tests and health checks).
 pub mod reason {
     use super::Reason;
