@@ -60,23 +60,16 @@ pub async fn run(config: config::OperatorConfig) -> anyhow::Result<()> {
 /// nothing is stored), the API server's own reason for refusing it is quoted, e.g. a CEL cost
 /// budget an older CRD exceeded.
 pub async fn ensure_crds_installed(kube: &kube::Client) -> anyhow::Result<()> {
-    let served: Vec<String> = match kube
-        .list_api_group_resources("auth0.operator.dev/v1alpha1")
-        .await
-    {
-        Ok(r) => r.resources.into_iter().map(|r| r.name).collect(),
-        Err(kube::Error::Api(s)) if s.code == 404 => Vec::new(),
-        Err(e) => {
-            return Err(anyhow::anyhow!(
-                "cannot discover the auth0.operator.dev API group: {e}"
-            ));
+    // A CRD applied a moment ago may be established before discovery serves it: a missing kind
+    // is looked for again, for a few seconds, before it is reported.
+    let mut missing = missing_crds(kube).await?;
+    for _ in 0..20 {
+        if missing.is_empty() {
+            break;
         }
-    };
-    // Every kind of the one CRD table (`crd::crds`).
-    let missing: Vec<_> = crd::crds()
-        .into_iter()
-        .filter(|c| !served.contains(&c.spec.names.plural))
-        .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        missing = missing_crds(kube).await?;
+    }
     if missing.is_empty() {
         return Ok(());
     }
@@ -98,6 +91,31 @@ pub async fn ensure_crds_installed(kube: &kube::Client) -> anyhow::Result<()> {
         if missing.len() == 1 { "is" } else { "are" },
         lines.join("; ")
     ))
+}
+
+/// The CRDs of this version whose kinds API discovery does not list (discovery needs no RBAC
+/// permission, unlike reading the CRD objects).
+async fn missing_crds(
+    kube: &kube::Client,
+) -> anyhow::Result<Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>>
+{
+    let served: Vec<String> = match kube
+        .list_api_group_resources("auth0.operator.dev/v1alpha1")
+        .await
+    {
+        Ok(r) => r.resources.into_iter().map(|r| r.name).collect(),
+        Err(kube::Error::Api(s)) if s.code == 404 => Vec::new(),
+        Err(e) => {
+            return Err(anyhow::anyhow!(
+                "cannot discover the auth0.operator.dev API group: {e}"
+            ));
+        }
+    };
+    // Every kind of the one CRD table (`crd::crds`).
+    Ok(crd::crds()
+        .into_iter()
+        .filter(|c| !served.contains(&c.spec.names.plural))
+        .collect())
 }
 
 /// Why a CRD is not served: the API server's refusal of a dry-run create of this version's CRD,
