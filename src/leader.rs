@@ -18,6 +18,16 @@ use crate::{
     metrics::Metrics,
 };
 
+/// The lease settings of the instance `identity`. The field manager is the instance's own:
+/// taking the lease is a server-side apply of `holderIdentity` without force, so that a second
+/// instance applying at the same moment gets a conflict. With one field manager shared by every
+/// instance both applies succeeded, and two instances that started together both led for a few
+/// seconds (each created the same Auth0 application: a chaos run found one left behind).
+pub fn lease_params(identity: &str, duration: u64, grace: u64) -> LeaseParams {
+    LeaseParams::new(identity.to_string(), duration, grace)
+        .with_field_manager(format!("auth0-operator-leader-election-{identity}"))
+}
+
 /// Runs the controllers whenever this instance holds the lease, until `shutdown`.
 pub async fn run_elected(
     kube: kube::Client,
@@ -35,10 +45,7 @@ pub async fn run_elected(
     let grace = (duration * 2 / 3).clamp(1, duration - 1);
     let manager = LeaseManagerBuilder::new(kube.clone(), &le.lease_name)
         .with_namespace(&le.lease_namespace)
-        .with_parameters(
-            LeaseParams::new(config.identity.clone(), duration, grace)
-                .with_field_manager("auth0-operator-leader-election"),
-        )
+        .with_parameters(lease_params(&config.identity, duration, grace))
         .build()
         .await
         .with_context(|| format!("cannot use Lease {}/{}", le.lease_namespace, le.lease_name))?;
