@@ -670,8 +670,9 @@ async fn killed_after_create_leaves_exactly_one_client() {
     let _ = second.wait().await;
 }
 
-/// With a tight Auth0 rate limit and 20 % of requests failing with 5xx, everything still
-/// converges, without duplicates.
+/// With a tight Auth0 rate limit and 35 % of the requests it lets through failing with 5xx,
+/// everything still converges, without duplicates. (At 20 %, about 1 run in 150 drew no 5xx at
+/// all among the ~22 requests that pass the limit, and failed its own "faults were injected".)
 #[tokio::test]
 async fn converges_despite_429s_and_5xx() {
     let aud = "https://api.example.com/";
@@ -684,7 +685,7 @@ async fn converges_despite_429s_and_5xx() {
         per_second: 10.0,
     }));
     w.sim.set_faults(Faults {
-        error_rate: 0.2,
+        error_rate: 0.35,
         ..Default::default()
     });
     // Another application of the tenant spends the same rate-limit budget, so the operator
