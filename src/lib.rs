@@ -7,6 +7,8 @@
 //! the HTTP client of one tenant's Management API, [`auth0::Client`] an Auth0 application as
 //! that API returns it, and [`crd::Auth0Client`] the custom resource.
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+
 pub mod auth0;
 pub mod config;
 pub mod controller;
@@ -95,10 +97,7 @@ pub async fn ensure_crds_installed(kube: &kube::Client) -> anyhow::Result<()> {
 
 /// The CRDs of this version whose kinds API discovery does not list (discovery needs no RBAC
 /// permission, unlike reading the CRD objects).
-async fn missing_crds(
-    kube: &kube::Client,
-) -> anyhow::Result<Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>>
-{
+async fn missing_crds(kube: &kube::Client) -> anyhow::Result<Vec<CustomResourceDefinition>> {
     let served: Vec<String> = match kube
         .list_api_group_resources("auth0.operator.dev/v1alpha1")
         .await
@@ -120,11 +119,7 @@ async fn missing_crds(
 
 /// Why a CRD is not served: the API server's refusal of a dry-run create of this version's CRD,
 /// or a status saying it is simply not installed (or that the operator may not ask).
-pub async fn why_not_served(
-    kube: &kube::Client,
-    crd: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
-) -> String {
-    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+pub async fn why_not_served(kube: &kube::Client, crd: &CustomResourceDefinition) -> String {
     let api: kube::Api<CustomResourceDefinition> = kube::Api::all(kube.clone());
     let dry_run = kube::api::PostParams {
         dry_run: true,
@@ -172,7 +167,7 @@ pub async fn shutdown_signal() {
 /// replace rather than server-side apply, which API servers before 1.25 refuse for CRDs that
 /// carry CEL rules (`x-kubernetes-validations` is unknown to their typed schema).
 pub async fn install_crds(kube: &kube::Client) -> anyhow::Result<()> {
-    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use CustomResourceDefinition;
     let api: kube::Api<CustomResourceDefinition> = kube::Api::all(kube.clone());
     for mut crd in crd::crds() {
         let name = crd.metadata.name.clone().unwrap_or_default();

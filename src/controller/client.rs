@@ -1,6 +1,5 @@
 //! `Auth0Client`: what the kind supplies to the [driver](super::driver).
 
-use crate::crd::EventReason;
 use k8s_openapi::{api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::Condition};
 use kube::{
     Api, ResourceExt,
@@ -17,8 +16,8 @@ use super::{
 use crate::{
     auth0::{Auth0Error, Client, Secret as SecretValue},
     crd::{
-        Auth0Client, Auth0ClientStatus, CONDITION_ROTATING, DeletionPolicy, ManagementPolicy,
-        TenantRef,
+        Auth0Client, Auth0ClientStatus, CONDITION_ROTATING, DeletionPolicy, EventReason,
+        ManagementPolicy, TenantRef,
     },
 };
 

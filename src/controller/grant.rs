@@ -1,6 +1,5 @@
 //! `Auth0ClientGrant`: what the kind supplies to the [driver](super::driver).
 
-use crate::crd::EventReason;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{ResourceExt, runtime::reflector::ObjectRef};
 
@@ -9,7 +8,7 @@ use crate::{
     auth0::{ClientGrant, ListGrantsParams},
     crd::{
         Auth0Client, Auth0ClientGrant, Auth0ClientGrantStatus, Auth0ResourceServer, DeletionPolicy,
-        ManagementPolicy, TenantRef,
+        EventReason, ManagementPolicy, TenantRef,
     },
 };
 

@@ -7,7 +7,6 @@
 //! being reported as someone else's. Without such a record an existing API is only taken over
 //! with `spec.adopt: true`; otherwise the resource reports `AlreadyExists`.
 
-use crate::crd::EventReason;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{Api, ResourceExt};
 
@@ -15,7 +14,7 @@ use super::{Context, Error, Outcome, build, status, tenant::Tenant};
 use crate::{
     auth0::{Auth0Error, ResourceServer},
     crd::{
-        Auth0ResourceServer, Auth0ResourceServerStatus, DeletionPolicy, HasConditions,
+        Auth0ResourceServer, Auth0ResourceServerStatus, DeletionPolicy, EventReason, HasConditions,
         ManagementPolicy, Reason, TenantRef,
     },
 };

@@ -3,7 +3,6 @@
 //! private keys, switching methods, and retiring old keys. The rules are in
 //! [`credentials`](super::credentials).
 
-use crate::crd::EventReason;
 use std::time::Duration;
 
 use k8s_openapi::{api::core::v1::Secret, jiff::Timestamp};
@@ -23,7 +22,7 @@ use crate::{
         Auth0Error, Client, ClientAuthenticationMethods, ClientCredential, ClientCredentialCreate,
         ClientUpdate, Patch, Secret as SecretValue,
     },
-    crd::{Auth0Client, AuthenticationMethod, RotationStrategy},
+    crd::{Auth0Client, AuthenticationMethod, EventReason, RotationStrategy},
 };
 
 /// What the credential steps did and what the status should say.

@@ -55,6 +55,7 @@ pub async fn delete_if_owned(
     Ok(())
 }
 
+/// The refusal to touch Secret `name`, which another owner (or nobody) made.
 pub fn conflict(name: &str, secret: &Secret) -> Error {
     Error::SecretConflict(format!(
         "Secret {name} already exists and was not created for this Auth0Client ({}); the operator does not overwrite it. Delete it, or set spec.secretName to a free name",
