@@ -799,7 +799,7 @@ async fn prove_token(
             .map(|v| String::from_utf8_lossy(&v.0).to_string())
             .unwrap_or_default()
     };
-    use crate::controller::template::{
+    use crate::controller::secret::template::{
         SECRET_KEY_CLIENT_ID, SECRET_KEY_CLIENT_SECRET, SECRET_KEY_DOMAIN, SECRET_KEY_KEY_ID,
         SECRET_KEY_PRIVATE_KEY, SECRET_KEY_SIGNING_ALG,
     };

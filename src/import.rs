@@ -256,7 +256,7 @@ fn camel_keys(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.iter()
-                .map(|(k, v)| (crate::controller::build::camel_case(k), v.clone()))
+                .map(|(k, v)| (crate::controller::diff::camel_case(k), v.clone()))
                 .collect(),
         ),
         other => other.clone(),
@@ -394,7 +394,7 @@ pub fn client_spec(raw: &Value) -> Result<(Map<String, Value>, Vec<String>), Str
     // What the operator will read: it must be a valid spec.
     let typed: Auth0ClientSpec = serde_json::from_value(Value::Object(spec.clone()))
         .map_err(|e| format!("its settings do not fit Auth0Client: {e}"))?;
-    crate::controller::build::validate_client_spec(&typed)
+    crate::controller::client::spec::validate_client_spec(&typed)
         .map_err(|e| format!("its settings break a rule of Auth0Client: {e}"))?;
     Ok((spec, inexpressible))
 }
@@ -940,7 +940,8 @@ mod tests {
         // The operator finds nothing to change against the same client.
         let typed: Auth0ClientSpec = serde_json::from_value(Value::Object(spec)).unwrap();
         let observed: crate::auth0::Client = serde_json::from_value(raw).unwrap();
-        let update = crate::controller::build::client_update(&typed, &BTreeMap::new(), &observed);
+        let update =
+            crate::controller::client::spec::client_update(&typed, &BTreeMap::new(), &observed);
         assert!(update.is_empty(), "{update:?}");
     }
 

@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use auth0_operator::{
     auth0::{Client, ClientGrant, ResourceServer},
-    controller::{build, inventory::CLIENT_FIELDS},
+    controller::inventory::CLIENT_FIELDS,
     crd::{self, Auth0Client, Auth0ClientGrantSpec, Auth0ClientSpec, Auth0ResourceServerSpec},
 };
 use serde_json::{Map, Value, json};
@@ -227,21 +227,27 @@ fn client_bodies(v1: &Value, v2: &Value) -> Bodies {
     let (s1, s2): (Auth0ClientSpec, Auth0ClientSpec) =
         (spec_of("Auth0Client", v1), spec_of("Auth0Client", v2));
     for s in [&s1, &s2] {
-        build::validate_client_spec(s).expect("the generated Auth0Client spec is valid");
+        auth0_operator::controller::client::spec::validate_client_spec(s)
+            .expect("the generated Auth0Client spec is valid");
     }
     let mut cr = Auth0Client::new("every-field", s1.clone());
     cr.metadata.namespace = Some("team-a".into());
     cr.metadata.uid = Some("uid-every-field".into());
-    let tags = build::ownership_tags(&cr);
-    let create = to_json(&build::client_create(&s1, tags.clone()));
+    let tags = auth0_operator::controller::client::spec::ownership_tags(&cr);
+    let create = to_json(&auth0_operator::controller::client::spec::client_create(
+        &s1,
+        tags.clone(),
+    ));
     // The operator sees clients through its listing, which asks only for CLIENT_FIELDS.
     let mut listed = create.as_object().unwrap().clone();
     listed.retain(|k, _| CLIENT_FIELDS.contains(&k.as_str()));
     let observed: Client = as_observed(&Value::Object(listed), json!({"client_id": "c-1"}));
-    let idle = build::client_update(&s1, &tags, &observed);
+    let idle = auth0_operator::controller::client::spec::client_update(&s1, &tags, &observed);
     Bodies {
         create,
-        patch: to_json(&build::client_update(&s2, &tags, &observed)),
+        patch: to_json(&auth0_operator::controller::client::spec::client_update(
+            &s2, &tags, &observed,
+        )),
         idle_patch: (!idle.is_empty()).then(|| to_json(&idle)),
     }
 }
@@ -256,16 +262,21 @@ fn grant_bodies(v1: &Value, v2: &Value) -> Bodies {
         spec_of("Auth0ClientGrant", v2),
     );
     for s in [&s1, &s2] {
-        build::validate_grant_spec(s, None).expect("the generated Auth0ClientGrant spec is valid");
+        auth0_operator::controller::grant::spec::validate_grant_spec(s, None)
+            .expect("the generated Auth0ClientGrant spec is valid");
     }
     let client_id = s1.client_id.as_deref().unwrap_or(RESOLVED_CLIENT_ID);
     let audience = s1.audience.as_deref().unwrap_or(RESOLVED_AUDIENCE);
-    let create = to_json(&build::grant_create(&s1, client_id, audience));
+    let create = to_json(&auth0_operator::controller::grant::spec::grant_create(
+        &s1, client_id, audience,
+    ));
     let observed: ClientGrant = as_observed(&create, json!({"id": "cgr_1"}));
-    let idle = build::grant_update(&s1, &observed);
+    let idle = auth0_operator::controller::grant::spec::grant_update(&s1, &observed);
     Bodies {
         create,
-        patch: to_json(&build::grant_update(&s2, &observed)),
+        patch: to_json(&auth0_operator::controller::grant::spec::grant_update(
+            &s2, &observed,
+        )),
         idle_patch: (!idle.is_empty()).then(|| to_json(&idle)),
     }
 }
@@ -276,15 +287,21 @@ fn resource_server_bodies(v1: &Value, v2: &Value) -> Bodies {
         spec_of("Auth0ResourceServer", v2),
     );
     for s in [&s1, &s2] {
-        build::validate_resource_server_spec(s, None)
+        auth0_operator::controller::resource_server::spec::validate_resource_server_spec(s, None)
             .expect("the generated Auth0ResourceServer spec is valid");
     }
-    let create = to_json(&build::resource_server_create(&s1));
+    let create =
+        to_json(&auth0_operator::controller::resource_server::spec::resource_server_create(&s1));
     let observed: ResourceServer = as_observed(&create, json!({"id": "rs_1"}));
-    let idle = build::resource_server_update(&s1, &observed);
+    let idle =
+        auth0_operator::controller::resource_server::spec::resource_server_update(&s1, &observed);
     Bodies {
         create,
-        patch: to_json(&build::resource_server_update(&s2, &observed)),
+        patch: to_json(
+            &auth0_operator::controller::resource_server::spec::resource_server_update(
+                &s2, &observed,
+            ),
+        ),
         idle_patch: (!idle.is_empty()).then(|| to_json(&idle)),
     }
 }

@@ -144,7 +144,7 @@ fn full_update() -> ClientUpdate {
 #[test]
 fn credential_bodies_validate() {
     use auth0_operator::auth0::{ClientAuthenticationMethods, ClientCredentialCreate};
-    let key = auth0_operator::controller::keys::generate();
+    let key = auth0_operator::controller::client::keys::generate();
     for alg in ["RS256", "RS384", "PS256"] {
         let body = v(&ClientCredentialCreate {
             credential_type: "public_key".into(),
@@ -543,17 +543,17 @@ proptest! {
 
     #[test]
     fn any_client_spec_reaches_auth0_valid_or_stops_with_a_reason(spec in client_spec()) {
-        use auth0_operator::{controller::build, crd::Auth0ClientSpec};
+        use auth0_operator::crd::Auth0ClientSpec;
         let typed: Auth0ClientSpec = serde_json::from_value(spec.clone()).expect("the spec deserializes");
-        match build::validate_client_spec(&typed) {
+        match auth0_operator::controller::client::spec::validate_client_spec(&typed) {
             Err(why) => prop_assert!(!why.is_empty()),
             Ok(()) => {
                 let tags = BTreeMap::from([("k8s_operator_uid".to_string(), "u".to_string())]);
-                let create = v(&build::client_create(&typed, tags.clone()));
+                let create = v(&auth0_operator::controller::client::spec::client_create(&typed, tags.clone()));
                 let verdict = validate_request(RequestOp::CreateClient, &create);
                 prop_assert!(verdict.is_ok(), "create body refused by the OAS: {:?}\n{}", verdict, create);
                 let observed = auth0_operator::auth0::Client { client_id: "c".into(), name: "other".into(), ..Default::default() };
-                let update = build::client_update(&typed, &tags, &observed);
+                let update = auth0_operator::controller::client::spec::client_update(&typed, &tags, &observed);
                 let body = v(&update);
                 let verdict = validate_request(RequestOp::UpdateClient, &body);
                 prop_assert!(verdict.is_ok(), "PATCH body refused by the OAS: {:?}\n{}", verdict, body);
@@ -596,7 +596,7 @@ proptest! {
 
     #[test]
     fn any_api_spec_reaches_auth0_valid_or_stops_with_a_reason(spec in resource_server_spec()) {
-        use auth0_operator::{controller::build, crd::Auth0ResourceServerSpec};
+        use auth0_operator::crd::Auth0ResourceServerSpec;
         // What the CRD schema refuses never reaches the operator.
         let Ok(typed) = serde_json::from_value::<Auth0ResourceServerSpec>(spec.clone()) else {
             return Ok(());
@@ -604,14 +604,14 @@ proptest! {
         if schema_refuses_api(&spec) {
             return Ok(());
         }
-        match build::validate_resource_server_spec(&typed, None) {
+        match auth0_operator::controller::resource_server::spec::validate_resource_server_spec(&typed, None) {
             Err(why) => prop_assert!(!why.is_empty()),
             Ok(()) => {
-                let create = v(&build::resource_server_create(&typed));
+                let create = v(&auth0_operator::controller::resource_server::spec::resource_server_create(&typed));
                 let verdict = validate_request(RequestOp::CreateResourceServer, &create);
                 prop_assert!(verdict.is_ok(), "create body refused by the OAS: {:?}\n{}", verdict, create);
                 let observed = auth0_operator::auth0::ResourceServer { id: "rs".into(), identifier: typed.identifier.clone(), ..Default::default() };
-                let update = build::resource_server_update(&typed, &observed);
+                let update = auth0_operator::controller::resource_server::spec::resource_server_update(&typed, &observed);
                 if !update.is_empty() {
                     let body = v(&update);
                     let verdict = validate_request(RequestOp::UpdateResourceServer, &body);
@@ -677,17 +677,17 @@ proptest! {
 
     #[test]
     fn any_grant_spec_reaches_auth0_valid_or_stops_with_a_reason(spec in grant_spec()) {
-        use auth0_operator::{auth0::ClientGrant, controller::build, crd::Auth0ClientGrantSpec};
+        use auth0_operator::{auth0::ClientGrant, crd::Auth0ClientGrantSpec};
         let typed: Auth0ClientGrantSpec = serde_json::from_value(spec.clone()).expect("the spec deserializes");
-        match build::validate_grant_spec(&typed, None) {
+        match auth0_operator::controller::grant::spec::validate_grant_spec(&typed, None) {
             Err(why) => prop_assert!(!why.is_empty()),
             Ok(()) => {
                 let audience = typed.audience.clone().unwrap_or_default();
-                let create = v(&build::grant_create(&typed, "client-id", &audience));
+                let create = v(&auth0_operator::controller::grant::spec::grant_create(&typed, "client-id", &audience));
                 let verdict = validate_request(RequestOp::CreateClientGrant, &create);
                 prop_assert!(verdict.is_ok(), "create body refused by the OAS: {:?}\n{}", verdict, create);
                 let observed = ClientGrant { id: "cgr_1".into(), client_id: Some("client-id".into()), audience, ..Default::default() };
-                let update = build::grant_update(&typed, &observed);
+                let update = auth0_operator::controller::grant::spec::grant_update(&typed, &observed);
                 if !update.is_empty() {
                     let body = v(&update);
                     let verdict = validate_request(RequestOp::UpdateClientGrant, &body);

@@ -492,7 +492,7 @@ async fn events_secrets_and_stale_status() {
 /// (all keys or none); a type change replaces the Secret.
 #[tokio::test]
 async fn secret_templates_shape_the_credentials_secret() {
-    use auth0_operator::controller::template::{
+    use auth0_operator::controller::secret::template::{
         CREDENTIALS_HASH_ANNOTATION, TEMPLATE_HASH_ANNOTATION,
     };
     let Some(w) = world("secret_templates_shape_the_credentials_secret", &[]).await else {

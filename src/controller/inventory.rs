@@ -303,7 +303,7 @@ impl Inventory {
             .read()
             .items
             .values()
-            .find(|g| super::build::grant_matches(g, client_id, audience))
+            .find(|g| crate::controller::grant::spec::grant_matches(g, client_id, audience))
             .map(|x| (**x).clone())
     }
 

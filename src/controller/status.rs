@@ -44,7 +44,7 @@ pub fn condition(
         type_: type_.to_string(),
         status: status.to_string(),
         reason: reason.to_string(),
-        message: super::truncate(message, 2000),
+        message: truncate(message, 2000),
         observed_generation: generation,
         last_transition_time: last,
     }
@@ -100,7 +100,7 @@ pub fn drift_status(
     drift: Option<Vec<String>>,
     last_drift_time: Option<String>,
 ) -> DriftStatus {
-    let now = || crate::controller::credentials::rfc3339(Timestamp::now());
+    let now = || crate::controller::client::credentials::rfc3339(Timestamp::now());
     let Some(found) = found else {
         let condition = conditions
             .iter()
@@ -238,6 +238,18 @@ where
     )
     .await?;
     Ok(true)
+}
+
+/// Shortens `s` to at most `max` bytes on a char boundary.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
 
 #[cfg(test)]

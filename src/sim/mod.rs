@@ -4,7 +4,7 @@
 //! `client_authentication_methods.private_key_jwt`, with a signed client assertion),
 //! `/.well-known/{jwks.json,openid-configuration}` and
 //! `/api/v2/{clients,clients/{id}/credentials,client-grants,resource-servers}` (credentials:
-//! see `credentials.rs` for the evidence behind each rule and message).
+//! see `sim/credentials.rs` for the evidence behind each rule and message).
 //!
 //! The management application whose credentials [`SimConfig`] names is an ordinary client of
 //! the tenant with a client grant to the Management API (see `oauth.rs`); the

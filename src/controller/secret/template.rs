@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::keys::KeyPair;
+use crate::controller::client::keys::KeyPair;
 use crate::crd::rules;
 use crate::crd::{AuthenticationMethod, KeyAlgorithm, SECRET_TEMPLATE_VARIABLES, SecretTemplate};
 
@@ -142,7 +142,7 @@ pub fn validate(t: &SecretTemplate, method: AuthenticationMethod) -> Vec<String>
         .flatten()
         .map(|(k, _)| k)
     {
-        if key == super::MANAGED_BY_LABEL || key.starts_with(OPERATOR_KEY_PREFIX) {
+        if key == crate::controller::MANAGED_BY_LABEL || key.starts_with(OPERATOR_KEY_PREFIX) {
             problems.push(format!("{}: {key}", rules::TEMPLATE_LABELS));
         }
     }
@@ -497,7 +497,7 @@ mod tests {
 
     #[test]
     fn a_private_key_client_renders_its_key_and_not_a_secret() {
-        let pair = crate::controller::keys::generate();
+        let pair = crate::controller::client::keys::generate();
         let cred = Credential::Key {
             pair: pair.clone(),
             alg: KeyAlgorithm::PS256,

@@ -20,10 +20,8 @@ use k8s_openapi::{
     jiff::{SignedDuration, Timestamp},
 };
 
-use super::{
-    keys::{self, KeyPair},
-    template::{self, Credential, NEXT_SECRET_KEY, PENDING_KEY_KEY},
-};
+use super::keys::{self, KeyPair};
+use crate::controller::secret::template::{self, Credential, NEXT_SECRET_KEY, PENDING_KEY_KEY};
 use crate::crd::{
     Auth0Client, Auth0ClientSpec, AuthenticationMethod, KeyAlgorithm, RotationStrategy,
     parse_duration,

@@ -7,10 +7,12 @@
 //! being reported as someone else's. Without such a record an existing API is only taken over
 //! with `spec.adopt: true`; otherwise the resource reports `AlreadyExists`.
 
+pub mod spec;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{Api, ResourceExt};
 
-use super::{Context, Error, Outcome, build, status, tenant::Tenant};
+use super::{Context, Error, Outcome, status, tenant::Tenant};
 use crate::{
     auth0::{Auth0Error, ResourceServer},
     crd::{
@@ -80,8 +82,11 @@ impl super::Kind for Auth0ResourceServer {
     }
 
     fn validate(&self) -> Result<(), Error> {
-        build::validate_resource_server_spec(&self.spec, self.status.as_ref())
-            .map_err(Error::InvalidSpec)
+        crate::controller::resource_server::spec::validate_resource_server_spec(
+            &self.spec,
+            self.status.as_ref(),
+        )
+        .map_err(Error::InvalidSpec)
     }
 
     async fn sync(
@@ -420,7 +425,9 @@ async fn sync(
             out.intent = true;
             match tenant
                 .auth0
-                .create_resource_server(&build::resource_server_create(spec))
+                .create_resource_server(
+                    &crate::controller::resource_server::spec::resource_server_create(spec),
+                )
                 .await
             {
                 Ok(r) => {
@@ -457,17 +464,20 @@ async fn sync(
     out.gone = false;
     refuse_system(&observed)?;
 
-    let update = build::resource_server_update(spec, &observed);
+    let update = crate::controller::resource_server::spec::resource_server_update(spec, &observed);
     out.drift = Some(super::status::Drift::found(
         spec.management_policy,
-        build::spec_field_names(&build::resource_server_update_fields(&update)),
+        crate::controller::diff::spec_field_names(
+            &crate::controller::resource_server::spec::resource_server_update_fields(&update),
+        ),
         obj.metadata.generation,
         obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
     ));
     let current = if update.is_empty() || observe {
         observed
     } else {
-        out.updated_fields = build::resource_server_update_fields(&update);
+        out.updated_fields =
+            crate::controller::resource_server::spec::resource_server_update_fields(&update);
         match tenant
             .auth0
             .update_resource_server(&observed.id, &update)

@@ -9,7 +9,7 @@ use kube::{
 };
 use tracing::info;
 
-use super::{Error, build};
+use crate::controller::Error;
 use crate::crd::Auth0Client;
 
 /// After `spec.secretName` changed, deletes the previous Secret if this resource owns it.
@@ -37,7 +37,7 @@ pub async fn delete_if_owned(
     let Some(s) = api.get_opt(name).await? else {
         return Ok(());
     };
-    if !build::secret_owned_by(&s, obj) {
+    if !crate::controller::secret::shape::secret_owned_by(&s, obj) {
         return Ok(());
     }
     let dp = DeleteParams {
@@ -59,6 +59,6 @@ pub async fn delete_if_owned(
 pub fn conflict(name: &str, secret: &Secret) -> Error {
     Error::SecretConflict(format!(
         "Secret {name} already exists and was not created for this Auth0Client ({}); the operator does not overwrite it. Delete it, or set spec.secretName to a free name",
-        build::secret_owner_description(secret)
+        crate::controller::secret::shape::secret_owner_description(secret)
     ))
 }

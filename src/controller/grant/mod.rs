@@ -1,9 +1,11 @@
 //! `Auth0ClientGrant`: what the kind supplies to the [driver](super::driver).
 
+pub mod spec;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{ResourceExt, runtime::reflector::ObjectRef};
 
-use super::{Context, Error, Outcome, build, tenant::Tenant};
+use super::{Context, Error, Outcome, tenant::Tenant};
 use crate::{
     auth0::{ClientGrant, ListGrantsParams},
     crd::{
@@ -52,7 +54,8 @@ impl super::Kind for Auth0ClientGrant {
     }
 
     fn validate(&self) -> Result<(), Error> {
-        build::validate_grant_spec(&self.spec, self.status.as_ref()).map_err(Error::InvalidSpec)
+        crate::controller::grant::spec::validate_grant_spec(&self.spec, self.status.as_ref())
+            .map_err(Error::InvalidSpec)
     }
 
     fn tenant_ref(&self) -> Option<&TenantRef> {
@@ -354,8 +357,10 @@ fn unknown_scopes_error(
     audience: &str,
     api: &crate::auth0::ResourceServer,
 ) -> Result<(), Error> {
-    let unknown =
-        build::unknown_scopes(&obj.spec.scopes, api.scopes.as_deref().unwrap_or_default());
+    let unknown = crate::controller::resource_server::spec::unknown_scopes(
+        &obj.spec.scopes,
+        api.scopes.as_deref().unwrap_or_default(),
+    );
     if unknown.is_empty() {
         return Ok(());
     }
@@ -427,7 +432,7 @@ async fn sync(
                 "Auth0 has no client grant with id {id} (spec.grantId); the operator only adopts existing grants by id"
             )));
         };
-        if !build::grant_matches(&g, &client_id, &audience) {
+        if !crate::controller::grant::spec::grant_matches(&g, &client_id, &audience) {
             return Err(Error::InvalidSpec(format!(
                 "spec.grantId {id} is the grant of client {} for {}, but the spec names client {client_id} and audience {audience}",
                 g.client_id.as_deref().unwrap_or_default(),
@@ -442,7 +447,7 @@ async fn sync(
         .as_ref()
         .and_then(|s| s.grant_id.as_deref())
         .and_then(|id| tenant.inventory.grant(id))
-        .filter(|g| build::grant_matches(g, &client_id, &audience));
+        .filter(|g| crate::controller::grant::spec::grant_matches(g, &client_id, &audience));
     let mut cached = by_status.or_else(|| tenant.inventory.find_grant(&client_id, &audience));
     if cached.is_none()
         && !tenant
@@ -461,7 +466,7 @@ async fn sync(
             .list_client_grants(&params)
             .await?
             .into_iter()
-            .find(|g| build::grant_matches(g, &client_id, &audience));
+            .find(|g| crate::controller::grant::spec::grant_matches(g, &client_id, &audience));
         if let Some(g) = &cached {
             tenant.inventory.upsert_grant(g);
         }
@@ -480,7 +485,9 @@ async fn sync(
         }
         None => match tenant
             .auth0
-            .create_client_grant(&build::grant_create(&obj.spec, &client_id, &audience))
+            .create_client_grant(&crate::controller::grant::spec::grant_create(
+                &obj.spec, &client_id, &audience,
+            ))
             .await
         {
             Ok(g) => {
@@ -497,7 +504,9 @@ async fn sync(
                 let found = tenant.auth0.list_client_grants(&params).await?;
                 let g = found
                     .into_iter()
-                    .find(|g| build::grant_matches(g, &client_id, &audience))
+                    .find(|g| {
+                        crate::controller::grant::spec::grant_matches(g, &client_id, &audience)
+                    })
                     .ok_or_else(|| Error::Auth0(e))?;
                 tenant.inventory.upsert_grant(&g);
                 out.adopted = true;
@@ -530,14 +539,14 @@ async fn update_grant(
     out: &mut Seen,
 ) -> Result<(), Error> {
     out.grant_id = Some(observed.id.clone());
-    let update = build::grant_update(&obj.spec, &observed);
+    let update = crate::controller::grant::spec::grant_update(&obj.spec, &observed);
     let fields: Vec<String> = match serde_json::to_value(&update) {
         Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
         _ => vec![],
     };
     out.drift = Some(super::status::Drift::found(
         obj.spec.management_policy,
-        build::spec_field_names(&fields),
+        crate::controller::diff::spec_field_names(&fields),
         obj.metadata.generation,
         obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
     ));

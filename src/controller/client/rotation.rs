@@ -9,14 +9,12 @@ use k8s_openapi::{api::core::v1::Secret, jiff::Timestamp};
 use kube::{Api, ResourceExt, api::PostParams};
 
 use super::{
-    Error, FIELD_MANAGER, build,
     credentials::{
         self, Held, Schedule, after, credential_name, due, is_ours, requested, rfc3339, until,
     },
     keys,
-    template::Credential,
-    tenant::Tenant,
 };
+use crate::controller::{Error, FIELD_MANAGER, secret::template::Credential, tenant::Tenant};
 use crate::{
     auth0::{
         Auth0Error, Client, ClientAuthenticationMethods, ClientCredential, ClientCredentialCreate,
@@ -62,19 +60,25 @@ struct Slot<'a> {
 
 impl Slot<'_> {
     async fn write(&mut self, held: &Held) -> Result<(), Error> {
-        let desired = build::credentials_secret(self.obj, &self.domain, &self.client_id, held)
-            .map_err(Error::InvalidSpec)?;
+        let desired = crate::controller::secret::shape::credentials_secret(
+            self.obj,
+            &self.domain,
+            &self.client_id,
+            held,
+        )
+        .map_err(Error::InvalidSpec)?;
         if let Some(e) = &self.existing
-            && build::secret_matches(e, &desired)
+            && crate::controller::secret::shape::secret_matches(e, &desired)
         {
             return Ok(());
         }
         let name = self.obj.secret_name();
         if let Some(s) = &self.existing
-            && s.type_.as_deref().unwrap_or("Opaque") != build::secret_type(self.obj)
+            && s.type_.as_deref().unwrap_or("Opaque")
+                != crate::controller::secret::shape::secret_type(self.obj)
         {
             // Kubernetes cannot change a Secret's type: replace it (ours, guarded by its UID).
-            super::secret_store::delete_if_owned(self.obj, &self.api, &name).await?;
+            crate::controller::secret::store::delete_if_owned(self.obj, &self.api, &name).await?;
             self.existing = None;
         }
         let pp = PostParams {
@@ -87,8 +91,8 @@ impl Slot<'_> {
                 Err(kube::Error::Api(s)) if s.code == 409 => {
                     // Created by someone else since we looked: only take it over if it is ours.
                     let now = self.api.get(&name).await?;
-                    if !build::secret_owned_by(&now, self.obj) {
-                        return Err(super::secret_store::conflict(&name, &now));
+                    if !crate::controller::secret::shape::secret_owned_by(&now, self.obj) {
+                        return Err(crate::controller::secret::store::conflict(&name, &now));
                     }
                     replace(&self.api, &now, desired).await?
                 }
@@ -128,7 +132,7 @@ fn insufficient_keys_scope() -> Error {
 /// listed are leftovers: the operator's among them are deleted.
 pub async fn ensure(
     obj: &Auth0Client,
-    ctx: &super::Context,
+    ctx: &crate::controller::Context,
     tenant: &Tenant,
     observed: &Client,
     fresh_secret: Option<SecretValue>,
@@ -150,9 +154,9 @@ pub async fn ensure(
         // A new Secret answers the annotation as it is now.
         held.rotate_handled = Some(requested.clone());
     }
-    let up_to_date = existing
-        .as_ref()
-        .is_some_and(|s| build::secret_up_to_date(s, obj, &domain, &client_id));
+    let up_to_date = existing.as_ref().is_some_and(|s| {
+        crate::controller::secret::shape::secret_up_to_date(s, obj, &domain, &client_id)
+    });
     let mut slot = Slot {
         obj,
         api: Api::namespaced(ctx.kube.clone(), &ns),
@@ -220,7 +224,8 @@ pub async fn ensure(
         report.requeue(until(now, next));
     }
     report.written = slot.written;
-    super::secret_store::cleanup_old_secret(obj, &slot.api, &obj.secret_name()).await?;
+    crate::controller::secret::store::cleanup_old_secret(obj, &slot.api, &obj.secret_name())
+        .await?;
     Ok(report)
 }
 
@@ -397,11 +402,13 @@ impl Step<'_, '_> {
     /// credentials hash (as on the Secret's annotation; never the value).
     fn fingerprint(&self) -> String {
         let hash = self.held.current.as_ref().map(|credential| {
-            super::template::credentials_hash(&super::template::Variables {
-                domain: &self.slot.domain,
-                client_id: &self.slot.client_id,
-                credential,
-            })
+            crate::controller::secret::template::credentials_hash(
+                &crate::controller::secret::template::Variables {
+                    domain: &self.slot.domain,
+                    client_id: &self.slot.client_id,
+                    credential,
+                },
+            )
         });
         let hash = hash.unwrap_or_default();
         format!("credentials hash {}", hash.get(..19).unwrap_or(&hash))

@@ -1,5 +1,10 @@
 //! `Auth0Client`: what the kind supplies to the [driver](super::driver).
 
+pub mod credentials;
+pub mod keys;
+pub mod rotation;
+pub mod spec;
+
 use k8s_openapi::{api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::Condition};
 use kube::{
     Api, ResourceExt,
@@ -9,8 +14,8 @@ use kube::{
 use tracing::info;
 
 use super::{
-    Context, Error, Outcome, build,
-    secret_store::{conflict, delete_if_owned},
+    Context, Error, Outcome,
+    secret::store::{conflict, delete_if_owned},
     tenant::Tenant,
 };
 use crate::{
@@ -31,7 +36,7 @@ pub struct Seen {
     updated_fields: Vec<String>,
     secret_written: bool,
     /// What the credential steps did (rotation times, credential ids, events).
-    credentials: Option<super::rotation::Report>,
+    credentials: Option<rotation::Report>,
     /// What the comparison with Auth0 found.
     drift: Option<super::status::Drift>,
 }
@@ -61,8 +66,11 @@ impl super::Kind for Auth0Client {
 
     fn validate(&self) -> Result<(), Error> {
         let problems: Vec<String> = [
-            build::validate_client_spec(&self.spec),
-            build::validate_client_identity(&self.spec, self.status.as_ref()),
+            crate::controller::client::spec::validate_client_spec(&self.spec),
+            crate::controller::client::spec::validate_client_identity(
+                &self.spec,
+                self.status.as_ref(),
+            ),
         ]
         .into_iter()
         .filter_map(Result::err)
@@ -300,7 +308,7 @@ async fn sync(
     let tags = if adopted {
         Default::default()
     } else {
-        build::ownership_tags(obj)
+        crate::controller::client::spec::ownership_tags(obj)
     };
     tenant.inventory.ensure_clients(&tenant.auth0).await?;
 
@@ -361,15 +369,17 @@ async fn sync(
     };
     out.client_id = Some(observed.client_id.clone());
 
-    let update = build::client_update(&obj.spec, &tags, &observed);
+    let update = crate::controller::client::spec::client_update(&obj.spec, &tags, &observed);
     out.drift = Some(super::status::Drift::found(
         obj.spec.management_policy,
-        build::spec_field_names(&build::update_fields(&update)),
+        crate::controller::diff::spec_field_names(&crate::controller::client::spec::update_fields(
+            &update,
+        )),
         obj.metadata.generation,
         obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
     ));
     if !update.is_empty() && !observe {
-        out.updated_fields = build::update_fields(&update);
+        out.updated_fields = crate::controller::client::spec::update_fields(&update);
         let patched = tenant
             .auth0
             .update_client(&observed.client_id, &update)
@@ -382,7 +392,7 @@ async fn sync(
         .inventory
         .client(&observed.client_id)
         .unwrap_or(observed);
-    let report = super::rotation::ensure(
+    let report = rotation::ensure(
         obj,
         ctx,
         tenant,
@@ -433,7 +443,7 @@ async fn create(
     uid: &str,
     tags: std::collections::BTreeMap<String, String>,
 ) -> Result<Client, Error> {
-    let body = build::client_create(&obj.spec, tags);
+    let body = crate::controller::client::spec::client_create(&obj.spec, tags);
     ctx.pending_creates.lock().insert(uid.to_string());
     match tenant.auth0.create_client(&body).await {
         Ok(c) => {
@@ -479,10 +489,11 @@ async fn current_secret(obj: &Auth0Client, ctx: &Context) -> Result<Option<Secre
     let Some(secret) = api.get_opt(&name).await? else {
         return Ok(None);
     };
-    if build::secret_owned_by(&secret, obj) {
+    if crate::controller::secret::shape::secret_owned_by(&secret, obj) {
         return Ok(Some(secret));
     }
-    if let Some((owner, owner_uid)) = build::operator_secret_owner(&secret)
+    if let Some((owner, owner_uid)) =
+        crate::controller::secret::shape::operator_secret_owner(&secret)
         && !client_exists(ctx, &ns, &owner, &owner_uid, obj).await?
     {
         let dp = DeleteParams {

@@ -1,0 +1,276 @@
+//! What every reconcile of one scope (a namespace, or all) shares: the Kubernetes client, the
+//! tenants, the caches of the managed kinds and their wake-up channels, the event recorder, the
+//! settings, the metrics and the per-object backoff.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use kube::{
+    Client as KubeClient, ResourceExt,
+    runtime::{
+        controller::Action,
+        events::{Event, EventType},
+        reflector::{ObjectRef, Store},
+    },
+};
+use parking_lot::Mutex;
+use tracing::warn;
+
+use super::{Error, Kind, Recorder, tenant};
+use crate::{
+    config::OperatorConfig,
+    crd::{Auth0Client, Auth0ClientGrant, Auth0ResourceServer},
+    metrics::Metrics,
+};
+
+/// Shared state of the controllers of one scope (a namespace, or all).
+pub struct Context {
+    /// Kubernetes client.
+    pub kube: KubeClient,
+    /// The tenants: per tenant one Auth0 client (token cache, rate limiter) and one inventory.
+    pub tenants: Arc<tenant::Tenants>,
+    /// Caches of `Auth0Tenant`s (of this scope) and `ClusterAuth0Tenant`s.
+    pub tenant_stores: tenant::TenantStores,
+    /// Every scope's kinds (for the tenant controllers).
+    pub(crate) scopes: Arc<Scopes>,
+    /// This scope's managed kinds: their caches and wake-up channels.
+    pub(crate) kinds: Arc<ScopeKinds>,
+    /// Shared event recorder.
+    pub recorder: Recorder,
+    /// Operator settings.
+    pub config: OperatorConfig,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Consecutive failures per object, for exponential backoff.
+    pub(crate) failures: Arc<Mutex<HashMap<String, u32>>>,
+    /// UIDs of `Auth0Client`s whose create call ended without a clear answer: before creating
+    /// again the client list is refreshed, so a client that was created after all is adopted.
+    pub(crate) pending_creates: Arc<Mutex<std::collections::HashSet<String>>>,
+}
+
+/// One managed kind in one scope: its cache and the channel that wakes its objects.
+pub(crate) struct KindHandle<K: Kind> {
+    pub(crate) store: Store<K>,
+    pub(crate) wakeups: futures::channel::mpsc::UnboundedSender<ObjectRef<K>>,
+}
+
+/// What the tenant controllers need of every kind, whatever its type.
+pub(crate) trait AnyKind: Send + Sync {
+    /// Wakes the objects that use the tenant `key`.
+    fn wake_tenant_users(&self, key: &str);
+    /// How many objects use the tenant `key`.
+    fn tenant_users(&self, key: &str) -> usize;
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+impl<K: Kind> AnyKind for KindHandle<K> {
+    fn wake_tenant_users(&self, key: &str) {
+        for o in users_of(&self.store, key) {
+            let _ = self.wakeups.unbounded_send(o);
+        }
+    }
+
+    fn tenant_users(&self, key: &str) -> usize {
+        users_of(&self.store, key).len()
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// The managed kinds of one scope.
+#[derive(Default)]
+pub(crate) struct ScopeKinds(pub(crate) Vec<Box<dyn AnyKind>>);
+
+impl ScopeKinds {
+    fn get<K: Kind>(&self) -> Option<&KindHandle<K>> {
+        self.0.iter().find_map(|k| k.as_any().downcast_ref())
+    }
+}
+
+/// The objects in `store` that use the tenant `key`.
+fn users_of<K: Kind>(store: &Store<K>, key: &str) -> Vec<ObjectRef<K>> {
+    store
+        .state()
+        .iter()
+        .filter(|o| tenant::tenant_key(&o.namespace().unwrap_or_default(), o.tenant_ref()) == key)
+        .map(|o| ObjectRef::from_obj(&**o))
+        .collect()
+}
+
+/// Every scope, so that a tenant can find (and wake) the resources that use it.
+#[derive(Default)]
+pub(crate) struct Scopes(pub(crate) Mutex<Vec<Arc<ScopeKinds>>>);
+
+impl Context {
+    /// Reconciles, now, every resource that uses the tenant `key` (it became ready, changed
+    /// credentials or went away).
+    pub fn wake_tenant_users(&self, key: &str) {
+        for scope in self.scopes.0.lock().iter() {
+            for kind in &scope.0 {
+                kind.wake_tenant_users(key);
+            }
+        }
+    }
+
+    /// How many resources use the tenant `key`.
+    pub fn tenant_users(&self, key: &str) -> usize {
+        self.scopes
+            .0
+            .lock()
+            .iter()
+            .flat_map(|s| s.0.iter())
+            .map(|k| k.tenant_users(key))
+            .sum()
+    }
+
+    fn backoff_key<K: kube::Resource<DynamicType = ()>>(obj: &K) -> String {
+        format!(
+            "{}/{}/{}",
+            K::kind(&()),
+            obj.namespace().unwrap_or_default(),
+            obj.name_any()
+        )
+    }
+
+    /// Records a failure and returns how long to wait before the next attempt:
+    /// 1 s, 2 s, 4 s … capped at 5 minutes, with ±20 % jitter.
+    pub fn next_backoff<K: kube::Resource<DynamicType = ()>>(&self, obj: &K) -> Duration {
+        let mut map = self.failures.lock();
+        let n = map.entry(Self::backoff_key(obj)).or_insert(0);
+        *n = n.saturating_add(1);
+        backoff_delay(*n)
+    }
+
+    /// The requeue after a failed reconcile: exponential backoff for errors that retrying can
+    /// fix; a fixed, calm pace (at most the resync interval, at most 2 minutes, 1 minute when
+    /// waiting for a referenced client) for errors that wait on the user or on another object,
+    /// without growing the backoff.
+    pub fn requeue_after_error<K: kube::Resource<DynamicType = ()>>(
+        &self,
+        obj: &K,
+        err: &Error,
+    ) -> Action {
+        let cap = self.config.resync_interval;
+        match err {
+            // Only the user (or a change that wakes the resource: its spec, the API's scopes)
+            // resolves these, and each pass costs Auth0 requests: once per resync.
+            Error::AlreadyExists(_) | Error::UnknownScopes(_) => Action::requeue(cap),
+            e if e.reason().is_wait() => Action::requeue(cap.min(Duration::from_secs(60))),
+            e if e.needs_user() => Action::requeue(cap.min(Duration::from_secs(120))),
+            _ => Action::requeue(self.next_backoff(obj)),
+        }
+    }
+
+    /// This scope's cache of `K` objects.
+    pub fn store<K: Kind>(&self) -> Option<&Store<K>> {
+        self.kinds.get::<K>().map(|h| &h.store)
+    }
+
+    /// Reconciles, now, every `K` object of this scope that `pick` selects.
+    pub fn wake<K: Kind>(&self, pick: impl Fn(&K) -> bool) {
+        if let Some(h) = self.kinds.get::<K>() {
+            for o in h.store.state() {
+                if pick(&o) {
+                    let _ = h.wakeups.unbounded_send(ObjectRef::from_obj(&*o));
+                }
+            }
+        }
+    }
+
+    /// Reconciles, now, every grant whose `clientRef` names this client (after the client became
+    /// ready, changed id or went away).
+    pub fn wake_grants_of(&self, client: &Auth0Client) {
+        let (ns, name) = (client.namespace(), client.name_any());
+        self.wake::<Auth0ClientGrant>(|g| {
+            g.namespace() == ns && g.spec.client_ref.as_ref().is_some_and(|r| r.name == name)
+        });
+    }
+
+    /// Reconciles, now, every grant whose `resourceServerRef` names this API (after it became
+    /// ready, changed its scopes or went away).
+    pub fn wake_grants_of_api(&self, api: &Auth0ResourceServer) {
+        let (ns, name) = (api.namespace(), api.name_any());
+        self.wake::<Auth0ClientGrant>(|g| {
+            g.namespace() == ns
+                && g.spec
+                    .resource_server_ref
+                    .as_ref()
+                    .is_some_and(|r| r.name == name)
+        });
+    }
+
+    /// Forgets the failures of an object after a successful reconcile.
+    pub fn reset_backoff<K: kube::Resource<DynamicType = ()>>(&self, obj: &K) {
+        self.failures.lock().remove(&Self::backoff_key(obj));
+    }
+
+    /// Publishes an event about `obj`; failures to publish are logged, never fatal.
+    pub async fn event<K: kube::Resource<DynamicType = ()>>(
+        &self,
+        obj: &K,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) {
+        let ev = Event {
+            type_,
+            reason: reason.to_string(),
+            note: Some(super::status::truncate(&note, 1000)),
+            action: action.to_string(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&ev, &obj.object_ref(&())).await {
+            warn!(error = %e, "could not publish event");
+        }
+    }
+
+    /// The requeue used after a successful reconcile: the resync interval with a little jitter
+    /// so that objects do not all come back at once.
+    pub fn resync(&self) -> Action {
+        let base = self.config.resync_interval;
+        let jitter = base.mul_f64(rand_fraction() * 0.1);
+        Action::requeue(base + jitter)
+    }
+}
+
+/// Exponential backoff for the `n`th consecutive failure (n ≥ 1).
+pub fn backoff_delay(n: u32) -> Duration {
+    let base = Duration::from_secs(1).saturating_mul(1u32 << (n.saturating_sub(1)).min(9));
+    let capped = base.min(Duration::from_secs(300));
+    capped.mul_f64(0.8 + 0.4 * rand_fraction())
+}
+
+fn rand_fraction() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+    );
+    (h.finish() % 10_000) as f64 / 10_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let d1 = backoff_delay(1);
+        let d5 = backoff_delay(5);
+        let d30 = backoff_delay(30);
+        assert!(
+            d1 >= Duration::from_millis(800) && d1 <= Duration::from_millis(1200),
+            "{d1:?}"
+        );
+        assert!(
+            d5 >= Duration::from_millis(12800) && d5 <= Duration::from_millis(19200),
+            "{d5:?}"
+        );
+        assert!(d30 <= Duration::from_secs(360), "{d30:?}");
+    }
+}
