@@ -45,6 +45,12 @@
 //!    share a budget, so they should converge side by side).
 //! 7. `curve`: the binary's steady RSS against object count (an empty process, then 1,000 …
 //!    20,000 objects in sync), per object beyond the empty process; a table and an SVG plot.
+//!
+//! The world (namespaces, custom resources, simulators, the operator in-process or as its
+//! binary) is built with the integration tests' harness, `tests/common`.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -59,15 +65,14 @@ use auth0_operator::{
     config::OperatorConfig,
     crd::{Auth0Client, Auth0ClientGrant, Auth0Tenant, HasConditions, ready_condition},
     envtest::TestEnv,
-    http::Health,
-    metrics::Metrics,
-    sim::{RateLimit, RecordedRequest, SimConfig, Simulator},
+    sim::{RateLimit, RecordedRequest, Simulator},
 };
+use common::{MGMT_ID, MGMT_SECRET, Operator, client_obj, free_port, grant_obj};
 use futures::{FutureExt, StreamExt, future::BoxFuture};
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client, ResourceExt,
-    api::{DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams},
+    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
     runtime::{
         WatchStreamExt,
         reflector::{self, Store},
@@ -76,11 +81,11 @@ use kube::{
 };
 use parking_lot::Mutex;
 use serde_json::json;
-use tokio::{sync::oneshot, task::JoinHandle};
+use tokio::task::JoinHandle;
 
+/// Tenant domain of the simulators (the `tenants` scenario's have their own); the management
+/// application is the tests' ([`MGMT_ID`]).
 const DOMAIN: &str = "bench.auth0.test";
-const MGMT_ID: &str = "operator-m2m";
-const MGMT_SECRET: &str = "operator-m2m-secret-value";
 const AUDIENCE: &str = "https://orders.example.com/api";
 
 /// Enterprise production tenant: Management API burst 50, 16 requests per second.
@@ -88,6 +93,14 @@ const TENANT_BURST: u32 = 50;
 const TENANT_RATE: f64 = 16.0;
 /// Auth0 list endpoints return at most 100 items per page (what the operator asks for).
 const PER_PAGE: usize = 100;
+
+/// The simulator's limit of an Enterprise production tenant ([`TENANT_BURST`], [`TENANT_RATE`]).
+fn enterprise_limit() -> RateLimit {
+    RateLimit {
+        burst: TENANT_BURST,
+        per_second: TENANT_RATE,
+    }
+}
 
 // ------------------------------------------------------------------------------------ options
 
@@ -352,9 +365,7 @@ async fn run(opts: &Opts) -> Vec<Row> {
         }
     };
     let kube = env.client();
-    auth0_operator::install_crds(&kube)
-        .await
-        .expect("CRDs installed and established");
+    common::install_crds(&kube).await;
     progress!("control plane up at {}", env.server_url());
 
     // First: its operator watches every namespace, so no other scenario's objects may exist yet.
@@ -477,25 +488,18 @@ type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 // ------------------------------------------------------------------------------------ world
 
+/// Creates namespace `name`, or finds it there.
 async fn namespace(kube: &Client, name: &str) -> Res<()> {
-    let api: Api<Namespace> = Api::all(kube.clone());
-    let ns = Namespace {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    match api.create(&PostParams::default(), &ns).await {
+    match common::create_namespace(kube, name).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
         Err(e) => Err(e.into()),
     }
 }
 
-async fn simulator(rate_limit: Option<RateLimit>) -> Res<Simulator> {
-    let mut cfg = SimConfig::new(DOMAIN, MGMT_ID, MGMT_SECRET);
-    cfg.audiences = vec![AUDIENCE.to_string()];
+/// A simulated tenant `domain` that defines [`AUDIENCE`].
+async fn simulator(domain: &str, rate_limit: Option<RateLimit>) -> Res<Simulator> {
+    let mut cfg = common::sim_config(domain, &[AUDIENCE]);
     cfg.rate_limit = rate_limit;
     Ok(Simulator::start(cfg).await?)
 }
@@ -508,24 +512,16 @@ fn with_tenant(mut spec: serde_json::Value, tenant: Option<&str>) -> serde_json:
     spec
 }
 
-fn client_obj(ns: &str, i: usize, tenant: Option<&str>) -> Auth0Client {
+/// Spec of the `Auth0Client` `c{i}` in `ns`: a machine-to-machine application.
+fn client_spec(ns: &str, i: usize, tenant: Option<&str>) -> serde_json::Value {
     let spec = json!({"name": format!("{ns} client {i}"), "appType": "non_interactive"});
-    serde_json::from_value(json!({
-        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Client",
-        "metadata": {"name": format!("c{i}"), "namespace": ns},
-        "spec": with_tenant(spec, tenant)
-    }))
-    .expect("valid Auth0Client")
+    with_tenant(spec, tenant)
 }
 
-fn grant_obj(ns: &str, i: usize, tenant: Option<&str>) -> Auth0ClientGrant {
+/// Spec of the `Auth0ClientGrant` `g{i}`: `c{i}` may call [`AUDIENCE`].
+fn grant_spec(i: usize, tenant: Option<&str>) -> serde_json::Value {
     let spec = json!({"clientRef": {"name": format!("c{i}")}, "audience": AUDIENCE, "scopes": ["read:orders"]});
-    serde_json::from_value(json!({
-        "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0ClientGrant",
-        "metadata": {"name": format!("g{i}"), "namespace": ns},
-        "spec": with_tenant(spec, tenant)
-    }))
-    .expect("valid Auth0ClientGrant")
+    with_tenant(spec, tenant)
 }
 
 /// Creates with a few retries (the apiserver may shed load with 429/5xx under a burst);
@@ -578,11 +574,13 @@ async fn create_objects_from(
     let mut jobs: Vec<BoxFuture<'static, Res<()>>> = Vec::with_capacity(clients + grants);
     for i in first..clients.max(grants) {
         if i < clients {
-            let (api, obj) = (capi.clone(), client_obj(ns, i, tenant));
+            let obj = client_obj(&format!("c{i}"), client_spec(ns, i, tenant));
+            let api = capi.clone();
             jobs.push(async move { create_retrying(&api, &obj).await }.boxed());
         }
         if i < grants {
-            let (api, obj) = (gapi.clone(), grant_obj(ns, i, tenant));
+            let obj = grant_obj(&format!("g{i}"), grant_spec(i, tenant));
+            let api = gapi.clone();
             jobs.push(async move { create_retrying(&api, &obj).await }.boxed());
         }
     }
@@ -628,67 +626,10 @@ async fn count_ready(kube: &Client, ns: &str) -> Res<(usize, usize, usize, usize
 
 // ------------------------------------------------------------------------------------ operator in-process
 
-struct InProc {
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<anyhow::Result<()>>,
-    metrics: Arc<Metrics>,
-    health: Arc<Health>,
-}
-
-impl InProc {
-    fn start(kube: &Client, config: OperatorConfig) -> InProc {
-        let (tx, rx) = oneshot::channel::<()>();
-        let metrics = Arc::new(Metrics::new());
-        let health = Arc::new(Health::default());
-        let (k, m, h) = (kube.clone(), metrics.clone(), health.clone());
-        let task = tokio::spawn(async move {
-            auth0_operator::controller::run_with(k, config, m, h, async move {
-                let _ = rx.await;
-            })
-            .await
-        });
-        InProc {
-            stop: Some(tx),
-            task,
-            metrics,
-            health,
-        }
-    }
-
-    async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if tokio::time::timeout(Duration::from_secs(20), &mut self.task)
-            .await
-            .is_err()
-        {
-            self.task.abort();
-        }
-    }
-
-    async fn wait_synced(&self, timeout: Duration) -> bool {
-        let t = Instant::now();
-        while t.elapsed() < timeout {
-            if self
-                .health
-                .caches_synced
-                .load(std::sync::atomic::Ordering::Relaxed)
-            {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        false
-    }
-}
-
 /// The operator's production defaults (client-side limiter 50:16, default retries), pointed at
 /// the simulator and confined to `ns`.
 fn op_config(sim: &Simulator, ns: &str, concurrency: u16, resync: Duration) -> OperatorConfig {
-    let auth0 = Auth0Config::new(DOMAIN, MGMT_ID, MGMT_SECRET)
-        .with_base_url(sim.base_url().parse().expect("simulator URL"));
-    let mut config = OperatorConfig::new(auth0);
+    let mut config = OperatorConfig::new(common::auth0_config(sim));
     config.resync_interval = resync;
     config.concurrency = concurrency;
     config.namespaces = vec![ns.to_string()];
@@ -834,11 +775,7 @@ async fn converge(
         "converge c={concurrency}: creating {n} Auth0Clients + {n} Auth0ClientGrants in {ns} (operator not running yet)"
     );
     namespace(kube, &ns).await?;
-    let sim = simulator(Some(RateLimit {
-        burst: TENANT_BURST,
-        per_second: TENANT_RATE,
-    }))
-    .await?;
+    let sim = simulator(DOMAIN, Some(enterprise_limit())).await?;
     let created_in = create_objects(kube, &ns, n, n, 16, None).await?;
     progress!(
         "  apiserver: {} objects created in {:.1}s ({:.0} objects/s, 16 in flight)",
@@ -866,13 +803,10 @@ async fn converge(
         bound * 1.1
     );
     // Tokens of the simulator's bucket refill while the objects are created; start full and fair.
-    sim.set_rate_limit(Some(RateLimit {
-        burst: TENANT_BURST,
-        per_second: TENANT_RATE,
-    }));
+    sim.set_rate_limit(Some(enterprise_limit()));
     sim.clear_requests();
 
-    let op = InProc::start(
+    let op = Operator::start(
         kube,
         op_config(&sim, &ns, concurrency, Duration::from_secs(3600)),
     );
@@ -1007,7 +941,7 @@ async fn steady(kube: &Client, w: &Converged, resync: Duration, rows: &mut Vec<R
         resync.as_secs()
     );
     w.sim.clear_requests();
-    let op = InProc::start(kube, op_config(&w.sim, &w.ns, w.concurrency, resync));
+    let op = Operator::start(kube, op_config(&w.sim, &w.ns, w.concurrency, resync));
     let t0 = Instant::now();
     // The restart reconciles every object once (a resync pass from a cold cache).
     loop {
@@ -1089,8 +1023,8 @@ fn ms(d: Duration) -> f64 {
 async fn latency(kube: &Client, count: usize, rows: &mut Vec<Row>) -> Res<()> {
     let ns = "bench-latency";
     namespace(kube, ns).await?;
-    let sim = simulator(None).await?;
-    let op = InProc::start(kube, op_config(&sim, ns, 8, Duration::from_secs(600)));
+    let sim = simulator(DOMAIN, None).await?;
+    let op = Operator::start(kube, op_config(&sim, ns, 8, Duration::from_secs(600)));
     if !op.wait_synced(Duration::from_secs(30)).await {
         op.stop().await;
         return Err("operator caches not synced in 30 s".into());
@@ -1121,8 +1055,7 @@ async fn latency(kube: &Client, count: usize, rows: &mut Vec<Row>) -> Res<()> {
         let capi = capi.clone();
         let seen = seen.clone();
         async move {
-            let mut obj = client_obj(ns, i, None);
-            obj.metadata.name = Some(name.clone());
+            let obj = client_obj(&name, client_spec(ns, i, None));
             let secret = format!("{name}-auth0");
             let t = Instant::now();
             capi.create(&PostParams::default(), &obj).await?;
@@ -1262,13 +1195,6 @@ fn init_in_process_logs() {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
 struct Spawned {
     child: tokio::process::Child,
     port: u16,
@@ -1371,15 +1297,9 @@ fn spawn_operator(
             c
         }
     };
-    cmd.arg("run")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("KUBECONFIG", env.kubeconfig_path())
-        .env("AUTH0_DOMAIN", DOMAIN)
-        .env("AUTH0_CLIENT_ID", MGMT_ID)
-        .env("AUTH0_CLIENT_SECRET", MGMT_SECRET)
-        .env("AUTH0_BASE_URL", sim.base_url())
-        .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    common::run_against(&mut cmd, env, sim, port)
         .env("RESYNC_INTERVAL", "10m")
         .env("WATCH_NAMESPACES", ns)
         .env(
@@ -1485,7 +1405,7 @@ async fn memory(
     let ns = "bench-memory".to_string();
     let (nc, ng) = (crs.div_ceil(2), crs / 2);
     namespace(kube, &ns).await?;
-    let sim = simulator(None).await?;
+    let sim = simulator(DOMAIN, None).await?;
     progress!("memory: creating {nc} Auth0Clients + {ng} Auth0ClientGrants in {ns}");
     let created_in = create_objects(kube, &ns, nc, ng, 16, None).await?;
     progress!(
@@ -1636,7 +1556,7 @@ async fn ready(
 ) -> Res<()> {
     let empty = "bench-empty";
     namespace(kube, empty).await?;
-    let sim = simulator(None).await?;
+    let sim = simulator(DOMAIN, None).await?;
     let measure = |ns: String, label: String, sim: &Simulator| {
         let spawned = spawn_operator(env, bin, sim, &ns, &label, &[MEM_RATE_LIMIT]);
         async move {
@@ -1838,13 +1758,6 @@ const TENANT_NAME: &str = "auth0";
 /// Name of the Secret holding its management credentials.
 const TENANT_SECRET: &str = "auth0-management";
 
-fn enterprise_limit() -> RateLimit {
-    RateLimit {
-        burst: TENANT_BURST,
-        per_second: TENANT_RATE,
-    }
-}
-
 /// Namespace of tenant `i` in run `run` (at concurrency `c`) of `tenants`.
 fn tenant_ns(run: usize, c: u16, i: usize) -> String {
     format!("bench-tenants-{run}-c{c}-t{i}")
@@ -1877,10 +1790,7 @@ struct TenantProgress {
 /// `Auth0Tenant` (operator defaults: no `spec.rateLimit`, so 50:16 client-side).
 async fn bench_tenant(kube: &Client, ns: String, domain: String) -> Res<BenchTenant> {
     namespace(kube, &ns).await?;
-    let mut cfg = SimConfig::new(&domain, MGMT_ID, MGMT_SECRET);
-    cfg.audiences = vec![AUDIENCE.to_string()];
-    cfg.rate_limit = Some(enterprise_limit());
-    let sim = Simulator::start(cfg).await?;
+    let sim = simulator(&domain, Some(enterprise_limit())).await?;
     let secret: Secret = serde_json::from_value(json!({
         "apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": TENANT_SECRET, "namespace": ns},
@@ -2014,7 +1924,7 @@ async fn tenants(
     // 500 ms would cost the 1.20 apiserver, on the operator's two cores, about as much CPU as the
     // operator's own writes.
     let ready = ReadyWatch::start(kube).await?;
-    let op = InProc::start(kube, tenants_config(c, namespaces));
+    let op = Operator::start(kube, tenants_config(c, namespaces));
     let t0 = Instant::now();
     let deadline = Duration::from_secs_f64((bound * (count as f64 + 2.0) + 120.0).max(180.0));
     let mut prog = vec![TenantProgress::default(); count];
@@ -2389,7 +2299,7 @@ async fn curve(
 ) -> Res<()> {
     let ns = "bench-curve".to_string();
     namespace(kube, &ns).await?;
-    let sim = simulator(None).await?;
+    let sim = simulator(DOMAIN, None).await?;
     let watch = ReadyWatch::start(kube).await?;
 
     let (mut op, at) = spawn_operator(env, bin, &sim, &ns, "curve-0", &[MEM_RATE_LIMIT])?;

@@ -1,5 +1,7 @@
 //! Shared harness of the integration tests: a real kube-apiserver + etcd (envtest), the Auth0
-//! simulator, the CRDs, and the operator running in-process (or as its binary).
+//! simulator, the CRDs, and the operator running in-process (or as its binary). The benchmark
+//! (`benches/operator.rs`) builds its world from it too: items only one of them uses are not
+//! dead code.
 
 #![allow(dead_code)]
 
@@ -12,6 +14,8 @@ use auth0_operator::{
     config::OperatorConfig,
     crd::{Auth0Client, Auth0ClientGrant, CONDITION_READY},
     envtest::{TestEnv, start_or_skip},
+    http::Health,
+    metrics::Metrics,
     sim::{SimConfig, Simulator},
 };
 use k8s_openapi::api::core::v1::Namespace;
@@ -35,12 +39,24 @@ pub struct World {
 /// Starts envtest (or returns None: the test is skipped loudly) + simulator, installs the CRDs.
 pub async fn world(test: &str, audiences: &[&str]) -> Option<World> {
     let env = start_or_skip(test).await?;
-    let mut cfg = SimConfig::new(DOMAIN, MGMT_ID, MGMT_SECRET);
-    cfg.audiences = audiences.iter().map(|s| s.to_string()).collect();
-    let sim = Arc::new(Simulator::start(cfg).await.expect("simulator starts"));
+    let sim = Simulator::start(sim_config(DOMAIN, audiences))
+        .await
+        .expect("simulator starts");
     let kube = env.client();
     install_crds(&kube).await;
-    Some(World { env, sim, kube })
+    Some(World {
+        env,
+        sim: Arc::new(sim),
+        kube,
+    })
+}
+
+/// A simulated tenant `domain` whose management application is the operator's
+/// ([`MGMT_ID`] / [`MGMT_SECRET`]), with `audiences` (APIs) defined.
+pub fn sim_config(domain: &str, audiences: &[&str]) -> SimConfig {
+    let mut cfg = SimConfig::new(domain, MGMT_ID, MGMT_SECRET);
+    cfg.audiences = audiences.iter().map(|s| s.to_string()).collect();
+    cfg
 }
 
 pub async fn install_crds(kube: &Client) {
@@ -50,6 +66,13 @@ pub async fn install_crds(kube: &Client) {
 }
 
 pub async fn namespace(kube: &Client, name: &str) {
+    create_namespace(kube, name)
+        .await
+        .expect("namespace created");
+}
+
+/// Creates namespace `name` (an error, 409, if it exists).
+pub async fn create_namespace(kube: &Client, name: &str) -> kube::Result<Namespace> {
     let api: Api<Namespace> = Api::all(kube.clone());
     let ns = Namespace {
         metadata: ObjectMeta {
@@ -58,9 +81,7 @@ pub async fn namespace(kube: &Client, name: &str) {
         },
         ..Default::default()
     };
-    api.create(&PostParams::default(), &ns)
-        .await
-        .expect("namespace created");
+    api.create(&PostParams::default(), &ns).await
 }
 
 /// An `Auth0Client` named `name` with `spec` (namespace from the Api it is created through).
@@ -81,10 +102,16 @@ pub fn grant_obj(name: &str, spec: serde_json::Value) -> Auth0ClientGrant {
     .unwrap()
 }
 
-/// Operator settings pointing at the simulator.
+/// The management application of `sim`'s tenant at the simulator's URL, with the operator's
+/// defaults (timeouts, retries, client-side rate limit).
+pub fn auth0_config(sim: &Simulator) -> Auth0Config {
+    Auth0Config::new(sim.domain(), MGMT_ID, MGMT_SECRET)
+        .with_base_url(sim.base_url().parse().expect("simulator URL"))
+}
+
+/// Operator settings pointing at the simulator, with quick retries and a loose rate limit.
 pub fn operator_config(sim: &Simulator, resync: Duration) -> OperatorConfig {
-    let mut auth0 = Auth0Config::new(DOMAIN, MGMT_ID, MGMT_SECRET)
-        .with_base_url(sim.base_url().parse().unwrap());
+    let mut auth0 = auth0_config(sim);
     auth0.retry = RetryConfig {
         min_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(500),
@@ -105,14 +132,20 @@ pub fn operator_config(sim: &Simulator, resync: Duration) -> OperatorConfig {
 pub struct Operator {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
+    /// Its metrics (what `/metrics` would serve).
+    pub metrics: Arc<Metrics>,
+    /// Its health (`caches_synced`: what `/readyz` reports).
+    pub health: Arc<Health>,
 }
 
 impl Operator {
     pub fn start(kube: &Client, config: OperatorConfig) -> Operator {
         let (tx, rx) = oneshot::channel::<()>();
-        let kube = kube.clone();
+        let metrics = Arc::new(Metrics::new());
+        let health = Arc::new(Health::default());
+        let (kube, m, h) = (kube.clone(), metrics.clone(), health.clone());
         let task = tokio::spawn(async move {
-            auth0_operator::controller::run(kube, config, async move {
+            auth0_operator::controller::run_with(kube, config, m, h, async move {
                 let _ = rx.await;
             })
             .await
@@ -120,15 +153,39 @@ impl Operator {
         Operator {
             stop: Some(tx),
             task,
+            metrics,
+            health,
         }
     }
 
-    /// Graceful stop.
+    /// Graceful stop; after 20 s without one, the task is aborted.
     pub async fn stop(mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-        let _ = tokio::time::timeout(Duration::from_secs(20), &mut self.task).await;
+        if tokio::time::timeout(Duration::from_secs(20), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
+    }
+
+    /// Waits up to `timeout` for every cache's initial list (polled every 10 ms): true once
+    /// synced.
+    pub async fn wait_synced(&self, timeout: Duration) -> bool {
+        let t = std::time::Instant::now();
+        while t.elapsed() < timeout {
+            if self
+                .health
+                .caches_synced
+                .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
     }
 
     /// Abrupt stop, like a killed process: no code of the operator runs after this.
@@ -270,13 +327,7 @@ pub fn operator_with_log(
     log: Option<&std::path::Path>,
 ) -> tokio::process::Child {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_auth0-operator"));
-    cmd.arg("run")
-        .env("KUBECONFIG", w.env.kubeconfig_path())
-        .env("AUTH0_DOMAIN", DOMAIN)
-        .env("AUTH0_CLIENT_ID", MGMT_ID)
-        .env("AUTH0_CLIENT_SECRET", MGMT_SECRET)
-        .env("AUTH0_BASE_URL", w.sim.base_url())
-        .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
+    run_against(&mut cmd, &w.env, &w.sim, port)
         .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true);
@@ -287,6 +338,24 @@ pub fn operator_with_log(
         cmd.stderr(std::fs::File::create(log).expect("log file"));
     }
     cmd.spawn().expect("operator binary starts")
+}
+
+/// `cmd` (the operator binary, or a command that runs it) as `… run` against `env`'s API server
+/// and `sim`'s tenant (its domain, the management application of [`sim_config`]), serving
+/// `/metrics` and the probes on `127.0.0.1:port`.
+pub fn run_against<'a>(
+    cmd: &'a mut tokio::process::Command,
+    env: &TestEnv,
+    sim: &Simulator,
+    port: u16,
+) -> &'a mut tokio::process::Command {
+    cmd.arg("run")
+        .env("KUBECONFIG", env.kubeconfig_path())
+        .env("AUTH0_DOMAIN", sim.domain())
+        .env("AUTH0_CLIENT_ID", MGMT_ID)
+        .env("AUTH0_CLIENT_SECRET", MGMT_SECRET)
+        .env("AUTH0_BASE_URL", sim.base_url())
+        .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
 }
 
 /// A small seeded generator (xorshift64*), so that a failing seed replays the same schedule.
