@@ -16,7 +16,9 @@ use kube::{
 use tracing::{info, warn};
 
 use super::{
-    Context, Error, status,
+    Context, Error,
+    plan::{CreateGuard, Next, Plan},
+    status,
     tenant::{self, Tenant},
 };
 use crate::crd::{DeletionPolicy, EventReason, Reason, TenantRef};
@@ -83,18 +85,50 @@ pub trait Kind:
     /// Pure checks of the spec (and of the spec against the recorded status): every rule the
     /// CRD states, enforced here too because API servers before 1.25 drop CEL rules.
     fn validate(&self) -> Result<(), Error>;
-    /// Makes Auth0 (and anything local, like a Secret) match the spec.
-    fn sync<'a>(
+    /// What the kind's Auth0 object is observed as (the listings, the referenced objects, the
+    /// Secret), with a journal of what this reconcile did so far.
+    type Observed: Send;
+    /// A create body.
+    type Create: std::fmt::Debug + Send;
+    /// A step of the kind's own (data).
+    type Step: std::fmt::Debug + Send;
+    /// How the kind's creates are made crash-safe.
+    const GUARD: CreateGuard;
+
+    /// Gathers what Auth0 and the cluster hold for the object (I/O only, no decisions, no
+    /// writes). `previous`: a create just answered 409, so this is a second look, past caches
+    /// that may be behind; what the reconcile did so far (its journal) is carried over.
+    fn observe<'a>(
         &'a self,
         ctx: &'a Context,
         tenant: &'a Tenant,
-        seen: &'a mut Self::Seen,
-    ) -> impl Future<Output = Result<Outcome, Error>> + Send + 'a;
-    /// Whether the sync wrote the status itself (e.g. a create intent): the status the object
-    /// showed is then stale, and the final status is written even if it equals it.
-    fn wrote_status(_seen: &Self::Seen) -> bool {
-        false
+        previous: Option<Self::Observed>,
+    ) -> impl Future<Output = Result<Self::Observed, Error>> + Send + 'a;
+    /// Decides the next step (pure): every decision of a reconcile is here.
+    fn plan(&self, observed: &Self::Observed) -> Plan<Self::Create, Self::Step, Self::Seen>;
+    /// The status to record before a create ([`CreateGuard::StatusIntent`]), if it is not
+    /// recorded yet; marks it recorded in `observed`.
+    fn intent(&self, _observed: &mut Self::Observed, _tenant: &str) -> Option<Self::Status> {
+        None
     }
+    /// Sends the create; records the object made, or a definite refusal, in `observed`.
+    fn create<'a>(
+        &'a self,
+        body: Self::Create,
+        ctx: &'a Context,
+        tenant: &'a Tenant,
+        observed: &'a mut Self::Observed,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'a;
+    /// Carries out one of the kind's steps; records the answer in `observed`.
+    fn execute<'a>(
+        &'a self,
+        step: Self::Step,
+        ctx: &'a Context,
+        tenant: &'a Tenant,
+        observed: &'a mut Self::Observed,
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'a;
+    /// The Normal events of a reconcile that ended with `seen` (what it did, in order).
+    fn notes(&self, seen: &mut Self::Seen) -> Outcome;
     /// The `Ready=True` message after a sync.
     fn synced_message(&self, seen: &Self::Seen) -> String;
     /// The status to write, given what the sync learned, the new `Ready` condition, the error
@@ -196,6 +230,7 @@ fn tenant_key_of<K: Kind>(obj: &K) -> Result<String, Error> {
 
 async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, Error> {
     let mut seen = K::Seen::default();
+    let mut wrote_status = false;
     let mut resolved: Option<String> = None;
     let result = async {
         obj.validate()?;
@@ -203,7 +238,7 @@ async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, 
         let ns = obj.namespace().unwrap_or_default();
         let tenant = tenant::resolve(ctx, &ns, obj.tenant_ref()).await?;
         resolved = Some(tenant.key.clone());
-        obj.sync(ctx, &tenant, &mut seen).await
+        run(obj, ctx, &tenant, &mut seen, &mut wrote_status).await
     }
     .await;
     let generation = obj.meta().generation;
@@ -221,9 +256,9 @@ async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, 
                 ctx.metrics.drift_corrected(K::KIND);
                 info!(fields = %d.fields.join(","), "corrected drift made outside Kubernetes");
             }
-            let shown = (!K::wrote_status(&seen))
-                .then(|| obj.current_status())
-                .flatten();
+            // After a status write of its own (a create intent) the status the object showed
+            // is stale: the final one is written even if it equals it.
+            let shown = (!wrote_status).then(|| obj.current_status()).flatten();
             let next = obj.next_status(seen, ready, None, resolved.as_deref());
             if status::apply_status(api, obj, shown, &next).await? {
                 obj.status_changed(ctx);
@@ -244,9 +279,9 @@ async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, 
                 generation,
                 obj.current_conditions(),
             );
-            let shown = (!K::wrote_status(&seen))
-                .then(|| obj.current_status())
-                .flatten();
+            // After a status write of its own (a create intent) the status the object showed
+            // is stale: the final one is written even if it equals it.
+            let shown = (!wrote_status).then(|| obj.current_status()).flatten();
             let next = obj.next_status(seen, ready, Some(&err), resolved.as_deref());
             match status::apply_status(api, obj, shown, &next).await {
                 Ok(true) => obj.status_changed(ctx),
@@ -277,6 +312,108 @@ async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, 
             }
             Err(err)
         }
+    }
+}
+
+/// Most steps one reconcile runs: a create, a patch and the credential steps of a rotation
+/// take fewer; a plan that never settles is a defect, reported rather than looped on.
+const MAX_STEPS: usize = 16;
+
+/// Observe → plan → execute, until the plan is done (or refuses, or a step fails). `seen` is
+/// always the last plan's: the status says what the reconcile found and did, also on failure.
+async fn run<K: Kind>(
+    obj: &K,
+    ctx: &Context,
+    tenant: &Tenant,
+    seen: &mut K::Seen,
+    wrote_status: &mut bool,
+) -> Result<Outcome, Error> {
+    let mut observed = obj.observe(ctx, tenant, None).await?;
+    for _ in 0..MAX_STEPS {
+        let Plan { next, seen: s } = obj.plan(&observed);
+        *seen = s;
+        tracing::debug!(next = ?next, "plan");
+        let done = match next {
+            Next::Done => return Ok(obj.notes(seen)),
+            Next::Refuse(e) => return Err(e),
+            Next::Create(body) => {
+                match create(obj, body, ctx, tenant, &mut observed, wrote_status).await {
+                    // It exists (made elsewhere, by an earlier pass, or the listing is behind):
+                    // look again and let the plan decide whether it may be taken.
+                    Err(Error::Auth0(e)) if e.is_conflict() && K::GUARD != CreateGuard::Tagged => {
+                        tracing::debug!(error = %e, "create answered 409: looking again");
+                        observed = obj.observe(ctx, tenant, Some(observed)).await?;
+                        Ok(())
+                    }
+                    other => other,
+                }
+            }
+            Next::Do(step) => obj.execute(step, ctx, tenant, &mut observed).await,
+        };
+        if let Err(e) = done {
+            // What the failure taught (a refused create, an object found gone) is in `observed`.
+            *seen = obj.plan(&observed).seen;
+            return Err(e);
+        }
+    }
+    Err(Error::InvalidSpec(format!(
+        "the operator could not settle this {} within {MAX_STEPS} steps (a defect of the operator: please report it with the operator's debug log)",
+        K::NOUN
+    )))
+}
+
+/// A create, guarded the kind's way ([`CreateGuard`]): the intent is recorded before it; a
+/// create without a clear answer keeps the guard, so the next look recognises what Auth0 made
+/// (the plan decides, with [`may_take`](super::plan::may_take), whether what exists is ours).
+async fn create<K: Kind>(
+    obj: &K,
+    body: K::Create,
+    ctx: &Context,
+    tenant: &Tenant,
+    observed: &mut K::Observed,
+    wrote_status: &mut bool,
+) -> Result<(), Error> {
+    let uid = obj.meta().uid.clone().unwrap_or_default();
+    match K::GUARD {
+        CreateGuard::StatusIntent => {
+            if let Some(intent) = obj.intent(observed, &tenant.key) {
+                let api: Api<K> =
+                    Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
+                status::apply_status(&api, obj, None, &intent).await?;
+                *wrote_status = true;
+            }
+        }
+        CreateGuard::Tagged => {
+            ctx.pending_creates.lock().insert(uid.clone());
+        }
+        CreateGuard::UniqueKey => {}
+    }
+    match obj.create(body, ctx, tenant, observed).await {
+        Ok(()) => {
+            ctx.pending_creates.lock().remove(&uid);
+            Ok(())
+        }
+        Err(e) => {
+            if let Error::Auth0(a) = &e
+                && is_definite_refusal(a)
+            {
+                ctx.pending_creates.lock().remove(&uid);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Whether Auth0 surely did not act on a call that failed with `e` (a create can be retried
+/// as a create); anything else may have taken effect.
+pub fn is_definite_refusal(e: &crate::auth0::Auth0Error) -> bool {
+    use crate::auth0::Auth0Error;
+    match e {
+        Auth0Error::Transport { pre_send, .. } => *pre_send,
+        Auth0Error::Api { status, .. } => (400..500).contains(status),
+        Auth0Error::RateLimited { .. } => true,
+        Auth0Error::Decode { .. } => false,
+        _ => true,
     }
 }
 

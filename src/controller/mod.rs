@@ -17,6 +17,7 @@ pub mod events;
 pub mod finalizer;
 pub mod grant;
 pub mod inventory;
+pub mod plan;
 pub mod resource_server;
 pub mod secret;
 pub mod status;

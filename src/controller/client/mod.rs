@@ -9,17 +9,21 @@ use k8s_openapi::{api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::Cond
 use kube::{
     Api, ResourceExt,
     api::{DeleteParams, Preconditions},
-    runtime::events::EventType,
 };
 use tracing::info;
 
 use super::{
-    Context, Error, Outcome,
-    secret::store::{conflict, delete_if_owned},
+    Context, Error, Outcome, diff,
+    plan::{Claim, CreateGuard, Existing, Next, Plan, may_take},
+    secret::{
+        shape,
+        store::{conflict, delete_if_owned},
+    },
+    status::Drift,
     tenant::Tenant,
 };
 use crate::{
-    auth0::{Auth0Error, Client, Secret as SecretValue},
+    auth0::{Client, ClientCreate, ClientUpdate, Secret as SecretValue},
     crd::{
         Auth0Client, Auth0ClientStatus, CONDITION_ROTATING, DeletionPolicy, EventReason,
         ManagementPolicy, TenantRef,
@@ -32,6 +36,10 @@ pub struct Seen {
     client_id: Option<String>,
     created: bool,
     adopted: bool,
+    /// Found by its tag: made by an earlier attempt whose answer was lost.
+    recovered: bool,
+    /// A stale Secret (of a deleted `Auth0Client` of the same name) was deleted: name, owner.
+    stale_secret: Option<(String, String)>,
     recreated: bool,
     updated_fields: Vec<String>,
     secret_written: bool,
@@ -94,14 +102,98 @@ impl super::Kind for Auth0Client {
         self.spec.client_id.is_some() || self.status.as_ref().is_some_and(|s| s.client_id.is_some())
     }
 
-    async fn sync(
+    type Observed = Observed;
+    type Create = ClientCreate;
+    type Step = Step;
+    const GUARD: CreateGuard = CreateGuard::Tagged;
+
+    fn observe<'a>(
+        &'a self,
+        ctx: &'a Context,
+        tenant: &'a Tenant,
+        previous: Option<Observed>,
+    ) -> impl std::future::Future<Output = Result<Observed, Error>> + Send + 'a {
+        observe(self, ctx, tenant, previous)
+    }
+
+    fn plan(&self, observed: &Observed) -> Plan<ClientCreate, Step, Seen> {
+        plan(self, observed)
+    }
+
+    async fn create(
         &self,
+        body: ClientCreate,
+        _ctx: &Context,
+        tenant: &Tenant,
+        o: &mut Observed,
+    ) -> Result<(), Error> {
+        let c = tenant.auth0.create_client(&body).await?;
+        tenant.inventory.record_created_client(&c);
+        o.did.created = true;
+        o.fresh_secret = c.client_secret.clone();
+        o.tagged = Some(c);
+        Ok(())
+    }
+
+    async fn execute(
+        &self,
+        step: Step,
         ctx: &Context,
         tenant: &Tenant,
-        seen: &mut Seen,
-    ) -> Result<Outcome, Error> {
-        sync(self, ctx, tenant, seen).await?;
-        Ok(notes(self, seen))
+        o: &mut Observed,
+    ) -> Result<(), Error> {
+        match step {
+            Step::DeleteStaleSecret { name, owner } => {
+                if let SecretSeen::Stale { secret, .. } = &o.secret {
+                    delete_stale_secret(self, ctx, &name, secret).await?;
+                    info!(secret = %name, stale_owner = %owner, "deleted a stale credentials Secret left by a deleted Auth0Client");
+                }
+                o.secret = SecretSeen::Absent;
+                o.did.stale_secret = Some((name, owner));
+                Ok(())
+            }
+            Step::Patch { id, update, fields } => {
+                let patched = tenant.auth0.update_client(&id, &update).await?;
+                tenant.inventory.upsert_client(&patched);
+                o.did.patched = fields;
+                o.replace(patched);
+                Ok(())
+            }
+            Step::Credentials { client_id } => {
+                // The credential steps read the client as Auth0 has it now (a PATCH may have
+                // switched its authentication method).
+                let Some(client) = tenant
+                    .inventory
+                    .client(&client_id)
+                    .or_else(|| o.current().cloned())
+                else {
+                    return Err(Error::NotFound(format!(
+                        "Auth0 has no client with id {client_id}"
+                    )));
+                };
+                let existing = match std::mem::take(&mut o.secret) {
+                    SecretSeen::Ours(s) => Some(s),
+                    _ => None,
+                };
+                let observe = self.spec.management_policy == ManagementPolicy::Observe;
+                let report = rotation::ensure(
+                    self,
+                    ctx,
+                    tenant,
+                    &client,
+                    o.fresh_secret.take(),
+                    existing,
+                    observe,
+                )
+                .await?;
+                o.did.credentials = Some(report);
+                Ok(())
+            }
+        }
+    }
+
+    fn notes(&self, seen: &mut Seen) -> Outcome {
+        notes(self, seen)
     }
 
     fn synced_message(&self, seen: &Seen) -> String {
@@ -262,6 +354,22 @@ fn notes(obj: &Auth0Client, seen: &mut Seen) -> Outcome {
 
 fn client_notes(obj: &Auth0Client, seen: &Seen) -> Outcome {
     let id = seen.client_id.as_deref().unwrap_or_default();
+    let mut out = client_note(obj, seen, id);
+    if let Some((name, owner)) = &seen.stale_secret {
+        out.notes.insert(
+            0,
+            (
+                EventReason::StaleSecretReplaced,
+                format!(
+                    "Secret {name} belonged to a deleted Auth0Client {owner}; it was deleted and will be written for this resource"
+                ),
+            ),
+        );
+    }
+    out
+}
+
+fn client_note(obj: &Auth0Client, seen: &Seen, id: &str) -> Outcome {
     if seen.recreated {
         Outcome::note(
             EventReason::Recreated,
@@ -269,6 +377,11 @@ fn client_notes(obj: &Auth0Client, seen: &Seen) -> Outcome {
         )
     } else if seen.created {
         Outcome::note(EventReason::Created, format!("Created Auth0 client {id}"))
+    } else if seen.recovered {
+        Outcome::note(
+            EventReason::Created,
+            format!("Found Auth0 client {id}, created by an earlier attempt whose answer was lost"),
+        )
     } else if seen.adopted {
         Outcome::note(
             EventReason::Adopted,
@@ -290,121 +403,6 @@ fn client_notes(obj: &Auth0Client, seen: &Seen) -> Outcome {
     } else {
         Outcome::default()
     }
-}
-
-/// Looks up the Auth0 client behind `obj`, creating or patching it, then writes the Secret.
-/// What it learns goes into `out` as it goes, so a failure still records the client id.
-async fn sync(
-    obj: &Auth0Client,
-    ctx: &Context,
-    tenant: &Tenant,
-    out: &mut Seen,
-) -> Result<(), Error> {
-    let status_id = obj.status.as_ref().and_then(|s| s.client_id.clone());
-    // A Secret of that name that is not ours is reported before anything is created in Auth0.
-    let existing_secret = current_secret(obj, ctx).await?;
-    let uid = obj.uid().unwrap_or_default();
-    let adopted = obj.spec.client_id.is_some();
-    let tags = if adopted {
-        Default::default()
-    } else {
-        crate::controller::client::spec::ownership_tags(obj)
-    };
-    tenant.inventory.ensure_clients(&tenant.auth0).await?;
-
-    let mut fresh_secret: Option<SecretValue> = None;
-    let observe = obj.spec.management_policy == ManagementPolicy::Observe;
-    let observed: Client = if observe {
-        // Observe: find it (by id, or as the operator's own), never create it.
-        let by_id = match obj.spec.client_id.as_ref().or(status_id.as_ref()) {
-            Some(id) => lookup(tenant, id).await?,
-            None => None,
-        };
-        let found = match by_id {
-            Some(c) => Some(c),
-            None if obj.spec.client_id.is_none() => find_tagged(ctx, tenant, &uid).await?,
-            None => None,
-        };
-        found.ok_or_else(|| {
-            Error::NotFound(match &obj.spec.client_id {
-                Some(id) => format!(
-                    "Auth0 has no client with id {id} (spec.clientId); managementPolicy is Observe, so the operator does not create it"
-                ),
-                None => "managementPolicy is Observe and there is no Auth0 client to observe: set spec.clientId to the id of an existing application".to_string(),
-            })
-        })?
-    } else if let Some(id) = obj.spec.client_id.as_ref() {
-        match lookup(tenant, id).await? {
-            Some(c) => {
-                out.adopted = status_id.is_none();
-                c
-            }
-            None => {
-                return Err(Error::NotFound(format!(
-                    "Auth0 has no client with id {id} (spec.clientId); the operator only adopts existing clients by id"
-                )));
-            }
-        }
-    } else {
-        let by_status = match &status_id {
-            Some(id) => lookup(tenant, id).await?,
-            None => None,
-        };
-        match by_status {
-            Some(c) => c,
-            None => match find_tagged(ctx, tenant, &uid).await? {
-                Some(c) => {
-                    out.adopted = true;
-                    c
-                }
-                None => {
-                    let created = create(obj, ctx, tenant, &uid, tags.clone()).await?;
-                    out.created = true;
-                    out.recreated = status_id.is_some();
-                    fresh_secret = created.client_secret.clone();
-                    created
-                }
-            },
-        }
-    };
-    out.client_id = Some(observed.client_id.clone());
-
-    let update = crate::controller::client::spec::client_update(&obj.spec, &tags, &observed);
-    out.drift = Some(super::status::Drift::found(
-        obj.spec.management_policy,
-        crate::controller::diff::spec_field_names(&crate::controller::client::spec::update_fields(
-            &update,
-        )),
-        obj.metadata.generation,
-        obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
-    ));
-    if !update.is_empty() && !observe {
-        out.updated_fields = crate::controller::client::spec::update_fields(&update);
-        let patched = tenant
-            .auth0
-            .update_client(&observed.client_id, &update)
-            .await?;
-        tenant.inventory.upsert_client(&patched);
-    }
-    // The credential steps read the client as Auth0 has it now (the PATCH above may have
-    // switched its authentication method).
-    let observed = tenant
-        .inventory
-        .client(&observed.client_id)
-        .unwrap_or(observed);
-    let report = rotation::ensure(
-        obj,
-        ctx,
-        tenant,
-        &observed,
-        fresh_secret,
-        existing_secret,
-        observe,
-    )
-    .await?;
-    out.secret_written = report.written;
-    out.credentials = Some(report);
-    Ok(())
 }
 
 /// The client with this id: from the cache, or (when the cache does not know it) from Auth0,
@@ -434,94 +432,6 @@ async fn find_tagged(ctx: &Context, tenant: &Tenant, uid: &str) -> Result<Option
         tenant.inventory.ensure_clients(&tenant.auth0).await?;
     }
     Ok(tenant.inventory.client_by_uid(uid))
-}
-
-async fn create(
-    obj: &Auth0Client,
-    ctx: &Context,
-    tenant: &Tenant,
-    uid: &str,
-    tags: std::collections::BTreeMap<String, String>,
-) -> Result<Client, Error> {
-    let body = crate::controller::client::spec::client_create(&obj.spec, tags);
-    ctx.pending_creates.lock().insert(uid.to_string());
-    match tenant.auth0.create_client(&body).await {
-        Ok(c) => {
-            tenant.inventory.record_created_client(&c);
-            ctx.pending_creates.lock().remove(uid);
-            Ok(c)
-        }
-        Err(e) => {
-            // A definite refusal (4xx) created nothing; anything else may have.
-            if is_definite_refusal(&e) {
-                ctx.pending_creates.lock().remove(uid);
-            }
-            Err(e.into())
-        }
-    }
-}
-
-/// Whether Auth0 surely did not act on a call that failed with `e` (a create can be retried
-/// as a create); anything else may have taken effect.
-pub(crate) fn is_definite_refusal(e: &Auth0Error) -> bool {
-    match e {
-        Auth0Error::Transport { pre_send, .. } => *pre_send,
-        Auth0Error::Api { status, .. } => (400..500).contains(status),
-        Auth0Error::RateLimited { .. } => true,
-        Auth0Error::Decode { .. } => false,
-        _ => true,
-    }
-}
-
-/// The credentials Secret as it is now, if this resource may write it: `None` when there is none
-/// (or a stale one was removed), the Secret when this resource owns it, `SecretConflict` when
-/// it belongs to someone else.
-///
-/// A Secret the operator made for an `Auth0Client` that no longer exists (same name, another
-/// UID: the resource was deleted and created again while no garbage collector ran) is stale,
-/// not a conflict: it is deleted, guarded by its UID and resourceVersion, and written anew.
-/// A Secret without the operator's label and owner reference is never touched.
-async fn current_secret(obj: &Auth0Client, ctx: &Context) -> Result<Option<Secret>, Error> {
-    let ns = obj.namespace().unwrap_or_default();
-    let name = obj.secret_name();
-    let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &ns);
-    // Read from the API server, not a cache: the operator keeps no copy of credentials.
-    let Some(secret) = api.get_opt(&name).await? else {
-        return Ok(None);
-    };
-    if crate::controller::secret::shape::secret_owned_by(&secret, obj) {
-        return Ok(Some(secret));
-    }
-    if let Some((owner, owner_uid)) =
-        crate::controller::secret::shape::operator_secret_owner(&secret)
-        && !client_exists(ctx, &ns, &owner, &owner_uid, obj).await?
-    {
-        let dp = DeleteParams {
-            preconditions: Some(Preconditions {
-                uid: secret.metadata.uid.clone(),
-                resource_version: secret.metadata.resource_version.clone(),
-            }),
-            ..Default::default()
-        };
-        match api.delete(&name, &dp).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => return Err(e.into()),
-        }
-        info!(secret = %name, stale_owner = %owner, "deleted a stale credentials Secret left by a deleted Auth0Client");
-        ctx.event(
-            obj,
-            EventType::Normal,
-            EventReason::StaleSecretReplaced.as_str(),
-            "Sync",
-            format!(
-                "Secret {name} belonged to a deleted Auth0Client {owner}; it was deleted and will be written for this resource"
-            ),
-        )
-        .await;
-        return Ok(None);
-    }
-    Err(conflict(&name, &secret))
 }
 
 /// Whether the `Auth0Client` `name` with this UID still exists in `ns`.
@@ -559,4 +469,488 @@ async fn delete_owned_secrets(obj: &Auth0Client, ctx: &Context) -> Result<(), Er
         delete_if_owned(obj, &api, &name).await?;
     }
     Ok(())
+}
+
+/// The credentials Secret as the reconcile found it.
+#[derive(Debug, Default)]
+pub enum SecretSeen {
+    /// None of that name.
+    #[default]
+    Absent,
+    /// This resource's.
+    Ours(Secret),
+    /// The operator made it for an `Auth0Client` of that name that no longer exists (deleted
+    /// and created again while no garbage collector ran): it is replaced, not a conflict.
+    Stale { secret: Secret, owner: String },
+    /// Someone else's: never touched.
+    Foreign(Secret),
+}
+
+/// What the reconcile of an application observed, and what it did so far.
+#[derive(Debug, Default)]
+pub struct Observed {
+    /// The credentials Secret (read from the API server, never from a cache).
+    secret: SecretSeen,
+    /// `spec.clientId`'s application (`Some(None)`: Auth0 has none with that id).
+    by_spec_id: Option<Option<Client>>,
+    /// The application the status names (without `spec.clientId`).
+    by_status_id: Option<Client>,
+    /// The application tagged with this resource's UID (looked for when neither id finds one).
+    tagged: Option<Client>,
+    /// The secret of an application this reconcile created (Auth0 shows it in the answer).
+    fresh_secret: Option<SecretValue>,
+    did: Did,
+}
+
+/// The journal of one reconcile.
+#[derive(Debug, Default)]
+struct Did {
+    created: bool,
+    patched: Vec<String>,
+    stale_secret: Option<(String, String)>,
+    credentials: Option<rotation::Report>,
+}
+
+impl Observed {
+    /// The application the reconcile works on.
+    fn current(&self) -> Option<&Client> {
+        self.by_spec_id
+            .as_ref()
+            .and_then(Option::as_ref)
+            .or(self.by_status_id.as_ref())
+            .or(self.tagged.as_ref())
+    }
+
+    fn replace(&mut self, c: Client) {
+        for slot in [
+            self.by_spec_id.as_mut().and_then(Option::as_mut),
+            self.by_status_id.as_mut(),
+            self.tagged.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if slot.client_id == c.client_id {
+                *slot = c.clone();
+            }
+        }
+    }
+}
+
+/// A step of an application's own.
+#[derive(Debug, PartialEq)]
+pub enum Step {
+    /// Delete the stale Secret (guarded by its UID and resourceVersion).
+    DeleteStaleSecret { name: String, owner: String },
+    /// `PATCH /api/v2/clients/{id}` with the fields that differ.
+    Patch {
+        id: String,
+        update: Box<ClientUpdate>,
+        fields: Vec<String>,
+    },
+    /// Make the Secret hold a working credential and carry out a rotation that is due or under
+    /// way ([`rotation::ensure`]).
+    Credentials { client_id: String },
+}
+
+/// Reads the Secret, then finds the application: by `spec.clientId`, else by the id the status
+/// records, else by its UID tag.
+async fn observe(
+    obj: &Auth0Client,
+    ctx: &Context,
+    tenant: &Tenant,
+    previous: Option<Observed>,
+) -> Result<Observed, Error> {
+    let mut o = Observed {
+        did: previous.map(|p| p.did).unwrap_or_default(),
+        ..Default::default()
+    };
+    o.secret = observe_secret(obj, ctx).await?;
+    tenant.inventory.ensure_clients(&tenant.auth0).await?;
+    let status_id = obj.status.as_ref().and_then(|s| s.client_id.clone());
+    if let Some(id) = &obj.spec.client_id {
+        o.by_spec_id = Some(lookup(tenant, id).await?);
+        return Ok(o);
+    }
+    if let Some(id) = &status_id {
+        o.by_status_id = lookup(tenant, id).await?;
+    }
+    if o.by_status_id.is_none() {
+        o.tagged = find_tagged(ctx, tenant, &obj.uid().unwrap_or_default()).await?;
+    }
+    Ok(o)
+}
+
+/// The next step for an application (pure).
+fn plan(obj: &Auth0Client, o: &Observed) -> Plan<ClientCreate, Step, Seen> {
+    let spec = &obj.spec;
+    let observe = spec.management_policy == ManagementPolicy::Observe;
+    let status_id = obj.status.as_ref().and_then(|s| s.client_id.as_deref());
+    let mut seen = Seen {
+        created: o.did.created,
+        recreated: o.did.created && status_id.is_some(),
+        updated_fields: o.did.patched.clone(),
+        stale_secret: o.did.stale_secret.clone(),
+        credentials: o.did.credentials.clone(),
+        secret_written: o.did.credentials.as_ref().is_some_and(|r| r.written),
+        ..Default::default()
+    };
+    let refuse = |seen, e| Plan {
+        next: Next::Refuse(e),
+        seen,
+    };
+    // A Secret of that name that is not ours is reported before anything is created in Auth0.
+    match &o.secret {
+        SecretSeen::Foreign(secret) => {
+            return refuse(seen, conflict(&obj.secret_name(), secret));
+        }
+        SecretSeen::Stale { owner, .. } => {
+            return Plan {
+                next: Next::Do(Step::DeleteStaleSecret {
+                    name: obj.secret_name(),
+                    owner: owner.clone(),
+                }),
+                seen,
+            };
+        }
+        SecretSeen::Absent | SecretSeen::Ours(_) => {}
+    }
+    let existing = |c: &Client| Existing {
+        what: format!("Auth0 client {}", c.client_id),
+        tenant: "",
+        system: false,
+        remedy: "set spec.clientId to manage it",
+    };
+    let claim = if let Some(by_id) = &o.by_spec_id {
+        let id = spec.client_id.as_deref().unwrap_or_default();
+        match by_id {
+            Some(c) => {
+                seen.adopted = !observe && status_id.is_none();
+                (c, Claim::Asked)
+            }
+            None => {
+                return refuse(
+                    seen,
+                    Error::NotFound(if observe {
+                        format!(
+                            "Auth0 has no client with id {id} (spec.clientId); managementPolicy is Observe, so the operator does not create it"
+                        )
+                    } else {
+                        format!(
+                            "Auth0 has no client with id {id} (spec.clientId); the operator only adopts existing clients by id"
+                        )
+                    }),
+                );
+            }
+        }
+    } else if let Some(c) = &o.by_status_id {
+        (c, Claim::Recorded)
+    } else if let Some(c) = &o.tagged {
+        seen.recovered = !observe && !o.did.created;
+        (c, Claim::Recorded)
+    } else if observe {
+        return refuse(
+            seen,
+            Error::NotFound("managementPolicy is Observe and there is no Auth0 client to observe: set spec.clientId to the id of an existing application".to_string()),
+        );
+    } else {
+        return Plan {
+            next: Next::Create(spec::client_create(spec, spec::ownership_tags(obj))),
+            seen,
+        };
+    };
+    let (current, claim) = claim;
+    if let Err(e) = may_take(&existing(current), claim) {
+        return refuse(seen, e);
+    }
+    seen.client_id = Some(current.client_id.clone());
+    let tags = if spec.client_id.is_some() {
+        Default::default()
+    } else {
+        spec::ownership_tags(obj)
+    };
+    let update = spec::client_update(spec, &tags, current);
+    let fields = spec::update_fields(&update);
+    seen.drift = Some(Drift::found(
+        spec.management_policy,
+        diff::spec_field_names(if o.did.patched.is_empty() {
+            &fields
+        } else {
+            &o.did.patched
+        }),
+        obj.metadata.generation,
+        obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
+    ));
+    let next = if !update.is_empty() && !observe && o.did.patched.is_empty() {
+        Next::Do(Step::Patch {
+            id: current.client_id.clone(),
+            update: Box::new(update),
+            fields,
+        })
+    } else if o.did.credentials.is_none() {
+        Next::Do(Step::Credentials {
+            client_id: current.client_id.clone(),
+        })
+    } else {
+        Next::Done
+    };
+    Plan { next, seen }
+}
+
+/// The credentials Secret as it is now: absent, this resource's, stale (made by the operator
+/// for a deleted `Auth0Client` of that name) or someone else's.
+async fn observe_secret(obj: &Auth0Client, ctx: &Context) -> Result<SecretSeen, Error> {
+    let ns = obj.namespace().unwrap_or_default();
+    let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &ns);
+    // Read from the API server, not a cache: the operator keeps no copy of credentials.
+    let Some(secret) = api.get_opt(&obj.secret_name()).await? else {
+        return Ok(SecretSeen::Absent);
+    };
+    if shape::secret_owned_by(&secret, obj) {
+        return Ok(SecretSeen::Ours(secret));
+    }
+    if let Some((owner, owner_uid)) = shape::operator_secret_owner(&secret)
+        && !client_exists(ctx, &ns, &owner, &owner_uid, obj).await?
+    {
+        return Ok(SecretSeen::Stale { secret, owner });
+    }
+    Ok(SecretSeen::Foreign(secret))
+}
+
+/// Deletes a stale Secret, guarded by its UID and resourceVersion (a Secret without the
+/// operator's label and owner reference is never touched: it is never `Stale`).
+async fn delete_stale_secret(
+    obj: &Auth0Client,
+    ctx: &Context,
+    name: &str,
+    secret: &Secret,
+) -> Result<(), Error> {
+    let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
+    let dp = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: secret.metadata.uid.clone(),
+            resource_version: secret.metadata.resource_version.clone(),
+        }),
+        ..Default::default()
+    };
+    match api.delete(name, &dp).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::Kind;
+    use serde_json::json;
+
+    fn resource(spec: serde_json::Value, status: serde_json::Value) -> Auth0Client {
+        let mut spec = spec;
+        if spec.get("name").is_none() {
+            spec["name"] = json!("Web");
+        }
+        serde_json::from_value(json!({
+            "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Client",
+            "metadata": {"name": "web", "namespace": "team-a", "uid": "u-1", "generation": 1},
+            "spec": spec, "status": status
+        }))
+        .unwrap()
+    }
+
+    /// An application as Auth0 lists it; tagged as `obj`'s unless `spec.clientId` adopts it.
+    fn app(obj: &Auth0Client, id: &str, extra: serde_json::Value) -> Client {
+        let tags = if obj.spec.client_id.is_some() {
+            Default::default()
+        } else {
+            spec::ownership_tags(obj)
+        };
+        let mut v = json!({"client_id": id, "name": "Web", "client_metadata": tags});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn outcome(p: &Plan<ClientCreate, Step, Seen>) -> String {
+        match &p.next {
+            Next::Done => "Done".into(),
+            Next::Refuse(e) => format!("Refuse({})", e.reason()),
+            Next::Create(body) => format!("Create({})", body.name),
+            Next::Do(Step::DeleteStaleSecret { owner, .. }) => {
+                format!("DeleteStaleSecret({owner})")
+            }
+            Next::Do(Step::Patch { id, fields, .. }) => {
+                format!("Patch({id}: {})", fields.join(","))
+            }
+            Next::Do(Step::Credentials { client_id }) => format!("Credentials({client_id})"),
+        }
+    }
+
+    fn foreign_secret() -> Secret {
+        serde_json::from_value(json!({"metadata": {"name": "web-auth0", "namespace": "team-a"}}))
+            .unwrap()
+    }
+
+    #[test]
+    fn every_branch_of_the_plan() {
+        type Setup = fn(&Auth0Client, &mut Observed);
+        let cases: Vec<(&str, serde_json::Value, serde_json::Value, Setup, &str)> = vec![
+            (
+                "nothing exists: create",
+                json!({}),
+                json!({}),
+                |_, _| {},
+                "Create(Web)",
+            ),
+            (
+                "someone else's Secret of that name: refused before anything is created",
+                json!({}),
+                json!({}),
+                |_, o| o.secret = SecretSeen::Foreign(foreign_secret()),
+                "Refuse(SecretConflict)",
+            ),
+            (
+                "a stale Secret of a deleted Auth0Client of that name: deleted first",
+                json!({}),
+                json!({}),
+                |_, o| {
+                    o.secret = SecretSeen::Stale {
+                        secret: foreign_secret(),
+                        owner: "web".into(),
+                    }
+                },
+                "DeleteStaleSecret(web)",
+            ),
+            (
+                "the application the status names, in sync: the credential step",
+                json!({}),
+                json!({"clientId": "c1"}),
+                |obj, o| o.by_status_id = Some(app(obj, "c1", json!({}))),
+                "Credentials(c1)",
+            ),
+            (
+                "after the credential step: done",
+                json!({}),
+                json!({"clientId": "c1"}),
+                |obj, o| {
+                    o.by_status_id = Some(app(obj, "c1", json!({})));
+                    o.did.credentials = Some(rotation::Report::default());
+                },
+                "Done",
+            ),
+            (
+                "it differs: one patch, before the credential step",
+                json!({"callbacks": ["https://web/cb"]}),
+                json!({"clientId": "c1"}),
+                |obj, o| o.by_status_id = Some(app(obj, "c1", json!({}))),
+                "Patch(c1: callbacks)",
+            ),
+            (
+                "after the patch: the credential step",
+                json!({"callbacks": ["https://web/cb"]}),
+                json!({"clientId": "c1"}),
+                |obj, o| {
+                    o.by_status_id = Some(app(obj, "c1", json!({})));
+                    o.did.patched = vec!["callbacks".into()];
+                },
+                "Credentials(c1)",
+            ),
+            (
+                "found by its UID tag (an earlier create's answer was lost): taken back",
+                json!({}),
+                json!({}),
+                |obj, o| o.tagged = Some(app(obj, "c7", json!({}))),
+                "Credentials(c7)",
+            ),
+            (
+                "spec.clientId that Auth0 does not have: NotFound",
+                json!({"clientId": "c9"}),
+                json!({}),
+                |_, o| o.by_spec_id = Some(None),
+                "Refuse(NotFound)",
+            ),
+            (
+                "spec.clientId: adopted",
+                json!({"clientId": "c9"}),
+                json!({}),
+                |obj, o| o.by_spec_id = Some(Some(app(obj, "c9", json!({})))),
+                "Credentials(c9)",
+            ),
+            (
+                "Observe without an application: NotFound, nothing created",
+                json!({"managementPolicy": "Observe"}),
+                json!({}),
+                |_, _| {},
+                "Refuse(NotFound)",
+            ),
+            (
+                "Observe: differences are reported, never patched",
+                json!({"clientId": "c9", "managementPolicy": "Observe", "callbacks": ["https://x/"]}),
+                json!({}),
+                |obj, o| o.by_spec_id = Some(Some(app(obj, "c9", json!({})))),
+                "Credentials(c9)",
+            ),
+        ];
+        for (what, spec, status, setup, want) in cases {
+            let obj = resource(spec, status);
+            let mut o = Observed::default();
+            setup(&obj, &mut o);
+            assert_eq!(outcome(&plan(&obj, &o)), want, "{what}");
+        }
+    }
+
+    #[test]
+    fn what_the_events_say() {
+        let obj = resource(json!({}), json!({}));
+        let notes = |o: &Observed| {
+            let mut seen = plan(&obj, o).seen;
+            obj.notes(&mut seen)
+                .notes
+                .into_iter()
+                .map(|(r, m)| format!("{}: {m}", r.as_str()))
+                .collect::<Vec<_>>()
+        };
+        // Created by this reconcile.
+        let mut o = Observed::default();
+        o.did.created = true;
+        o.tagged = Some(app(&obj, "c1", json!({})));
+        o.did.credentials = Some(rotation::Report::default());
+        assert_eq!(notes(&o), vec!["Created: Created Auth0 client c1"]);
+        // Found by its tag after a lost answer.
+        o.did.created = false;
+        assert_eq!(
+            notes(&o),
+            vec![
+                "Created: Found Auth0 client c1, created by an earlier attempt whose answer was lost"
+            ]
+        );
+        // A stale Secret replaced, then the Secret written.
+        let obj = resource(json!({}), json!({"clientId": "c1"}));
+        let mut o = Observed::default();
+        o.by_status_id = Some(app(&obj, "c1", json!({})));
+        o.did.stale_secret = Some(("web-auth0".into(), "web".into()));
+        o.did.credentials = Some(rotation::Report {
+            written: true,
+            ..Default::default()
+        });
+        let mut seen = plan(&obj, &o).seen;
+        let reasons: Vec<_> = obj
+            .notes(&mut seen)
+            .notes
+            .into_iter()
+            .map(|n| n.0)
+            .collect();
+        assert_eq!(
+            reasons,
+            vec![EventReason::StaleSecretReplaced, EventReason::SecretWritten]
+        );
+        // Recreated: the status named an application Auth0 no longer has.
+        let mut o = Observed::default();
+        o.did.created = true;
+        o.tagged = Some(app(&obj, "c2", json!({})));
+        let p = plan(&obj, &o);
+        assert!(p.seen.recreated);
+    }
 }

@@ -24,7 +24,7 @@ use crate::{
 };
 
 /// What the credential steps did and what the status should say.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Report {
     /// Whether the Secret was written.
     pub written: bool,

@@ -5,9 +5,14 @@ pub mod spec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{ResourceExt, runtime::reflector::ObjectRef};
 
-use super::{Context, Error, Outcome, tenant::Tenant};
+use super::{
+    Context, Error, Outcome, diff,
+    plan::{Claim, CreateGuard, Existing, Next, Plan, may_take},
+    status::Drift,
+    tenant::Tenant,
+};
 use crate::{
-    auth0::{ClientGrant, ListGrantsParams},
+    auth0::{ClientGrant, ClientGrantCreate, ClientGrantUpdate, ListGrantsParams},
     crd::{
         Auth0Client, Auth0ClientGrant, Auth0ClientGrantStatus, Auth0ResourceServer, DeletionPolicy,
         EventReason, ManagementPolicy, TenantRef,
@@ -70,15 +75,90 @@ impl super::Kind for Auth0ClientGrant {
         self.status.as_ref().is_some_and(|s| s.grant_id.is_some())
     }
 
-    async fn sync(
+    type Observed = Observed;
+    type Create = ClientGrantCreate;
+    type Step = Step;
+    const GUARD: CreateGuard = CreateGuard::UniqueKey;
+
+    fn observe<'a>(
+        &'a self,
+        ctx: &'a Context,
+        tenant: &'a Tenant,
+        previous: Option<Observed>,
+    ) -> impl std::future::Future<Output = Result<Observed, Error>> + Send + 'a {
+        observe(self, ctx, tenant, previous)
+    }
+
+    fn plan(&self, observed: &Observed) -> Plan<ClientGrantCreate, Step, Seen> {
+        plan(self, observed)
+    }
+
+    async fn create(
         &self,
-        ctx: &Context,
+        body: ClientGrantCreate,
+        _ctx: &Context,
         tenant: &Tenant,
-        seen: &mut Seen,
-    ) -> Result<Outcome, Error> {
-        sync(self, ctx, tenant, seen).await?;
+        o: &mut Observed,
+    ) -> Result<(), Error> {
+        let audience = body.audience.clone();
+        match tenant.auth0.create_client_grant(&body).await {
+            Ok(g) => {
+                tenant.inventory.upsert_grant(&g);
+                o.did.created = true;
+                o.by_key = Some(g);
+                Ok(())
+            }
+            Err(e @ crate::auth0::Auth0Error::Api { status: 400, .. }) => {
+                Err(explain_refused_scopes(self, tenant, &audience, e).await)
+            }
+            Err(e) if e.is_not_found() => {
+                // The grant this resource had (if any) is gone too.
+                o.did.refused_missing = true;
+                Err(Error::NotFound(format!(
+                    "Auth0 refused the grant: {e} (the API {audience} or the client {} does not exist in tenant {}; was it deleted?)",
+                    body.client_id, tenant.key
+                )))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn execute(
+        &self,
+        step: Step,
+        _ctx: &Context,
+        tenant: &Tenant,
+        o: &mut Observed,
+    ) -> Result<(), Error> {
+        match step {
+            Step::Patch {
+                id,
+                update,
+                fields,
+                audience,
+            } => match tenant.auth0.update_client_grant(&id, &update).await {
+                Ok(g) => {
+                    tenant.inventory.upsert_grant(&g);
+                    o.did.patched = fields;
+                    o.replace(g);
+                    Ok(())
+                }
+                Err(e @ crate::auth0::Auth0Error::Api { status: 400, .. }) => {
+                    Err(explain_refused_scopes(self, tenant, &audience, e).await)
+                }
+                Err(e) if e.is_not_found() => {
+                    // Deleted behind our back (e.g. with its client): create it on the next pass.
+                    tenant.inventory.remove_grant(&id);
+                    Err(e.into())
+                }
+                Err(e) => Err(e.into()),
+            },
+        }
+    }
+
+    fn notes(&self, seen: &mut Seen) -> Outcome {
         let id = seen.grant_id.as_deref().unwrap_or_default();
-        Ok(if seen.created {
+        if seen.created {
             Outcome::note(EventReason::Created, format!("Created client grant {id}"))
         } else if seen.adopted {
             Outcome::note(
@@ -95,7 +175,7 @@ impl super::Kind for Auth0ClientGrant {
             )
         } else {
             Outcome::default()
-        })
+        }
     }
 
     fn synced_message(&self, seen: &Seen) -> String {
@@ -383,39 +463,115 @@ fn unknown_scopes_error(
     )))
 }
 
-/// Finds, adopts or creates the grant, then patches it to the spec. What it learns goes into
-/// `out` as it goes.
-async fn sync(
+/// A reference the grant could not resolve yet (or may never): the error it stands for.
+#[derive(Debug)]
+struct Unresolved(fn(String) -> Error, String);
+
+impl Unresolved {
+    fn of(e: Error) -> Result<Self, Error> {
+        match e {
+            Error::ClientNotReady(m) => Ok(Unresolved(Error::ClientNotReady, m)),
+            Error::ResourceServerNotReady(m) => Ok(Unresolved(Error::ResourceServerNotReady, m)),
+            Error::InvalidSpec(m) => Ok(Unresolved(Error::InvalidSpec, m)),
+            other => Err(other),
+        }
+    }
+
+    fn error(&self) -> Error {
+        (self.0)(self.1.clone())
+    }
+}
+
+/// What the reconcile of a grant observed, and what it did so far.
+#[derive(Debug, Default)]
+pub struct Observed {
+    tenant: String,
+    /// The client id (`spec.clientId`, or the id of the ready `Auth0Client` that `clientRef`
+    /// names) and the audience (`spec.audience`, or the identifier of the ready API), or why
+    /// not yet.
+    refs: Option<Result<(String, String), Unresolved>>,
+    /// The grant this resource's status names is known to be gone from Auth0 (the listing
+    /// lacks it).
+    status_grant_gone: bool,
+    /// `spec.grantId`'s grant (`Some(None)`: Auth0 has none with that id).
+    by_grant_id: Option<Option<ClientGrant>>,
+    /// The grant for this client and audience: the one the status names, else the listing's,
+    /// else (the listing may predate it) Auth0's answer for exactly this pair.
+    by_key: Option<ClientGrant>,
+    did: Did,
+}
+
+/// The journal of one reconcile.
+#[derive(Debug, Default)]
+struct Did {
+    created: bool,
+    /// The create was refused because the client or the API does not exist.
+    refused_missing: bool,
+    patched: Vec<String>,
+}
+
+impl Observed {
+    fn replace(&mut self, g: ClientGrant) {
+        if let Some(Some(slot)) = &mut self.by_grant_id
+            && slot.id == g.id
+        {
+            *slot = g.clone();
+        }
+        if let Some(slot) = &mut self.by_key
+            && slot.id == g.id
+        {
+            *slot = g;
+        }
+    }
+}
+
+/// A step of a grant's own.
+#[derive(Debug, PartialEq)]
+pub enum Step {
+    /// `PATCH /api/v2/client-grants/{id}` with the fields that differ.
+    Patch {
+        id: String,
+        update: ClientGrantUpdate,
+        fields: Vec<String>,
+        /// For the message naming unknown scopes if Auth0 refuses them.
+        audience: String,
+    },
+}
+
+/// Resolves the client and the audience, then finds the grant: by `spec.grantId`, else by the
+/// status's id or the pair (listing first, then Auth0 for exactly this pair).
+async fn observe(
     obj: &Auth0ClientGrant,
     ctx: &Context,
     tenant: &Tenant,
-    out: &mut Seen,
-) -> Result<(), Error> {
+    previous: Option<Observed>,
+) -> Result<Observed, Error> {
+    let second_look = previous.is_some();
+    let mut o = Observed {
+        tenant: tenant.key.clone(),
+        did: previous.map(|p| p.did).unwrap_or_default(),
+        ..Default::default()
+    };
     let client_id = match resolve_client_id(obj, ctx, &tenant.key).await {
-        Ok(id) => id,
-        Err(e) => {
-            // The grant went away with its client (Auth0 deletes a client's grants): the
-            // status must not keep naming them.
-            out.grant_gone = matches!(e, Error::ClientNotReady(_)) && grant_is_gone(obj, tenant);
-            return Err(e);
-        }
+        Ok(id) => Ok(id),
+        Err(e) => Err(Unresolved::of(e)?),
     };
-    let audience = match resolve_audience(obj, ctx, &tenant.key).await {
-        Ok(a) => a,
-        Err(e) => {
-            // The grant went away with its API (Auth0 deletes an API's grants).
-            out.grant_gone =
-                matches!(e, Error::ResourceServerNotReady(_)) && grant_is_gone(obj, tenant);
-            return Err(e);
-        }
+    let refs = match client_id {
+        Ok(c) => match resolve_audience(obj, ctx, &tenant.key).await {
+            Ok(a) => Ok((c, a)),
+            Err(e) => Err(Unresolved::of(e)?),
+        },
+        Err(u) => Err(u),
     };
-    out.audience = Some(audience.clone());
+    let Ok((client_id, audience)) = &refs else {
+        o.status_grant_gone = grant_is_gone(obj, tenant);
+        o.refs = Some(refs);
+        return Ok(o);
+    };
+    let (client_id, audience) = (client_id.clone(), audience.clone());
+    o.refs = Some(refs);
     tenant.inventory.ensure_grants(&tenant.auth0).await?;
-    out.client_id = Some(client_id.clone());
-
-    let observe = obj.spec.management_policy == ManagementPolicy::Observe;
     if let Some(id) = &obj.spec.grant_id {
-        // Adoption by id: that grant, and it must be the one the spec describes.
         let g = match tenant.inventory.grant(id) {
             Some(g) => Some(g),
             None => match tenant.auth0.get_client_grant(id).await {
@@ -427,32 +583,24 @@ async fn sync(
                 Err(e) => return Err(e.into()),
             },
         };
-        let Some(g) = g else {
-            return Err(Error::NotFound(format!(
-                "Auth0 has no client grant with id {id} (spec.grantId); the operator only adopts existing grants by id"
-            )));
-        };
-        if !crate::controller::grant::spec::grant_matches(&g, &client_id, &audience) {
-            return Err(Error::InvalidSpec(format!(
-                "spec.grantId {id} is the grant of client {} for {}, but the spec names client {client_id} and audience {audience}",
-                g.client_id.as_deref().unwrap_or_default(),
-                g.audience
-            )));
-        }
-        out.adopted = obj.status.as_ref().and_then(|s| s.grant_id.as_deref()) != Some(id.as_str());
-        return update_grant(obj, tenant, g, &audience, observe, out).await;
+        o.by_grant_id = Some(g);
+        return Ok(o);
     }
     let by_status = obj
         .status
         .as_ref()
         .and_then(|s| s.grant_id.as_deref())
         .and_then(|id| tenant.inventory.grant(id))
-        .filter(|g| crate::controller::grant::spec::grant_matches(g, &client_id, &audience));
-    let mut cached = by_status.or_else(|| tenant.inventory.find_grant(&client_id, &audience));
-    if cached.is_none()
-        && !tenant
-            .inventory
-            .grants_listing_covers_new_client(&client_id)
+        .filter(|g| spec::grant_matches(g, &client_id, &audience));
+    o.status_grant_gone = obj.status.as_ref().is_some_and(|s| s.grant_id.is_some())
+        && by_status.is_none()
+        && grant_is_gone(obj, tenant);
+    let mut found = by_status.or_else(|| tenant.inventory.find_grant(&client_id, &audience));
+    if found.is_none()
+        && (second_look
+            || !tenant
+                .inventory
+                .grants_listing_covers_new_client(&client_id))
     {
         // The listing may predate a grant made elsewhere: ask Auth0 for exactly this pair
         // before creating, to adopt instead of running into a 409. (Skipped for clients this
@@ -461,113 +609,333 @@ async fn sync(
             client_id: Some(client_id.clone()),
             audience: Some(audience.clone()),
         };
-        cached = tenant
+        found = tenant
             .auth0
             .list_client_grants(&params)
             .await?
             .into_iter()
-            .find(|g| crate::controller::grant::spec::grant_matches(g, &client_id, &audience));
-        if let Some(g) = &cached {
+            .find(|g| spec::grant_matches(g, &client_id, &audience));
+        if let Some(g) = &found {
             tenant.inventory.upsert_grant(g);
         }
     }
-    let observed: ClientGrant = match cached {
-        Some(g) => {
-            out.adopted =
-                obj.status.as_ref().and_then(|s| s.grant_id.as_deref()) != Some(g.id.as_str());
-            g
-        }
-        None if observe => {
-            out.grant_gone = obj.status.as_ref().is_some_and(|s| s.grant_id.is_some());
-            return Err(Error::NotFound(format!(
-                "Auth0 has no grant of client {client_id} for {audience}; managementPolicy is Observe, so the operator does not create it"
-            )));
-        }
-        None => match tenant
-            .auth0
-            .create_client_grant(&crate::controller::grant::spec::grant_create(
-                &obj.spec, &client_id, &audience,
-            ))
-            .await
-        {
-            Ok(g) => {
-                tenant.inventory.upsert_grant(&g);
-                out.created = true;
-                g
-            }
-            Err(e) if e.is_conflict() => {
-                // It exists (made elsewhere, or our cache is behind): adopt it.
-                let params = ListGrantsParams {
-                    client_id: Some(client_id.clone()),
-                    audience: Some(audience.clone()),
-                };
-                let found = tenant.auth0.list_client_grants(&params).await?;
-                let g = found
-                    .into_iter()
-                    .find(|g| {
-                        crate::controller::grant::spec::grant_matches(g, &client_id, &audience)
-                    })
-                    .ok_or_else(|| Error::Auth0(e))?;
-                tenant.inventory.upsert_grant(&g);
-                out.adopted = true;
-                g
-            }
-            Err(e @ crate::auth0::Auth0Error::Api { status: 400, .. }) => {
-                return Err(explain_refused_scopes(obj, tenant, &audience, e).await);
-            }
-            Err(e) if e.is_not_found() => {
-                // The grant this resource had (if any) is gone too.
-                out.grant_gone = obj.status.as_ref().is_some_and(|s| s.grant_id.is_some());
-                return Err(Error::NotFound(format!(
-                    "Auth0 refused the grant: {e} (the API {audience} or the client {client_id} does not exist in tenant {}; was it deleted?)",
-                    tenant.key
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        },
-    };
-    update_grant(obj, tenant, observed, &audience, observe, out).await
+    o.by_key = found;
+    Ok(o)
 }
 
-/// Compares the grant with the spec (the drift) and, under `Manage`, patches it to the spec.
-async fn update_grant(
-    obj: &Auth0ClientGrant,
-    tenant: &Tenant,
-    observed: ClientGrant,
-    audience: &str,
-    observe: bool,
-    out: &mut Seen,
-) -> Result<(), Error> {
-    out.grant_id = Some(observed.id.clone());
-    let update = crate::controller::grant::spec::grant_update(&obj.spec, &observed);
+/// The next step for a grant (pure).
+fn plan(obj: &Auth0ClientGrant, o: &Observed) -> Plan<ClientGrantCreate, Step, Seen> {
+    let spec = &obj.spec;
+    let observe = spec.management_policy == ManagementPolicy::Observe;
+    let recorded = obj.status.as_ref().and_then(|s| s.grant_id.as_deref());
+    let mut seen = Seen {
+        created: o.did.created,
+        updated_fields: o.did.patched.clone(),
+        ..Default::default()
+    };
+    let refuse = |seen, e| Plan {
+        next: Next::Refuse(e),
+        seen,
+    };
+    let (client_id, audience) = match &o.refs {
+        Some(Ok(pair)) => pair.clone(),
+        Some(Err(u)) => {
+            // The grant went away with its client or API (Auth0 deletes their grants): the
+            // status must not keep naming it.
+            let e = u.error();
+            seen.grant_gone = matches!(
+                e,
+                Error::ClientNotReady(_) | Error::ResourceServerNotReady(_)
+            ) && o.status_grant_gone;
+            return refuse(seen, e);
+        }
+        None => return refuse(seen, Error::InvalidSpec("nothing was observed".into())),
+    };
+    seen.client_id = Some(client_id.clone());
+    seen.audience = Some(audience.clone());
+    let existing = |g: &ClientGrant| Existing {
+        what: format!("client grant {} of client {client_id} for {audience}", g.id),
+        tenant: &o.tenant,
+        system: false,
+        remedy: "set spec.grantId to manage it",
+    };
+    let current = if let Some(by_id) = &o.by_grant_id {
+        let id = spec.grant_id.as_deref().unwrap_or_default();
+        let Some(g) = by_id else {
+            return refuse(
+                seen,
+                Error::NotFound(format!(
+                    "Auth0 has no client grant with id {id} (spec.grantId); the operator only adopts existing grants by id"
+                )),
+            );
+        };
+        if !spec::grant_matches(g, &client_id, &audience) {
+            return refuse(
+                seen,
+                Error::InvalidSpec(format!(
+                    "spec.grantId {id} is the grant of client {} for {}, but the spec names client {client_id} and audience {audience}",
+                    g.client_id.as_deref().unwrap_or_default(),
+                    g.audience
+                )),
+            );
+        }
+        if let Err(e) = may_take(&existing(g), Claim::Asked) {
+            return refuse(seen, e);
+        }
+        seen.adopted = recorded != Some(g.id.as_str());
+        g
+    } else {
+        match &o.by_key {
+            Some(g) => {
+                let claim = if recorded == Some(g.id.as_str()) || o.did.created {
+                    Claim::Recorded
+                } else {
+                    Claim::SameKey
+                };
+                if let Err(e) = may_take(&existing(g), claim) {
+                    return refuse(seen, e);
+                }
+                seen.adopted = !o.did.created && recorded != Some(g.id.as_str());
+                g
+            }
+            None => {
+                seen.grant_gone = recorded.is_some() && (observe || o.did.refused_missing);
+                if observe {
+                    return refuse(
+                        seen,
+                        Error::NotFound(format!(
+                            "Auth0 has no grant of client {client_id} for {audience}; managementPolicy is Observe, so the operator does not create it"
+                        )),
+                    );
+                }
+                return Plan {
+                    next: Next::Create(spec::grant_create(spec, &client_id, &audience)),
+                    seen,
+                };
+            }
+        }
+    };
+    seen.grant_id = Some(current.id.clone());
+    let update = spec::grant_update(spec, current);
     let fields: Vec<String> = match serde_json::to_value(&update) {
         Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
         _ => vec![],
     };
-    out.drift = Some(super::status::Drift::found(
-        obj.spec.management_policy,
-        crate::controller::diff::spec_field_names(&fields),
+    seen.drift = Some(Drift::found(
+        spec.management_policy,
+        diff::spec_field_names(if o.did.patched.is_empty() {
+            &fields
+        } else {
+            &o.did.patched
+        }),
         obj.metadata.generation,
         obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
     ));
-    if !update.is_empty() && !observe {
-        out.updated_fields = fields;
-        match tenant
-            .auth0
-            .update_client_grant(&observed.id, &update)
-            .await
-        {
-            Ok(g) => tenant.inventory.upsert_grant(&g),
-            Err(e @ crate::auth0::Auth0Error::Api { status: 400, .. }) => {
-                return Err(explain_refused_scopes(obj, tenant, audience, e).await);
-            }
-            Err(e) if e.is_not_found() => {
-                // Deleted behind our back (e.g. with its client): create it on the next pass.
-                tenant.inventory.remove_grant(&observed.id);
-                return Err(e.into());
-            }
-            Err(e) => return Err(e.into()),
+    let next = if update.is_empty() || observe || !o.did.patched.is_empty() {
+        Next::Done
+    } else {
+        Next::Do(Step::Patch {
+            id: current.id.clone(),
+            update,
+            fields,
+            audience,
+        })
+    };
+    Plan { next, seen }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::Kind;
+    use serde_json::json;
+
+    const AUD: &str = "https://orders/";
+
+    fn resource(spec: serde_json::Value, status: serde_json::Value) -> Auth0ClientGrant {
+        let mut spec = spec;
+        spec["clientId"] = json!("c1");
+        spec["audience"] = json!(AUD);
+        if spec.get("scopes").is_none() {
+            spec["scopes"] = json!(["read"]);
+        }
+        serde_json::from_value(json!({
+            "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0ClientGrant",
+            "metadata": {"name": "g", "namespace": "team-a", "generation": 1},
+            "spec": spec, "status": status
+        }))
+        .unwrap()
+    }
+
+    fn grant(id: &str, scope: &[&str]) -> ClientGrant {
+        serde_json::from_value(
+            json!({"id": id, "client_id": "c1", "audience": AUD, "scope": scope}),
+        )
+        .unwrap()
+    }
+
+    fn observed() -> Observed {
+        Observed {
+            tenant: "team-a/t".into(),
+            refs: Some(Ok(("c1".into(), AUD.into()))),
+            ..Default::default()
         }
     }
-    Ok(())
+
+    fn outcome(p: &Plan<ClientGrantCreate, Step, Seen>) -> String {
+        match &p.next {
+            Next::Done => "Done".into(),
+            Next::Refuse(e) => format!("Refuse({})", e.reason()),
+            Next::Create(body) => format!("Create({} {})", body.client_id, body.audience),
+            Next::Do(Step::Patch { id, fields, .. }) => {
+                format!("Patch({id}: {})", fields.join(","))
+            }
+        }
+    }
+
+    #[test]
+    fn every_branch_of_the_plan() {
+        type Setup = fn(&mut Observed);
+        let cases: Vec<(&str, serde_json::Value, serde_json::Value, Setup, &str)> = vec![
+            (
+                "no grant for the pair: create",
+                json!({}),
+                json!({}),
+                |_| {},
+                "Create(c1 https://orders/)",
+            ),
+            (
+                "Observe and no grant: NotFound",
+                json!({"managementPolicy": "Observe"}),
+                json!({}),
+                |_| {},
+                "Refuse(NotFound)",
+            ),
+            (
+                "the client is not ready: wait",
+                json!({}),
+                json!({}),
+                |o| o.refs = Some(Err(Unresolved(Error::ClientNotReady, "not ready".into()))),
+                "Refuse(ClientNotReady)",
+            ),
+            (
+                "the API names another tenant: refused",
+                json!({}),
+                json!({}),
+                |o| o.refs = Some(Err(Unresolved(Error::InvalidSpec, "other tenant".into()))),
+                "Refuse(InvalidSpec)",
+            ),
+            (
+                "a grant for the pair exists (made elsewhere): adopted, in sync",
+                json!({}),
+                json!({}),
+                |o| o.by_key = Some(grant("g1", &["read"])),
+                "Done",
+            ),
+            (
+                "its scopes differ: one patch",
+                json!({"scopes": ["read", "write"]}),
+                json!({"grantId": "g1"}),
+                |o| o.by_key = Some(grant("g1", &["read"])),
+                "Patch(g1: scope)",
+            ),
+            (
+                "scopes are a set: another order is no change",
+                json!({"scopes": ["write", "read"]}),
+                json!({"grantId": "g1"}),
+                |o| o.by_key = Some(grant("g1", &["read", "write"])),
+                "Done",
+            ),
+            (
+                "after the patch: done",
+                json!({"scopes": ["read", "write"]}),
+                json!({"grantId": "g1"}),
+                |o| {
+                    o.by_key = Some(grant("g1", &["read"]));
+                    o.did.patched = vec!["scope".into()];
+                },
+                "Done",
+            ),
+            (
+                "spec.grantId that Auth0 does not have: NotFound",
+                json!({"grantId": "g9"}),
+                json!({}),
+                |o| o.by_grant_id = Some(None),
+                "Refuse(NotFound)",
+            ),
+            (
+                "spec.grantId of another pair: refused",
+                json!({"grantId": "g9"}),
+                json!({}),
+                |o| {
+                    let mut g = grant("g9", &["read"]);
+                    g.audience = "https://other/".into();
+                    o.by_grant_id = Some(Some(g));
+                },
+                "Refuse(InvalidSpec)",
+            ),
+            (
+                "spec.grantId of this pair: adopted",
+                json!({"grantId": "g9"}),
+                json!({}),
+                |o| o.by_grant_id = Some(Some(grant("g9", &["read"]))),
+                "Done",
+            ),
+            (
+                "Observe: differences are reported, never patched",
+                json!({"scopes": ["read", "write"], "managementPolicy": "Observe"}),
+                json!({}),
+                |o| o.by_key = Some(grant("g1", &["read"])),
+                "Done",
+            ),
+        ];
+        for (what, spec, status, setup, want) in cases {
+            let obj = resource(spec, status);
+            let mut o = observed();
+            setup(&mut o);
+            assert_eq!(outcome(&plan(&obj, &o)), want, "{what}");
+        }
+    }
+
+    #[test]
+    fn what_the_status_and_events_say() {
+        // Adopted by key: the event, and the status records what the grant was made for.
+        let obj = resource(json!({}), json!({}));
+        let mut o = observed();
+        o.by_key = Some(grant("g1", &["read"]));
+        let mut p = plan(&obj, &o);
+        assert!(p.seen.adopted && !p.seen.created);
+        assert_eq!(p.seen.grant_id.as_deref(), Some("g1"));
+        assert_eq!(
+            obj.notes(&mut p.seen).notes,
+            vec![(
+                EventReason::Adopted,
+                "Adopted existing client grant g1".to_string()
+            )]
+        );
+        // Created by this reconcile: Created, not Adopted.
+        let mut o = observed();
+        o.did.created = true;
+        o.by_key = Some(grant("g2", &["read"]));
+        let mut p = plan(&obj, &o);
+        assert_eq!(obj.notes(&mut p.seen).notes[0].0, EventReason::Created);
+        // The grant the status names: neither.
+        let obj = resource(json!({}), json!({"grantId": "g1"}));
+        let mut o = observed();
+        o.by_key = Some(grant("g1", &["read"]));
+        let mut p = plan(&obj, &o);
+        assert!(obj.notes(&mut p.seen).notes.is_empty());
+        // The client went away and the grant with it: the status stops naming it.
+        let mut o = observed();
+        o.refs = Some(Err(Unresolved(Error::ClientNotReady, "gone".into())));
+        o.status_grant_gone = true;
+        assert!(plan(&obj, &o).seen.grant_gone);
+        // Not ready but the grant is still listed: it is kept.
+        o.status_grant_gone = false;
+        assert!(!plan(&obj, &o).seen.grant_gone);
+        // A create refused because the client or API is gone: the old grant is gone too.
+        let mut o = observed();
+        o.did.refused_missing = true;
+        assert!(plan(&obj, &o).seen.grant_gone);
+    }
 }

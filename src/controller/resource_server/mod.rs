@@ -12,9 +12,15 @@ pub mod spec;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{Api, ResourceExt};
 
-use super::{Context, Error, Outcome, status, tenant::Tenant};
+use super::{
+    Context, Error, Outcome, diff,
+    driver::is_definite_refusal,
+    plan::{Claim, CreateGuard, Existing, Next, Plan, Take, may_take},
+    status::{self, Drift},
+    tenant::Tenant,
+};
 use crate::{
-    auth0::{Auth0Error, ResourceServer},
+    auth0::{Auth0Error, ResourceServer, ResourceServerCreate, ResourceServerUpdate},
     crd::{
         Auth0ResourceServer, Auth0ResourceServerStatus, DeletionPolicy, EventReason, HasConditions,
         ManagementPolicy, Reason, TenantRef,
@@ -27,8 +33,6 @@ pub struct Seen {
     id: Option<String>,
     /// The identifier was recorded in status as the create intent (this or an earlier pass).
     intent: bool,
-    /// This pass wrote the intent to the status itself.
-    wrote_intent: bool,
     /// The create was refused outright: the recorded intent stands for nothing.
     refused: bool,
     /// The API an earlier pass created (its answer lost) was found and taken back.
@@ -89,46 +93,110 @@ impl super::Kind for Auth0ResourceServer {
         .map_err(Error::InvalidSpec)
     }
 
-    async fn sync(
-        &self,
-        ctx: &Context,
-        tenant: &Tenant,
-        seen: &mut Seen,
-    ) -> Result<Outcome, Error> {
-        sync(self, ctx, tenant, seen).await?;
-        let id = seen.id.as_deref().unwrap_or_default();
-        let ident = &self.spec.identifier;
-        let mut out = Outcome::default();
-        if seen.created {
-            let what = if seen.recreated {
-                "Recreated API (it was deleted in Auth0)"
-            } else {
-                "Created API"
-            };
-            out.notes
-                .push((EventReason::Created, format!("{what} {id} for {ident}")));
-        } else if seen.recovered {
-            out.notes.push((
-                EventReason::Created,
-                format!("Found API {id} for {ident}, created by an earlier attempt whose answer was lost"),
-            ));
-        } else if seen.adopted {
-            out.notes.push((
-                EventReason::Adopted,
-                format!("Adopted existing API {id} for {ident}"),
-            ));
-        }
-        if !seen.updated_fields.is_empty() {
-            out.notes.push((
-                EventReason::Updated,
-                format!("Updated API {id}: {}", seen.updated_fields.join(", ")),
-            ));
-        }
-        Ok(out)
+    type Observed = Observed;
+    type Create = ResourceServerCreate;
+    type Step = Step;
+    const GUARD: CreateGuard = CreateGuard::StatusIntent;
+
+    fn observe<'a>(
+        &'a self,
+        ctx: &'a Context,
+        tenant: &'a Tenant,
+        previous: Option<Observed>,
+    ) -> impl std::future::Future<Output = Result<Observed, Error>> + Send + 'a {
+        observe(self, ctx, tenant, previous)
     }
 
-    fn wrote_status(seen: &Seen) -> bool {
-        seen.wrote_intent
+    fn plan(&self, observed: &Observed) -> Plan<ResourceServerCreate, Step, Seen> {
+        plan(self, observed)
+    }
+
+    fn intent(&self, o: &mut Observed, tenant: &str) -> Option<Auth0ResourceServerStatus> {
+        if o.status.identifier.as_deref() == Some(self.spec.identifier.as_str()) {
+            return None;
+        }
+        o.status.identifier = Some(self.spec.identifier.clone());
+        let ready = status::ready(
+            false,
+            Reason::Reconciling.as_str(),
+            &format!("creating API {}", self.spec.identifier),
+            self.metadata.generation,
+            o.status.conditions(),
+        );
+        Some(Auth0ResourceServerStatus {
+            observed_generation: o.status.observed_generation,
+            conditions: vec![ready],
+            id: None,
+            identifier: Some(self.spec.identifier.clone()),
+            tenant: o.status.tenant.clone().or_else(|| Some(tenant.to_string())),
+            drift: None,
+            last_drift_time: None,
+        })
+    }
+
+    async fn create(
+        &self,
+        body: ResourceServerCreate,
+        _ctx: &Context,
+        tenant: &Tenant,
+        o: &mut Observed,
+    ) -> Result<(), Error> {
+        match tenant.auth0.create_resource_server(&body).await {
+            Ok(r) => {
+                tenant.inventory.upsert_resource_server(&r);
+                o.did.created = true;
+                o.by_identifier = Some(r);
+                Ok(())
+            }
+            Err(e) => {
+                if e.is_conflict() {
+                    o.did.conflict = true;
+                } else if is_definite_refusal(&e) {
+                    // Refused outright (never made): the intent stands for nothing and must not
+                    // let a later pass take over an API someone else makes. An ambiguous
+                    // failure keeps it.
+                    o.did.refused = true;
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    async fn execute(
+        &self,
+        step: Step,
+        ctx: &Context,
+        tenant: &Tenant,
+        o: &mut Observed,
+    ) -> Result<(), Error> {
+        match step {
+            Step::Patch { id, update, fields } => {
+                match tenant.auth0.update_resource_server(&id, &update).await {
+                    Ok(r) => {
+                        tenant.inventory.upsert_resource_server(&r);
+                        if update.scopes.is_some() {
+                            // Grants waiting for scopes this API now defines re-check.
+                            ctx.wake_grants_of_api(self);
+                        }
+                        o.did.patched = fields;
+                        o.replace(r);
+                        Ok(())
+                    }
+                    Err(e) if e.is_not_found() => {
+                        // Deleted behind our back: create it again on the next pass.
+                        tenant
+                            .inventory
+                            .remove_resource_server(&id, &self.spec.identifier);
+                        Err(e.into())
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+        }
+    }
+
+    fn notes(&self, seen: &mut Seen) -> Outcome {
+        notes(self, seen)
     }
 
     fn synced_message(&self, seen: &Seen) -> String {
@@ -250,19 +318,265 @@ impl super::Kind for Auth0ResourceServer {
     }
 }
 
-/// The identifier of the tenant's Management API (a system API, never managed here).
-fn management_api(tenant: &Tenant) -> String {
-    format!("https://{}/api/v2/", tenant.domain)
+/// What the reconcile of an API observed, and what it did so far.
+#[derive(Debug, Default)]
+pub struct Observed {
+    /// The tenant's key.
+    tenant: String,
+    /// The identifier of the tenant's Management API (a system API, never managed here).
+    management_api: String,
+    /// The status as the API server has it (read afresh while it records no id: the cache may
+    /// be behind an intent an earlier pass wrote moments ago).
+    status: Auth0ResourceServerStatus,
+    /// An earlier pass recorded the intent to create this identifier: an API with it may be the
+    /// one that pass created.
+    intended: bool,
+    /// The API the status names, by id (`None`: none named, or Auth0 no longer has it).
+    by_id: Option<ResourceServer>,
+    /// The API with `spec.identifier`, looked for when `by_id` is `None`.
+    by_identifier: Option<ResourceServer>,
+    /// What this reconcile did so far.
+    did: Did,
 }
 
-fn refuse_system(api: &ResourceServer) -> Result<(), Error> {
-    if api.is_system == Some(true) {
-        return Err(Error::InvalidSpec(format!(
-            "{} is a system API of Auth0 (such as the Management API): it cannot be managed by an Auth0ResourceServer",
-            api.identifier
-        )));
+/// The journal of one reconcile.
+#[derive(Debug, Default)]
+struct Did {
+    created: bool,
+    /// The create answered 409 (the identifier is taken).
+    conflict: bool,
+    /// The create was refused outright: the recorded intent stands for nothing.
+    refused: bool,
+    /// The fields a PATCH sent.
+    patched: Vec<String>,
+}
+
+impl Observed {
+    /// Records the API as Auth0 answered a PATCH.
+    fn replace(&mut self, r: ResourceServer) {
+        for slot in [&mut self.by_id, &mut self.by_identifier] {
+            if slot.as_ref().is_some_and(|o| o.id == r.id) {
+                *slot = Some(r.clone());
+            }
+        }
     }
-    Ok(())
+}
+
+/// A step of an API's own.
+#[derive(Debug, PartialEq)]
+pub enum Step {
+    /// `PATCH /api/v2/resource-servers/{id}` with the fields that differ.
+    Patch {
+        id: String,
+        update: ResourceServerUpdate,
+        fields: Vec<String>,
+    },
+}
+
+/// Reads the status afresh (while it names no API), the API it names and, failing that, the
+/// API with the spec's identifier: from the listing, else by one GET.
+async fn observe(
+    obj: &Auth0ResourceServer,
+    ctx: &Context,
+    tenant: &Tenant,
+    previous: Option<Observed>,
+) -> Result<Observed, Error> {
+    let spec = &obj.spec;
+    let management_api = format!("https://{}/api/v2/", tenant.domain);
+    let mut o = Observed {
+        tenant: tenant.key.clone(),
+        management_api,
+        status: obj.status.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    if spec.identifier == o.management_api {
+        // Refused by the plan before any call.
+        return Ok(o);
+    }
+    if o.status.id.is_none() {
+        let api: Api<Auth0ResourceServer> =
+            Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
+        if let Some(fresh) = api.get_opt(&obj.name_any()).await? {
+            o.status = fresh.status.unwrap_or_default();
+        }
+    }
+    let second_look = previous.is_some();
+    (o.intended, o.did) = match previous {
+        Some(p) => (p.intended, p.did),
+        None => (
+            o.status.identifier.as_deref() == Some(spec.identifier.as_str()),
+            Did::default(),
+        ),
+    };
+    tenant
+        .inventory
+        .ensure_resource_servers(&tenant.auth0)
+        .await?;
+    if let Some(id) = o.status.id.clone() {
+        o.by_id = by_id(tenant, &id).await?;
+        if o.by_id.is_none() {
+            // Deleted in Auth0, and its grants with it: the grant listing must not keep
+            // showing them to the grants that will be woken.
+            tenant
+                .inventory
+                .remove_resource_server(&id, &spec.identifier);
+        }
+    }
+    if o.by_id.is_none() {
+        // The listing answers first, so a resource left in AlreadyExists costs no request of
+        // its own; after a 409 Auth0 itself is asked.
+        let listed = (!second_look)
+            .then(|| {
+                tenant
+                    .inventory
+                    .resource_server_by_identifier(&spec.identifier)
+            })
+            .flatten();
+        o.by_identifier = match listed {
+            Some(api) => Some(api),
+            None => fetch(tenant, &spec.identifier).await?,
+        };
+    }
+    Ok(o)
+}
+
+/// The next step for an API (pure).
+fn plan(obj: &Auth0ResourceServer, o: &Observed) -> Plan<ResourceServerCreate, Step, Seen> {
+    let spec = &obj.spec;
+    let observe = spec.management_policy == ManagementPolicy::Observe;
+    let gone = o.status.id.is_some() && o.by_id.is_none();
+    let mut seen = Seen {
+        intent: o.status.identifier.as_deref() == Some(spec.identifier.as_str()),
+        refused: o.did.refused,
+        gone,
+        created: o.did.created,
+        recreated: o.did.created && gone,
+        updated_fields: o.did.patched.clone(),
+        ..Default::default()
+    };
+    let refuse = |seen, e| Plan {
+        next: Next::Refuse(e),
+        seen,
+    };
+    if spec.identifier == o.management_api {
+        return refuse(
+            seen,
+            Error::InvalidSpec(format!(
+                "{} is the Auth0 Management API, a system API: it cannot be managed by an Auth0ResourceServer",
+                spec.identifier
+            )),
+        );
+    }
+    let existing = |r: &ResourceServer| Existing {
+        what: format!("an API with identifier {}", r.identifier),
+        tenant: &o.tenant,
+        system: r.is_system == Some(true),
+        remedy: "set spec.adopt: true to manage it (the operator then updates it to this spec and, with deletionPolicy Delete, deletes it with this resource), or recreate this resource with another identifier",
+    };
+    let current = match (&o.by_id, &o.by_identifier) {
+        (Some(r), _) => match may_take(&existing(r), Claim::Recorded) {
+            Ok(_) => r,
+            Err(e) => return refuse(seen, e),
+        },
+        (None, Some(r)) => {
+            // Observe reads the API with this identifier, whoever made it.
+            let claim = if observe || spec.adopt && !o.intended && !o.did.created {
+                Claim::Asked
+            } else if o.intended || o.did.created {
+                Claim::Recorded
+            } else {
+                Claim::Unclaimed
+            };
+            match may_take(&existing(r), claim) {
+                Ok(Take::Own) => seen.recovered = !o.did.created && !gone,
+                Ok(Take::Adopt) => seen.adopted = !observe && !gone,
+                Err(e) => {
+                    // Someone else's: nothing of ours exists (an intent this pass wrote
+                    // before a 409 included).
+                    seen.refused = o.did.conflict;
+                    return refuse(seen, e);
+                }
+            }
+            r
+        }
+        (None, None) if observe => {
+            return refuse(
+                seen,
+                Error::NotFound(format!(
+                    "Auth0 has no API with identifier {}; managementPolicy is Observe, so the operator does not create it",
+                    spec.identifier
+                )),
+            );
+        }
+        (None, None) => {
+            seen.intent = true;
+            return Plan {
+                next: Next::Create(spec::resource_server_create(spec)),
+                seen,
+            };
+        }
+    };
+    seen.id = Some(current.id.clone());
+    seen.gone = false;
+    seen.scopes = Some(current.scopes.as_ref().map_or(0, Vec::len));
+    let update = spec::resource_server_update(spec, current);
+    let fields = spec::resource_server_update_fields(&update);
+    seen.drift = Some(Drift::found(
+        spec.management_policy,
+        diff::spec_field_names(if o.did.patched.is_empty() {
+            &fields
+        } else {
+            &o.did.patched
+        }),
+        obj.metadata.generation,
+        obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
+    ));
+    // One PATCH per reconcile: what it did not set is drift for the next one to report.
+    let next = if update.is_empty() || observe || !o.did.patched.is_empty() {
+        Next::Done
+    } else {
+        Next::Do(Step::Patch {
+            id: current.id.clone(),
+            update,
+            fields,
+        })
+    };
+    Plan { next, seen }
+}
+
+/// The Normal events of a reconcile.
+fn notes(obj: &Auth0ResourceServer, seen: &Seen) -> Outcome {
+    let id = seen.id.as_deref().unwrap_or_default();
+    let ident = &obj.spec.identifier;
+    let mut out = Outcome::default();
+    if seen.created {
+        let what = if seen.recreated {
+            "Recreated API (it was deleted in Auth0)"
+        } else {
+            "Created API"
+        };
+        out.notes
+            .push((EventReason::Created, format!("{what} {id} for {ident}")));
+    } else if seen.recovered {
+        out.notes.push((
+            EventReason::Created,
+            format!(
+                "Found API {id} for {ident}, created by an earlier attempt whose answer was lost"
+            ),
+        ));
+    } else if seen.adopted {
+        out.notes.push((
+            EventReason::Adopted,
+            format!("Adopted existing API {id} for {ident}"),
+        ));
+    }
+    if !seen.updated_fields.is_empty() {
+        out.notes.push((
+            EventReason::Updated,
+            format!("Updated API {id}: {}", seen.updated_fields.join(", ")),
+        ));
+    }
+    out
 }
 
 /// The API this resource has in Auth0, looked up by the id its status recorded: from the
@@ -284,223 +598,255 @@ async fn fetch(tenant: &Tenant, id_or_identifier: &str) -> Result<Option<Resourc
     Ok(found)
 }
 
-fn already_exists(obj: &Auth0ResourceServer, tenant: &Tenant) -> Error {
-    Error::AlreadyExists(format!(
-        "an API with identifier {} already exists in tenant {} and was not created by this resource; set spec.adopt: true to manage it (the operator then updates it to this spec and, with deletionPolicy Delete, deletes it with this resource), or recreate this resource with another identifier",
-        obj.spec.identifier, tenant.key
-    ))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::Kind;
+    use serde_json::json;
 
-/// Records the create intent (the identifier) in status before the `POST`; `current` is the
-/// status as the API server has it. Returns whether it wrote.
-async fn record_intent(
-    obj: &Auth0ResourceServer,
-    current: &Auth0ResourceServerStatus,
-    ctx: &Context,
-    tenant: &Tenant,
-) -> Result<bool, Error> {
-    if current.identifier.as_deref() == Some(obj.spec.identifier.as_str()) {
-        return Ok(false);
-    }
-    let ready = status::ready(
-        false,
-        Reason::Reconciling.as_str(),
-        &format!("creating API {}", obj.spec.identifier),
-        obj.metadata.generation,
-        current.conditions(),
-    );
-    let next = Auth0ResourceServerStatus {
-        observed_generation: current.observed_generation,
-        conditions: vec![ready],
-        id: None,
-        identifier: Some(obj.spec.identifier.clone()),
-        tenant: current.tenant.clone().or_else(|| Some(tenant.key.clone())),
-        drift: None,
-        last_drift_time: None,
-    };
-    let api: Api<Auth0ResourceServer> =
-        Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
-    status::apply_status(&api, obj, None, &next).await?;
-    Ok(true)
-}
+    const ID: &str = "https://orders/";
+    const MGMT: &str = "https://t.auth0.test/api/v2/";
 
-/// Finds, adopts or creates the API, then patches it to the spec. What it learns goes into
-/// `out` as it goes.
-async fn sync(
-    obj: &Auth0ResourceServer,
-    ctx: &Context,
-    tenant: &Tenant,
-    out: &mut Seen,
-) -> Result<(), Error> {
-    let spec = &obj.spec;
-    if spec.identifier == management_api(tenant) {
-        return Err(Error::InvalidSpec(format!(
-            "{} is the Auth0 Management API, a system API: it cannot be managed by an Auth0ResourceServer",
-            spec.identifier
-        )));
+    fn resource(spec: serde_json::Value, status: serde_json::Value) -> Auth0ResourceServer {
+        let mut spec = spec;
+        spec["identifier"] = json!(ID);
+        serde_json::from_value(json!({
+            "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0ResourceServer",
+            "metadata": {"name": "orders", "namespace": "team-a", "generation": 2},
+            "spec": spec, "status": status
+        }))
+        .unwrap()
     }
-    let mut status = obj.status.clone().unwrap_or_default();
-    if status.id.is_none() {
-        // The cache may be behind the status an earlier pass wrote moments ago (an intent, an
-        // id, or the AlreadyExists that cleared an intent): whether an existing API is ours is
-        // decided on the status as the API server has it, never on a stale copy.
-        let api: Api<Auth0ResourceServer> =
-            Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
-        if let Some(fresh) = api.get_opt(&obj.name_any()).await? {
-            status = fresh.status.unwrap_or_default();
-        }
-    }
-    // An earlier pass recorded the intent to create this identifier: an API with it may be the
-    // one that pass created.
-    let intended = status.identifier.as_deref() == Some(spec.identifier.as_str());
-    out.intent = intended;
-    tenant
-        .inventory
-        .ensure_resource_servers(&tenant.auth0)
-        .await?;
 
-    let mut observed = match &status.id {
-        Some(id) => {
-            let found = by_id(tenant, id).await?;
-            if found.is_none() {
-                // Deleted in Auth0, and its grants with it: the grant listing must not keep
-                // showing them to the grants that will be woken.
-                out.gone = true;
-                tenant
-                    .inventory
-                    .remove_resource_server(id, &spec.identifier);
-            }
-            found
-        }
-        None => None,
-    };
-    let observe = spec.management_policy == ManagementPolicy::Observe;
-    if observe && observed.is_none() {
-        // Observe: read the API with this identifier, whoever made it; never create it.
-        observed = match tenant
-            .inventory
-            .resource_server_by_identifier(&spec.identifier)
-        {
-            Some(api) => Some(api),
-            None => fetch(tenant, &spec.identifier).await?,
-        };
-        if observed.is_none() {
-            return Err(Error::NotFound(format!(
-                "Auth0 has no API with identifier {}; managementPolicy is Observe, so the operator does not create it",
-                spec.identifier
-            )));
-        }
+    fn api(v: serde_json::Value) -> ResourceServer {
+        let mut base = json!({"id": "rs1", "identifier": ID, "name": "Orders"});
+        base.as_object_mut()
+            .unwrap()
+            .extend(v.as_object().unwrap().clone());
+        serde_json::from_value(base).unwrap()
     }
-    if observed.is_none() {
-        // Before any create: is the identifier taken? Ours only if an earlier pass recorded the
-        // intent (or the user asked to adopt). Otherwise it is reported without writing an
-        // intent or sending a POST; the listing answers first, so a resource left in
-        // AlreadyExists costs no request of its own.
-        let listed = tenant
-            .inventory
-            .resource_server_by_identifier(&spec.identifier);
-        if let Some(api) = &listed
-            && !(intended || spec.adopt)
-        {
-            refuse_system(api)?;
-            return Err(already_exists(obj, tenant));
-        }
-        observed = match listed {
-            Some(api) => Some(api),
-            None => fetch(tenant, &spec.identifier).await?,
-        };
-        if let Some(api) = &observed {
-            refuse_system(api)?;
-            if !(intended || spec.adopt) {
-                return Err(already_exists(obj, tenant));
-            }
-            out.recovered = intended && !out.gone;
-            out.adopted = !intended && !out.gone;
-        }
-    }
-    let observed = match observed {
-        Some(r) => r,
-        None => {
-            out.wrote_intent = record_intent(obj, &status, ctx, tenant).await?;
-            out.intent = true;
-            match tenant
-                .auth0
-                .create_resource_server(
-                    &crate::controller::resource_server::spec::resource_server_create(spec),
-                )
-                .await
-            {
-                Ok(r) => {
-                    tenant.inventory.upsert_resource_server(&r);
-                    out.created = true;
-                    out.recreated = out.gone;
-                    r
-                }
-                Err(e) if e.is_conflict() => {
-                    // Someone else's, made after our look-up: nothing of ours exists.
-                    out.refused = !(intended || spec.adopt);
-                    if out.refused {
-                        return Err(already_exists(obj, tenant));
-                    }
-                    // Made between our look-up and our create (by an earlier pass of ours, or,
-                    // with adopt, by anyone): take it.
-                    let r = fetch(tenant, &spec.identifier)
-                        .await?
-                        .ok_or(Error::Auth0(e))?;
-                    out.adopted = true;
-                    r
-                }
-                Err(e) => {
-                    // Refused outright (4xx, never sent): the intent stands for nothing and
-                    // must not let a later pass take over an API someone else makes. An
-                    // ambiguous failure keeps it.
-                    out.refused = super::client::is_definite_refusal(&e);
-                    return Err(e.into());
-                }
-            }
-        }
-    };
-    out.id = Some(observed.id.clone());
-    out.gone = false;
-    refuse_system(&observed)?;
 
-    let update = crate::controller::resource_server::spec::resource_server_update(spec, &observed);
-    out.drift = Some(super::status::Drift::found(
-        spec.management_policy,
-        crate::controller::diff::spec_field_names(
-            &crate::controller::resource_server::spec::resource_server_update_fields(&update),
-        ),
-        obj.metadata.generation,
-        obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
-    ));
-    let current = if update.is_empty() || observe {
-        observed
-    } else {
-        out.updated_fields =
-            crate::controller::resource_server::spec::resource_server_update_fields(&update);
-        match tenant
-            .auth0
-            .update_resource_server(&observed.id, &update)
-            .await
-        {
-            Ok(r) => {
-                tenant.inventory.upsert_resource_server(&r);
-                if update.scopes.is_some() {
-                    // Grants waiting for scopes this API now defines re-check.
-                    ctx.wake_grants_of_api(obj);
-                }
-                r
-            }
-            Err(e) if e.is_not_found() => {
-                // Deleted behind our back: create it again on the next pass.
-                tenant
-                    .inventory
-                    .remove_resource_server(&observed.id, &spec.identifier);
-                return Err(e.into());
-            }
-            Err(e) => return Err(e.into()),
+    fn observed(obj: &Auth0ResourceServer) -> Observed {
+        let status = obj.status.clone().unwrap_or_default();
+        Observed {
+            tenant: "team-a/t".into(),
+            management_api: MGMT.into(),
+            intended: status.identifier.as_deref() == Some(ID),
+            status,
+            ..Default::default()
         }
-    };
-    out.scopes = Some(current.scopes.as_ref().map_or(0, Vec::len));
-    Ok(())
+    }
+
+    /// What one plan decided, in a form a table can state.
+    fn outcome(p: &Plan<ResourceServerCreate, Step, Seen>) -> String {
+        match &p.next {
+            Next::Done => "Done".into(),
+            Next::Refuse(e) => format!("Refuse({})", e.reason()),
+            Next::Create(body) => format!("Create({})", body.identifier),
+            Next::Do(Step::Patch { id, fields, .. }) => {
+                format!("Patch({id}: {})", fields.join(","))
+            }
+        }
+    }
+
+    #[test]
+    fn every_branch_of_the_plan() {
+        type Setup = fn(&mut Observed);
+        let none: Setup = |_| {};
+        let cases: Vec<(&str, serde_json::Value, serde_json::Value, Setup, &str)> = vec![
+            (
+                "nothing exists: create (the driver records the intent first)",
+                json!({"name": "Orders"}),
+                json!({}),
+                none,
+                "Create(https://orders/)",
+            ),
+            (
+                "Observe and nothing exists: NotFound, nothing created",
+                json!({"managementPolicy": "Observe"}),
+                json!({}),
+                none,
+                "Refuse(NotFound)",
+            ),
+            (
+                "someone else's API with this identifier: AlreadyExists",
+                json!({"name": "Orders"}),
+                json!({}),
+                |o| o.by_identifier = Some(api(json!({}))),
+                "Refuse(AlreadyExists)",
+            ),
+            (
+                "someone else's, spec.adopt: adopted and patched to the spec",
+                json!({"name": "Orders v2", "adopt": true}),
+                json!({}),
+                |o| o.by_identifier = Some(api(json!({}))),
+                "Patch(rs1: name)",
+            ),
+            (
+                "an earlier pass recorded the intent (its answer was lost): taken back",
+                json!({"name": "Orders"}),
+                json!({"identifier": ID}),
+                |o| o.by_identifier = Some(api(json!({}))),
+                "Done",
+            ),
+            (
+                "a system API is never taken, even with adopt",
+                json!({"adopt": true}),
+                json!({}),
+                |o| o.by_identifier = Some(api(json!({"is_system": true}))),
+                "Refuse(InvalidSpec)",
+            ),
+            (
+                "the Management API is refused before anything",
+                json!({}),
+                json!({}),
+                |o| o.management_api = ID.into(),
+                "Refuse(InvalidSpec)",
+            ),
+            (
+                "the API the status names matches: done",
+                json!({"name": "Orders"}),
+                json!({"id": "rs1", "identifier": ID}),
+                |o| o.by_id = Some(api(json!({}))),
+                "Done",
+            ),
+            (
+                "the API the status names differs: one patch of the differing fields",
+                json!({"name": "Orders", "tokenLifetime": 600}),
+                json!({"id": "rs1", "identifier": ID}),
+                |o| o.by_id = Some(api(json!({"token_lifetime": 86400}))),
+                "Patch(rs1: token_lifetime)",
+            ),
+            (
+                "after the patch: done, even if Auth0 did not take a field (one patch per pass)",
+                json!({"name": "Orders", "tokenLifetime": 600}),
+                json!({"id": "rs1", "identifier": ID}),
+                |o| {
+                    o.by_id = Some(api(json!({"token_lifetime": 86400})));
+                    o.did.patched = vec!["token_lifetime".into()];
+                },
+                "Done",
+            ),
+            (
+                "Observe: differences are reported, never patched",
+                json!({"name": "Orders v2", "managementPolicy": "Observe"}),
+                json!({}),
+                |o| o.by_identifier = Some(api(json!({}))),
+                "Done",
+            ),
+            (
+                "deleted in Auth0: created again",
+                json!({"name": "Orders"}),
+                json!({"id": "rs1", "identifier": ID}),
+                none,
+                "Create(https://orders/)",
+            ),
+            (
+                "a 409 on a create without an earlier intent: someone else's",
+                json!({"name": "Orders"}),
+                json!({"identifier": ID}),
+                |o| {
+                    o.intended = false;
+                    o.did.conflict = true;
+                    o.by_identifier = Some(api(json!({})));
+                },
+                "Refuse(AlreadyExists)",
+            ),
+        ];
+        for (what, spec, status, setup, want) in cases {
+            let obj = resource(spec, status);
+            let mut o = observed(&obj);
+            setup(&mut o);
+            let p = plan(&obj, &o);
+            assert_eq!(outcome(&p), want, "{what}");
+        }
+    }
+
+    #[test]
+    fn what_the_status_and_events_say() {
+        // Created: the id, the intent, the event.
+        let obj = resource(json!({"name": "Orders"}), json!({"identifier": ID}));
+        let mut o = observed(&obj);
+        o.did.created = true;
+        o.by_identifier = Some(api(json!({"scopes": [{"value": "read"}]})));
+        let mut p = plan(&obj, &o);
+        assert_eq!(outcome(&p), "Done");
+        assert_eq!(p.seen.id.as_deref(), Some("rs1"));
+        assert!(p.seen.intent && p.seen.created && !p.seen.recovered && !p.seen.adopted);
+        assert_eq!(p.seen.scopes, Some(1));
+        let notes = obj.notes(&mut p.seen).notes;
+        assert_eq!(
+            notes,
+            vec![(EventReason::Created, format!("Created API rs1 for {ID}"))]
+        );
+
+        // Recreated after it was deleted in Auth0.
+        let obj = resource(
+            json!({"name": "Orders"}),
+            json!({"id": "old", "identifier": ID}),
+        );
+        let mut o = observed(&obj);
+        o.did.created = true;
+        o.by_identifier = Some(api(json!({})));
+        let p = plan(&obj, &o);
+        assert!(p.seen.recreated && !p.seen.gone);
+
+        // Recovered (an earlier attempt's answer was lost).
+        let obj = resource(json!({"name": "Orders"}), json!({"identifier": ID}));
+        let mut o = observed(&obj);
+        o.by_identifier = Some(api(json!({})));
+        let mut p = plan(&obj, &o);
+        assert!(p.seen.recovered && !p.seen.adopted);
+        assert_eq!(obj.notes(&mut p.seen).notes[0].0, EventReason::Created);
+
+        // Adopted, then patched: both events, and the patched fields are the drift.
+        let obj = resource(json!({"name": "Orders v2", "adopt": true}), json!({}));
+        let mut o = observed(&obj);
+        o.by_identifier = Some(api(json!({"name": "Orders v2"})));
+        o.did.patched = vec!["name".into()];
+        let mut p = plan(&obj, &o);
+        assert!(p.seen.adopted);
+        assert_eq!(p.seen.drift.as_ref().unwrap().fields, vec!["name"]);
+        let reasons: Vec<_> = obj
+            .notes(&mut p.seen)
+            .notes
+            .into_iter()
+            .map(|n| n.0)
+            .collect();
+        assert_eq!(reasons, vec![EventReason::Adopted, EventReason::Updated]);
+
+        // A refused create (4xx): the intent it wrote stands for nothing.
+        let obj = resource(json!({"name": "Orders"}), json!({"identifier": ID}));
+        let mut o = observed(&obj);
+        o.did.refused = true;
+        let p = plan(&obj, &o);
+        assert!(p.seen.refused);
+        let status = obj.next_status(
+            p.seen,
+            status::ready(false, "InvalidSpec", "x", Some(2), &[]),
+            Some(&Error::InvalidSpec("x".into())),
+            Some("team-a/t"),
+        );
+        assert_eq!(status.id, None);
+
+        // Deleted in Auth0 under Observe: the status stops naming it.
+        let obj = resource(
+            json!({"managementPolicy": "Observe"}),
+            json!({"id": "rs1", "identifier": ID}),
+        );
+        let p = plan(&obj, &observed(&obj));
+        assert!(p.seen.gone);
+    }
+
+    #[test]
+    fn the_intent_is_recorded_once_before_a_create() {
+        let obj = resource(json!({"name": "Orders"}), json!({"tenant": "team-a/t"}));
+        let mut o = observed(&obj);
+        let intent = obj.intent(&mut o, "team-a/t").expect("an intent to record");
+        assert_eq!(intent.identifier.as_deref(), Some(ID));
+        assert_eq!(intent.id, None);
+        assert_eq!(intent.conditions[0].reason, "Reconciling");
+        // Recorded now: not again.
+        assert!(obj.intent(&mut o, "team-a/t").is_none());
+    }
 }
