@@ -928,8 +928,10 @@ mod tests {
         );
         // A stale Secret replaced, then the Secret written.
         let obj = resource(json!({}), json!({"clientId": "c1"}));
-        let mut o = Observed::default();
-        o.by_status_id = Some(app(&obj, "c1", json!({})));
+        let mut o = Observed {
+            by_status_id: Some(app(&obj, "c1", json!({}))),
+            ..Default::default()
+        };
         o.did.stale_secret = Some(("web-auth0".into(), "web".into()));
         o.did.credentials = Some(rotation::Report {
             written: true,
