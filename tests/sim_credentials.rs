@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use auth0_operator::sim::{SimConfig, Simulator};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use pretty_assertions::assert_eq;
 use rsa::pkcs8::EncodePublicKey;
 use rsa::signature::{RandomizedSigner, SignatureEncoding, Signer};
@@ -34,17 +34,15 @@ struct Key {
 }
 
 fn key() -> Key {
-    let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+    key_of(2048)
+}
+
+fn key_of(bits: usize) -> Key {
+    let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).unwrap();
     let der = private.to_public_key().to_public_key_der().unwrap();
-    let b64 = STANDARD.encode(der.as_bytes());
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    let pem = format!(
-        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-        lines.join("\n")
+    let pem = pem::encode_config(
+        &pem::Pem::new("PUBLIC KEY", der.as_bytes()),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
     );
     Key { private, pem }
 }
@@ -661,6 +659,99 @@ async fn private_key_jwt_flow_for_an_application() {
     assert_eq!(
         (s, e["error_description"].as_str().unwrap()),
         (401, "The credential has expired")
+    );
+}
+
+/// Assertions no listed credential verifies, whatever else is right in them: a key under
+/// 2048 bits, `alg` `none` or HS256 keyed with the public key (algorithm confusion), a
+/// truncated JWS.
+#[tokio::test]
+async fn assertions_the_simulator_refuses() {
+    let (sim, t) = setup().await;
+    let api = Api {
+        sim: &sim,
+        token: t,
+    };
+    let (_, c) = api
+        .call("POST", "/clients", Some(json!({"name": "svc", "app_type": "non_interactive", "token_endpoint_auth_method": "client_secret_post"})))
+        .await;
+    let cid = c["client_id"].as_str().unwrap().to_string();
+    api.call(
+        "POST",
+        "/client-grants",
+        Some(json!({"client_id": cid, "audience": API, "scope": []})),
+    )
+    .await;
+    let base = format!("/clients/{cid}/credentials");
+    let (good, small) = (key(), key_of(1024));
+    let (_, c1) = api
+        .call(
+            "POST",
+            &base,
+            Some(json!({"credential_type": "public_key", "pem": good.pem})),
+        )
+        .await;
+    let (s, c2) = api
+        .call(
+            "POST",
+            &base,
+            Some(json!({"credential_type": "public_key", "pem": small.pem})),
+        )
+        .await;
+    assert_eq!(s, 201, "{c2}");
+    let (s, _) = api
+        .call(
+            "PATCH",
+            &format!("/clients/{cid}"),
+            Some(pkjwt(&[&c1, &c2])),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let refused = |desc: &str| {
+        (
+            401,
+            json!({"error": "invalid_client", "error_description": desc}),
+        )
+    };
+    // The listed 2048-bit key works; the 1024-bit one never verifies.
+    assert_eq!(
+        token(&sim, by_assertion(&assertion(&good, "RS256", &cid), API))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        token(&sim, by_assertion(&assertion(&small, "RS256", &cid), API)).await,
+        refused("Invalid client_assertion signature: no credential of the client verifies it")
+    );
+    let t0 = now();
+    let claims = json!({"iss": cid, "sub": cid, "aud": format!("https://{DOMAIN}/"), "iat": t0, "exp": t0 + 60, "jti": uuid()});
+    let unsigned = |alg: &str| {
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(json!({"alg": alg, "typ": "JWT"}).to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        )
+    };
+    assert_eq!(
+        token(&sim, by_assertion(&format!("{}.", unsigned("none")), API))
+            .await
+            .0,
+        401
+    );
+    let input = unsigned("HS256");
+    let mac = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, good.pem.as_bytes()),
+        input.as_bytes(),
+    );
+    let confused = format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac.as_ref()));
+    assert_eq!(
+        token(&sim, by_assertion(&confused, API)).await,
+        refused("Unsupported client_assertion algorithm: HS256")
+    );
+    assert_eq!(
+        token(&sim, by_assertion(&unsigned("RS256"), API)).await,
+        refused("client_assertion is not a valid JWT")
     );
 }
 

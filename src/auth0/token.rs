@@ -67,37 +67,57 @@ pub(crate) enum Credential {
     /// Its client secret.
     Secret(Secret),
     /// Its private key (private-key JWT): each token request carries a fresh signed assertion.
-    PrivateKey(std::sync::Arc<ring::signature::RsaKeyPair>),
+    PrivateKey(std::sync::Arc<jsonwebtoken::EncodingKey>),
 }
+
+/// The RSA key sizes the operator signs assertions with (the range `ring`, its signer before
+/// `jsonwebtoken`, accepted).
+const RSA_SIGNING_BITS: std::ops::RangeInclusive<usize> = 2048..=4096;
 
 impl Credential {
     /// Parses a PEM RSA private key (`BEGIN PRIVATE KEY`, PKCS#8, or `BEGIN RSA PRIVATE KEY`,
     /// PKCS#1). The error never quotes the key.
     pub(crate) fn private_key(pem: &Secret) -> Result<Self, Auth0Error> {
-        use base64::Engine as _;
-        let text = pem.expose();
-        let pkcs8 = text.contains("-----BEGIN PRIVATE KEY-----");
-        let pkcs1 = text.contains("-----BEGIN RSA PRIVATE KEY-----");
-        if !pkcs8 && !pkcs1 {
-            return Err(Auth0Error::Config(
+        use rsa::pkcs1::{DecodeRsaPrivateKey as _, EncodeRsaPrivateKey as _};
+        use rsa::pkcs8::DecodePrivateKey as _;
+        use rsa::traits::PublicKeyParts as _;
+        let not_pem = || {
+            Auth0Error::Config(
                 "the private key is not a PEM RSA private key (BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY)".into(),
-            ));
+            )
+        };
+        let block = ::pem::parse(pem.expose()).map_err(|e| match e {
+            ::pem::PemError::InvalidData(_) => {
+                Auth0Error::Config("the private key's PEM body is not base64".into())
+            }
+            _ => not_pem(),
+        })?;
+        let key = match block.tag() {
+            "PRIVATE KEY" => {
+                rsa::RsaPrivateKey::from_pkcs8_der(block.contents()).map_err(|e| e.to_string())
+            }
+            "RSA PRIVATE KEY" => {
+                rsa::RsaPrivateKey::from_pkcs1_der(block.contents()).map_err(|e| e.to_string())
+            }
+            _ => return Err(not_pem()),
         }
-        let body: String = text
-            .lines()
-            .filter(|l| !l.starts_with("-----"))
-            .map(str::trim)
-            .collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .map_err(|_| Auth0Error::Config("the private key's PEM body is not base64".into()))?;
-        let key = if pkcs8 {
-            ring::signature::RsaKeyPair::from_pkcs8(&der)
-        } else {
-            ring::signature::RsaKeyPair::from_der(&der)
-        }
+        .and_then(|key| {
+            let bits = key.n().bits();
+            if RSA_SIGNING_BITS.contains(&bits) {
+                Ok(key)
+            } else {
+                Err(format!(
+                    "{bits}-bit modulus, 2048 to 4096 bits are supported"
+                ))
+            }
+        })
         .map_err(|e| Auth0Error::Config(format!("the private key is not a usable RSA key: {e}")))?;
-        Ok(Self::PrivateKey(std::sync::Arc::new(key)))
+        let der = key.to_pkcs1_der().map_err(|e| {
+            Auth0Error::Config(format!("the private key is not a usable RSA key: {e}"))
+        })?;
+        Ok(Self::PrivateKey(std::sync::Arc::new(
+            jsonwebtoken::EncodingKey::from_rsa_der(der.as_bytes()),
+        )))
     }
 }
 
@@ -115,46 +135,47 @@ pub fn workload_client_assertion(
     else {
         unreachable!("private_key returns a key");
     };
-    let padding: &'static dyn ring::signature::RsaEncoding = match alg {
-        "RS256" => &ring::signature::RSA_PKCS1_SHA256,
-        "RS384" => &ring::signature::RSA_PKCS1_SHA384,
-        "PS256" => &ring::signature::RSA_PSS_SHA256,
+    let alg = match alg {
+        "RS256" => jsonwebtoken::Algorithm::RS256,
+        "RS384" => jsonwebtoken::Algorithm::RS384,
+        "PS256" => jsonwebtoken::Algorithm::PS256,
         other => {
             return Err(Auth0Error::Config(format!(
                 "unsupported client assertion algorithm {other:?} (RS256, RS384 or PS256)"
             )));
         }
     };
-    sign_assertion(&key, client_id, domain, alg, padding, Some(kid))
+    sign_assertion(&key, client_id, domain, alg, Some(kid))
 }
 
 /// A client assertion (RFC 7523) for `client_id` at `domain`, signed RS256 with `key`.
 fn client_assertion(
-    key: &ring::signature::RsaKeyPair,
+    key: &jsonwebtoken::EncodingKey,
     client_id: &str,
     domain: &str,
 ) -> Result<String, Auth0Error> {
-    sign_assertion(
-        key,
-        client_id,
-        domain,
-        "RS256",
-        &ring::signature::RSA_PKCS1_SHA256,
-        None,
-    )
+    sign_assertion(key, client_id, domain, jsonwebtoken::Algorithm::RS256, None)
+}
+
+/// The claims of a client assertion (RFC 7523 §3; Auth0's authenticate-with-private-key-jwt).
+#[derive(Serialize)]
+struct AssertionClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: String,
+    iat: u64,
+    exp: u64,
+    jti: String,
 }
 
 fn sign_assertion(
-    key: &ring::signature::RsaKeyPair,
+    key: &jsonwebtoken::EncodingKey,
     client_id: &str,
     domain: &str,
-    alg: &str,
-    padding: &'static dyn ring::signature::RsaEncoding,
+    alg: jsonwebtoken::Algorithm,
     kid: Option<&str>,
 ) -> Result<String, Auth0Error> {
-    use base64::Engine as _;
     use ring::rand::SecureRandom as _;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
     let rng = ring::rand::SystemRandom::new();
     let mut jti = [0u8; 16];
     rng.fill(&mut jti)
@@ -163,27 +184,18 @@ fn sign_assertion(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    let mut header = serde_json::json!({"alg": alg, "typ": "JWT"});
-    if let Some(kid) = kid {
-        header["kid"] = serde_json::json!(kid);
-    }
-    let claims = serde_json::json!({
-        "iss": client_id,
-        "sub": client_id,
-        "aud": format!("https://{domain}/"),
-        "iat": now,
-        "exp": now + 60,
-        "jti": jti.iter().map(|b| format!("{b:02x}")).collect::<String>(),
-    });
-    let signing_input = format!(
-        "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(claims.to_string().as_bytes())
-    );
-    let mut sig = vec![0u8; key.public().modulus_len()];
-    key.sign(padding, &rng, signing_input.as_bytes(), &mut sig)
-        .map_err(|_| Auth0Error::Config("could not sign the client assertion".into()))?;
-    Ok(format!("{signing_input}.{}", b64(&sig)))
+    let mut header = jsonwebtoken::Header::new(alg);
+    header.kid = kid.map(str::to_string);
+    let claims = AssertionClaims {
+        iss: client_id,
+        sub: client_id,
+        aud: format!("https://{domain}/"),
+        iat: now,
+        exp: now + 60,
+        jti: jti.iter().map(|b| format!("{b:02x}")).collect(),
+    };
+    jsonwebtoken::encode(&header, &claims, key)
+        .map_err(|_| Auth0Error::Config("could not sign the client assertion".into()))
 }
 
 #[derive(Deserialize)]
@@ -555,6 +567,120 @@ mod tests {
             .err()
             .unwrap();
         assert!(!e.to_string().contains("secret-token-value"));
+    }
+
+    /// The assertions as before: `{"alg","typ":"JWT"[,"kid"]}`, `iss` = `sub` = client id,
+    /// `aud` the tenant, one minute, a 32-hex-digit `jti`; each signature checked with `ring`
+    /// (not the signer's crate) against the key's public half.
+    #[test]
+    fn client_assertions_verify_with_an_independent_implementation() {
+        use base64::Engine as _;
+        use rsa::pkcs8::EncodePrivateKey as _;
+        use rsa::traits::PublicKeyParts as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        let pem = ::pem::encode(&::pem::Pem::new(
+            "PRIVATE KEY",
+            key.to_pkcs8_der().unwrap().as_bytes(),
+        ));
+        let (n, e) = (key.n().to_bytes_be(), key.e().to_bytes_be());
+        let public = ring::signature::RsaPublicKeyComponents { n: &n, e: &e };
+        let Credential::PrivateKey(operator_key) =
+            Credential::private_key(&Secret::new(pem.clone())).unwrap()
+        else {
+            unreachable!()
+        };
+        let operator = client_assertion(&operator_key, "cid", "t.auth0.test").unwrap();
+        for (jwt, alg, kid, params) in [
+            (
+                operator,
+                "RS256",
+                None,
+                &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            ),
+            (
+                workload_client_assertion(&pem, "k1", "RS384", "cid", "t.auth0.test").unwrap(),
+                "RS384",
+                Some("k1"),
+                &ring::signature::RSA_PKCS1_2048_8192_SHA384,
+            ),
+            (
+                workload_client_assertion(&pem, "k2", "PS256", "cid", "t.auth0.test").unwrap(),
+                "PS256",
+                Some("k2"),
+                &ring::signature::RSA_PSS_2048_8192_SHA256,
+            ),
+        ] {
+            let parts: Vec<&str> = jwt.split('.').collect();
+            assert_eq!(parts.len(), 3);
+            let json = |p: &str| -> serde_json::Value {
+                serde_json::from_slice(&b64.decode(p).unwrap()).unwrap()
+            };
+            let mut want_header = serde_json::json!({"alg": alg, "typ": "JWT"});
+            if let Some(kid) = kid {
+                want_header["kid"] = kid.into();
+            }
+            assert_eq!(json(parts[0]), want_header);
+            let claims = json(parts[1]);
+            assert_eq!(
+                (&claims["iss"], &claims["sub"], &claims["aud"]),
+                (
+                    &serde_json::json!("cid"),
+                    &serde_json::json!("cid"),
+                    &serde_json::json!("https://t.auth0.test/")
+                )
+            );
+            assert_eq!(
+                claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+                60
+            );
+            let jti = claims["jti"].as_str().unwrap();
+            assert!(jti.len() == 32 && jti.bytes().all(|b| b.is_ascii_hexdigit()));
+            let input = format!("{}.{}", parts[0], parts[1]);
+            public
+                .verify(params, input.as_bytes(), &b64.decode(parts[2]).unwrap())
+                .unwrap_or_else(|_| panic!("{alg} verifies"));
+            let mut forged = input.into_bytes();
+            forged[0] ^= 1;
+            assert!(
+                public
+                    .verify(params, &forged, &b64.decode(parts[2]).unwrap())
+                    .is_err()
+            );
+        }
+        let err = workload_client_assertion(&pem, "k", "HS256", "cid", "d").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unsupported client assertion algorithm")
+        );
+    }
+
+    /// Keys the operator cannot sign with are configuration errors that never quote the key.
+    #[test]
+    fn unusable_private_keys() {
+        use rsa::pkcs1::EncodeRsaPrivateKey as _;
+        let message = |pem: &str| match Credential::private_key(&Secret::new(pem.to_string())) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("{pem} is refused"),
+        };
+        assert!(message("no pem here").contains("not a PEM RSA private key"));
+        let public = "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n";
+        assert!(message(public).contains("not a PEM RSA private key"));
+        let junk = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n";
+        let m = message(junk);
+        assert!(
+            m.contains("not a usable RSA key") && !m.contains("bm90IGEga2V5"),
+            "{m}"
+        );
+        let bad64 = "-----BEGIN PRIVATE KEY-----\nbm90I%%%GEga2V5\n-----END PRIVATE KEY-----\n";
+        assert!(message(bad64).contains("not base64"));
+        // ring refused keys under 2048 bits; so does the operator still.
+        let small = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
+        let small = ::pem::encode(&::pem::Pem::new(
+            "RSA PRIVATE KEY",
+            small.to_pkcs1_der().unwrap().as_bytes(),
+        ));
+        assert!(message(&small).contains("1024-bit modulus"));
     }
 
     #[test]

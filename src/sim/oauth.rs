@@ -23,9 +23,10 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use parking_lot::Mutex;
+use rsa::pkcs1::EncodeRsaPrivateKey as _;
 use rsa::pkcs1v15::SigningKey;
-use rsa::pkcs8::EncodePublicKey;
 use rsa::sha2::Sha256;
 use rsa::signature::{SignatureEncoding, Signer};
 use rsa::traits::PublicKeyParts;
@@ -195,8 +196,9 @@ pub(crate) fn set_management_scopes(store: &mut Store, client_id: &str, scopes: 
 // ------------------------------------------------------------------ signing key
 
 struct TenantKey {
-    signer: SigningKey<Sha256>,
-    kid: String,
+    encoding: EncodingKey,
+    /// `{"typ":"JWT","alg":"RS256","kid"}`.
+    header: Header,
     jwk: Value,
 }
 
@@ -207,8 +209,14 @@ impl TenantKey {
             RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("RSA-2048 key generation");
         let public = RsaPublicKey::from(&private);
         let kid = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
-        let signer = SigningKey::<Sha256>::new(private);
-        let cert = self_signed_certificate(&signer, &public, domain);
+        let encoding = EncodingKey::from_rsa_der(
+            private
+                .to_pkcs1_der()
+                .expect("encode the RSA private key")
+                .as_bytes(),
+        );
+        let cert = self_signed_certificate(&SigningKey::<Sha256>::new(private), &public, domain)
+            .expect("self-signed certificate");
         let x5t = URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(&cert));
         let jwk = json!({
             "kty": "RSA",
@@ -220,105 +228,79 @@ impl TenantKey {
             "x5c": [STANDARD.encode(&cert)],
             "alg": "RS256",
         });
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(kid);
         tracing::debug!(target: "auth0_sim", elapsed = ?started.elapsed(), "RSA-2048 signing key generated");
-        TenantKey { signer, kid, jwk }
+        TenantKey {
+            encoding,
+            header,
+            jwk,
+        }
     }
 
     fn sign_jwt(&self, claims: &Value) -> String {
-        let header = json!({"alg": "RS256", "typ": "JWT", "kid": self.kid});
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let sig = self.signer.sign(input.as_bytes()).to_vec();
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+        jsonwebtoken::encode(&self.header, claims, &self.encoding)
+            .expect("RS256 signing with the tenant key")
     }
 }
 
-// A minimal X.509 v3 certificate (self-signed, `CN={domain}`, 10 years, no extensions) so the
-// JWK carries `x5c`/`x5t` like Auth0's.
-
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let n = content.len();
-    if n < 0x80 {
-        out.push(n as u8);
-    } else {
-        let bytes: Vec<u8> = n
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|b| *b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-fn der_seq(parts: &[Vec<u8>]) -> Vec<u8> {
-    der(0x30, &parts.concat())
-}
-
-/// `UTCTime` (`YYMMDDHHMMSSZ`) of a UNIX time; valid for 1950..2050.
-fn utc_time(unix: u64) -> Vec<u8> {
-    let days = (unix / 86400) as i64;
-    let secs = unix % 86400;
-    let (y, m, d) = super::pem::civil_from_days(days);
-    let s = format!(
-        "{:02}{:02}{:02}{:02}{:02}{:02}Z",
-        y % 100,
-        m,
-        d,
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
-    der(0x17, s.as_bytes())
-}
-
+/// A minimal X.509 v3 certificate (self-signed, `CN={domain}`, 10 years, no extensions) so
+/// the JWK carries `x5c`/`x5t` like Auth0's.
 fn self_signed_certificate(
     signer: &SigningKey<Sha256>,
     public: &RsaPublicKey,
     domain: &str,
-) -> Vec<u8> {
-    // sha256WithRSAEncryption (1.2.840.113549.1.1.11), NULL parameters.
-    let alg = der_seq(&[
-        der(
-            0x06,
-            &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b],
-        ),
-        der(0x05, &[]),
-    ]);
-    // CN (2.5.4.3) = domain.
-    let name = der_seq(&[der(
-        0x31,
-        &der_seq(&[der(0x06, &[0x55, 0x04, 0x03]), der(0x0c, domain.as_bytes())]),
-    )]);
+) -> anyhow::Result<Vec<u8>> {
+    use x509_cert::attr::AttributeTypeAndValue;
+    use x509_cert::der::asn1::{BitString, SetOfVec, UtcTime, Utf8StringRef};
+    use x509_cert::der::oid::db::rfc4519;
+    use x509_cert::der::{Any, Encode as _};
+    use x509_cert::name::{RdnSequence, RelativeDistinguishedName};
+    use x509_cert::serial_number::SerialNumber;
+    use x509_cert::spki::{DynSignatureAlgorithmIdentifier as _, SubjectPublicKeyInfoOwned};
+    use x509_cert::time::{Time, Validity};
+    use x509_cert::{Certificate, TbsCertificate, Version};
+
+    let cn = AttributeTypeAndValue {
+        oid: rfc4519::CN,
+        value: Any::encode_from(&Utf8StringRef::new(domain)?)?,
+    };
+    let name = RdnSequence(vec![RelativeDistinguishedName(SetOfVec::try_from(vec![
+        cn,
+    ])?)]);
+    let utc = |unix: u64| -> anyhow::Result<Time> {
+        Ok(Time::UtcTime(UtcTime::from_unix_duration(
+            Duration::from_secs(unix),
+        )?))
+    };
     let now = unix_now();
-    let validity = der_seq(&[utc_time(now), utc_time(now + 10 * 365 * 86400)]);
     let mut serial = rand::random::<[u8; 16]>();
     serial[0] &= 0x7f;
     serial[0] |= 0x01;
-    let spki = public
-        .to_public_key_der()
-        .expect("encode public key")
-        .as_bytes()
-        .to_vec();
-    let tbs = der_seq(&[
-        der(0xa0, &der(0x02, &[2])),
-        der(0x02, &serial),
-        alg.clone(),
-        name.clone(),
-        validity,
-        name,
-        spki,
-    ]);
-    let sig = signer.sign(&tbs).to_vec();
-    let mut bits = vec![0u8];
-    bits.extend(sig);
-    der_seq(&[tbs, alg, der(0x03, &bits)])
+    // sha256WithRSAEncryption, NULL parameters.
+    let alg = signer.signature_algorithm_identifier()?;
+    let tbs = TbsCertificate {
+        version: Version::V3,
+        serial_number: SerialNumber::new(&serial)?,
+        signature: alg.clone(),
+        issuer: name.clone(),
+        validity: Validity {
+            not_before: utc(now)?,
+            not_after: utc(now + 10 * 365 * 86400)?,
+        },
+        subject: name,
+        subject_public_key_info: SubjectPublicKeyInfoOwned::from_key(public.clone())?,
+        issuer_unique_id: None,
+        subject_unique_id: None,
+        extensions: None,
+    };
+    let signature = signer.sign(&tbs.to_der()?).to_vec();
+    let cert = Certificate {
+        tbs_certificate: tbs,
+        signature_algorithm: alg,
+        signature: BitString::from_bytes(&signature)?,
+    };
+    Ok(cert.to_der()?)
 }
 
 fn unix_now() -> u64 {
@@ -741,12 +723,14 @@ fn invalid_client(description: &str) -> Box<Response> {
     Box::new(oauth_error(401, "invalid_client", description))
 }
 
-fn b64_json(part: &str) -> Option<Value> {
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
-}
+/// The smallest RSA key a client assertion may be signed with (what `ring`, the simulator's
+/// verifier before `jsonwebtoken`, enforced; the operator's keys have 2048 bits). The largest
+/// is the `rsa` crate's 4096 bits (`ring` took up to 8192).
+const MIN_RSA_BITS: usize = 2048;
 
 /// Verifies a `private_key_jwt` client assertion (DOCS authenticate-with-private-key-jwt):
-/// signed (RS256, RS384 or PS256, the credential's `alg`) by one of the credentials the
+/// signed (RS256, RS384 or PS256, the credential's `alg`; an RSA key of 2048 to 4096 bits,
+/// [`MIN_RSA_BITS`]) by one of the credentials the
 /// client lists in `client_authentication_methods.private_key_jwt` (an unexpired one;
 /// `kid`, when given, names it); `iss` = `sub` = the client id (and `client_id`, when sent);
 /// `aud` the tenant URL `https://{domain}/` ("Include the trailing slash"); `exp` in the
@@ -782,28 +766,18 @@ fn authenticate_assertion(
             "Missing required parameter: client_assertion",
         )));
     };
-    let parts: Vec<&str> = jwt.split('.').collect();
-    let (Some(header), Some(claims), Some(sig)) = (
-        parts.first().and_then(|p| b64_json(p)),
-        parts.get(1).and_then(|p| b64_json(p)),
-        parts.get(2).and_then(|p| URL_SAFE_NO_PAD.decode(p).ok()),
-    ) else {
+    // Header and claims unverified: `iss` names the client whose keys verify the signature.
+    let Ok(jsonwebtoken::TokenData { header, claims }) =
+        jsonwebtoken::dangerous::insecure_decode::<Value>(jwt)
+    else {
         return Err(invalid_client("client_assertion is not a valid JWT"));
     };
-    if parts.len() != 3 {
-        return Err(invalid_client("client_assertion is not a valid JWT"));
+    let alg = header.alg;
+    if !matches!(alg, Algorithm::RS256 | Algorithm::RS384 | Algorithm::PS256) {
+        return Err(invalid_client(&format!(
+            "Unsupported client_assertion algorithm: {alg:?}"
+        )));
     }
-    let alg = header["alg"].as_str().unwrap_or_default();
-    let params: &ring::signature::RsaParameters = match alg {
-        "RS256" => &ring::signature::RSA_PKCS1_2048_8192_SHA256,
-        "RS384" => &ring::signature::RSA_PKCS1_2048_8192_SHA384,
-        "PS256" => &ring::signature::RSA_PSS_2048_8192_SHA256,
-        _ => {
-            return Err(invalid_client(&format!(
-                "Unsupported client_assertion algorithm: {alg}"
-            )));
-        }
-    };
     let (Some(iss), Some(sub)) = (claims["iss"].as_str(), claims["sub"].as_str()) else {
         return Err(invalid_client("'iss' and 'sub' claims are required"));
     };
@@ -820,22 +794,30 @@ fn authenticate_assertion(
             "The client is not configured for private_key_jwt authentication",
         ));
     };
-    let kid = header["kid"].as_str();
-    let input = format!("{}.{}", parts[0], parts[1]);
+    let kid = header.kid.as_deref();
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_millis() as i64;
+    // The signature only: the claims are checked below, with Auth0's answers.
+    let mut signature_only = Validation::new(alg);
+    signature_only.validate_exp = false;
+    signature_only.validate_aud = false;
+    signature_only.required_spec_claims.clear();
     let verified = listed
         .iter()
         .filter_map(|id| store.credential(sub, id))
         .find(|c| {
             let Some((n, e)) = &c.key else { return false };
-            c.view["alg"] == alg
+            c.view["alg"].as_str().and_then(|a| a.parse().ok()) == Some(alg)
                 && kid.is_none_or(|k| c.view["kid"] == k)
-                && ring::signature::RsaPublicKeyComponents { n, e }
-                    .verify(params, input.as_bytes(), &sig)
-                    .is_ok()
+                && rsa::BigUint::from_bytes_be(n).bits() >= MIN_RSA_BITS
+                && jsonwebtoken::decode::<Value>(
+                    jwt,
+                    &DecodingKey::from_rsa_raw_components(n, e),
+                    &signature_only,
+                )
+                .is_ok()
         });
     let Some(cred) = verified else {
         return Err(invalid_client(
@@ -933,17 +915,50 @@ fn decode_basic(b64: &str) -> Option<(String, String)> {
 mod tests {
     use super::*;
 
+    /// The `x5c` certificate: self-signed for the JWK's key, `CN={domain}` as subject and
+    /// issuer, ten years from now, v3 without extensions; `x5t` is its SHA-1.
     #[test]
-    fn utc_time_formats_civil_dates() {
-        assert_eq!(utc_time(0), der(0x17, b"700101000000Z"));
-        // 2024-02-29T12:34:56Z
-        assert_eq!(utc_time(1_709_210_096), der(0x17, b"240229123456Z"));
-    }
-
-    #[test]
-    fn der_long_lengths() {
-        assert_eq!(der(0x04, &[0; 200])[..3], [0x04, 0x81, 200]);
-        assert_eq!(der(0x04, &[0; 300])[..4], [0x04, 0x82, 0x01, 0x2c]);
+    fn the_jwk_certificate() {
+        use rsa::pkcs1v15::{Signature, VerifyingKey};
+        use rsa::signature::Verifier as _;
+        use x509_cert::der::{Decode as _, Encode as _};
+        let k = TenantKey::generate("t.auth0.test");
+        let der = STANDARD.decode(k.jwk["x5c"][0].as_str().unwrap()).unwrap();
+        assert_eq!(
+            k.jwk["x5t"],
+            URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(&der))
+        );
+        let cert = x509_cert::Certificate::from_der(&der).unwrap();
+        let tbs = &cert.tbs_certificate;
+        assert_eq!(tbs.version, x509_cert::Version::V3);
+        assert_eq!(tbs.subject.to_string(), "CN=t.auth0.test");
+        assert_eq!(tbs.issuer, tbs.subject);
+        assert!(tbs.extensions.is_none());
+        let (from, to) = (
+            tbs.validity.not_before.to_unix_duration().as_secs(),
+            tbs.validity.not_after.to_unix_duration().as_secs(),
+        );
+        assert!(from.abs_diff(unix_now()) < 60);
+        assert_eq!(to - from, 10 * 365 * 86400);
+        let n = URL_SAFE_NO_PAD
+            .decode(k.jwk["n"].as_str().unwrap())
+            .unwrap();
+        let e = URL_SAFE_NO_PAD
+            .decode(k.jwk["e"].as_str().unwrap())
+            .unwrap();
+        let public = RsaPublicKey::new(
+            rsa::BigUint::from_bytes_be(&n),
+            rsa::BigUint::from_bytes_be(&e),
+        )
+        .unwrap();
+        assert_eq!(
+            tbs.subject_public_key_info,
+            x509_cert::spki::SubjectPublicKeyInfoOwned::from_key(public.clone()).unwrap()
+        );
+        let sig = Signature::try_from(cert.signature.raw_bytes()).unwrap();
+        VerifyingKey::<Sha256>::new(public)
+            .verify(&tbs.to_der().unwrap(), &sig)
+            .expect("self-signed");
     }
 
     #[test]

@@ -1,137 +1,68 @@
-//! Just enough PEM/DER to compute what Auth0 returns for keys and certificates it is given:
-//! the RFC 7638 JWK thumbprint (SHA-256, base64url) of the RSA public key in a `CERTIFICATE`,
-//! `PUBLIC KEY` or `RSA PUBLIC KEY` PEM (a resource server's token-encryption key; a client
-//! credential's `kid`), and a certificate's SHA-256 thumbprint, expiry and subject DN (client
-//! credentials of type `x509_cert` / `cert_subject_dn`).
+//! What Auth0 returns for keys and certificates it is given: the RFC 7638 JWK thumbprint
+//! (SHA-256, base64url) of the RSA public key in a `CERTIFICATE`, `PUBLIC KEY` or
+//! `RSA PUBLIC KEY` PEM (a resource server's token-encryption key; a client credential's
+//! `kid`), and a certificate's SHA-256 thumbprint, expiry and subject DN (client credentials of
+//! type `x509_cert` / `cert_subject_dn`); and the dates of credentials.
+//!
+//! Nothing here parses by hand: PEM with `pem` (the first block, whatever text surrounds it,
+//! as before), DER with the RustCrypto crates (`x509-cert`, `spki`, `pkcs1`), dates with
+//! `jiff`, the thumbprint with `jsonwebtoken`'s JWK.
 
+use std::sync::LazyLock;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, Jwk, RSAKeyParameters, RSAKeyType, ThumbprintHash,
+};
 use ring::digest;
+use rsa::pkcs1::{self, der::Decode as _};
+use rsa::pkcs8::spki::{ObjectIdentifier, SubjectPublicKeyInfoRef};
+use x509_cert::Certificate;
+use x509_cert::der::oid::db::{rfc3280, rfc4519, rfc5912};
 
 /// base64url without padding.
 pub fn b64url(bytes: &[u8]) -> String {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn b64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut bits = 0u32;
-    let mut nbits = 0;
-    let mut out = Vec::new();
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => break,
-            c if c.is_ascii_whitespace() => continue,
-            _ => return None,
-        };
-        bits = (bits << 6) | u32::from(v);
-        nbits += 6;
-        if nbits >= 8 {
-            nbits -= 8;
-            out.push((bits >> nbits) as u8);
-            bits &= (1 << nbits) - 1;
-        }
-    }
-    Some(out)
+/// The label and DER of the first PEM block in `pem`.
+fn pem_der(pem: &str) -> Option<(String, Vec<u8>)> {
+    let block = pem::parse(pem).ok()?;
+    (!block.contents().is_empty()).then(|| (block.tag().to_string(), block.into_contents()))
 }
 
-/// One DER TLV: (tag, content, rest).
-fn tlv(d: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, d) = d.split_first()?;
-    let (&l0, mut d) = d.split_first()?;
-    let len = if l0 < 0x80 {
-        usize::from(l0)
-    } else {
-        let n = usize::from(l0 & 0x7f);
-        if n == 0 || n > 4 || d.len() < n {
-            return None;
-        }
-        let len = d[..n]
-            .iter()
-            .fold(0usize, |a, b| (a << 8) | usize::from(*b));
-        d = &d[n..];
-        len
-    };
-    (d.len() >= len).then(|| (tag, &d[..len], &d[len..]))
+/// `(n, e)` of a PKCS#1 `RSAPublicKey`, big-endian without leading zeros.
+fn rsa_from_pkcs1(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let key = pkcs1::RsaPublicKey::from_der(der).ok()?;
+    Some((
+        key.modulus.as_bytes().to_vec(),
+        key.public_exponent.as_bytes().to_vec(),
+    ))
 }
 
-/// The content of a `SubjectPublicKeyInfo` SEQUENCE → (n, e) of an RSA key.
-fn rsa_from_spki(spki: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-    let (_, _alg, rest) = tlv(spki)?;
-    let (tag, bits, _) = tlv(rest)?;
-    if tag != 0x03 || bits.is_empty() {
+/// `(n, e)` of an RSA `SubjectPublicKeyInfo` (`rsaEncryption` or `id-RSASSA-PSS`).
+fn rsa_from_spki(spki: &SubjectPublicKeyInfoRef<'_>) -> Option<(Vec<u8>, Vec<u8>)> {
+    let rsa = [rfc5912::RSA_ENCRYPTION, rfc5912::ID_RSASSA_PSS];
+    if !rsa.contains(&spki.algorithm.oid) {
         return None;
     }
-    let (_, key, _) = tlv(&bits[1..])?; // RSAPublicKey SEQUENCE
-    let (_, n, rest) = tlv(key)?;
-    let (_, e, _) = tlv(rest)?;
-    Some((strip_int(n), strip_int(e)))
-}
-
-/// The DER inside the first PEM block, with its label (`CERTIFICATE`, `PUBLIC KEY`, ...).
-fn pem_der(pem: &str) -> Option<(String, Vec<u8>)> {
-    let begin = pem.find("-----BEGIN ")?;
-    let rest = &pem[begin + 11..];
-    let label_end = rest.find("-----")?;
-    let label = rest[..label_end].to_string();
-    let body_start = label_end + 5;
-    let end = rest[body_start..].find("-----END ")? + body_start;
-    let der = b64_decode(&rest[body_start..end])?;
-    (!der.is_empty()).then_some((label, der))
-}
-
-fn strip_int(x: &[u8]) -> Vec<u8> {
-    let i = x.iter().position(|b| *b != 0).unwrap_or(x.len());
-    x[i..].to_vec()
-}
-
-/// The fields of a certificate's `tbsCertificate` (content of the outer SEQUENCE):
-/// (validity content, subject content, subjectPublicKeyInfo content).
-fn tbs_fields(cert_der: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version?, serial, sigAlg,
-    //   issuer, validity, subject, subjectPublicKeyInfo, ... }, ... }
-    let (_, outer, _) = tlv(cert_der)?;
-    let (_, tbs, _) = tlv(outer)?;
-    let mut rest = tbs;
-    if rest.first() == Some(&0xa0) {
-        rest = tlv(rest)?.2;
-    }
-    for _ in 0..3 {
-        rest = tlv(rest)?.2;
-    }
-    let (_, validity, rest) = tlv(rest)?;
-    let (_, subject, rest) = tlv(rest)?;
-    let (_, spki, _) = tlv(rest)?;
-    Some((validity, subject, spki))
+    rsa_from_pkcs1(spki.subject_public_key.as_bytes()?)
 }
 
 /// The RSA public key `(n, e)` (big-endian, no leading zeros) of a `CERTIFICATE`,
 /// `PUBLIC KEY` (SPKI) or `RSA PUBLIC KEY` (PKCS#1) PEM; `None` for anything else (other key
 /// types, private keys, garbage).
 pub fn rsa_from_pem(pem: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+    use x509_cert::der::referenced::OwnedToRef as _;
     let (label, der) = pem_der(pem)?;
     match label.as_str() {
-        "PUBLIC KEY" => rsa_from_spki(tlv(&der)?.1),
-        "RSA PUBLIC KEY" => {
-            let (_, key, _) = tlv(&der)?;
-            let (t1, n, rest) = tlv(key)?;
-            let (t2, e, _) = tlv(rest)?;
-            (t1 == 0x02 && t2 == 0x02).then(|| (strip_int(n), strip_int(e)))
+        "PUBLIC KEY" => rsa_from_spki(&SubjectPublicKeyInfoRef::from_der(&der).ok()?),
+        "RSA PUBLIC KEY" => rsa_from_pkcs1(&der),
+        "CERTIFICATE" => {
+            let cert = Certificate::from_der(&der).ok()?;
+            rsa_from_spki(&cert.tbs_certificate.subject_public_key_info.owned_to_ref())
         }
-        "CERTIFICATE" => rsa_from_spki(tbs_fields(&der)?.2),
         _ => None,
     }
     .filter(|(n, e)| n.len() >= 64 && !e.is_empty())
@@ -156,172 +87,94 @@ pub fn cert_info(pem: &str) -> Option<CertInfo> {
     if label != "CERTIFICATE" {
         return None;
     }
-    let (validity, subject, _) = tbs_fields(&der)?;
-    let (_, _, rest) = tlv(validity)?;
-    let (tag, not_after, _) = tlv(rest)?;
-    let not_after = asn1_time(tag, not_after)?;
-    let mut parts = Vec::new();
-    let mut rdns = subject;
-    while !rdns.is_empty() {
-        let (_, set, next) = tlv(rdns)?;
-        rdns = next;
-        let mut atvs = set;
-        while !atvs.is_empty() {
-            let (_, atv, next) = tlv(atvs)?;
-            atvs = next;
-            let (_, oid, rest) = tlv(atv)?;
-            let (_, value, _) = tlv(rest)?;
-            parts.push(format!(
+    let cert = Certificate::from_der(&der).ok()?;
+    let tbs = &cert.tbs_certificate;
+    let not_after = i64::try_from(tbs.validity.not_after.to_unix_duration().as_secs()).ok()?;
+    let subject_dn = tbs
+        .subject
+        .0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .map(|atv| {
+            format!(
                 "{}={}",
-                attribute_name(oid),
-                String::from_utf8_lossy(value)
-            ));
-        }
-    }
+                attribute_name(&atv.oid),
+                String::from_utf8_lossy(atv.value.value())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
     Some(CertInfo {
         thumbprint_sha256: b64url(digest::digest(&digest::SHA256, &der).as_ref()),
         not_after,
-        subject_dn: parts.join("\n"),
+        subject_dn,
     })
 }
 
-fn attribute_name(oid: &[u8]) -> String {
-    match oid {
-        [0x55, 0x04, 3] => "CN".into(),
-        [0x55, 0x04, 5] => "serialNumber".into(),
-        [0x55, 0x04, 6] => "C".into(),
-        [0x55, 0x04, 7] => "L".into(),
-        [0x55, 0x04, 8] => "ST".into(),
-        [0x55, 0x04, 9] => "street".into(),
-        [0x55, 0x04, 10] => "O".into(),
-        [0x55, 0x04, 11] => "OU".into(),
-        [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01] => "emailAddress".into(),
-        [0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19] => "DC".into(),
-        [0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x01] => "UID".into(),
-        _ => {
-            // Dotted form.
-            let mut arcs: Vec<u64> = Vec::new();
-            let mut acc = 0u64;
-            for b in oid {
-                acc = (acc << 7) | u64::from(b & 0x7f);
-                if b & 0x80 == 0 {
-                    arcs.push(acc);
-                    acc = 0;
-                }
-            }
-            let mut out = Vec::new();
-            if let Some(first) = arcs.first() {
-                let (a, b) = if *first < 80 {
-                    (first / 40, first % 40)
-                } else {
-                    (2, first - 80)
-                };
-                out.push(a.to_string());
-                out.push(b.to_string());
-            }
-            out.extend(arcs.iter().skip(1).map(u64::to_string));
-            out.join(".")
-        }
-    }
+/// The names Auth0 gives attribute types in `subject_dn` (recorded: `C`, `ST`, `L`, `O`,
+/// `OU`, `CN`); other types in dotted form.
+fn attribute_name(oid: &ObjectIdentifier) -> String {
+    static NAMES: LazyLock<[(ObjectIdentifier, &str); 11]> = LazyLock::new(|| {
+        [
+            (rfc4519::CN, "CN"),
+            (rfc4519::SERIAL_NUMBER, "serialNumber"),
+            (rfc4519::C, "C"),
+            (rfc4519::L, "L"),
+            (rfc4519::ST, "ST"),
+            (rfc4519::STREET, "street"),
+            (rfc4519::O, "O"),
+            (rfc4519::OU, "OU"),
+            (rfc3280::EMAIL_ADDRESS, "emailAddress"),
+            (rfc4519::DC, "DC"),
+            (rfc4519::UID, "UID"),
+        ]
+    });
+    NAMES
+        .iter()
+        .find(|(o, _)| o == oid)
+        .map_or_else(|| oid.to_string(), |(_, name)| (*name).to_string())
 }
 
-/// UTCTime (0x17, `YYMMDDHHMMSSZ`) or GeneralizedTime (0x18, `YYYYMMDDHHMMSSZ`) → UNIX seconds.
-fn asn1_time(tag: u8, v: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(v).ok()?.strip_suffix('Z')?;
-    let (year, rest) = match tag {
-        0x17 if s.len() == 12 => {
-            let yy: i64 = s[..2].parse().ok()?;
-            (if yy < 50 { 2000 + yy } else { 1900 + yy }, &s[2..])
-        }
-        0x18 if s.len() == 14 => (s[..4].parse().ok()?, &s[4..]),
-        _ => return None,
-    };
-    let n = |i: usize| rest.get(i..i + 2).and_then(|x| x.parse::<i64>().ok());
-    Some(days_from_civil(year, n(0)?, n(2)?) * 86400 + n(4)? * 3600 + n(6)? * 60 + n(8)?)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `(year, month, day)` of a day count since 1970-01-01.
-pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the form Auth0 gives credential dates in.
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, the form Auth0 gives credential dates in (clamped to
+/// years -9999..=9999).
 pub fn iso8601_ms(unix_ms: i64) -> String {
-    let secs = unix_ms.div_euclid(1000);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86400));
-    let t = secs.rem_euclid(86400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t / 3600,
-        t / 60 % 60,
-        t % 60,
-        unix_ms.rem_euclid(1000)
-    )
+    let t = jiff::Timestamp::from_millisecond(unix_ms).unwrap_or(if unix_ms < 0 {
+        jiff::Timestamp::MIN
+    } else {
+        jiff::Timestamp::MAX
+    });
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
+
+/// RFC 3339 §5.6 `date-time`, the grammar Auth0's `format: date-time` check applies (jiff's
+/// own parser also takes ISO 8601 and RFC 9557 forms Auth0 refuses: no seconds, basic format,
+/// `+01` offsets, `[zone]` annotations).
+static RFC3339: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(
+        r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$",
+    )
+    .expect("RFC 3339 pattern")
+});
 
 /// An RFC 3339 date-time (`2095-05-13T09:33:13Z`, fractions and offsets allowed) → UNIX ms.
 pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    if !RFC3339.is_match(s) {
         return None;
     }
-    let n = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<i64>().ok());
-    let (y, mo, d, h, mi, sec) = (
-        n(0..4)?,
-        n(5..7)?,
-        n(8..10)?,
-        n(11..13)?,
-        n(14..16)?,
-        n(17..19)?,
-    );
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    let mut ms = 0;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let f = &frac[..digits.min(3)];
-        ms = f.parse::<i64>().ok()? * 10_i64.pow(3 - f.len() as u32);
-        rest = &frac[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) => {
-            let v = o[1..3].parse::<i64>().ok()? * 3600 + o[4..6].parse::<i64>().ok()? * 60;
-            if o.starts_with('-') { -v } else { v }
-        }
-        _ => return None,
-    };
-    Some(((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - offset) * 1000 + ms)
+    Some(s.parse::<jiff::Timestamp>().ok()?.as_millisecond())
 }
 
-/// RFC 7638 thumbprint of an RSA key given as `(n, e)`.
+/// RFC 7638 thumbprint of an RSA key given as `(n, e)` (big-endian, no leading zeros).
 pub fn rsa_thumbprint(n: &[u8], e: &[u8]) -> String {
-    let input = format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, b64url(e), b64url(n));
-    b64url(digest::digest(&digest::SHA256, input.as_bytes()).as_ref())
+    Jwk {
+        common: CommonParameters::default(),
+        algorithm: AlgorithmParameters::RSA(RSAKeyParameters {
+            key_type: RSAKeyType::RSA,
+            n: b64url(n),
+            e: b64url(e),
+        }),
+    }
+    .thumbprint(ThumbprintHash::SHA256)
 }
 
 /// RFC 7638 thumbprint of the RSA key in `pem`. A PEM that is not an RSA key or certificate
@@ -343,10 +196,74 @@ mod tests {
         assert_eq!(iso8601_ms(ms), "2095-05-13T09:33:13.000Z");
         let ms = parse_rfc3339_ms("2024-02-29T12:34:56.7+01:00").unwrap();
         assert_eq!(iso8601_ms(ms), "2024-02-29T11:34:56.700Z");
-        assert_eq!(parse_rfc3339_ms("2024-02-29"), None);
         assert_eq!(
-            asn1_time(0x17, b"330513093313Z"),
-            parse_rfc3339_ms("2033-05-13T09:33:13Z").map(|m| m / 1000)
+            parse_rfc3339_ms("1970-01-01t00:00:01.2345z"),
+            Some(1234),
+            "lower case, fraction truncated to ms"
         );
+        assert_eq!(
+            parse_rfc3339_ms("2001-01-01 00:00:00-01:30"),
+            Some(978_312_600_000)
+        );
+        assert_eq!(iso8601_ms(-1), "1969-12-31T23:59:59.999Z");
+        // Not RFC 3339 date-times (jiff alone would take most of them).
+        for bad in [
+            "2024-02-29",
+            "2024-02-29T12:34Z",
+            "20240229T123456Z",
+            "2024-02-29T12:34:56+01",
+            "2024-02-29T12:34:56+0100",
+            "2024-02-29T12:34:56Z[UTC]",
+            "2024-02-29T12:34:56,5Z",
+            "2024-02-29T12:34:56.Z",
+            "2024-02-29T12:34:56",
+            "2023-02-29T12:34:56Z",
+            "2024-13-01T00:00:00Z",
+            " 2024-02-29T12:34:56Z",
+        ] {
+            assert_eq!(parse_rfc3339_ms(bad), None, "{bad}");
+        }
+    }
+
+    /// RFC 7638 §3.1's example key and thumbprint.
+    #[test]
+    fn rfc7638_example() {
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        let n = URL_SAFE_NO_PAD.decode(n).unwrap();
+        assert_eq!(
+            rsa_thumbprint(&n, &[1, 0, 1]),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+    }
+
+    #[test]
+    fn rsa_keys_from_every_pem_form() {
+        use rsa::pkcs1::EncodeRsaPublicKey as _;
+        use rsa::pkcs8::EncodePublicKey as _;
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024)
+            .unwrap()
+            .to_public_key();
+        let want = {
+            use rsa::traits::PublicKeyParts as _;
+            (key.n().to_bytes_be(), key.e().to_bytes_be())
+        };
+        let pem = |label: &str, der: &[u8]| pem::encode(&pem::Pem::new(label, der.to_vec()));
+        let spki = pem("PUBLIC KEY", key.to_public_key_der().unwrap().as_bytes());
+        let pkcs1 = pem("RSA PUBLIC KEY", key.to_pkcs1_der().unwrap().as_bytes());
+        assert_eq!(rsa_from_pem(&spki), Some(want.clone()));
+        assert_eq!(
+            rsa_from_pem(&format!("a preamble\n{spki}\ntrailing text")),
+            Some(want.clone())
+        );
+        assert_eq!(rsa_from_pem(&pkcs1), Some(want));
+        assert_eq!(
+            rsa_from_pem(&spki.replace("PUBLIC KEY", "PRIVATE KEY")),
+            None
+        );
+        assert_eq!(rsa_from_pem("not a pem"), None);
+        // Another key type's SPKI (an Ed25519 key, RFC 8410 §10.1).
+        let ed = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
+        assert_eq!(rsa_from_pem(ed), None);
+        assert_eq!(cert_info(&spki), None);
     }
 }

@@ -41,20 +41,13 @@ pub fn verify(token: &str, jwks: &Value) -> Result<(Value, Value), String> {
 
 /// An RSA key pair as PEM: (PKCS#8 private key, PKCS#1 private key, public key).
 pub fn pem_key_pair() -> (String, String, String) {
-    use base64::Engine as _;
     use rsa::pkcs1::EncodeRsaPrivateKey as _;
     use rsa::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _};
     let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
     let pem = |label: &str, der: &[u8]| {
-        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-        let lines: Vec<&str> = b64
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect();
-        format!(
-            "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-            lines.join("\n")
+        pem::encode_config(
+            &pem::Pem::new(label, der),
+            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
         )
     };
     (

@@ -3,6 +3,9 @@
 //! client secrets for staged rotations. Nothing here is logged or put in an error message.
 
 use base64::Engine as _;
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, Jwk, RSAKeyParameters, RSAKeyType, ThumbprintHash,
+};
 use rsa::{
     RsaPrivateKey,
     pkcs1::DecodeRsaPrivateKey as _,
@@ -37,15 +40,12 @@ impl std::fmt::Debug for KeyPair {
     }
 }
 
+/// `der` as PEM with `label`: 64-column lines, LF line ends.
 fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).unwrap_or_default());
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
+    pem::encode_config(
+        &pem::Pem::new(label, der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 fn b64url(bytes: &[u8]) -> String {
@@ -54,16 +54,18 @@ fn b64url(bytes: &[u8]) -> String {
 
 fn from_private(key: &RsaPrivateKey) -> Option<KeyPair> {
     let public = key.to_public_key();
-    let jwk = format!(
-        r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
-        b64url(&public.e().to_bytes_be()),
-        b64url(&public.n().to_bytes_be())
-    );
-    let kid = b64url(ring::digest::digest(&ring::digest::SHA256, jwk.as_bytes()).as_ref());
+    let jwk = Jwk {
+        common: CommonParameters::default(),
+        algorithm: AlgorithmParameters::RSA(RSAKeyParameters {
+            key_type: RSAKeyType::RSA,
+            n: b64url(&public.n().to_bytes_be()),
+            e: b64url(&public.e().to_bytes_be()),
+        }),
+    };
     Some(KeyPair {
         private_pem: pem("PRIVATE KEY", key.to_pkcs8_der().ok()?.as_bytes()),
         public_pem: pem("PUBLIC KEY", public.to_public_key_der().ok()?.as_bytes()),
-        kid,
+        kid: jwk.thumbprint(ThumbprintHash::SHA256),
     })
 }
 
@@ -83,22 +85,14 @@ pub async fn generate_async() -> KeyPair {
 
 /// The key pair of a private key PEM (PKCS#8 or PKCS#1), if it is one.
 pub fn parse_private(pem_text: &str) -> Option<KeyPair> {
-    let text = pem_text.trim();
-    if !text.starts_with("-----BEGIN") || !text.contains("PRIVATE KEY-----") {
+    if !pem_text.trim_start().starts_with("-----BEGIN") {
         return None;
     }
-    let body: String = text
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .flat_map(|l| l.trim().chars())
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .ok()?;
-    let key = if text.starts_with("-----BEGIN RSA PRIVATE KEY-----") {
-        RsaPrivateKey::from_pkcs1_der(&der).ok()?
-    } else {
-        RsaPrivateKey::from_pkcs8_der(&der).ok()?
+    let block = pem::parse(pem_text).ok()?;
+    let key = match block.tag() {
+        "PRIVATE KEY" => RsaPrivateKey::from_pkcs8_der(block.contents()).ok()?,
+        "RSA PRIVATE KEY" => RsaPrivateKey::from_pkcs1_der(block.contents()).ok()?,
+        _ => return None,
     };
     let mut pair = from_private(&key)?;
     // Keep the text as it was written (the Secret's value), so hashes over it stay stable.
@@ -136,6 +130,68 @@ mod tests {
         assert!(!format!("{k:?}").contains("PRIVATE"));
         assert_eq!(parse_private("not a key"), None);
         assert_eq!(parse_private(&k.public_pem), None);
+    }
+
+    /// The PEM forms as before (64-column lines, LF, a final newline), the kid as RFC 7638
+    /// spells it out, and the Secret's text read back however it was re-wrapped.
+    #[test]
+    fn pem_text_and_kid_of_a_key() {
+        let k = generate();
+        for (text, label) in [
+            (&k.private_pem, "PRIVATE KEY"),
+            (&k.public_pem, "PUBLIC KEY"),
+        ] {
+            let lines: Vec<&str> = text.split('\n').collect();
+            assert_eq!(lines[0], format!("-----BEGIN {label}-----"));
+            assert_eq!(lines[lines.len() - 2], format!("-----END {label}-----"));
+            assert_eq!(lines[lines.len() - 1], "", "ends with a newline");
+            let body = &lines[1..lines.len() - 2];
+            assert!(body[..body.len() - 1].iter().all(|l| l.len() == 64));
+            assert!((1..=64).contains(&body[body.len() - 1].len()));
+            assert!(!text.contains('\r'));
+        }
+        let key = RsaPrivateKey::from_pkcs8_der(
+            &base64::engine::general_purpose::STANDARD
+                .decode(
+                    k.private_pem
+                        .lines()
+                        .filter(|l| !l.starts_with("-----"))
+                        .collect::<String>(),
+                )
+                .unwrap(),
+        )
+        .unwrap();
+        let jwk = format!(
+            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+            b64url(&key.e().to_bytes_be()),
+            b64url(&key.n().to_bytes_be())
+        );
+        assert_eq!(
+            k.kid,
+            b64url(ring::digest::digest(&ring::digest::SHA256, jwk.as_bytes()).as_ref())
+        );
+        // CRLF, indentation, surrounding blank lines; the PKCS#1 form.
+        let crlf = k.private_pem.replace('\n', "\r\n");
+        let indented: String = k
+            .private_pem
+            .lines()
+            .map(|l| format!("  {l}  \n"))
+            .collect();
+        let pkcs1 = {
+            use rsa::pkcs1::EncodeRsaPrivateKey as _;
+            pem("RSA PRIVATE KEY", key.to_pkcs1_der().unwrap().as_bytes())
+        };
+        for text in [crlf, indented, format!("\n\n{}\n\n", k.private_pem), pkcs1] {
+            let pair = parse_private(&text).unwrap_or_else(|| panic!("{text:?} parses"));
+            assert_eq!(
+                (&pair.kid, &pair.public_pem, &pair.private_pem),
+                (&k.kid, &k.public_pem, &text)
+            );
+        }
+        // Text before the key: not a key (a secret that happens to hold one).
+        assert_eq!(parse_private(&format!("x\n{}", k.private_pem)), None);
+        let junk = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n";
+        assert_eq!(parse_private(junk), None);
     }
 
     #[test]
