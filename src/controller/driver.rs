@@ -1,10 +1,12 @@
-//! The one reconcile frame every kind runs in.
+//! The one reconcile frame every managed kind runs in, and the executor of its plans.
 //!
-//! A kind ([`Kind`]) supplies only what differs: its pure validation, the sync with Auth0, the
+//! A kind ([`Kind`]) supplies only what differs: its pure validation, how it observes Auth0 and
+//! the cluster, its pure plan (see [`plan`](super::plan)), the I/O of its own steps, the
 //! deletion in Auth0 and what it releases locally, and how its status is built. The driver does
-//! the rest, the same way for every kind: the finalizer, validate before any call, the status
-//! and its `Ready` condition (on success and on failure alike, with what the sync learned), the
-//! events and log lines, metrics, per-object backoff, and the `deletionPolicy` rule.
+//! the rest, the same way for every kind: the finalizer, validate before any call, the loop
+//! observe → plan → execute, the crash-safe create ([`CreateGuard`]), the status and its
+//! `Ready` condition (on success and on failure alike, with what the last plan said), the events
+//! and log lines, metrics, per-object backoff, and the `deletionPolicy` rule.
 
 use std::{future::Future, sync::Arc};
 

@@ -2,9 +2,11 @@
 //! `Auth0ResourceServer`), the tenant controllers, and what they share.
 //!
 //! Every managed kind runs in one reconcile frame ([`driver`]) and is wired the same way (see
-//! `wire_kinds`, the table of kinds). Each reconcile follows dereference → validate → build →
-//! apply: [`build`] holds the pure part (desired Auth0 bodies, diffs, the Secret) and is
-//! unit-tested without any client; [`client`], [`grant`] and [`resource_server`] do the I/O. Auth0 state is read through [`inventory`], a cache
+//! `wire_kinds`, the table of kinds). Each reconcile follows observe → plan → execute: a kind's
+//! folder ([`client`], [`grant`], [`resource_server`]) observes (I/O only), plans its next step
+//! in pure code (unit-tested per branch) and carries out its own steps; its `spec.rs` holds the
+//! pure bodies and diffs; [`secret`] is the credentials Secret. See `ARCHITECTURE.md`. Auth0
+//! state is read through [`inventory`], a cache
 //! refreshed by *listing* (one request per 100 objects) at most once per resync interval, so
 //! steady-state drift checks cost almost nothing against Auth0's rate limit.
 

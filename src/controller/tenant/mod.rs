@@ -692,13 +692,18 @@ pub async fn reconcile_tenant<T: TenantObject>(
 ) -> Result<Action, Error> {
     use kube::runtime::finalizer::Event as Finalizer;
     let api = obj.api(&ctx.kube);
-    super::finalizer::finalized(&api, obj.clone(), |event| async {
+    let result = super::finalizer::finalized(&api, obj.clone(), |event| async {
         match event {
             Finalizer::Apply(o) => apply_tenant(&*o, &ctx).await,
             Finalizer::Cleanup(o) => cleanup_tenant(&*o, &ctx).await,
         }
     })
-    .await
+    .await;
+    if result.is_ok() {
+        // A tenant that recovered starts its next failure from the first backoff step again.
+        ctx.reset_backoff(&*obj);
+    }
+    result
 }
 
 /// Requeue after a failed tenant reconcile.
