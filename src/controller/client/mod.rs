@@ -2,8 +2,11 @@
 
 pub mod credentials;
 pub mod keys;
+pub mod plan;
 pub mod rotation;
 pub mod spec;
+
+use plan::{Observed, SecretSeen, Step};
 
 use k8s_openapi::{api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::Condition};
 use kube::{
@@ -13,20 +16,16 @@ use kube::{
 use tracing::info;
 
 use super::{
-    Context, Error, Outcome, diff,
-    plan::{Claim, CreateGuard, Existing, Next, Plan, may_take},
-    secret::{
-        shape,
-        store::{conflict, delete_if_owned},
-    },
-    status::Drift,
+    Context, Error, Outcome,
+    plan::{CreateGuard, Plan},
+    secret::{shape, store::delete_if_owned},
     tenant::Tenant,
 };
 use crate::{
-    auth0::{Client, ClientCreate, ClientUpdate, Secret as SecretValue},
+    auth0::{Client, ClientCreate},
     crd::{
-        Auth0Client, Auth0ClientStatus, CONDITION_ROTATING, DeletionPolicy, EventReason,
-        ManagementPolicy, TenantRef,
+        Auth0Client, Auth0ClientStatus, CONDITION_ROTATING, DeletionPolicy, ManagementPolicy,
+        TenantRef,
     },
 };
 
@@ -117,7 +116,7 @@ impl super::Kind for Auth0Client {
     }
 
     fn plan(&self, observed: &Observed) -> Plan<ClientCreate, Step, Seen> {
-        plan(self, observed)
+        plan::plan(self, observed)
     }
 
     async fn create(
@@ -193,7 +192,7 @@ impl super::Kind for Auth0Client {
     }
 
     fn notes(&self, seen: &mut Seen) -> Outcome {
-        notes(self, seen)
+        plan::notes(self, seen)
     }
 
     fn synced_message(&self, seen: &Seen) -> String {
@@ -335,76 +334,6 @@ impl super::Kind for Auth0Client {
     }
 }
 
-/// The Normal events of a successful sync: what happened to the application, then what
-/// happened to its credential.
-fn notes(obj: &Auth0Client, seen: &mut Seen) -> Outcome {
-    let mut outcome = client_notes(obj, seen);
-    if let Some(r) = seen.credentials.as_mut() {
-        if !r.notes.is_empty() {
-            // What happened to the credential says more than "wrote the Secret".
-            outcome
-                .notes
-                .retain(|(reason, _)| *reason != EventReason::SecretWritten);
-        }
-        outcome.notes.append(&mut r.notes);
-        outcome.requeue_after = r.requeue_after;
-    }
-    outcome
-}
-
-fn client_notes(obj: &Auth0Client, seen: &Seen) -> Outcome {
-    let id = seen.client_id.as_deref().unwrap_or_default();
-    let mut out = client_note(obj, seen, id);
-    if let Some((name, owner)) = &seen.stale_secret {
-        out.notes.insert(
-            0,
-            (
-                EventReason::StaleSecretReplaced,
-                format!(
-                    "Secret {name} belonged to a deleted Auth0Client {owner}; it was deleted and will be written for this resource"
-                ),
-            ),
-        );
-    }
-    out
-}
-
-fn client_note(obj: &Auth0Client, seen: &Seen, id: &str) -> Outcome {
-    if seen.recreated {
-        Outcome::note(
-            EventReason::Recreated,
-            format!("Auth0 client was missing in Auth0; created {id}"),
-        )
-    } else if seen.created {
-        Outcome::note(EventReason::Created, format!("Created Auth0 client {id}"))
-    } else if seen.recovered {
-        Outcome::note(
-            EventReason::Created,
-            format!("Found Auth0 client {id}, created by an earlier attempt whose answer was lost"),
-        )
-    } else if seen.adopted {
-        Outcome::note(
-            EventReason::Adopted,
-            format!("Adopted existing Auth0 client {id}"),
-        )
-    } else if !seen.updated_fields.is_empty() {
-        Outcome::note(
-            EventReason::Updated,
-            format!(
-                "Updated Auth0 client {id}: {}",
-                seen.updated_fields.join(", ")
-            ),
-        )
-    } else if seen.secret_written {
-        Outcome::note(
-            EventReason::SecretWritten,
-            format!("Wrote credentials Secret {}", obj.secret_name()),
-        )
-    } else {
-        Outcome::default()
-    }
-}
-
 /// The client with this id: from the cache, or (when the cache does not know it) from Auth0,
 /// so a client created since the last listing is not mistaken for a deleted one.
 async fn lookup(tenant: &Tenant, client_id: &str) -> Result<Option<Client>, Error> {
@@ -471,88 +400,6 @@ async fn delete_owned_secrets(obj: &Auth0Client, ctx: &Context) -> Result<(), Er
     Ok(())
 }
 
-/// The credentials Secret as the reconcile found it.
-#[derive(Debug, Default)]
-pub enum SecretSeen {
-    /// None of that name.
-    #[default]
-    Absent,
-    /// This resource's.
-    Ours(Secret),
-    /// The operator made it for an `Auth0Client` of that name that no longer exists (deleted
-    /// and created again while no garbage collector ran): it is replaced, not a conflict.
-    Stale { secret: Secret, owner: String },
-    /// Someone else's: never touched.
-    Foreign(Secret),
-}
-
-/// What the reconcile of an application observed, and what it did so far.
-#[derive(Debug, Default)]
-pub struct Observed {
-    /// The credentials Secret (read from the API server, never from a cache).
-    secret: SecretSeen,
-    /// `spec.clientId`'s application (`Some(None)`: Auth0 has none with that id).
-    by_spec_id: Option<Option<Client>>,
-    /// The application the status names (without `spec.clientId`).
-    by_status_id: Option<Client>,
-    /// The application tagged with this resource's UID (looked for when neither id finds one).
-    tagged: Option<Client>,
-    /// The secret of an application this reconcile created (Auth0 shows it in the answer).
-    fresh_secret: Option<SecretValue>,
-    did: Did,
-}
-
-/// The journal of one reconcile.
-#[derive(Debug, Default)]
-struct Did {
-    created: bool,
-    patched: Vec<String>,
-    stale_secret: Option<(String, String)>,
-    credentials: Option<rotation::Report>,
-}
-
-impl Observed {
-    /// The application the reconcile works on.
-    fn current(&self) -> Option<&Client> {
-        self.by_spec_id
-            .as_ref()
-            .and_then(Option::as_ref)
-            .or(self.by_status_id.as_ref())
-            .or(self.tagged.as_ref())
-    }
-
-    fn replace(&mut self, c: Client) {
-        for slot in [
-            self.by_spec_id.as_mut().and_then(Option::as_mut),
-            self.by_status_id.as_mut(),
-            self.tagged.as_mut(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if slot.client_id == c.client_id {
-                *slot = c.clone();
-            }
-        }
-    }
-}
-
-/// A step of an application's own.
-#[derive(Debug, PartialEq)]
-pub enum Step {
-    /// Delete the stale Secret (guarded by its UID and resourceVersion).
-    DeleteStaleSecret { name: String, owner: String },
-    /// `PATCH /api/v2/clients/{id}` with the fields that differ.
-    Patch {
-        id: String,
-        update: Box<ClientUpdate>,
-        fields: Vec<String>,
-    },
-    /// Make the Secret hold a working credential and carry out a rotation that is due or under
-    /// way ([`rotation::ensure`]).
-    Credentials { client_id: String },
-}
-
 /// Reads the Secret, then finds the application: by `spec.clientId`, else by the id the status
 /// records, else by its UID tag.
 async fn observe(
@@ -579,122 +426,6 @@ async fn observe(
         o.tagged = find_tagged(ctx, tenant, &obj.uid().unwrap_or_default()).await?;
     }
     Ok(o)
-}
-
-/// The next step for an application (pure).
-fn plan(obj: &Auth0Client, o: &Observed) -> Plan<ClientCreate, Step, Seen> {
-    let spec = &obj.spec;
-    let observe = spec.management_policy == ManagementPolicy::Observe;
-    let status_id = obj.status.as_ref().and_then(|s| s.client_id.as_deref());
-    let mut seen = Seen {
-        created: o.did.created,
-        recreated: o.did.created && status_id.is_some(),
-        updated_fields: o.did.patched.clone(),
-        stale_secret: o.did.stale_secret.clone(),
-        credentials: o.did.credentials.clone(),
-        secret_written: o.did.credentials.as_ref().is_some_and(|r| r.written),
-        ..Default::default()
-    };
-    let refuse = |seen, e| Plan {
-        next: Next::Refuse(e),
-        seen,
-    };
-    // A Secret of that name that is not ours is reported before anything is created in Auth0.
-    match &o.secret {
-        SecretSeen::Foreign(secret) => {
-            return refuse(seen, conflict(&obj.secret_name(), secret));
-        }
-        SecretSeen::Stale { owner, .. } => {
-            return Plan {
-                next: Next::Do(Step::DeleteStaleSecret {
-                    name: obj.secret_name(),
-                    owner: owner.clone(),
-                }),
-                seen,
-            };
-        }
-        SecretSeen::Absent | SecretSeen::Ours(_) => {}
-    }
-    let existing = |c: &Client| Existing {
-        what: format!("Auth0 client {}", c.client_id),
-        tenant: "",
-        system: false,
-        remedy: "set spec.clientId to manage it",
-    };
-    let claim = if let Some(by_id) = &o.by_spec_id {
-        let id = spec.client_id.as_deref().unwrap_or_default();
-        match by_id {
-            Some(c) => {
-                seen.adopted = !observe && status_id.is_none();
-                (c, Claim::Asked)
-            }
-            None => {
-                return refuse(
-                    seen,
-                    Error::NotFound(if observe {
-                        format!(
-                            "Auth0 has no client with id {id} (spec.clientId); managementPolicy is Observe, so the operator does not create it"
-                        )
-                    } else {
-                        format!(
-                            "Auth0 has no client with id {id} (spec.clientId); the operator only adopts existing clients by id"
-                        )
-                    }),
-                );
-            }
-        }
-    } else if let Some(c) = &o.by_status_id {
-        (c, Claim::Recorded)
-    } else if let Some(c) = &o.tagged {
-        seen.recovered = !observe && !o.did.created;
-        (c, Claim::Recorded)
-    } else if observe {
-        return refuse(
-            seen,
-            Error::NotFound("managementPolicy is Observe and there is no Auth0 client to observe: set spec.clientId to the id of an existing application".to_string()),
-        );
-    } else {
-        return Plan {
-            next: Next::Create(spec::client_create(spec, spec::ownership_tags(obj))),
-            seen,
-        };
-    };
-    let (current, claim) = claim;
-    if let Err(e) = may_take(&existing(current), claim) {
-        return refuse(seen, e);
-    }
-    seen.client_id = Some(current.client_id.clone());
-    let tags = if spec.client_id.is_some() {
-        Default::default()
-    } else {
-        spec::ownership_tags(obj)
-    };
-    let update = spec::client_update(spec, &tags, current);
-    let fields = spec::update_fields(&update);
-    seen.drift = Some(Drift::found(
-        spec.management_policy,
-        diff::spec_field_names(if o.did.patched.is_empty() {
-            &fields
-        } else {
-            &o.did.patched
-        }),
-        obj.metadata.generation,
-        obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
-    ));
-    let next = if !update.is_empty() && !observe && o.did.patched.is_empty() {
-        Next::Do(Step::Patch {
-            id: current.client_id.clone(),
-            update: Box::new(update),
-            fields,
-        })
-    } else if o.did.credentials.is_none() {
-        Next::Do(Step::Credentials {
-            client_id: current.client_id.clone(),
-        })
-    } else {
-        Next::Done
-    };
-    Plan { next, seen }
 }
 
 /// The credentials Secret as it is now: absent, this resource's, stale (made by the operator
@@ -737,222 +468,5 @@ async fn delete_stale_secret(
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
         Err(e) => Err(e.into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::controller::Kind;
-    use serde_json::json;
-
-    fn resource(spec: serde_json::Value, status: serde_json::Value) -> Auth0Client {
-        let mut spec = spec;
-        if spec.get("name").is_none() {
-            spec["name"] = json!("Web");
-        }
-        serde_json::from_value(json!({
-            "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Client",
-            "metadata": {"name": "web", "namespace": "team-a", "uid": "u-1", "generation": 1},
-            "spec": spec, "status": status
-        }))
-        .unwrap()
-    }
-
-    /// An application as Auth0 lists it; tagged as `obj`'s unless `spec.clientId` adopts it.
-    fn app(obj: &Auth0Client, id: &str, extra: serde_json::Value) -> Client {
-        let tags = if obj.spec.client_id.is_some() {
-            Default::default()
-        } else {
-            spec::ownership_tags(obj)
-        };
-        let mut v = json!({"client_id": id, "name": "Web", "client_metadata": tags});
-        v.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        serde_json::from_value(v).unwrap()
-    }
-
-    fn outcome(p: &Plan<ClientCreate, Step, Seen>) -> String {
-        match &p.next {
-            Next::Done => "Done".into(),
-            Next::Refuse(e) => format!("Refuse({})", e.reason()),
-            Next::Create(body) => format!("Create({})", body.name),
-            Next::Do(Step::DeleteStaleSecret { owner, .. }) => {
-                format!("DeleteStaleSecret({owner})")
-            }
-            Next::Do(Step::Patch { id, fields, .. }) => {
-                format!("Patch({id}: {})", fields.join(","))
-            }
-            Next::Do(Step::Credentials { client_id }) => format!("Credentials({client_id})"),
-        }
-    }
-
-    fn foreign_secret() -> Secret {
-        serde_json::from_value(json!({"metadata": {"name": "web-auth0", "namespace": "team-a"}}))
-            .unwrap()
-    }
-
-    #[test]
-    fn every_branch_of_the_plan() {
-        type Setup = fn(&Auth0Client, &mut Observed);
-        let cases: Vec<(&str, serde_json::Value, serde_json::Value, Setup, &str)> = vec![
-            (
-                "nothing exists: create",
-                json!({}),
-                json!({}),
-                |_, _| {},
-                "Create(Web)",
-            ),
-            (
-                "someone else's Secret of that name: refused before anything is created",
-                json!({}),
-                json!({}),
-                |_, o| o.secret = SecretSeen::Foreign(foreign_secret()),
-                "Refuse(SecretConflict)",
-            ),
-            (
-                "a stale Secret of a deleted Auth0Client of that name: deleted first",
-                json!({}),
-                json!({}),
-                |_, o| {
-                    o.secret = SecretSeen::Stale {
-                        secret: foreign_secret(),
-                        owner: "web".into(),
-                    }
-                },
-                "DeleteStaleSecret(web)",
-            ),
-            (
-                "the application the status names, in sync: the credential step",
-                json!({}),
-                json!({"clientId": "c1"}),
-                |obj, o| o.by_status_id = Some(app(obj, "c1", json!({}))),
-                "Credentials(c1)",
-            ),
-            (
-                "after the credential step: done",
-                json!({}),
-                json!({"clientId": "c1"}),
-                |obj, o| {
-                    o.by_status_id = Some(app(obj, "c1", json!({})));
-                    o.did.credentials = Some(rotation::Report::default());
-                },
-                "Done",
-            ),
-            (
-                "it differs: one patch, before the credential step",
-                json!({"callbacks": ["https://web/cb"]}),
-                json!({"clientId": "c1"}),
-                |obj, o| o.by_status_id = Some(app(obj, "c1", json!({}))),
-                "Patch(c1: callbacks)",
-            ),
-            (
-                "after the patch: the credential step",
-                json!({"callbacks": ["https://web/cb"]}),
-                json!({"clientId": "c1"}),
-                |obj, o| {
-                    o.by_status_id = Some(app(obj, "c1", json!({})));
-                    o.did.patched = vec!["callbacks".into()];
-                },
-                "Credentials(c1)",
-            ),
-            (
-                "found by its UID tag (an earlier create's answer was lost): taken back",
-                json!({}),
-                json!({}),
-                |obj, o| o.tagged = Some(app(obj, "c7", json!({}))),
-                "Credentials(c7)",
-            ),
-            (
-                "spec.clientId that Auth0 does not have: NotFound",
-                json!({"clientId": "c9"}),
-                json!({}),
-                |_, o| o.by_spec_id = Some(None),
-                "Refuse(NotFound)",
-            ),
-            (
-                "spec.clientId: adopted",
-                json!({"clientId": "c9"}),
-                json!({}),
-                |obj, o| o.by_spec_id = Some(Some(app(obj, "c9", json!({})))),
-                "Credentials(c9)",
-            ),
-            (
-                "Observe without an application: NotFound, nothing created",
-                json!({"managementPolicy": "Observe"}),
-                json!({}),
-                |_, _| {},
-                "Refuse(NotFound)",
-            ),
-            (
-                "Observe: differences are reported, never patched",
-                json!({"clientId": "c9", "managementPolicy": "Observe", "callbacks": ["https://x/"]}),
-                json!({}),
-                |obj, o| o.by_spec_id = Some(Some(app(obj, "c9", json!({})))),
-                "Credentials(c9)",
-            ),
-        ];
-        for (what, spec, status, setup, want) in cases {
-            let obj = resource(spec, status);
-            let mut o = Observed::default();
-            setup(&obj, &mut o);
-            assert_eq!(outcome(&plan(&obj, &o)), want, "{what}");
-        }
-    }
-
-    #[test]
-    fn what_the_events_say() {
-        let obj = resource(json!({}), json!({}));
-        let notes = |o: &Observed| {
-            let mut seen = plan(&obj, o).seen;
-            obj.notes(&mut seen)
-                .notes
-                .into_iter()
-                .map(|(r, m)| format!("{}: {m}", r.as_str()))
-                .collect::<Vec<_>>()
-        };
-        // Created by this reconcile.
-        let mut o = Observed::default();
-        o.did.created = true;
-        o.tagged = Some(app(&obj, "c1", json!({})));
-        o.did.credentials = Some(rotation::Report::default());
-        assert_eq!(notes(&o), vec!["Created: Created Auth0 client c1"]);
-        // Found by its tag after a lost answer.
-        o.did.created = false;
-        assert_eq!(
-            notes(&o),
-            vec![
-                "Created: Found Auth0 client c1, created by an earlier attempt whose answer was lost"
-            ]
-        );
-        // A stale Secret replaced, then the Secret written.
-        let obj = resource(json!({}), json!({"clientId": "c1"}));
-        let mut o = Observed {
-            by_status_id: Some(app(&obj, "c1", json!({}))),
-            ..Default::default()
-        };
-        o.did.stale_secret = Some(("web-auth0".into(), "web".into()));
-        o.did.credentials = Some(rotation::Report {
-            written: true,
-            ..Default::default()
-        });
-        let mut seen = plan(&obj, &o).seen;
-        let reasons: Vec<_> = obj
-            .notes(&mut seen)
-            .notes
-            .into_iter()
-            .map(|n| n.0)
-            .collect();
-        assert_eq!(
-            reasons,
-            vec![EventReason::StaleSecretReplaced, EventReason::SecretWritten]
-        );
-        // Recreated: the status named an application Auth0 no longer has.
-        let mut o = Observed::default();
-        o.did.created = true;
-        o.tagged = Some(app(&obj, "c2", json!({})));
-        let p = plan(&obj, &o);
-        assert!(p.seen.recreated);
     }
 }

@@ -7,22 +7,25 @@
 //! being reported as someone else's. Without such a record an existing API is only taken over
 //! with `spec.adopt: true`; otherwise the resource reports `AlreadyExists`.
 
+pub mod plan;
 pub mod spec;
+
+use plan::{Did, Observed, Step};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{Api, ResourceExt};
 
 use super::{
-    Context, Error, Outcome, diff,
+    Context, Error, Outcome,
     driver::is_definite_refusal,
-    plan::{Claim, CreateGuard, Existing, Next, Plan, Take, may_take},
-    status::{self, Drift},
+    plan::{CreateGuard, Plan},
+    status::{self},
     tenant::Tenant,
 };
 use crate::{
-    auth0::{Auth0Error, ResourceServer, ResourceServerCreate, ResourceServerUpdate},
+    auth0::{Auth0Error, ResourceServer, ResourceServerCreate},
     crd::{
-        Auth0ResourceServer, Auth0ResourceServerStatus, DeletionPolicy, EventReason, HasConditions,
+        Auth0ResourceServer, Auth0ResourceServerStatus, DeletionPolicy, HasConditions,
         ManagementPolicy, Reason, TenantRef,
     },
 };
@@ -108,7 +111,7 @@ impl super::Kind for Auth0ResourceServer {
     }
 
     fn plan(&self, observed: &Observed) -> Plan<ResourceServerCreate, Step, Seen> {
-        plan(self, observed)
+        plan::plan(self, observed)
     }
 
     fn intent(&self, o: &mut Observed, tenant: &str) -> Option<Auth0ResourceServerStatus> {
@@ -196,7 +199,7 @@ impl super::Kind for Auth0ResourceServer {
     }
 
     fn notes(&self, seen: &mut Seen) -> Outcome {
-        notes(self, seen)
+        plan::notes(self, seen)
     }
 
     fn synced_message(&self, seen: &Seen) -> String {
@@ -318,61 +321,6 @@ impl super::Kind for Auth0ResourceServer {
     }
 }
 
-/// What the reconcile of an API observed, and what it did so far.
-#[derive(Debug, Default)]
-pub struct Observed {
-    /// The tenant's key.
-    tenant: String,
-    /// The identifier of the tenant's Management API (a system API, never managed here).
-    management_api: String,
-    /// The status as the API server has it (read afresh while it records no id: the cache may
-    /// be behind an intent an earlier pass wrote moments ago).
-    status: Auth0ResourceServerStatus,
-    /// An earlier pass recorded the intent to create this identifier: an API with it may be the
-    /// one that pass created.
-    intended: bool,
-    /// The API the status names, by id (`None`: none named, or Auth0 no longer has it).
-    by_id: Option<ResourceServer>,
-    /// The API with `spec.identifier`, looked for when `by_id` is `None`.
-    by_identifier: Option<ResourceServer>,
-    /// What this reconcile did so far.
-    did: Did,
-}
-
-/// The journal of one reconcile.
-#[derive(Debug, Default)]
-struct Did {
-    created: bool,
-    /// The create answered 409 (the identifier is taken).
-    conflict: bool,
-    /// The create was refused outright: the recorded intent stands for nothing.
-    refused: bool,
-    /// The fields a PATCH sent.
-    patched: Vec<String>,
-}
-
-impl Observed {
-    /// Records the API as Auth0 answered a PATCH.
-    fn replace(&mut self, r: ResourceServer) {
-        for slot in [&mut self.by_id, &mut self.by_identifier] {
-            if slot.as_ref().is_some_and(|o| o.id == r.id) {
-                *slot = Some(r.clone());
-            }
-        }
-    }
-}
-
-/// A step of an API's own.
-#[derive(Debug, PartialEq)]
-pub enum Step {
-    /// `PATCH /api/v2/resource-servers/{id}` with the fields that differ.
-    Patch {
-        id: String,
-        update: ResourceServerUpdate,
-        fields: Vec<String>,
-    },
-}
-
 /// Reads the status afresh (while it names no API), the API it names and, failing that, the
 /// API with the spec's identifier: from the listing, else by one GET.
 async fn observe(
@@ -440,145 +388,6 @@ async fn observe(
     Ok(o)
 }
 
-/// The next step for an API (pure).
-fn plan(obj: &Auth0ResourceServer, o: &Observed) -> Plan<ResourceServerCreate, Step, Seen> {
-    let spec = &obj.spec;
-    let observe = spec.management_policy == ManagementPolicy::Observe;
-    let gone = o.status.id.is_some() && o.by_id.is_none();
-    let mut seen = Seen {
-        intent: o.status.identifier.as_deref() == Some(spec.identifier.as_str()),
-        refused: o.did.refused,
-        gone,
-        created: o.did.created,
-        recreated: o.did.created && gone,
-        updated_fields: o.did.patched.clone(),
-        ..Default::default()
-    };
-    let refuse = |seen, e| Plan {
-        next: Next::Refuse(e),
-        seen,
-    };
-    if spec.identifier == o.management_api {
-        return refuse(
-            seen,
-            Error::InvalidSpec(format!(
-                "{} is the Auth0 Management API, a system API: it cannot be managed by an Auth0ResourceServer",
-                spec.identifier
-            )),
-        );
-    }
-    let existing = |r: &ResourceServer| Existing {
-        what: format!("an API with identifier {}", r.identifier),
-        tenant: &o.tenant,
-        system: r.is_system == Some(true),
-        remedy: "set spec.adopt: true to manage it (the operator then updates it to this spec and, with deletionPolicy Delete, deletes it with this resource), or recreate this resource with another identifier",
-    };
-    let current = match (&o.by_id, &o.by_identifier) {
-        (Some(r), _) => match may_take(&existing(r), Claim::Recorded) {
-            Ok(_) => r,
-            Err(e) => return refuse(seen, e),
-        },
-        (None, Some(r)) => {
-            // Observe reads the API with this identifier, whoever made it.
-            let claim = if observe || spec.adopt && !o.intended && !o.did.created {
-                Claim::Asked
-            } else if o.intended || o.did.created {
-                Claim::Recorded
-            } else {
-                Claim::Unclaimed
-            };
-            match may_take(&existing(r), claim) {
-                Ok(Take::Own) => seen.recovered = !o.did.created && !gone,
-                Ok(Take::Adopt) => seen.adopted = !observe && !gone,
-                Err(e) => {
-                    // Someone else's: nothing of ours exists (an intent this pass wrote
-                    // before a 409 included).
-                    seen.refused = o.did.conflict;
-                    return refuse(seen, e);
-                }
-            }
-            r
-        }
-        (None, None) if observe => {
-            return refuse(
-                seen,
-                Error::NotFound(format!(
-                    "Auth0 has no API with identifier {}; managementPolicy is Observe, so the operator does not create it",
-                    spec.identifier
-                )),
-            );
-        }
-        (None, None) => {
-            seen.intent = true;
-            return Plan {
-                next: Next::Create(spec::resource_server_create(spec)),
-                seen,
-            };
-        }
-    };
-    seen.id = Some(current.id.clone());
-    seen.gone = false;
-    seen.scopes = Some(current.scopes.as_ref().map_or(0, Vec::len));
-    let update = spec::resource_server_update(spec, current);
-    let fields = spec::resource_server_update_fields(&update);
-    seen.drift = Some(Drift::found(
-        spec.management_policy,
-        diff::spec_field_names(if o.did.patched.is_empty() {
-            &fields
-        } else {
-            &o.did.patched
-        }),
-        obj.metadata.generation,
-        obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
-    ));
-    // One PATCH per reconcile: what it did not set is drift for the next one to report.
-    let next = if update.is_empty() || observe || !o.did.patched.is_empty() {
-        Next::Done
-    } else {
-        Next::Do(Step::Patch {
-            id: current.id.clone(),
-            update,
-            fields,
-        })
-    };
-    Plan { next, seen }
-}
-
-/// The Normal events of a reconcile.
-fn notes(obj: &Auth0ResourceServer, seen: &Seen) -> Outcome {
-    let id = seen.id.as_deref().unwrap_or_default();
-    let ident = &obj.spec.identifier;
-    let mut out = Outcome::default();
-    if seen.created {
-        let what = if seen.recreated {
-            "Recreated API (it was deleted in Auth0)"
-        } else {
-            "Created API"
-        };
-        out.notes
-            .push((EventReason::Created, format!("{what} {id} for {ident}")));
-    } else if seen.recovered {
-        out.notes.push((
-            EventReason::Created,
-            format!(
-                "Found API {id} for {ident}, created by an earlier attempt whose answer was lost"
-            ),
-        ));
-    } else if seen.adopted {
-        out.notes.push((
-            EventReason::Adopted,
-            format!("Adopted existing API {id} for {ident}"),
-        ));
-    }
-    if !seen.updated_fields.is_empty() {
-        out.notes.push((
-            EventReason::Updated,
-            format!("Updated API {id}: {}", seen.updated_fields.join(", ")),
-        ));
-    }
-    out
-}
-
 /// The API this resource has in Auth0, looked up by the id its status recorded: from the
 /// listing, else (a listing may predate it) by one GET. `None` when Auth0 no longer has it.
 async fn by_id(tenant: &Tenant, id: &str) -> Result<Option<ResourceServer>, Error> {
@@ -596,257 +405,4 @@ async fn fetch(tenant: &Tenant, id_or_identifier: &str) -> Result<Option<Resourc
         tenant.inventory.upsert_resource_server(r);
     }
     Ok(found)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::controller::Kind;
-    use serde_json::json;
-
-    const ID: &str = "https://orders/";
-    const MGMT: &str = "https://t.auth0.test/api/v2/";
-
-    fn resource(spec: serde_json::Value, status: serde_json::Value) -> Auth0ResourceServer {
-        let mut spec = spec;
-        spec["identifier"] = json!(ID);
-        serde_json::from_value(json!({
-            "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0ResourceServer",
-            "metadata": {"name": "orders", "namespace": "team-a", "generation": 2},
-            "spec": spec, "status": status
-        }))
-        .unwrap()
-    }
-
-    fn api(v: serde_json::Value) -> ResourceServer {
-        let mut base = json!({"id": "rs1", "identifier": ID, "name": "Orders"});
-        base.as_object_mut()
-            .unwrap()
-            .extend(v.as_object().unwrap().clone());
-        serde_json::from_value(base).unwrap()
-    }
-
-    fn observed(obj: &Auth0ResourceServer) -> Observed {
-        let status = obj.status.clone().unwrap_or_default();
-        Observed {
-            tenant: "team-a/t".into(),
-            management_api: MGMT.into(),
-            intended: status.identifier.as_deref() == Some(ID),
-            status,
-            ..Default::default()
-        }
-    }
-
-    /// What one plan decided, in a form a table can state.
-    fn outcome(p: &Plan<ResourceServerCreate, Step, Seen>) -> String {
-        match &p.next {
-            Next::Done => "Done".into(),
-            Next::Refuse(e) => format!("Refuse({})", e.reason()),
-            Next::Create(body) => format!("Create({})", body.identifier),
-            Next::Do(Step::Patch { id, fields, .. }) => {
-                format!("Patch({id}: {})", fields.join(","))
-            }
-        }
-    }
-
-    #[test]
-    fn every_branch_of_the_plan() {
-        type Setup = fn(&mut Observed);
-        let none: Setup = |_| {};
-        let cases: Vec<(&str, serde_json::Value, serde_json::Value, Setup, &str)> = vec![
-            (
-                "nothing exists: create (the driver records the intent first)",
-                json!({"name": "Orders"}),
-                json!({}),
-                none,
-                "Create(https://orders/)",
-            ),
-            (
-                "Observe and nothing exists: NotFound, nothing created",
-                json!({"managementPolicy": "Observe"}),
-                json!({}),
-                none,
-                "Refuse(NotFound)",
-            ),
-            (
-                "someone else's API with this identifier: AlreadyExists",
-                json!({"name": "Orders"}),
-                json!({}),
-                |o| o.by_identifier = Some(api(json!({}))),
-                "Refuse(AlreadyExists)",
-            ),
-            (
-                "someone else's, spec.adopt: adopted and patched to the spec",
-                json!({"name": "Orders v2", "adopt": true}),
-                json!({}),
-                |o| o.by_identifier = Some(api(json!({}))),
-                "Patch(rs1: name)",
-            ),
-            (
-                "an earlier pass recorded the intent (its answer was lost): taken back",
-                json!({"name": "Orders"}),
-                json!({"identifier": ID}),
-                |o| o.by_identifier = Some(api(json!({}))),
-                "Done",
-            ),
-            (
-                "a system API is never taken, even with adopt",
-                json!({"adopt": true}),
-                json!({}),
-                |o| o.by_identifier = Some(api(json!({"is_system": true}))),
-                "Refuse(InvalidSpec)",
-            ),
-            (
-                "the Management API is refused before anything",
-                json!({}),
-                json!({}),
-                |o| o.management_api = ID.into(),
-                "Refuse(InvalidSpec)",
-            ),
-            (
-                "the API the status names matches: done",
-                json!({"name": "Orders"}),
-                json!({"id": "rs1", "identifier": ID}),
-                |o| o.by_id = Some(api(json!({}))),
-                "Done",
-            ),
-            (
-                "the API the status names differs: one patch of the differing fields",
-                json!({"name": "Orders", "tokenLifetime": 600}),
-                json!({"id": "rs1", "identifier": ID}),
-                |o| o.by_id = Some(api(json!({"token_lifetime": 86400}))),
-                "Patch(rs1: token_lifetime)",
-            ),
-            (
-                "after the patch: done, even if Auth0 did not take a field (one patch per pass)",
-                json!({"name": "Orders", "tokenLifetime": 600}),
-                json!({"id": "rs1", "identifier": ID}),
-                |o| {
-                    o.by_id = Some(api(json!({"token_lifetime": 86400})));
-                    o.did.patched = vec!["token_lifetime".into()];
-                },
-                "Done",
-            ),
-            (
-                "Observe: differences are reported, never patched",
-                json!({"name": "Orders v2", "managementPolicy": "Observe"}),
-                json!({}),
-                |o| o.by_identifier = Some(api(json!({}))),
-                "Done",
-            ),
-            (
-                "deleted in Auth0: created again",
-                json!({"name": "Orders"}),
-                json!({"id": "rs1", "identifier": ID}),
-                none,
-                "Create(https://orders/)",
-            ),
-            (
-                "a 409 on a create without an earlier intent: someone else's",
-                json!({"name": "Orders"}),
-                json!({"identifier": ID}),
-                |o| {
-                    o.intended = false;
-                    o.did.conflict = true;
-                    o.by_identifier = Some(api(json!({})));
-                },
-                "Refuse(AlreadyExists)",
-            ),
-        ];
-        for (what, spec, status, setup, want) in cases {
-            let obj = resource(spec, status);
-            let mut o = observed(&obj);
-            setup(&mut o);
-            let p = plan(&obj, &o);
-            assert_eq!(outcome(&p), want, "{what}");
-        }
-    }
-
-    #[test]
-    fn what_the_status_and_events_say() {
-        // Created: the id, the intent, the event.
-        let obj = resource(json!({"name": "Orders"}), json!({"identifier": ID}));
-        let mut o = observed(&obj);
-        o.did.created = true;
-        o.by_identifier = Some(api(json!({"scopes": [{"value": "read"}]})));
-        let mut p = plan(&obj, &o);
-        assert_eq!(outcome(&p), "Done");
-        assert_eq!(p.seen.id.as_deref(), Some("rs1"));
-        assert!(p.seen.intent && p.seen.created && !p.seen.recovered && !p.seen.adopted);
-        assert_eq!(p.seen.scopes, Some(1));
-        let notes = obj.notes(&mut p.seen).notes;
-        assert_eq!(
-            notes,
-            vec![(EventReason::Created, format!("Created API rs1 for {ID}"))]
-        );
-
-        // Recreated after it was deleted in Auth0.
-        let obj = resource(
-            json!({"name": "Orders"}),
-            json!({"id": "old", "identifier": ID}),
-        );
-        let mut o = observed(&obj);
-        o.did.created = true;
-        o.by_identifier = Some(api(json!({})));
-        let p = plan(&obj, &o);
-        assert!(p.seen.recreated && !p.seen.gone);
-
-        // Recovered (an earlier attempt's answer was lost).
-        let obj = resource(json!({"name": "Orders"}), json!({"identifier": ID}));
-        let mut o = observed(&obj);
-        o.by_identifier = Some(api(json!({})));
-        let mut p = plan(&obj, &o);
-        assert!(p.seen.recovered && !p.seen.adopted);
-        assert_eq!(obj.notes(&mut p.seen).notes[0].0, EventReason::Created);
-
-        // Adopted, then patched: both events, and the patched fields are the drift.
-        let obj = resource(json!({"name": "Orders v2", "adopt": true}), json!({}));
-        let mut o = observed(&obj);
-        o.by_identifier = Some(api(json!({"name": "Orders v2"})));
-        o.did.patched = vec!["name".into()];
-        let mut p = plan(&obj, &o);
-        assert!(p.seen.adopted);
-        assert_eq!(p.seen.drift.as_ref().unwrap().fields, vec!["name"]);
-        let reasons: Vec<_> = obj
-            .notes(&mut p.seen)
-            .notes
-            .into_iter()
-            .map(|n| n.0)
-            .collect();
-        assert_eq!(reasons, vec![EventReason::Adopted, EventReason::Updated]);
-
-        // A refused create (4xx): the intent it wrote stands for nothing.
-        let obj = resource(json!({"name": "Orders"}), json!({"identifier": ID}));
-        let mut o = observed(&obj);
-        o.did.refused = true;
-        let p = plan(&obj, &o);
-        assert!(p.seen.refused);
-        let status = obj.next_status(
-            p.seen,
-            status::ready(false, "InvalidSpec", "x", Some(2), &[]),
-            Some(&Error::InvalidSpec("x".into())),
-            Some("team-a/t"),
-        );
-        assert_eq!(status.id, None);
-
-        // Deleted in Auth0 under Observe: the status stops naming it.
-        let obj = resource(
-            json!({"managementPolicy": "Observe"}),
-            json!({"id": "rs1", "identifier": ID}),
-        );
-        let p = plan(&obj, &observed(&obj));
-        assert!(p.seen.gone);
-    }
-
-    #[test]
-    fn the_intent_is_recorded_once_before_a_create() {
-        let obj = resource(json!({"name": "Orders"}), json!({"tenant": "team-a/t"}));
-        let mut o = observed(&obj);
-        let intent = obj.intent(&mut o, "team-a/t").expect("an intent to record");
-        assert_eq!(intent.identifier.as_deref(), Some(ID));
-        assert_eq!(intent.id, None);
-        assert_eq!(intent.conditions[0].reason, "Reconciling");
-        // Recorded now: not again.
-        assert!(obj.intent(&mut o, "team-a/t").is_none());
-    }
 }
