@@ -12,6 +12,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 pub mod auth0;
 pub mod config;
 pub mod controller;
+pub mod crash;
 pub mod crd;
 pub mod http;
 pub mod import;

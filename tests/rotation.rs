@@ -881,6 +881,7 @@ async fn killed_at_random_instants_of_rotations_it_finishes_them() {
                     let data = s.data.clone()?;
                     let c = pk.get(name).await.ok()?;
                     let done = ann.get("auth0.operator.dev/rotate-handled") == Some(&value)
+                        && status_shows_the_secrets_key(&c, &ann)
                         && !data.contains_key("AUTH0_CLIENT_SECRET_NEXT")
                         && !data.contains_key(".auth0-operator-pending-key")
                         && condition(&c, "Rotating")? == ("False".into(), "Idle".into())
@@ -1064,4 +1065,204 @@ async fn answers_lost_at_each_rotation_step_do_not_duplicate_or_lose_a_credentia
         before = now;
     }
     op.stop().await;
+}
+
+/// Whether the status was written after the Secret's last write: a private-key client's status
+/// lists exactly the key the Secret holds. (A process stopped between its Secret write and its
+/// status write leaves the previous status, `Rotating=False Idle` included, until the next
+/// reconcile: that status describes the state before the rotation, not after it.)
+fn status_shows_the_secrets_key(
+    c: &Auth0Client,
+    secret_annotations: &std::collections::BTreeMap<String, String>,
+) -> bool {
+    match secret_annotations.get("auth0.operator.dev/credential-id") {
+        Some(id) => {
+            c.status.as_ref().and_then(|s| s.credential_ids.clone()) == Some(vec![id.clone()])
+        }
+        None => true,
+    }
+}
+
+/// Whether `name`'s rotation answering `value` is over: the Secret answered it, nothing is
+/// pending or published, `Rotating=False Idle` and `Ready=True`.
+async fn rotation_finished(
+    secrets: &Api<Secret>,
+    clients: &Api<Auth0Client>,
+    name: &str,
+    value: &str,
+) -> Option<()> {
+    let s = secrets.get(&format!("{name}-auth0")).await.ok()?;
+    let ann = s.metadata.annotations.clone()?;
+    let data = s.data.clone()?;
+    let c = clients.get(name).await.ok()?;
+    let done = ann
+        .get("auth0.operator.dev/rotate-handled")
+        .map(String::as_str)
+        == Some(value)
+        && status_shows_the_secrets_key(&c, &ann)
+        && !data.contains_key("AUTH0_CLIENT_SECRET_NEXT")
+        && !data.contains_key(".auth0-operator-pending-key")
+        && condition(&c, "Rotating")? == ("False".into(), "Idle".into())
+        && condition(&c, "Ready")?.0 == "True";
+    done.then_some(())
+}
+
+/// The operator binary stopped right after each write of a rotation, one after the other
+/// (`AUTH0_OPERATOR_CRASH_AFTER_WRITES=n` aborts the process after its nth write: every Auth0
+/// write, every credentials Secret write, every status write), then started again: every
+/// rotation finishes, the Secret's credential works, and Auth0 has exactly the intended
+/// credentials (one key registered, the same one listed). Deterministic: each step is a crash
+/// point, in order, for a private-key JWT client and a `Staged` client-secret client.
+#[tokio::test]
+async fn stopped_after_every_write_of_a_rotation_it_finishes_it() {
+    let Some(w) = world(
+        "stopped_after_every_write_of_a_rotation_it_finishes_it",
+        &[API_ID],
+    )
+    .await
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = std::env::var("ROTATION_STEPS_LOGS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| dir.path().to_path_buf());
+    let log = |label: &str| dir_path.join(format!("operator-{label}.log"));
+    let mut op = operator_with_log(&w, free_port(), &[], Some(&log("setup")));
+    let pk_clients = client_with_grant(
+        &w,
+        "steps-pk",
+        "pk",
+        json!({"authentication": {"method": "privateKeyJwt", "algorithm": "PS256"}, "rotation": {"overlap": "1s"}}),
+    )
+    .await;
+    let staged_clients = client_with_grant(
+        &w,
+        "steps-staged",
+        "staged",
+        json!({"rotation": {"overlap": "1s", "strategy": "Staged"}}),
+    )
+    .await;
+    let mut ids = std::collections::BTreeMap::new();
+    for (name, clients) in [("pk", &pk_clients), ("staged", &staged_clients)] {
+        let c = client_ready(clients, name, "True", "Synced", T).await;
+        ids.insert(name, c.status.unwrap().client_id.unwrap());
+    }
+    op.start_kill().unwrap();
+    let _ = op.wait().await;
+    for (name, mode, clients) in [
+        ("pk", Mode::Key, pk_clients),
+        ("staged", Mode::Secret, staged_clients),
+    ] {
+        let secrets: Api<Secret> = Api::namespaced(w.kube.clone(), &format!("steps-{name}"));
+        let mut stopped_after = Vec::new();
+        for n in 1.. {
+            assert!(
+                n < 40,
+                "{name}: the rotation never ended without a crash point"
+            );
+            let value = format!("{name}-{n}");
+            set_annotation(&clients, name, "auth0.operator.dev/rotate", &value).await;
+            let writes = n.to_string();
+            let mut op = operator_with_log(
+                &w,
+                free_port(),
+                &[("AUTH0_OPERATOR_CRASH_AFTER_WRITES", writes.as_str())],
+                Some(&log(&format!("{name}-{n}"))),
+            );
+            // It stops after its nth write, or the rotation ends with fewer writes.
+            let crashed = eventually(&format!("{name}: write {n} or the end"), T, || {
+                let (secrets, clients, value) = (secrets.clone(), clients.clone(), value.clone());
+                let exited = op.try_wait().ok().flatten().is_some();
+                async move {
+                    if exited {
+                        return Some(true);
+                    }
+                    rotation_finished(&secrets, &clients, name, &value)
+                        .await
+                        .map(|_| false)
+                }
+            })
+            .await;
+            if !crashed {
+                op.start_kill().unwrap();
+            }
+            let _ = op.wait().await;
+            let mut again = operator_with_log(
+                &w,
+                free_port(),
+                &[],
+                Some(&log(&format!("{name}-{n}-restart"))),
+            );
+            eventually(
+                &format!("{name} finishes rotation {value} after a stop after write {n}"),
+                T,
+                || {
+                    let (secrets, clients, value) =
+                        (secrets.clone(), clients.clone(), value.clone());
+                    async move { rotation_finished(&secrets, &clients, name, &value).await }
+                },
+            )
+            .await;
+            let s = secrets.get(&format!("{name}-auth0")).await.unwrap();
+            assert_eq!(
+                try_secret(&w.sim, &s, mode).await.map(|r| r.0),
+                Some(200),
+                "{name}: the credential works after a stop after write {n}"
+            );
+            let id = &ids[name];
+            let registered: Vec<String> = w
+                .sim
+                .client_credentials(id)
+                .iter()
+                .map(|c| c["id"].as_str().unwrap_or_default().to_string())
+                .collect();
+            let app = w
+                .sim
+                .all_clients()
+                .into_iter()
+                .find(|c| c["client_id"] == id.as_str())
+                .unwrap();
+            let listed: Vec<String> =
+                app["client_authentication_methods"]["private_key_jwt"]["credentials"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| c["id"].as_str().unwrap_or_default().to_string())
+                    .collect();
+            match mode {
+                Mode::Key => {
+                    assert_eq!(
+                        registered.len(),
+                        1,
+                        "{name}: one key registered after a stop after write {n}: {registered:?}"
+                    );
+                    assert_eq!(listed, registered, "{name}: the registered key is listed");
+                }
+                _ => assert!(
+                    registered.is_empty() && listed.is_empty(),
+                    "{name}: no keys"
+                ),
+            }
+            again.start_kill().unwrap();
+            let _ = again.wait().await;
+            if !crashed {
+                break;
+            }
+            stopped_after.push(n);
+        }
+        println!(
+            "{name}: stopped after each of writes {stopped_after:?} of a rotation; every one finished after the restart"
+        );
+        assert!(
+            stopped_after.len() >= 3,
+            "{name}: a rotation takes several writes: {stopped_after:?}"
+        );
+    }
+    let mut logs = String::new();
+    for entry in std::fs::read_dir(&dir_path).unwrap() {
+        logs.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default());
+    }
+    assert!(!logs.contains("panicked"), "no panic in the logs");
+    assert_eq!(w.sim.clients().len(), 2, "nothing was duplicated");
 }

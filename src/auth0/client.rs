@@ -652,6 +652,20 @@ impl ManagementApi {
         query: &[(&'static str, String)],
         body: Option<Bytes>,
     ) -> Result<Bytes, Auth0Error> {
+        let answer = self.send_logical(ep, url, query, body).await;
+        if answer.is_ok() && ep.method != Method::GET {
+            crate::crash::after_write(ep.label);
+        }
+        answer
+    }
+
+    async fn send_logical(
+        &self,
+        ep: &'static Endpoint,
+        url: Url,
+        query: &[(&'static str, String)],
+        body: Option<Bytes>,
+    ) -> Result<Bytes, Auth0Error> {
         let i = &self.inner;
         let retry = &i.config.retry;
         let max_server_wait = i.config.rate_limit.max_server_wait;

@@ -237,6 +237,7 @@ where
         &Patch::Apply(&body),
     )
     .await?;
+    crate::crash::after_write("a status");
     Ok(true)
 }
 

@@ -102,6 +102,7 @@ impl Slot<'_> {
         };
         self.existing = Some(now);
         self.written = true;
+        crate::crash::after_write("the credentials Secret");
         Ok(())
     }
 }
