@@ -775,9 +775,12 @@ pub(crate) fn parse_page<T: DeserializeOwned>(
             total: None,
         }),
         serde_json::Value::Object(mut map) => {
+            // Auth0 always names the list, empty or not. An object without it is not a page
+            // (a proxy's or a broken deployment's answer): taken for an empty last page it
+            // would end a listing early, and what the listing missed would be created again.
             let items = match map.remove(key) {
-                Some(v) if !v.is_null() => serde_json::from_value(v)?,
-                _ => Vec::new(),
+                Some(v @ serde_json::Value::Array(_)) => serde_json::from_value(v)?,
+                _ => return Err(de::Error::custom(format!("the page has no `{key}` list"))),
             };
             let total = map.get("total").and_then(serde_json::Value::as_u64);
             Ok(Page { items, total })
@@ -912,6 +915,20 @@ mod tests {
             2
         );
         assert!(parse_page::<Client>(b"\"nope\"", "clients").is_err());
+        // JSON that is not a page (a proxy's answer, another endpoint's body) is an error,
+        // never an empty page that would end a listing early.
+        for not_a_page in [
+            &br#"{"client_id": 5, "name": ["x"], "scope": {}}"#[..],
+            br#"{"total": 3}"#,
+            br#"{"clients": null, "total": 3}"#,
+            br#"{"clients": {}}"#,
+        ] {
+            assert!(
+                parse_page::<Client>(not_a_page, "clients").is_err(),
+                "{}",
+                String::from_utf8_lossy(not_a_page)
+            );
+        }
         assert!(parse_page::<Client>(b"<html>", "clients").is_err());
     }
 

@@ -190,6 +190,11 @@ pub async fn reconcile<K: Kind>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action
         // apply/cleanup log their own failures; this one happened around them.
         warn!(reason = %e.reason(), error = %e, "reconcile failed");
     }
+    if result.is_ok() && obj.meta().deletion_timestamp.is_some() {
+        // The finalizer is gone, and the object with it: what depends on it looks again (it
+        // does not see its own status write come back as a reconcile).
+        obj.status_changed(&ctx);
+    }
     let reason = result.as_ref().err().map(|e| e.reason().as_str());
     ctx.metrics
         .reconciled(K::KIND, started.elapsed().as_secs_f64(), reason);
@@ -284,12 +289,16 @@ async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, 
             // After a status write of its own (a create intent) the status the object showed
             // is stale: the final one is written even if it equals it.
             let shown = (!wrote_status).then(|| obj.current_status()).flatten();
+            // What the steps before the failure did (an object created, a key registered) is
+            // told as well: it happened.
+            let done = obj.notes(&mut seen);
             let next = obj.next_status(seen, ready, Some(&err), resolved.as_deref());
             match status::apply_status(api, obj, shown, &next).await {
                 Ok(true) => obj.status_changed(ctx),
                 Ok(false) => {}
                 Err(e) => warn!(error = %e, "could not write status"),
             }
+            announce(obj, ctx, done, "Sync").await;
             if reason.is_wait() {
                 // Not a failure: the reconcile is woken when what it waits for changes.
                 info!(reason = %reason, "{err}");

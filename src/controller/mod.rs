@@ -100,7 +100,8 @@ impl Wiring<'_> {
             .default_backoff()
             .modify(trim)
             .reflect(writer)
-            .applied_objects();
+            .applied_objects()
+            .predicate_filter(reconcile_trigger::<K>, Default::default());
         let (wakeups, wakeup_stream) = futures::channel::mpsc::unbounded();
         let mut controller = Controller::for_stream(stream, store.clone())
             .with_config(controller::Config::default().concurrency(self.concurrency))
@@ -125,6 +126,22 @@ impl Wiring<'_> {
                 .boxed()
         }));
     }
+}
+
+/// What, of a managed object, asks for a reconcile when it changes: its spec (the
+/// generation), its labels and annotations (the rotate annotation; a label is how users poke a
+/// resource) and its deletion. The operator's own writes to it (its status, the finalizer) do
+/// not come back as reconciles of their own; the cache still sees them (the filter is after the
+/// reflector).
+fn reconcile_trigger<K: kube::Resource>(obj: &K) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let m = obj.meta();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    m.generation.hash(&mut h);
+    m.deletion_timestamp.is_some().hash(&mut h);
+    m.labels.hash(&mut h);
+    m.annotations.hash(&mut h);
+    Some(h.finish())
 }
 
 /// The table of managed kinds: a new kind is a module implementing [`Kind`] and one line here.
@@ -532,6 +549,47 @@ fn watch_expired(e: &watcher::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_what_the_user_changes_triggers_a_reconcile() {
+        let base: Auth0Client = serde_json::from_value(serde_json::json!({
+            "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Client",
+            "metadata": {"name": "web", "namespace": "a", "generation": 1},
+            "spec": {"name": "Web"}
+        }))
+        .unwrap();
+        let of = reconcile_trigger::<Auth0Client>;
+        let same = |f: &dyn Fn(&mut Auth0Client)| {
+            let mut o = base.clone();
+            f(&mut o);
+            of(&o) == of(&base)
+        };
+        // The operator's own writes: not a trigger.
+        assert!(same(&|o| o.status = Some(Default::default())));
+        assert!(same(
+            &|o| o.metadata.finalizers = Some(vec![crate::crd::FINALIZER.into()])
+        ));
+        // The user's: a trigger.
+        assert!(!same(&|o| o.metadata.generation = Some(2)));
+        assert!(!same(&|o| {
+            o.metadata.labels = Some([("poke".to_string(), "1".to_string())].into())
+        }));
+        assert!(!same(&|o| {
+            o.metadata.annotations = Some(
+                [(
+                    client::credentials::ROTATE_ANNOTATION.to_string(),
+                    "1".to_string(),
+                )]
+                .into(),
+            )
+        }));
+        assert!(!same(&|o| {
+            o.metadata.deletion_timestamp =
+                Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                    k8s_openapi::jiff::Timestamp::now(),
+                ))
+        }));
+    }
 
     #[test]
     fn an_expired_watch_is_routine() {
