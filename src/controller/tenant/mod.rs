@@ -25,6 +25,11 @@ use kube::{
 use parking_lot::RwLock;
 use tracing::{info, warn};
 
+pub mod plan;
+
+pub use plan::TenantReason;
+use plan::{ApplyPlan, CleanupPlan, Facts, Refusal, Verdict};
+
 use super::{Context, Error, status};
 use crate::config::TenantPolicy;
 use crate::{
@@ -337,44 +342,6 @@ pub struct TenantStores {
 
 // ------------------------------------------------------------------------------ the controller
 
-/// Ready reasons of a tenant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TenantReason {
-    /// Credentials verified with Auth0, every needed scope granted.
-    Verified,
-    /// The credentials Secret (or one of its keys) is missing.
-    SecretNotFound,
-    /// Auth0 rejected the credentials.
-    InvalidCredentials,
-    /// The token lacks scopes the operator needs.
-    MissingScopes,
-    /// Auth0 could not be reached or answered with an error.
-    Unreachable,
-    /// The domain or baseUrl is not allowed by the operator's settings.
-    DomainNotAllowed,
-    /// Deletion is held while resources use the tenant.
-    InUse,
-    /// The spec breaks a rule of the CRD that the API server did not enforce (before 1.25 it
-    /// drops CEL rules): the domain changed after the tenant was verified.
-    InvalidSpec,
-}
-
-impl TenantReason {
-    /// The wire value.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Verified => "Verified",
-            Self::SecretNotFound => "SecretNotFound",
-            Self::InvalidCredentials => "InvalidCredentials",
-            Self::MissingScopes => "MissingScopes",
-            Self::Unreachable => "Unreachable",
-            Self::DomainNotAllowed => "DomainNotAllowed",
-            Self::InUse => "InUse",
-            Self::InvalidSpec => "InvalidSpec",
-        }
-    }
-}
-
 /// What the tenant controller needs from either tenant kind.
 pub struct TenantSpecView<'a> {
     /// Registry key.
@@ -392,9 +359,6 @@ pub struct TenantSpecView<'a> {
     /// The domain the status recorded (immutability).
     pub recorded_domain: Option<&'a str>,
 }
-
-/// Why a tenant is not usable: reason and a human sentence (never a secret).
-type Refusal = (TenantReason, String);
 
 /// The client settings for a tenant object, or why it cannot have any.
 pub fn tenant_config(
@@ -500,15 +464,11 @@ pub fn tenant_config(
     Ok(config)
 }
 
-/// What verifying a tenant found: the verdict, the granted and missing scopes, and whether
-/// the registry changed (so its resources must be woken).
-type Verification = (Result<(), Refusal>, Vec<String>, Vec<String>, bool);
-
-/// Verifies a tenant object: builds (or reuses) its client, asks Auth0 for a token, and keeps
-/// the tenant registered exactly while that works with every needed scope.
-async fn verify(ctx: &Context, view: &TenantSpecView<'_>) -> Verification {
-    match check(ctx, view).await {
-        Ok((tenant, granted)) => {
+/// Keeps the tenant registered exactly while its credentials work with every needed scope
+/// (`tenant`: the one just verified); returns whether the registry changed.
+fn set_registered(ctx: &Context, key: &str, tenant: Option<Arc<Tenant>>) -> bool {
+    match tenant {
+        Some(tenant) => {
             let changed = ctx.tenants.register(tenant.clone());
             if changed {
                 // Take both listings right away, before the resources it wakes create
@@ -525,12 +485,26 @@ async fn verify(ctx: &Context, view: &TenantSpecView<'_>) -> Verification {
                     }
                 });
             }
-            (Ok(()), granted, vec![], changed)
+            changed
         }
-        Err((refusal, granted, missing)) => {
-            let changed = ctx.tenants.unregister(&view.key);
-            (Err(refusal), granted, missing, changed)
-        }
+        None => ctx.tenants.unregister(key),
+    }
+}
+
+/// Verifies a tenant object (I/O only): reads its Secret, builds (or reuses) its client and
+/// asks Auth0 for a token.
+async fn observe(ctx: &Context, view: &TenantSpecView<'_>) -> (Verdict, Option<Arc<Tenant>>) {
+    match check(ctx, view).await {
+        Ok((tenant, granted)) => (Ok(granted), Some(tenant)),
+        Err(refused) => (Err(refused), None),
+    }
+}
+
+fn facts<T: TenantObject>(obj: &T) -> Facts<'_> {
+    Facts {
+        generation: obj.meta().generation,
+        domain: obj.view().domain,
+        status: obj.tenant_status(),
     }
 }
 
@@ -652,37 +626,6 @@ impl TenantObject for ClusterAuth0Tenant {
     }
 }
 
-fn tenant_status<T: TenantObject>(
-    obj: &T,
-    ok: bool,
-    reason: TenantReason,
-    message: &str,
-    granted: Vec<String>,
-    missing: Vec<String>,
-) -> Auth0TenantStatus {
-    let previous = obj
-        .tenant_status()
-        .map(|s| s.conditions.as_slice())
-        .unwrap_or_default();
-    Auth0TenantStatus {
-        observed_generation: obj.meta().generation,
-        conditions: vec![status::ready(
-            ok,
-            reason.as_str(),
-            message,
-            obj.meta().generation,
-            previous,
-        )],
-        granted_scopes: granted,
-        missing_scopes: missing,
-        // Recorded once verified; kept from then on.
-        domain: obj
-            .tenant_status()
-            .and_then(|s| s.domain.clone())
-            .or_else(|| ok.then(|| obj.view().domain.to_string())),
-    }
-}
-
 /// Reconciles a tenant object: verification on apply; on deletion, held (`InUse`) while
 /// resources reference it.
 #[tracing::instrument(skip_all, fields(kind = T::KIND, namespace = %obj.namespace().unwrap_or_default(), object = %obj.name_any()))]
@@ -716,88 +659,68 @@ pub fn tenant_error_policy<T: TenantObject>(obj: Arc<T>, err: &Error, ctx: Arc<C
 
 async fn apply_tenant<T: TenantObject>(obj: &T, ctx: &Context) -> Result<Action, Error> {
     let view = obj.view();
-    let (result, granted, missing, changed) = verify(ctx, &view).await;
-    let (ok, reason, message) = match &result {
-        Ok(()) => (
-            true,
-            TenantReason::Verified,
-            format!(
-                "credentials for {} verified; {} Management API scopes granted",
-                view.domain,
-                granted.len()
-            ),
-        ),
-        Err((reason, message)) => (false, *reason, message.clone()),
-    };
-    let next = tenant_status(obj, ok, reason, &message, granted, missing);
-    let previous = obj
-        .tenant_status()
-        .and_then(|s| ready_of(&s.conditions))
-        .map(|c| (c.status == "True", c.reason.clone()));
-    let was_ready = previous.as_ref().is_some_and(|(ready, _)| *ready);
-    status::apply_status(&obj.api(&ctx.kube), obj, obj.tenant_status(), &next).await?;
-    let reason_changed = previous.as_ref().map(|(_, r)| r.as_str()) != Some(reason.as_str());
-    if changed || reason_changed {
+    let (verdict, tenant) = observe(ctx, &view).await;
+    let ApplyPlan {
+        register,
+        status,
+        wake_users,
+        note,
+        requeue,
+    } = plan::plan_apply(facts(obj), &verdict, ctx.config.resync_interval);
+    let changed = set_registered(ctx, &view.key, tenant.filter(|_| register));
+    status::apply_status(&obj.api(&ctx.kube), obj, obj.tenant_status(), &status).await?;
+    if changed || wake_users {
         // Resources waiting for this tenant (or using its old credentials) reconcile now, and
         // their TenantNotReady message follows the tenant's.
         ctx.wake_tenant_users(&view.key);
     }
-    if ok {
-        if !was_ready {
-            info!(domain = view.domain, "{message}");
-            ctx.event(obj, EventType::Normal, reason.as_str(), "Verify", message)
-                .await;
-        }
-        Ok(Action::requeue(ctx.config.resync_interval))
-    } else {
-        warn!(reason = reason.as_str(), "{message}");
-        ctx.event(obj, EventType::Warning, reason.as_str(), "Verify", message)
+    if let Some(n) = note {
+        let type_ = if n.warning {
+            warn!(reason = n.reason.as_str(), "{}", n.message);
+            EventType::Warning
+        } else {
+            info!(domain = view.domain, "{}", n.message);
+            EventType::Normal
+        };
+        ctx.event(obj, type_, n.reason.as_str(), "Verify", n.message)
             .await;
-        // Calm pace: the user must act; a Secret change wakes the tenant at once anyway.
-        Ok(Action::requeue(
-            ctx.config.resync_interval.min(Duration::from_secs(60)),
-        ))
     }
+    Ok(Action::requeue(requeue))
 }
 
 async fn cleanup_tenant<T: TenantObject>(obj: &T, ctx: &Context) -> Result<Action, Error> {
     let view = obj.view();
     let users = ctx.tenant_users(&view.key);
-    if users > 0 {
-        // Its resources' Delete cleanup needs working credentials: keep verifying them (after a
-        // restart, or once a broken Secret is fixed), or deletion would wait forever.
-        let (verified, _, _, changed) = verify(ctx, &view).await;
-        if changed {
-            ctx.wake_tenant_users(&view.key);
-        }
-        let credentials = match &verified {
-            Ok(()) => String::new(),
-            Err((reason, message)) => {
-                format!(
-                    "; its credentials do not work ({}: {message})",
-                    reason.as_str()
-                )
+    // Its resources' Delete cleanup needs working credentials: they are kept verified while
+    // any is left (after a restart, or once a broken Secret is fixed).
+    let (verdict, tenant) = if users > 0 {
+        let (v, t) = observe(ctx, &view).await;
+        (Some(v), t)
+    } else {
+        (None, None)
+    };
+    match plan::plan_cleanup(facts(obj), users, verdict.as_ref()) {
+        CleanupPlan::Hold {
+            register,
+            status,
+            message,
+        } => {
+            if set_registered(ctx, &view.key, tenant.filter(|_| register)) {
+                ctx.wake_tenant_users(&view.key);
             }
-        };
-        let message = format!(
-            "{users} resource(s) still use this tenant; deletion waits until they are gone (their Delete cleanup needs its credentials){credentials}"
-        );
-        let previous = obj.tenant_status().cloned().unwrap_or_default();
-        let next = Auth0TenantStatus {
-            conditions: tenant_status(obj, false, TenantReason::InUse, &message, vec![], vec![])
-                .conditions,
-            ..previous
-        };
-        if let Err(e) =
-            status::apply_status(&obj.api(&ctx.kube), obj, obj.tenant_status(), &next).await
-        {
-            warn!(error = %e, "could not write status");
+            if let Err(e) =
+                status::apply_status(&obj.api(&ctx.kube), obj, obj.tenant_status(), &status).await
+            {
+                warn!(error = %e, "could not write status");
+            }
+            Err(Error::TenantInUse(message))
         }
-        return Err(Error::TenantInUse(message));
+        CleanupPlan::Release => {
+            ctx.tenants.unregister(&view.key);
+            ctx.metrics.remove_auth0(&view.key);
+            Ok(Action::await_change())
+        }
     }
-    ctx.tenants.unregister(&view.key);
-    ctx.metrics.remove_auth0(&view.key);
-    Ok(Action::await_change())
 }
 
 #[cfg(test)]
