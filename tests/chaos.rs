@@ -604,9 +604,14 @@ async fn chaos_run(test: &str, replicas: usize, default_n: u64, default_k: u64) 
             if let Some(uid) = &a.deleted_uid
                 && !by_uid(uid).is_empty()
             {
+                let left: Vec<String> = by_uid(uid)
+                    .iter()
+                    .map(|c| c["client_id"].as_str().unwrap_or_default().to_string())
+                    .collect();
                 violations.push(format!(
-                    "{ns}/{}: deleted with Delete, still in Auth0",
-                    a.name
+                    "{ns}/{}: deleted with Delete, still in Auth0 ({})",
+                    a.name,
+                    left.join(", ")
                 ));
             }
             // Orphan keeps the application it had (exactly one), and never makes one.

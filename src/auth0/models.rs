@@ -769,6 +769,26 @@ pub(crate) fn parse_page<T: DeserializeOwned>(
     key: &str,
 ) -> Result<Page<T>, serde_json::Error> {
     let value: serde_json::Value = serde_json::from_slice(body)?;
+    // Every listed object names itself (the types tolerate missing fields, so this is checked
+    // on the JSON): a page of objects without ids is not Auth0's, and read as a page it would
+    // hide the objects the real page holds.
+    let id = if key == "clients" { "client_id" } else { "id" };
+    let named = |items: &serde_json::Value| {
+        items.as_array().is_some_and(|a| {
+            a.iter().all(|o| {
+                o.get(id)
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|s| !s.is_empty())
+            })
+        })
+    };
+    if let Some(items) = value.as_array().map(|_| &value).or_else(|| value.get(key))
+        && !named(items)
+    {
+        return Err(de::Error::custom(format!(
+            "the page lists an object without `{id}`"
+        )));
+    }
     match value {
         serde_json::Value::Array(_) => Ok(Page {
             items: serde_json::from_value(value)?,
@@ -922,6 +942,8 @@ mod tests {
             br#"{"total": 3}"#,
             br#"{"clients": null, "total": 3}"#,
             br#"{"clients": {}}"#,
+            br#"{"clients": [{"padding": "xxxx"}, {"padding": "xxxx"}]}"#,
+            br#"[{"client_id": ""}]"#,
         ] {
             assert!(
                 parse_page::<Client>(not_a_page, "clients").is_err(),
