@@ -7,12 +7,7 @@
 //! missing, unverified or forbidden tenant is a reason on the resource (`TenantNotFound`,
 //! `TenantNotReady`, `TenantNotAllowed`), and the resource is woken when the tenant becomes ready.
 
-use std::{
-    collections::HashMap,
-    hash::{Hash, Hasher},
-    sync::Arc,
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use k8s_openapi::{
     api::core::v1::{Namespace, Secret},
@@ -22,168 +17,24 @@ use kube::{
     Api, Resource, ResourceExt,
     runtime::{controller::Action, events::EventType, reflector::Store},
 };
-use parking_lot::RwLock;
 use tracing::{info, warn};
 
 pub mod plan;
 
-pub use plan::TenantReason;
+pub mod registry;
+
 use plan::{ApplyPlan, CleanupPlan, Facts, Refusal, Verdict};
+pub use plan::{TenantReason, TenantSpecView, domain_allowed, tenant_config};
+pub use registry::{Tenant, Tenants};
 
 use super::{Context, Error, status};
-use crate::config::TenantPolicy;
 use crate::{
-    auth0::{Auth0Config, Auth0Error, ManagementApi, RateLimitConfig, missing_scopes},
+    auth0::{Auth0Error, missing_scopes},
     crd::{
         AllowedNamespaces, Auth0Tenant, Auth0TenantStatus, CONDITION_READY, ClusterAuth0Tenant,
         DEFAULT_TENANT_KEY, TenantKind, TenantRef,
     },
 };
-
-/// One Auth0 tenant as the operator uses it.
-pub struct Tenant {
-    /// `namespace/name`, `cluster/name` or `default`; also the `tenant` metric label.
-    pub key: String,
-    /// The tenant's domain (what credentials Secrets carry as `AUTH0_DOMAIN`).
-    pub domain: String,
-    /// Management API client: one token cache and one rate limiter for the whole tenant.
-    pub auth0: ManagementApi,
-    /// Listings of the tenant's clients and grants.
-    pub inventory: Arc<super::Inventory>,
-    /// Hash of the settings and credentials the client was built from.
-    fingerprint: u64,
-}
-
-impl std::fmt::Debug for Tenant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tenant")
-            .field("key", &self.key)
-            .field("domain", &self.domain)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Tenant {
-    /// A tenant built from `config` (no Auth0 call yet).
-    pub fn new(key: String, config: Auth0Config, resync: Duration) -> Result<Self, Auth0Error> {
-        let fingerprint = fingerprint(&config);
-        Ok(Self {
-            key,
-            domain: config.domain.clone(),
-            auth0: ManagementApi::new(config)?,
-            inventory: Arc::new(super::Inventory::new(resync)),
-            fingerprint,
-        })
-    }
-}
-
-/// Hash of everything that makes a different client (the secret included; kept in memory only).
-fn fingerprint(c: &Auth0Config) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    c.domain.hash(&mut h);
-    c.client_id.hash(&mut h);
-    c.client_secret.expose().hash(&mut h);
-    c.private_key.as_ref().map(|k| k.expose()).hash(&mut h);
-    c.audience.hash(&mut h);
-    c.base_url
-        .as_ref()
-        .map(|u| u.as_str().to_string())
-        .hash(&mut h);
-    c.rate_limit.burst.hash(&mut h);
-    c.rate_limit.per_second.to_bits().hash(&mut h);
-    h.finish()
-}
-
-/// Whether `domain` matches one of the globs (`*` matches any run of characters, case-insensitive).
-pub fn domain_allowed(domain: &str, globs: &[String]) -> bool {
-    fn matches(pattern: &[u8], text: &[u8]) -> bool {
-        match (pattern.first(), text.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => {
-                matches(&pattern[1..], text) || (!text.is_empty() && matches(pattern, &text[1..]))
-            }
-            (Some(p), Some(t)) if p.eq_ignore_ascii_case(t) => matches(&pattern[1..], &text[1..]),
-            _ => false,
-        }
-    }
-    globs
-        .iter()
-        .any(|g| matches(g.trim().as_bytes(), domain.as_bytes()))
-}
-
-/// The verified tenants, by key.
-pub struct Tenants {
-    default: Option<Arc<Tenant>>,
-    verified: RwLock<HashMap<String, Arc<Tenant>>>,
-    /// Settings every tenant object is checked against.
-    pub policy: TenantPolicy,
-    resync: Duration,
-}
-
-impl Tenants {
-    /// The registry, with the default tenant from the environment if one is configured.
-    pub fn new(
-        default: Option<Auth0Config>,
-        policy: TenantPolicy,
-        resync: Duration,
-    ) -> Result<Self, Auth0Error> {
-        let default = default
-            .map(|c| Tenant::new(DEFAULT_TENANT_KEY.to_string(), c, resync).map(Arc::new))
-            .transpose()?;
-        Ok(Self {
-            default,
-            verified: RwLock::new(HashMap::new()),
-            policy,
-            resync,
-        })
-    }
-
-    /// The default tenant, if configured.
-    pub fn default_tenant(&self) -> Option<Arc<Tenant>> {
-        self.default.clone()
-    }
-
-    /// A verified tenant by key.
-    pub fn get(&self, key: &str) -> Option<Arc<Tenant>> {
-        if key == DEFAULT_TENANT_KEY {
-            return self.default.clone();
-        }
-        self.verified.read().get(key).cloned()
-    }
-
-    /// Every tenant in use (the default first), e.g. for metrics.
-    pub fn all(&self) -> Vec<Arc<Tenant>> {
-        let mut v: Vec<Arc<Tenant>> = self.default.iter().cloned().collect();
-        let mut rest: Vec<Arc<Tenant>> = self.verified.read().values().cloned().collect();
-        rest.sort_by(|a, b| a.key.cmp(&b.key));
-        v.extend(rest);
-        v
-    }
-
-    /// The tenant for `config`: the registered one when nothing changed (its token cache and
-    /// inventory survive), else a new one (a changed secret drops the cached token at once).
-    fn build(&self, key: &str, config: Auth0Config) -> Result<Arc<Tenant>, Auth0Error> {
-        if let Some(t) = self.verified.read().get(key)
-            && t.fingerprint == fingerprint(&config)
-        {
-            return Ok(t.clone());
-        }
-        Ok(Arc::new(Tenant::new(key.to_string(), config, self.resync)?))
-    }
-
-    fn register(&self, tenant: Arc<Tenant>) -> bool {
-        let mut map = self.verified.write();
-        let changed = map
-            .get(&tenant.key)
-            .is_none_or(|t| !Arc::ptr_eq(t, &tenant));
-        map.insert(tenant.key.clone(), tenant);
-        changed
-    }
-
-    fn unregister(&self, key: &str) -> bool {
-        self.verified.write().remove(key).is_some()
-    }
-}
 
 /// The key of the tenant a resource in `namespace` with `tenant_ref` uses.
 pub fn tenant_key(namespace: &str, tenant_ref: Option<&TenantRef>) -> String {
@@ -341,128 +192,6 @@ pub struct TenantStores {
 }
 
 // ------------------------------------------------------------------------------ the controller
-
-/// What the tenant controller needs from either tenant kind.
-pub struct TenantSpecView<'a> {
-    /// Registry key.
-    pub key: String,
-    pub domain: &'a str,
-    pub secret_namespace: String,
-    pub secret_name: &'a str,
-    pub client_id_key: &'a str,
-    pub client_secret_key: &'a str,
-    /// The key of a private key to use instead of the secret.
-    pub private_key_key: Option<&'a str>,
-    pub audience: Option<&'a str>,
-    pub base_url: Option<&'a str>,
-    pub rate_limit: Option<crate::crd::TenantRateLimit>,
-    /// The domain the status recorded (immutability).
-    pub recorded_domain: Option<&'a str>,
-}
-
-/// The client settings for a tenant object, or why it cannot have any.
-pub fn tenant_config(
-    view: &TenantSpecView<'_>,
-    policy: &TenantPolicy,
-    secret: Option<&Secret>,
-) -> Result<Auth0Config, Refusal> {
-    if let Some(recorded) = view.recorded_domain
-        && !recorded.eq_ignore_ascii_case(view.domain)
-    {
-        return Err((
-            TenantReason::InvalidSpec,
-            format!(
-                "{}: this tenant was verified for {recorded} (its resources live there); create another tenant for {}",
-                crate::crd::rules::DOMAIN_IMMUTABLE,
-                view.domain
-            ),
-        ));
-    }
-    if !domain_allowed(view.domain, &policy.allowed_domains) {
-        return Err((
-            TenantReason::DomainNotAllowed,
-            format!(
-                "domain {} is not allowed: the operator's ALLOWED_TENANT_DOMAINS is {}",
-                view.domain,
-                policy.allowed_domains.join(",")
-            ),
-        ));
-    }
-    if view.base_url.is_some() && !policy.allow_base_url {
-        return Err((
-            TenantReason::DomainNotAllowed,
-            "spec.baseUrl is refused: the operator runs without ALLOW_TENANT_BASE_URL=true (it would send the credentials to another host)".to_string(),
-        ));
-    }
-    let Some(secret) = secret else {
-        return Err((
-            TenantReason::SecretNotFound,
-            format!(
-                "Secret {} does not exist in namespace {}",
-                view.secret_name, view.secret_namespace
-            ),
-        ));
-    };
-    let get = |key: &str| -> Option<String> {
-        secret
-            .data
-            .as_ref()
-            .and_then(|d| d.get(key))
-            .and_then(|b| String::from_utf8(b.0.clone()).ok())
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-    };
-    let credential_key = view.private_key_key.unwrap_or(view.client_secret_key);
-    let missing: Vec<&str> = [view.client_id_key, credential_key]
-        .into_iter()
-        .filter(|k| get(k).is_none())
-        .collect();
-    if !missing.is_empty() {
-        return Err((
-            TenantReason::SecretNotFound,
-            format!(
-                "Secret {}/{} has no (or an empty) {}",
-                view.secret_namespace,
-                view.secret_name,
-                missing.join(" and ")
-            ),
-        ));
-    }
-    let mut config = match view.private_key_key {
-        None => Auth0Config::new(
-            view.domain,
-            get(view.client_id_key).unwrap_or_default(),
-            get(view.client_secret_key).unwrap_or_default(),
-        ),
-        Some(k) => Auth0Config::new(view.domain, get(view.client_id_key).unwrap_or_default(), "")
-            .with_private_key(get(k).unwrap_or_default()),
-    };
-    if let Some(a) = view.audience {
-        config = config.with_audience(a);
-    }
-    if let Some(u) = view.base_url {
-        let url = u.parse().map_err(|e| {
-            (
-                TenantReason::DomainNotAllowed,
-                format!("spec.baseUrl {u} is not a URL: {e}"),
-            )
-        })?;
-        config = config.with_base_url(url);
-    }
-    config.retry = policy.retry.clone();
-    config.rate_limit = match view.rate_limit {
-        Some(r) => RateLimitConfig {
-            burst: r.burst,
-            per_second: r.per_second,
-            ..policy.rate_limit.clone()
-        },
-        None => policy.rate_limit.clone(),
-    };
-    config
-        .validate()
-        .map_err(|e| (TenantReason::DomainNotAllowed, e.to_string()))?;
-    Ok(config)
-}
 
 /// Keeps the tenant registered exactly while its credentials work with every needed scope
 /// (`tenant`: the one just verified); returns whether the registry changed.
@@ -726,6 +455,7 @@ async fn cleanup_tenant<T: TenantObject>(obj: &T, ctx: &Context) -> Result<Actio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{auth0::Auth0Config, config::TenantPolicy};
     use k8s_openapi::ByteString;
     use serde_json::json;
 

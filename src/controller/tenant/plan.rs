@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::{api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::Condition};
 
 use crate::{
+    auth0::{Auth0Config, RateLimitConfig},
+    config::TenantPolicy,
     controller::status,
     crd::{Auth0TenantStatus, CONDITION_READY},
 };
@@ -46,6 +48,145 @@ impl TenantReason {
             Self::InvalidSpec => "InvalidSpec",
         }
     }
+}
+
+/// Whether `domain` matches one of the globs (`*` matches any run of characters, case-insensitive).
+pub fn domain_allowed(domain: &str, globs: &[String]) -> bool {
+    fn matches(pattern: &[u8], text: &[u8]) -> bool {
+        match (pattern.first(), text.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => {
+                matches(&pattern[1..], text) || (!text.is_empty() && matches(pattern, &text[1..]))
+            }
+            (Some(p), Some(t)) if p.eq_ignore_ascii_case(t) => matches(&pattern[1..], &text[1..]),
+            _ => false,
+        }
+    }
+    globs
+        .iter()
+        .any(|g| matches(g.trim().as_bytes(), domain.as_bytes()))
+}
+
+/// What the tenant controller needs from either tenant kind.
+pub struct TenantSpecView<'a> {
+    /// Registry key.
+    pub key: String,
+    pub domain: &'a str,
+    pub secret_namespace: String,
+    pub secret_name: &'a str,
+    pub client_id_key: &'a str,
+    pub client_secret_key: &'a str,
+    /// The key of a private key to use instead of the secret.
+    pub private_key_key: Option<&'a str>,
+    pub audience: Option<&'a str>,
+    pub base_url: Option<&'a str>,
+    pub rate_limit: Option<crate::crd::TenantRateLimit>,
+    /// The domain the status recorded (immutability).
+    pub recorded_domain: Option<&'a str>,
+}
+
+/// The client settings for a tenant object, or why it cannot have any.
+pub fn tenant_config(
+    view: &TenantSpecView<'_>,
+    policy: &TenantPolicy,
+    secret: Option<&Secret>,
+) -> Result<Auth0Config, Refusal> {
+    if let Some(recorded) = view.recorded_domain
+        && !recorded.eq_ignore_ascii_case(view.domain)
+    {
+        return Err((
+            TenantReason::InvalidSpec,
+            format!(
+                "{}: this tenant was verified for {recorded} (its resources live there); create another tenant for {}",
+                crate::crd::rules::DOMAIN_IMMUTABLE,
+                view.domain
+            ),
+        ));
+    }
+    if !domain_allowed(view.domain, &policy.allowed_domains) {
+        return Err((
+            TenantReason::DomainNotAllowed,
+            format!(
+                "domain {} is not allowed: the operator's ALLOWED_TENANT_DOMAINS is {}",
+                view.domain,
+                policy.allowed_domains.join(",")
+            ),
+        ));
+    }
+    if view.base_url.is_some() && !policy.allow_base_url {
+        return Err((
+            TenantReason::DomainNotAllowed,
+            "spec.baseUrl is refused: the operator runs without ALLOW_TENANT_BASE_URL=true (it would send the credentials to another host)".to_string(),
+        ));
+    }
+    let Some(secret) = secret else {
+        return Err((
+            TenantReason::SecretNotFound,
+            format!(
+                "Secret {} does not exist in namespace {}",
+                view.secret_name, view.secret_namespace
+            ),
+        ));
+    };
+    let get = |key: &str| -> Option<String> {
+        secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .and_then(|b| String::from_utf8(b.0.clone()).ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let credential_key = view.private_key_key.unwrap_or(view.client_secret_key);
+    let missing: Vec<&str> = [view.client_id_key, credential_key]
+        .into_iter()
+        .filter(|k| get(k).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err((
+            TenantReason::SecretNotFound,
+            format!(
+                "Secret {}/{} has no (or an empty) {}",
+                view.secret_namespace,
+                view.secret_name,
+                missing.join(" and ")
+            ),
+        ));
+    }
+    let mut config = match view.private_key_key {
+        None => Auth0Config::new(
+            view.domain,
+            get(view.client_id_key).unwrap_or_default(),
+            get(view.client_secret_key).unwrap_or_default(),
+        ),
+        Some(k) => Auth0Config::new(view.domain, get(view.client_id_key).unwrap_or_default(), "")
+            .with_private_key(get(k).unwrap_or_default()),
+    };
+    if let Some(a) = view.audience {
+        config = config.with_audience(a);
+    }
+    if let Some(u) = view.base_url {
+        let url = u.parse().map_err(|e| {
+            (
+                TenantReason::DomainNotAllowed,
+                format!("spec.baseUrl {u} is not a URL: {e}"),
+            )
+        })?;
+        config = config.with_base_url(url);
+    }
+    config.retry = policy.retry.clone();
+    config.rate_limit = match view.rate_limit {
+        Some(r) => RateLimitConfig {
+            burst: r.burst,
+            per_second: r.per_second,
+            ..policy.rate_limit.clone()
+        },
+        None => policy.rate_limit.clone(),
+    };
+    config
+        .validate()
+        .map_err(|e| (TenantReason::DomainNotAllowed, e.to_string()))?;
+    Ok(config)
 }
 
 /// Why a tenant is not usable: reason and a human sentence (never a secret).
