@@ -398,13 +398,13 @@ pub fn update_fields(update: &ClientUpdate) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::crd::{AppType as SpecAppType, OrganizationUsage, RotationType, SigningAlgorithm};
     use pretty_assertions::assert_eq;
     use serde_json::json;
 
-    fn spec(v: serde_json::Value) -> Auth0ClientSpec {
+    pub(crate) fn spec(v: serde_json::Value) -> Auth0ClientSpec {
         serde_json::from_value(v).unwrap()
     }
 
@@ -412,7 +412,8 @@ mod tests {
         serde_json::from_value(v).unwrap()
     }
 
-    fn cr() -> Auth0Client {
+    /// An `Auth0Client` with a namespace and a UID (what ownership tags and Secrets need).
+    pub(crate) fn cr() -> Auth0Client {
         let mut c = Auth0Client::new("web", spec(json!({"name": "Web"})));
         c.metadata.namespace = Some("team-a".into());
         c.metadata.uid = Some("uid-1".into());

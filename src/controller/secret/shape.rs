@@ -182,22 +182,11 @@ pub fn secret_up_to_date(secret: &Secret, cr: &Auth0Client, domain: &str, client
 mod tests {
     use super::*;
     use crate::{
-        controller::client::spec::validate_client_spec,
-        crd::{Auth0ClientSpec, rules},
+        controller::client::spec::{tests::cr, validate_client_spec},
+        crd::rules,
     };
     use pretty_assertions::assert_eq;
     use serde_json::json;
-
-    fn spec(v: serde_json::Value) -> Auth0ClientSpec {
-        serde_json::from_value(v).unwrap()
-    }
-
-    fn cr() -> Auth0Client {
-        let mut c = Auth0Client::new("web", spec(json!({"name": "Web"})));
-        c.metadata.namespace = Some("team-a".into());
-        c.metadata.uid = Some("uid-1".into());
-        c
-    }
 
     #[test]
     fn secret_owner_is_named_and_only_operator_secrets_can_be_stale() {
