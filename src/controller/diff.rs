@@ -52,6 +52,14 @@ pub fn camel_case(snake: &str) -> String {
     name
 }
 
+/// The Auth0 fields a PATCH body sends (the keys of its JSON: unset fields are omitted).
+pub fn sent_fields<T: serde::Serialize>(body: &T) -> Vec<String> {
+    match serde_json::to_value(body) {
+        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The spec names (camelCase) of the Auth0 fields a PATCH body sets, for `status.drift`: the
 /// operator's own `client_metadata` tags and the secret-method switch are named as the spec
 /// fields that cause them.

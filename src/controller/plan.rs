@@ -10,7 +10,10 @@
 //! that already exists ([`may_take`]), and how a create is made crash-safe ([`CreateGuard`],
 //! carried out by the driver).
 
-use super::Error;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
+use super::{Error, diff, status::Drift};
+use crate::crd::ManagementPolicy;
 
 /// What the driver does next for a resource.
 #[derive(Debug)]
@@ -122,6 +125,33 @@ pub fn may_take(existing: &Existing<'_>, claim: Claim) -> Result<Take, Error> {
     }
 }
 
+/// What comparing an Auth0 object with the spec found, every kind the same way: the drift to
+/// report (the fields this reconcile's PATCH sent, else those that differ now) and whether a
+/// PATCH of the differing fields is due: under `Manage`, when anything differs (`differs`), and
+/// once per reconcile (what a PATCH did not set is drift for the next one to report).
+pub fn compare(
+    policy: ManagementPolicy,
+    differing: &[String],
+    differs: bool,
+    patched: &[String],
+    generation: Option<i64>,
+    conditions: &[Condition],
+) -> (Drift, bool) {
+    let found = if patched.is_empty() {
+        differing
+    } else {
+        patched
+    };
+    let drift = Drift::found(
+        policy,
+        diff::spec_field_names(found),
+        generation,
+        conditions,
+    );
+    let patch = differs && policy == ManagementPolicy::Manage && patched.is_empty();
+    (drift, patch)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +164,38 @@ mod tests {
             system,
             remedy: "set spec.adopt: true to manage it",
         }
+    }
+
+    #[test]
+    fn the_comparison_patches_once_under_manage_and_reports_what_it_found() {
+        use crate::controller::status;
+        let synced = vec![status::ready(true, "Synced", "ok", Some(1), &[])];
+        let name = vec!["name".to_string()];
+        let manage = ManagementPolicy::Manage;
+        // Differs: a patch is due; the differing fields are the drift (corrected: spec unchanged).
+        let (d, patch) = compare(manage, &name, true, &[], Some(1), &synced);
+        assert!(patch);
+        assert_eq!((d.fields.clone(), d.corrected), (name.clone(), true));
+        // After the patch: no second one, and what it sent stays the drift.
+        let (d, patch) = compare(manage, &[], false, &name, Some(1), &synced);
+        assert!(!patch);
+        assert_eq!(d.fields, name);
+        let (_, patch) = compare(manage, &name, true, &name, Some(1), &synced);
+        assert!(!patch, "one PATCH per reconcile");
+        // Observe: reported, never patched.
+        let (d, patch) = compare(
+            ManagementPolicy::Observe,
+            &name,
+            true,
+            &[],
+            Some(1),
+            &synced,
+        );
+        assert!(!patch && !d.corrected);
+        assert_eq!(d.fields, name);
+        // In sync: nothing.
+        let (d, patch) = compare(manage, &[], false, &[], Some(1), &synced);
+        assert!(!patch && d.fields.is_empty());
     }
 
     #[test]

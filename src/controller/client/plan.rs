@@ -6,9 +6,8 @@ use k8s_openapi::api::core::v1::Secret;
 use super::{Seen, rotation, spec};
 use crate::controller::{
     Error, Outcome, diff,
-    plan::{Claim, Existing, Next, Plan, may_take},
+    plan::{Claim, Existing, Next, Plan, compare, may_take},
     secret::store::conflict,
-    status::Drift,
 };
 use crate::{
     auth0::{Client, ClientCreate, ClientUpdate, Secret as SecretValue},
@@ -186,18 +185,17 @@ pub(crate) fn plan(obj: &Auth0Client, o: &Observed) -> Plan<ClientCreate, Step, 
         spec::ownership_tags(obj)
     };
     let update = spec::client_update(spec, &tags, current);
-    let fields = spec::update_fields(&update);
-    seen.drift = Some(Drift::found(
+    let fields = diff::sent_fields(&update);
+    let (drift, patch) = compare(
         spec.management_policy,
-        diff::spec_field_names(if o.did.patched.is_empty() {
-            &fields
-        } else {
-            &o.did.patched
-        }),
+        &fields,
+        !update.is_empty(),
+        &o.did.patched,
         obj.metadata.generation,
         obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
-    ));
-    let next = if !update.is_empty() && !observe && o.did.patched.is_empty() {
+    );
+    seen.drift = Some(drift);
+    let next = if patch {
         Next::Do(Step::Patch {
             id: current.client_id.clone(),
             update: Box::new(update),

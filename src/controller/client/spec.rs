@@ -389,14 +389,6 @@ pub fn client_update(
     update
 }
 
-/// Names of the fields a PATCH body sets (for events and logs; never values).
-pub fn update_fields(update: &ClientUpdate) -> Vec<String> {
-    match serde_json::to_value(update) {
-        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
-        _ => Vec::new(),
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -510,7 +502,10 @@ pub(crate) mod tests {
             serde_json::to_value(&u).unwrap(),
             json!({"description": "new"})
         );
-        assert_eq!(update_fields(&u), vec!["description".to_string()]);
+        assert_eq!(
+            crate::controller::diff::sent_fields(&u),
+            vec!["description".to_string()]
+        );
     }
 
     #[test]

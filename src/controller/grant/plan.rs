@@ -4,8 +4,7 @@
 use super::{Seen, spec};
 use crate::controller::{
     Error, diff,
-    plan::{Claim, Existing, Next, Plan, may_take},
-    status::Drift,
+    plan::{Claim, Existing, Next, Plan, compare, may_take},
 };
 use crate::{
     auth0::{ClientGrant, ClientGrantCreate, ClientGrantUpdate},
@@ -181,29 +180,25 @@ pub(crate) fn plan(obj: &Auth0ClientGrant, o: &Observed) -> Plan<ClientGrantCrea
     };
     seen.grant_id = Some(current.id.clone());
     let update = spec::grant_update(spec, current);
-    let fields: Vec<String> = match serde_json::to_value(&update) {
-        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
-        _ => vec![],
-    };
-    seen.drift = Some(Drift::found(
+    let fields = diff::sent_fields(&update);
+    let (drift, patch) = compare(
         spec.management_policy,
-        diff::spec_field_names(if o.did.patched.is_empty() {
-            &fields
-        } else {
-            &o.did.patched
-        }),
+        &fields,
+        !update.is_empty(),
+        &o.did.patched,
         obj.metadata.generation,
         obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
-    ));
-    let next = if update.is_empty() || observe || !o.did.patched.is_empty() {
-        Next::Done
-    } else {
+    );
+    seen.drift = Some(drift);
+    let next = if patch {
         Next::Do(Step::Patch {
             id: current.id.clone(),
             update,
             fields,
             audience,
         })
+    } else {
+        Next::Done
     };
     Plan { next, seen }
 }

@@ -4,8 +4,7 @@
 use super::{Seen, spec};
 use crate::controller::{
     Error, Outcome, diff,
-    plan::{Claim, Existing, Next, Plan, Take, may_take},
-    status::Drift,
+    plan::{Claim, Existing, Next, Plan, Take, compare, may_take},
 };
 use crate::{
     auth0::{ResourceServer, ResourceServerCreate, ResourceServerUpdate},
@@ -150,26 +149,24 @@ pub(crate) fn plan(
     seen.gone = false;
     seen.scopes = Some(current.scopes.as_ref().map_or(0, Vec::len));
     let update = spec::resource_server_update(spec, current);
-    let fields = spec::resource_server_update_fields(&update);
-    seen.drift = Some(Drift::found(
+    let fields = diff::sent_fields(&update);
+    let (drift, patch) = compare(
         spec.management_policy,
-        diff::spec_field_names(if o.did.patched.is_empty() {
-            &fields
-        } else {
-            &o.did.patched
-        }),
+        &fields,
+        !update.is_empty(),
+        &o.did.patched,
         obj.metadata.generation,
         obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
-    ));
-    // One PATCH per reconcile: what it did not set is drift for the next one to report.
-    let next = if update.is_empty() || observe || !o.did.patched.is_empty() {
-        Next::Done
-    } else {
+    );
+    seen.drift = Some(drift);
+    let next = if patch {
         Next::Do(Step::Patch {
             id: current.id.clone(),
             update,
             fields,
         })
+    } else {
+        Next::Done
     };
     Plan { next, seen }
 }

@@ -125,14 +125,6 @@ pub fn resource_server_update(
     }
 }
 
-/// The names of the fields a resource-server PATCH sends.
-pub fn resource_server_update_fields(update: &ResourceServerUpdate) -> Vec<String> {
-    match serde_json::to_value(update) {
-        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
-        _ => vec![],
-    }
-}
-
 /// The requested scopes the API does not define, sorted.
 pub fn unknown_scopes(requested: &[String], defined: &[ResourceServerScope]) -> Vec<String> {
     let defined: BTreeSet<&str> = defined.iter().map(|s| s.value.as_str()).collect();
