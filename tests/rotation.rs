@@ -875,19 +875,7 @@ async fn killed_at_random_instants_of_rotations_it_finishes_them() {
                 format!("{name} finishes rotation {round} (killed after {at} ms, seed {seed})");
             eventually(&what, T, || {
                 let (secrets, pk, value) = (secrets.clone(), pk.clone(), value.clone());
-                async move {
-                    let s = secrets.get(&format!("{name}-auth0")).await.ok()?;
-                    let ann = s.metadata.annotations.clone()?;
-                    let data = s.data.clone()?;
-                    let c = pk.get(name).await.ok()?;
-                    let done = ann.get("auth0.operator.dev/rotate-handled") == Some(&value)
-                        && status_shows_the_secrets_key(&c, &ann)
-                        && !data.contains_key("AUTH0_CLIENT_SECRET_NEXT")
-                        && !data.contains_key(".auth0-operator-pending-key")
-                        && condition(&c, "Rotating")? == ("False".into(), "Idle".into())
-                        && condition(&c, "Ready")?.0 == "True";
-                    done.then_some(())
-                }
+                async move { rotation_finished(&secrets, &pk, name, &value).await }
             })
             .await;
         }
