@@ -389,18 +389,13 @@ pub fn client_update(
     update
 }
 
+/// Test fixtures, shared with other modules' tests.
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use crate::crd::{AppType as SpecAppType, OrganizationUsage, RotationType, SigningAlgorithm};
-    use pretty_assertions::assert_eq;
+pub(crate) mod fixtures {
+    use crate::crd::{Auth0Client, Auth0ClientSpec};
     use serde_json::json;
 
     pub(crate) fn spec(v: serde_json::Value) -> Auth0ClientSpec {
-        serde_json::from_value(v).unwrap()
-    }
-
-    fn observed(v: serde_json::Value) -> Client {
         serde_json::from_value(v).unwrap()
     }
 
@@ -410,6 +405,19 @@ pub(crate) mod tests {
         c.metadata.namespace = Some("team-a".into());
         c.metadata.uid = Some("uid-1".into());
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{cr, spec};
+    use super::*;
+    use crate::crd::{AppType as SpecAppType, OrganizationUsage, RotationType, SigningAlgorithm};
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    fn observed(v: serde_json::Value) -> Client {
+        serde_json::from_value(v).unwrap()
     }
 
     #[test]

@@ -182,7 +182,7 @@ pub fn secret_up_to_date(secret: &Secret, cr: &Auth0Client, domain: &str, client
 mod tests {
     use super::*;
     use crate::{
-        controller::client::spec::{tests::cr, validate_client_spec},
+        controller::client::spec::{fixtures::cr, validate_client_spec},
         crd::rules,
     };
     use pretty_assertions::assert_eq;
