@@ -327,8 +327,9 @@ async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, 
 }
 
 /// Most steps one reconcile runs: a create, a patch and the credential steps of a rotation
-/// take fewer; a plan that never settles is a defect, reported rather than looped on.
-const MAX_STEPS: usize = 16;
+/// (a key's are generate, list, register, list the keys, promote, and a leftover or two) take
+/// fewer; a plan that never settles is a defect, reported rather than looped on.
+const MAX_STEPS: usize = 32;
 
 /// Observe → plan → execute, until the plan is done (or refuses, or a step fails). `seen` is
 /// always the last plan's: the status says what the reconcile found and did, also on failure.

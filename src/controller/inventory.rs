@@ -134,6 +134,9 @@ pub struct Inventory {
     /// Clients this process created, with when: a client created after the grant listing
     /// cannot have grants the listing missed, except ones made elsewhere in between.
     created_clients: RwLock<HashMap<String, Instant>>,
+    /// Applications whose credentials this process has listed (see
+    /// [`credentials_checked`](Self::credentials_checked)).
+    credentials_checked: RwLock<std::collections::HashSet<String>>,
 }
 
 impl Inventory {
@@ -148,6 +151,7 @@ impl Inventory {
             grant_refresh: tokio::sync::Mutex::new(()),
             api_refresh: tokio::sync::Mutex::new(()),
             created_clients: RwLock::new(HashMap::new()),
+            credentials_checked: RwLock::new(Default::default()),
         }
     }
 
@@ -230,6 +234,20 @@ impl Inventory {
     }
 
     /// The cached client with this id.
+    /// Whether this process has listed the credentials of application `client_id`: until it
+    /// has, a key an earlier process registered may be left over unnoticed (a stop between two
+    /// steps), so the credential's plan lists them once.
+    pub fn credentials_checked(&self, client_id: &str) -> bool {
+        self.credentials_checked.read().contains(client_id)
+    }
+
+    /// The credentials of application `client_id` were listed.
+    pub fn mark_credentials_checked(&self, client_id: &str) {
+        self.credentials_checked
+            .write()
+            .insert(client_id.to_string());
+    }
+
     pub fn client(&self, client_id: &str) -> Option<Client> {
         self.clients
             .read()

@@ -9,8 +9,8 @@
 //! instant finishes the rotation after a restart; it never registers a key twice and never
 //! holds more than two keys.
 //!
-//! This file has the pure part (what the Secret holds, what is due); the steps that call Auth0
-//! are in [`rotation`](super::rotation).
+//! This file has what the Secret holds and what is due; the next step of the lifecycle is
+//! decided in [`rotation`](super::rotation).
 
 use std::time::Duration;
 
@@ -51,7 +51,7 @@ pub const DEFAULT_OVERLAP: Duration = Duration::from_secs(24 * 3600);
 pub const CREDENTIAL_NAME_PREFIX: &str = "auth0-operator/";
 
 /// What the credentials Secret holds and says about its credential.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Held {
     /// The credential workloads use (rendered into the Secret's keys).
     pub current: Option<Credential>,
@@ -65,6 +65,25 @@ pub struct Held {
     pub rotate_handled: Option<String>,
     /// Auth0's id of the current key's credential.
     pub credential_id: Option<String>,
+}
+
+impl std::fmt::Debug for Held {
+    // Material is never printed: the credentials by their kind, the next secret as present.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Held")
+            .field("current", &self.current)
+            .field(
+                "next_secret",
+                &self.next_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("pending_key", &self.pending_key)
+            .field("rotated_at", &self.rotated_at)
+            .field("next_published_at", &self.next_published_at)
+            .field("rotating_since", &self.rotating_since)
+            .field("rotate_handled", &self.rotate_handled)
+            .field("credential_id", &self.credential_id)
+            .finish()
+    }
 }
 
 fn text(b: &ByteString) -> Option<String> {

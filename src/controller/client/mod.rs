@@ -8,7 +8,9 @@ pub mod spec;
 
 use plan::{Observed, SecretSeen, Step};
 
-use k8s_openapi::{api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::Condition};
+use k8s_openapi::{
+    api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::Condition, jiff::Timestamp,
+};
 use kube::{
     Api, ResourceExt,
     api::{DeleteParams, Preconditions},
@@ -18,11 +20,17 @@ use tracing::info;
 use super::{
     Context, Error, Outcome,
     plan::{CreateGuard, Plan},
-    secret::{shape, store::delete_if_owned},
+    secret::{
+        shape,
+        store::{self, delete_if_owned},
+    },
     tenant::Tenant,
 };
 use crate::{
-    auth0::{Client, ClientCreate},
+    auth0::{
+        Auth0Error, Client, ClientAuthenticationMethods, ClientCreate, ClientUpdate, Patch,
+        Secret as SecretValue,
+    },
     crd::{
         Auth0Client, Auth0ClientStatus, CONDITION_ROTATING, DeletionPolicy, ManagementPolicy,
         TenantRef,
@@ -42,8 +50,11 @@ pub struct Seen {
     recreated: bool,
     updated_fields: Vec<String>,
     secret_written: bool,
-    /// What the credential steps did (rotation times, credential ids, events).
+    /// What the credential's plan reported once it needed nothing more (rotation times,
+    /// credential ids, `Rotating`).
     credentials: Option<rotation::Report>,
+    /// Events of the credential steps done.
+    credential_notes: Vec<rotation::Note>,
     /// What the comparison with Auth0 found.
     drift: Option<super::status::Drift>,
 }
@@ -129,7 +140,7 @@ impl super::Kind for Auth0Client {
         let c = tenant.auth0.create_client(&body).await?;
         tenant.inventory.record_created_client(&c);
         o.did.created = true;
-        o.fresh_secret = c.client_secret.clone();
+        o.credential.fresh = c.client_secret.clone();
         o.tagged = Some(c);
         Ok(())
     }
@@ -158,36 +169,7 @@ impl super::Kind for Auth0Client {
                 o.replace(patched);
                 Ok(())
             }
-            Step::Credentials { client_id } => {
-                // The credential steps read the client as Auth0 has it now (a PATCH may have
-                // switched its authentication method).
-                let Some(client) = tenant
-                    .inventory
-                    .client(&client_id)
-                    .or_else(|| o.current().cloned())
-                else {
-                    return Err(Error::NotFound(format!(
-                        "Auth0 has no client with id {client_id}"
-                    )));
-                };
-                let existing = match std::mem::take(&mut o.secret) {
-                    SecretSeen::Ours(s) => Some(s),
-                    _ => None,
-                };
-                let observe = self.spec.management_policy == ManagementPolicy::Observe;
-                let report = rotation::ensure(
-                    self,
-                    ctx,
-                    tenant,
-                    &client,
-                    o.fresh_secret.take(),
-                    existing,
-                    observe,
-                )
-                .await?;
-                o.did.credentials = Some(report);
-                Ok(())
-            }
+            Step::Credential(step) => credential_step(self, step, ctx, tenant, o).await,
         }
     }
 
@@ -408,22 +390,36 @@ async fn observe(
     tenant: &Tenant,
     previous: Option<Observed>,
 ) -> Result<Observed, Error> {
-    let mut o = Observed {
-        did: previous.map(|p| p.did).unwrap_or_default(),
-        ..Default::default()
+    let mut o = match previous {
+        Some(p) => Observed {
+            did: p.did,
+            credential: p.credential,
+            ..Default::default()
+        },
+        None => Observed {
+            credential: rotation::World {
+                domain: tenant.auth0.domain().to_string(),
+                now: Timestamp::now(),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
     };
     o.secret = observe_secret(obj, ctx).await?;
     tenant.inventory.ensure_clients(&tenant.auth0).await?;
     let status_id = obj.status.as_ref().and_then(|s| s.client_id.clone());
     if let Some(id) = &obj.spec.client_id {
         o.by_spec_id = Some(lookup(tenant, id).await?);
-        return Ok(o);
+    } else {
+        if let Some(id) = &status_id {
+            o.by_status_id = lookup(tenant, id).await?;
+        }
+        if o.by_status_id.is_none() {
+            o.tagged = find_tagged(ctx, tenant, &obj.uid().unwrap_or_default()).await?;
+        }
     }
-    if let Some(id) = &status_id {
-        o.by_status_id = lookup(tenant, id).await?;
-    }
-    if o.by_status_id.is_none() {
-        o.tagged = find_tagged(ctx, tenant, &obj.uid().unwrap_or_default()).await?;
+    if let Some(c) = o.current() {
+        o.credential.verified = tenant.inventory.credentials_checked(&c.client_id);
     }
     Ok(o)
 }
@@ -469,4 +465,138 @@ async fn delete_stale_secret(
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Runs one step of the credential's lifecycle ([`rotation::next`] decided it) and records
+/// what it learned in the reconcile's [`rotation::World`].
+async fn credential_step(
+    obj: &Auth0Client,
+    step: rotation::Step,
+    ctx: &Context,
+    tenant: &Tenant,
+    o: &mut Observed,
+) -> Result<(), Error> {
+    use rotation::{Generate, Step as S};
+    let Some(id) = o.current().map(|c| c.client_id.clone()) else {
+        return Err(Error::NotFound("the application is not known".into()));
+    };
+    let auth0 = &tenant.auth0;
+    let note = match step {
+        S::Write {
+            held,
+            generate,
+            note,
+        } => {
+            let mut held = *held;
+            match generate {
+                Some(Generate::NextSecret) => held.next_secret = Some(keys::generate_secret()),
+                Some(Generate::Key(alg)) => {
+                    held.pending_key = Some((keys::generate_async().await, alg));
+                }
+                None => {}
+            }
+            let api: Api<Secret> =
+                Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
+            let w = &mut o.credential;
+            let existing = w.secret(o.secret.ours()).cloned();
+            let written =
+                store::write_credentials(obj, &api, &w.domain, &id, existing, &held).await?;
+            if w.fresh.as_ref().map(|f| f.expose()) == held.secret() {
+                w.fresh = None;
+            }
+            w.written = Some((written, held));
+            w.wrote = true;
+            note
+        }
+        S::ReadSecret => {
+            o.credential.live = Some(live_secret(tenant, &id).await?);
+            None
+        }
+        S::RotateSecret => {
+            let c = auth0.rotate_client_secret(&id).await?;
+            o.credential.live = Some(match c.client_secret {
+                Some(s) => s,
+                None => live_secret(tenant, &id).await?,
+            });
+            None
+        }
+        S::SetSecret(secret) => {
+            let update = ClientUpdate {
+                client_secret: Some(secret.clone()),
+                ..Default::default()
+            };
+            let patched = auth0.update_client(&id, &update).await?;
+            tenant.inventory.upsert_client(&patched);
+            o.replace(patched);
+            o.credential.live = Some(secret);
+            None
+        }
+        S::ListCredentials => {
+            o.credential.credentials = Some(auth0.list_client_credentials(&id).await?);
+            tenant.inventory.mark_credentials_checked(&id);
+            None
+        }
+        S::Register(body) => {
+            let c = auth0.create_client_credential(&id, &body).await?;
+            o.credential.credentials.get_or_insert_default().push(c);
+            o.credential.keys_changed = true;
+            None
+        }
+        S::ListKeys {
+            ids,
+            detach_secret,
+            note,
+        } => {
+            let update = ClientUpdate {
+                client_authentication_methods: Patch::Value(
+                    ClientAuthenticationMethods::private_key_jwt(&ids),
+                ),
+                // Auth0 refuses a token endpoint method beside the key list.
+                token_endpoint_auth_method: if detach_secret {
+                    Patch::Null
+                } else {
+                    Patch::Absent
+                },
+                ..Default::default()
+            };
+            let patched = auth0.update_client(&id, &update).await?;
+            tenant.inventory.upsert_client(&patched);
+            o.replace(patched);
+            o.credential.keys_changed = true;
+            note
+        }
+        S::DeleteCredential(credential) => {
+            match auth0.delete_client_credential(&id, &credential).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+            if let Some(creds) = o.credential.credentials.as_mut() {
+                creds.retain(|c| c.id != credential);
+            }
+            info!(credential = %credential, "deleted a key of the operator's that the application no longer lists");
+            None
+        }
+        S::DeleteOldSecret(name) => {
+            let api: Api<Secret> =
+                Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
+            delete_if_owned(obj, &api, &name).await?;
+            o.credential.old_secret_deleted = true;
+            None
+        }
+    };
+    o.credential.notes.extend(note);
+    Ok(())
+}
+
+/// The secret Auth0 has for the application (needs `read:client_keys`).
+async fn live_secret(tenant: &Tenant, id: &str) -> Result<SecretValue, Error> {
+    let c = tenant.auth0.get_client(id).await?;
+    tenant.inventory.upsert_client(&c);
+    c.client_secret.ok_or_else(|| {
+        Error::Auth0(Auth0Error::InsufficientScope {
+            endpoint: "GET /api/v2/clients/{id}",
+            message: "Auth0 did not return the client secret; the operator's application needs the read:client_keys scope to (re)write the credentials Secret".into(),
+        })
+    })
 }

@@ -3,14 +3,18 @@
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::{Seen, rotation, spec};
+use super::{
+    Seen,
+    rotation::{self, Decision},
+    spec,
+};
 use crate::controller::{
     Error, Outcome, diff,
     plan::{Claim, Existing, Next, Plan, compare, may_take},
     secret::store::conflict,
 };
 use crate::{
-    auth0::{Client, ClientCreate, ClientUpdate, Secret as SecretValue},
+    auth0::{Client, ClientCreate, ClientUpdate},
     crd::{Auth0Client, EventReason, ManagementPolicy},
 };
 
@@ -29,6 +33,16 @@ pub enum SecretSeen {
     Foreign(Secret),
 }
 
+impl SecretSeen {
+    /// This resource's Secret, if that is what was found.
+    pub(crate) fn ours(&self) -> Option<&Secret> {
+        match self {
+            SecretSeen::Ours(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 /// What the reconcile of an application observed, and what it did so far.
 #[derive(Debug, Default)]
 pub struct Observed {
@@ -40,8 +54,8 @@ pub struct Observed {
     pub(crate) by_status_id: Option<Client>,
     /// The application tagged with this resource's UID (looked for when neither id finds one).
     pub(crate) tagged: Option<Client>,
-    /// The secret of an application this reconcile created (Auth0 shows it in the answer).
-    pub(crate) fresh_secret: Option<SecretValue>,
+    /// What the reconcile learned about the credential and what its credential steps did.
+    pub(crate) credential: rotation::World,
     pub(crate) did: Did,
 }
 
@@ -51,7 +65,6 @@ pub(crate) struct Did {
     pub(crate) created: bool,
     pub(crate) patched: Vec<String>,
     pub(crate) stale_secret: Option<(String, String)>,
-    pub(crate) credentials: Option<rotation::Report>,
 }
 
 impl Observed {
@@ -91,9 +104,9 @@ pub enum Step {
         update: Box<ClientUpdate>,
         fields: Vec<String>,
     },
-    /// Make the Secret hold a working credential and carry out a rotation that is due or under
-    /// way ([`rotation::ensure`]).
-    Credentials { client_id: String },
+    /// A step of the credential's lifecycle ([`rotation::next`]): the Secret holds a working
+    /// credential, and a rotation that is due or under way is carried out.
+    Credential(rotation::Step),
 }
 
 /// The next step for an application (pure).
@@ -106,8 +119,8 @@ pub(crate) fn plan(obj: &Auth0Client, o: &Observed) -> Plan<ClientCreate, Step, 
         recreated: o.did.created && status_id.is_some(),
         updated_fields: o.did.patched.clone(),
         stale_secret: o.did.stale_secret.clone(),
-        credentials: o.did.credentials.clone(),
-        secret_written: o.did.credentials.as_ref().is_some_and(|r| r.written),
+        secret_written: o.credential.wrote,
+        credential_notes: o.credential.notes.clone(),
         ..Default::default()
     };
     let refuse = |seen, e| Plan {
@@ -201,12 +214,15 @@ pub(crate) fn plan(obj: &Auth0Client, o: &Observed) -> Plan<ClientCreate, Step, 
             update: Box::new(update),
             fields,
         })
-    } else if o.did.credentials.is_none() {
-        Next::Do(Step::Credentials {
-            client_id: current.client_id.clone(),
-        })
     } else {
-        Next::Done
+        match rotation::next(obj, current, o.secret.ours(), &o.credential) {
+            Err(e) => return refuse(seen, e),
+            Ok(Decision::Do(step)) => Next::Do(Step::Credential(step)),
+            Ok(Decision::Done(report)) => {
+                seen.credentials = Some(report);
+                Next::Done
+            }
+        }
     };
     Plan { next, seen }
 }
@@ -215,14 +231,14 @@ pub(crate) fn plan(obj: &Auth0Client, o: &Observed) -> Plan<ClientCreate, Step, 
 /// happened to its credential.
 pub(crate) fn notes(obj: &Auth0Client, seen: &mut Seen) -> Outcome {
     let mut outcome = client_notes(obj, seen);
-    if let Some(r) = seen.credentials.as_mut() {
-        if !r.notes.is_empty() {
-            // What happened to the credential says more than "wrote the Secret".
-            outcome
-                .notes
-                .retain(|(reason, _)| *reason != EventReason::SecretWritten);
-        }
-        outcome.notes.append(&mut r.notes);
+    if !seen.credential_notes.is_empty() {
+        // What happened to the credential says more than "wrote the Secret".
+        outcome
+            .notes
+            .retain(|(reason, _)| *reason != EventReason::SecretWritten);
+        outcome.notes.append(&mut seen.credential_notes);
+    }
+    if let Some(r) = &seen.credentials {
         outcome.requeue_after = r.requeue_after;
     }
     outcome
@@ -325,8 +341,28 @@ mod tests {
             Next::Do(Step::Patch { id, fields, .. }) => {
                 format!("Patch({id}: {})", fields.join(","))
             }
-            Next::Do(Step::Credentials { client_id }) => format!("Credentials({client_id})"),
+            Next::Do(Step::Credential(step)) => format!("Credential({step:?})"),
         }
+    }
+
+    /// The Secret of application `id`, holding its secret and nothing due: the credential
+    /// needs nothing more.
+    fn settled(obj: &Auth0Client, o: &mut Observed, id: &str) {
+        let held = crate::controller::client::credentials::Held {
+            current: Some(crate::controller::secret::template::Credential::Secret(
+                "s3cret".into(),
+            )),
+            rotated_at: Some(o.credential.now),
+            ..Default::default()
+        };
+        let secret = crate::controller::secret::shape::credentials_secret(
+            obj,
+            &o.credential.domain,
+            id,
+            &held,
+        )
+        .unwrap();
+        o.secret = SecretSeen::Ours(secret);
     }
 
     fn foreign_secret() -> Secret {
@@ -369,7 +405,7 @@ mod tests {
                 json!({}),
                 json!({"clientId": "c1"}),
                 |obj, o| o.by_status_id = Some(app(obj, "c1", json!({}))),
-                "Credentials(c1)",
+                "Credential(ReadSecret)",
             ),
             (
                 "after the credential step: done",
@@ -377,7 +413,7 @@ mod tests {
                 json!({"clientId": "c1"}),
                 |obj, o| {
                     o.by_status_id = Some(app(obj, "c1", json!({})));
-                    o.did.credentials = Some(rotation::Report::default());
+                    settled(obj, o, "c1");
                 },
                 "Done",
             ),
@@ -396,14 +432,14 @@ mod tests {
                     o.by_status_id = Some(app(obj, "c1", json!({})));
                     o.did.patched = vec!["callbacks".into()];
                 },
-                "Credentials(c1)",
+                "Credential(ReadSecret)",
             ),
             (
                 "found by its UID tag (an earlier create's answer was lost): taken back",
                 json!({}),
                 json!({}),
                 |obj, o| o.tagged = Some(app(obj, "c7", json!({}))),
-                "Credentials(c7)",
+                "Credential(ReadSecret)",
             ),
             (
                 "spec.clientId that Auth0 does not have: NotFound",
@@ -417,7 +453,7 @@ mod tests {
                 json!({"clientId": "c9"}),
                 json!({}),
                 |obj, o| o.by_spec_id = Some(Some(app(obj, "c9", json!({})))),
-                "Credentials(c9)",
+                "Credential(ReadSecret)",
             ),
             (
                 "Observe without an application: NotFound, nothing created",
@@ -431,7 +467,7 @@ mod tests {
                 json!({"clientId": "c9", "managementPolicy": "Observe", "callbacks": ["https://x/"]}),
                 json!({}),
                 |obj, o| o.by_spec_id = Some(Some(app(obj, "c9", json!({})))),
-                "Credentials(c9)",
+                "Credential(ReadSecret)",
             ),
         ];
         for (what, spec, status, setup, want) in cases {
@@ -457,7 +493,7 @@ mod tests {
         let mut o = Observed::default();
         o.did.created = true;
         o.tagged = Some(app(&obj, "c1", json!({})));
-        o.did.credentials = Some(rotation::Report::default());
+        settled(&obj, &mut o, "c1");
         assert_eq!(notes(&o), vec!["Created: Created Auth0 client c1"]);
         // Found by its tag after a lost answer.
         o.did.created = false;
@@ -474,10 +510,7 @@ mod tests {
             ..Default::default()
         };
         o.did.stale_secret = Some(("web-auth0".into(), "web".into()));
-        o.did.credentials = Some(rotation::Report {
-            written: true,
-            ..Default::default()
-        });
+        o.credential.wrote = true;
         let mut seen = plan(&obj, &o).seen;
         let reasons: Vec<_> = obj
             .notes(&mut seen)

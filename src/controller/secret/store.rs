@@ -1,16 +1,80 @@
-//! Guarded writes of the credentials Secret that are not the write itself: removing a Secret
-//! this resource owns (never one it does not), and the refusal to touch a foreign one. Used by
-//! the client's reconcile and by the credential steps.
+//! Guarded writes of the credentials Secret: writing it (never over one this resource does not
+//! own), removing one this resource owns, and the refusal to touch a foreign one.
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
-    Api,
-    api::{DeleteParams, Preconditions},
+    Api, ResourceExt,
+    api::{DeleteParams, PostParams, Preconditions},
 };
 use tracing::info;
 
-use crate::controller::Error;
+use crate::controller::{Error, FIELD_MANAGER, client::credentials::Held};
 use crate::crd::Auth0Client;
+
+/// Writes `obj`'s credentials Secret so that it holds `held` (its shape:
+/// [`credentials_secret`](super::shape::credentials_secret)). `existing` is the Secret as the
+/// reconcile last saw it (this resource's, or absent): nothing is written when it already is
+/// the rendered one; a change of type replaces it (Kubernetes cannot change a Secret's type);
+/// every write is guarded by the resourceVersion it was read at, and a Secret someone else
+/// created meanwhile is never taken over. Returns the Secret as it now is.
+pub async fn write_credentials(
+    obj: &Auth0Client,
+    api: &Api<Secret>,
+    domain: &str,
+    client_id: &str,
+    existing: Option<Secret>,
+    held: &Held,
+) -> Result<Secret, Error> {
+    use super::shape;
+    let desired =
+        shape::credentials_secret(obj, domain, client_id, held).map_err(Error::InvalidSpec)?;
+    let mut existing = existing;
+    if let Some(e) = &existing
+        && shape::secret_matches(e, &desired)
+    {
+        return Ok(e.clone());
+    }
+    let name = obj.secret_name();
+    if let Some(s) = &existing
+        && s.type_.as_deref().unwrap_or("Opaque") != shape::secret_type(obj)
+    {
+        delete_if_owned(obj, api, &name).await?;
+        existing = None;
+    }
+    let pp = PostParams {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..Default::default()
+    };
+    let now = match &existing {
+        None => match api.create(&pp, &desired).await {
+            Ok(s) => s,
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                // Created by someone else since we looked: only take it over if it is ours.
+                let now = api.get(&name).await?;
+                if !shape::secret_owned_by(&now, obj) {
+                    return Err(conflict(&name, &now));
+                }
+                replace(api, &now, desired).await?
+            }
+            Err(e) => return Err(e.into()),
+        },
+        Some(now) => replace(api, now, desired).await?,
+    };
+    crate::crash::after_write("the credentials Secret");
+    Ok(now)
+}
+
+/// Replaces an owned credentials Secret by `desired` as a whole: its keys, labels and
+/// annotations become exactly the rendered ones (keys and metadata a previous template had go
+/// with it; the Secret is the operator's). Guarded by the resourceVersion it was read at.
+async fn replace(api: &Api<Secret>, now: &Secret, mut desired: Secret) -> Result<Secret, Error> {
+    desired.metadata.resource_version = now.metadata.resource_version.clone();
+    let pp = PostParams {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..Default::default()
+    };
+    Ok(api.replace(&now.name_any(), &pp, &desired).await?)
+}
 
 /// After `spec.secretName` changed, deletes the previous Secret if this resource owns it.
 pub async fn cleanup_old_secret(
