@@ -45,6 +45,43 @@ pub struct Context {
     /// UIDs of `Auth0Client`s whose create call ended without a clear answer: before creating
     /// again the client list is refreshed, so a client that was created after all is adopted.
     pub(crate) pending_creates: Arc<Mutex<std::collections::HashSet<String>>>,
+    /// Credentials Secrets this scope just wrote: their watch events are the operator's own and
+    /// wake nobody.
+    pub(crate) own_writes: Arc<OwnWrites>,
+}
+
+/// The versions of credentials Secrets the operator wrote whose watch event has not come back
+/// yet. The owner's reconcile wrote them and needs no second reconcile for them; any other
+/// change of the Secret (an edit, a deletion, a newer version) still wakes its owner.
+#[derive(Default)]
+pub struct OwnWrites(Mutex<HashMap<(String, String), String>>);
+
+impl OwnWrites {
+    /// The operator wrote `secret` (as the API server answered).
+    pub fn record(&self, secret: &k8s_openapi::api::core::v1::Secret) {
+        if let Some(rv) = &secret.metadata.resource_version {
+            self.0.lock().insert(
+                (secret.namespace().unwrap_or_default(), secret.name_any()),
+                rv.clone(),
+            );
+        }
+    }
+
+    /// Whether a watch event of `meta` is the echo of the operator's own write (then it is
+    /// forgotten: a later event of the same version, a relist, passes).
+    pub fn is_echo(&self, meta: &kube::api::ObjectMeta) -> bool {
+        let key = (
+            meta.namespace.clone().unwrap_or_default(),
+            meta.name.clone().unwrap_or_default(),
+        );
+        // Any other version (someone else's change, or an older event still on its way, which
+        // then costs one reconcile) ends the wait too: an entry never outlives its Secret's
+        // next event.
+        self.0
+            .lock()
+            .remove(&key)
+            .is_some_and(|rv| Some(&rv) == meta.resource_version.as_ref())
+    }
 }
 
 /// One managed kind in one scope: its cache and the channel that wakes its objects.
@@ -272,5 +309,35 @@ mod tests {
             "{d5:?}"
         );
         assert!(d30 <= Duration::from_secs(360), "{d30:?}");
+    }
+
+    #[test]
+    fn only_the_echo_of_the_operators_own_write_is_dropped() {
+        let writes = OwnWrites::default();
+        let secret = |rv: &str| k8s_openapi::api::core::v1::Secret {
+            metadata: kube::api::ObjectMeta {
+                name: Some("web-auth0".into()),
+                namespace: Some("team-a".into()),
+                resource_version: Some(rv.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        // Nothing written: every event wakes the owner.
+        assert!(!writes.is_echo(&secret("1").metadata));
+        // The echo of a write is dropped, once.
+        writes.record(&secret("2"));
+        assert!(writes.is_echo(&secret("2").metadata));
+        assert!(!writes.is_echo(&secret("2").metadata));
+        // Someone else's version (an edit after the write) wakes the owner.
+        writes.record(&secret("3"));
+        assert!(!writes.is_echo(&secret("4").metadata));
+        assert!(!writes.is_echo(&secret("3").metadata));
+        // Another Secret of the same name elsewhere is not this one.
+        writes.record(&secret("5"));
+        let mut other = secret("5");
+        other.metadata.namespace = Some("team-b".into());
+        assert!(!writes.is_echo(&other.metadata));
+        assert!(writes.is_echo(&secret("5").metadata));
     }
 }

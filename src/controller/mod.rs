@@ -27,7 +27,7 @@ pub mod tenant;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use futures::{FutureExt, StreamExt, future::BoxFuture, stream::BoxStream};
+use futures::{FutureExt, StreamExt, TryStreamExt as _, future::BoxFuture, stream::BoxStream};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
     Api, Client as KubeClient, ResourceExt,
@@ -216,6 +216,7 @@ pub async fn run_with(
     }
     let failures = Arc::new(Mutex::new(HashMap::new()));
     let pending_creates = Arc::new(Mutex::new(Default::default()));
+    let own_writes = Arc::new(context::OwnWrites::default());
     let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
         vec![None]
     } else {
@@ -259,9 +260,12 @@ pub async fn run_with(
         // and owner reference, 22 % of the heap with 5,000 objects.)
         let secrets_api: Api<kube::core::PartialObjectMeta<Secret>> = api(&kube, ns.as_deref());
         let secret_wc = list_config().labels(&format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"));
+        let echoes = own_writes.clone();
         let secret_stream = watcher(secrets_api, secret_wc)
             .default_backoff()
-            .touched_objects();
+            .touched_objects()
+            // The operator's own writes come back as events: they wake nobody.
+            .try_filter(move |s| std::future::ready(!echoes.is_echo(&s.metadata)));
 
         // Every managed kind is wired the same way (see `wire_kinds`).
         let mut wiring = Wiring {
@@ -338,6 +342,7 @@ pub async fn run_with(
             metrics: metrics.clone(),
             failures: failures.clone(),
             pending_creates: Arc::clone(&pending_creates),
+            own_writes: Arc::clone(&own_writes),
         });
         for start in starts {
             runs.push(start(ctx.clone(), shutdown.clone()));

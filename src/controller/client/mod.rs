@@ -501,6 +501,7 @@ async fn credential_step(
             let existing = w.secret(o.secret.ours()).cloned();
             let written =
                 store::write_credentials(obj, &api, &w.domain, &id, existing, &held).await?;
+            ctx.own_writes.record(&written);
             if w.fresh.as_ref().map(|f| f.expose()) == held.secret() {
                 w.fresh = None;
             }
