@@ -87,6 +87,11 @@ pub struct RunArgs {
     /// operator into a proxy.
     #[arg(long, env = "ALLOW_TENANT_BASE_URL", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub allow_tenant_base_url: bool,
+    /// Management API scopes that grants of resources using the default tenant may hold
+    /// (comma-separated). Empty (default): no grant may name the default tenant's Management
+    /// API.
+    #[arg(long, env = "DEFAULT_TENANT_MANAGEMENT_API_SCOPES", default_value = "")]
+    pub default_tenant_management_api_scopes: String,
 }
 
 /// Validated operator settings.
@@ -432,6 +437,12 @@ impl RunArgs {
             tenant_policy: TenantPolicy {
                 allowed_domains,
                 allow_base_url: self.allow_tenant_base_url,
+                default_management_api_scopes: self
+                    .default_tenant_management_api_scopes
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
                 rate_limit,
                 retry: Default::default(),
             },
@@ -453,6 +464,9 @@ pub struct TenantPolicy {
     pub allowed_domains: Vec<String>,
     /// Whether tenants may set `baseUrl` (`ALLOW_TENANT_BASE_URL`).
     pub allow_base_url: bool,
+    /// The Management API scopes grants may hold in the default tenant
+    /// (`DEFAULT_TENANT_MANAGEMENT_API_SCOPES`; empty: none may name it).
+    pub default_management_api_scopes: Vec<String>,
     /// Rate limit of tenants that set none (`AUTH0_RATE_LIMIT`).
     pub rate_limit: RateLimitConfig,
     /// Retry policy of every tenant's client.
@@ -464,6 +478,7 @@ impl Default for TenantPolicy {
         Self {
             allowed_domains: vec!["*.auth0.com".to_string()],
             allow_base_url: false,
+            default_management_api_scopes: Vec::new(),
             rate_limit: RateLimitConfig::default(),
             retry: RetryConfig::default(),
         }

@@ -199,6 +199,50 @@ impl Context {
         }
     }
 
+    /// The resources of kind `K` of every scope that use the tenant `key` and that `claim`
+    /// says claim an object (see [`plan::owner`](super::plan::owner)).
+    pub fn claimants<K: Kind>(
+        &self,
+        key: &str,
+        claim: impl Fn(&K) -> Option<super::plan::Strength>,
+    ) -> Vec<super::plan::Claimant> {
+        let mut out = Vec::new();
+        for scope in self.scopes.0.lock().iter() {
+            let Some(h) = scope.get::<K>() else { continue };
+            for o in h.store.state() {
+                let ns = o.namespace().unwrap_or_default();
+                if tenant::tenant_key(&ns, o.tenant_ref()) != key {
+                    continue;
+                }
+                if let Some(strength) = claim(&o) {
+                    out.push(super::plan::Claimant {
+                        uid: o.uid().unwrap_or_default(),
+                        namespace: ns,
+                        name: o.name_any(),
+                        created: o
+                            .meta()
+                            .creation_timestamp
+                            .as_ref()
+                            .map(|t| t.0.to_string())
+                            .unwrap_or_default(),
+                        strength,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The `K` object `namespace/name` from any scope's cache.
+    pub fn find<K: Kind>(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
+        let key = ObjectRef::new(name).within(namespace);
+        self.scopes
+            .0
+            .lock()
+            .iter()
+            .find_map(|scope| scope.get::<K>().and_then(|h| h.store.get(&key)))
+    }
+
     /// This scope's cache of `K` objects.
     pub fn store<K: Kind>(&self) -> Option<&Store<K>> {
         self.kinds.get::<K>().map(|h| &h.store)

@@ -21,7 +21,7 @@ use super::{
     Context, Error,
     plan::{CreateGuard, Next, Plan},
     status,
-    tenant::{self, Tenant},
+    tenant::{self, Rights, Tenant},
 };
 use crate::crd::{DeletionPolicy, EventReason, Reason, TenantRef};
 
@@ -104,6 +104,7 @@ pub trait Kind:
         &'a self,
         ctx: &'a Context,
         tenant: &'a Tenant,
+        rights: &'a Rights,
         previous: Option<Self::Observed>,
     ) -> impl Future<Output = Result<Self::Observed, Error>> + Send + 'a;
     /// Decides the next step (pure): every decision of a reconcile is here.
@@ -154,6 +155,7 @@ pub trait Kind:
         &'a self,
         ctx: &'a Context,
         tenant: &'a Tenant,
+        rights: &'a Rights,
     ) -> impl Future<Output = Result<Option<String>, Error>> + Send + 'a;
     /// Releases what the resource holds locally (e.g. its Secret), whatever the policy.
     fn release<'a>(
@@ -243,9 +245,9 @@ async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, 
         obj.validate()?;
         tenant_key_of(obj)?;
         let ns = obj.namespace().unwrap_or_default();
-        let tenant = tenant::resolve(ctx, &ns, obj.tenant_ref()).await?;
+        let (tenant, rights) = tenant::resolve(ctx, &ns, obj.tenant_ref()).await?;
         resolved = Some(tenant.key.clone());
-        run(obj, ctx, &tenant, &mut seen, &mut wrote_status).await
+        run(obj, ctx, &tenant, &rights, &mut seen, &mut wrote_status).await
     }
     .await;
     let generation = obj.meta().generation;
@@ -337,10 +339,11 @@ async fn run<K: Kind>(
     obj: &K,
     ctx: &Context,
     tenant: &Tenant,
+    rights: &Rights,
     seen: &mut K::Seen,
     wrote_status: &mut bool,
 ) -> Result<Outcome, Error> {
-    let mut observed = obj.observe(ctx, tenant, None).await?;
+    let mut observed = obj.observe(ctx, tenant, rights, None).await?;
     for _ in 0..MAX_STEPS {
         let Plan { next, seen: s } = obj.plan(&observed);
         *seen = s;
@@ -354,7 +357,7 @@ async fn run<K: Kind>(
                     // look again and let the plan decide whether it may be taken.
                     Err(Error::Auth0(e)) if e.is_conflict() && K::GUARD != CreateGuard::Tagged => {
                         tracing::debug!(error = %e, "create answered 409: looking again");
-                        observed = obj.observe(ctx, tenant, Some(observed)).await?;
+                        observed = obj.observe(ctx, tenant, rights, Some(observed)).await?;
                         Ok(())
                     }
                     other => other,
@@ -459,7 +462,8 @@ async fn cleanup<K: Kind>(obj: &K, ctx: &Context) -> Result<Action, Error> {
                 // The tenant the objects were made in (tenantRef cannot have changed since).
                 let tref = obj.tenant_ref();
                 match tenant::resolve(ctx, &ns, tref).await {
-                    Ok(tenant) => match obj.delete_in_auth0(ctx, &tenant).await? {
+                    Ok((tenant, rights)) => match obj.delete_in_auth0(ctx, &tenant, &rights).await?
+                    {
                         Some(id) => {
                             Outcome::note(EventReason::Deleted, format!("Deleted {} {id}", K::NOUN))
                         }

@@ -44,6 +44,22 @@ pub enum Error {
     /// A tenant's deletion waits for the resources that use it.
     #[error("{0}")]
     TenantInUse(String),
+    /// The Auth0 object is protected (the management application, Auth0's global client, a
+    /// system object, the Management API).
+    #[error("{0}")]
+    Protected(String),
+    /// Another resource manages the Auth0 object.
+    #[error("{0}")]
+    OwnedElsewhere(String),
+    /// The tenant's policy does not let this namespace adopt an unmanaged object.
+    #[error("{0}")]
+    AdoptionNotAllowed(String),
+    /// A grant to the Management API the tenant's policy does not allow.
+    #[error("{0}")]
+    ManagementApiNotAllowed(String),
+    /// A grant to an API whose owner does not allow this namespace.
+    #[error("{0}")]
+    ConsumerNotAllowed(String),
     /// Adding or removing the finalizer failed.
     #[error("finalizer: {0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
@@ -68,6 +84,11 @@ impl Error {
             Error::TenantNotFound(_) => Reason::TenantNotFound,
             Error::TenantNotReady(_) | Error::TenantInUse(_) => Reason::TenantNotReady,
             Error::TenantNotAllowed(_) => Reason::TenantNotAllowed,
+            Error::Protected(_) => Reason::Protected,
+            Error::OwnedElsewhere(_) => Reason::OwnedElsewhere,
+            Error::AdoptionNotAllowed(_) => Reason::AdoptionNotAllowed,
+            Error::ManagementApiNotAllowed(_) => Reason::ManagementApiNotAllowed,
+            Error::ConsumerNotAllowed(_) => Reason::ConsumerNotAllowed,
             Error::Finalizer(inner) => match &**inner {
                 kube::runtime::finalizer::Error::ApplyFailed(e)
                 | kube::runtime::finalizer::Error::CleanupFailed(e) => e.reason(),
@@ -84,7 +105,12 @@ impl Error {
             | Error::NotFound(_)
             | Error::AlreadyExists(_)
             | Error::UnknownScopes(_)
-            | Error::TenantNotAllowed(_) => true,
+            | Error::TenantNotAllowed(_)
+            | Error::Protected(_)
+            | Error::OwnedElsewhere(_)
+            | Error::AdoptionNotAllowed(_)
+            | Error::ManagementApiNotAllowed(_)
+            | Error::ConsumerNotAllowed(_) => true,
             // Wrong management credentials or scopes: retrying soon only costs token requests.
             Error::Auth0(
                 Auth0Error::Api { status: 400, .. }

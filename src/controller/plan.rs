@@ -12,7 +12,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
-use super::{Error, diff, status::Drift};
+use super::{Error, diff, status::Drift, tenant::Rights};
 use crate::crd::ManagementPolicy;
 
 /// What the driver does next for a resource.
@@ -97,30 +97,121 @@ pub enum Take {
 pub struct Existing<'a> {
     /// What it is and its key, as a sentence names it: `an API with identifier https://x/`.
     pub what: String,
-    /// The tenant it lives in.
-    pub tenant: &'a str,
-    /// An object of Auth0's own (a system API such as the Management API): never managed.
-    pub system: bool,
+    /// Why no resource may ever take it (`"the tenant's management application"`), if so.
+    pub protected: Option<&'static str>,
+    /// Who manages it ([`owner`]).
+    pub owner: Owner,
     /// How the user can take it, for the refusal: `set spec.adopt: true to manage it …`.
     pub remedy: &'a str,
 }
 
-/// The one adoption decision: may this resource take this existing object? Every path that
-/// binds a resource to an object that exists already (an id in the spec, `adopt`, a key that
-/// is taken, the 409 of a create, a create whose answer was lost) asks here.
-pub fn may_take(existing: &Existing<'_>, claim: Claim) -> Result<Take, Error> {
-    if existing.system {
-        return Err(Error::InvalidSpec(format!(
-            "{} is a system object of Auth0 (such as the Management API): it cannot be managed by a resource",
+/// Who manages an Auth0 object, derived from what survives restarts and leader changes: the
+/// object's ownership tag and the resources' status and spec ([`owner`]).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Owner {
+    /// No live resource claims it (made in the dashboard, or orphaned).
+    #[default]
+    Nobody,
+    /// The resource being reconciled.
+    This,
+    /// Another live resource: its kind, namespace and name (named in sentences only when it is
+    /// in the same namespace).
+    Other {
+        kind: &'static str,
+        namespace: String,
+        name: String,
+    },
+}
+
+/// How strongly a resource claims an object: its UID tag on the object, then its status naming
+/// it, then its spec asking for it; `None`: it does not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Strength {
+    Asked,
+    Recorded,
+    Tagged,
+}
+
+/// A resource that claims an object, for [`owner`].
+#[derive(Clone, Debug)]
+pub struct Claimant {
+    pub uid: String,
+    pub namespace: String,
+    pub name: String,
+    /// `metadata.creationTimestamp` (RFC 3339): among equal claims the oldest resource wins.
+    pub created: String,
+    pub strength: Strength,
+}
+
+/// The owner of an object among the live resources that claim it (every namespace of the
+/// tenant): the strongest claim wins, then the oldest resource, then the smaller UID. Two
+/// resources racing for one unmanaged object thus agree, in every process, on exactly one.
+pub fn owner(this_uid: &str, kind: &'static str, claimants: &[Claimant]) -> Owner {
+    let best = claimants.iter().min_by(|a, b| {
+        b.strength
+            .cmp(&a.strength)
+            .then_with(|| a.created.cmp(&b.created))
+            .then_with(|| a.uid.cmp(&b.uid))
+    });
+    match best {
+        None => Owner::Nobody,
+        Some(c) if c.uid == this_uid => Owner::This,
+        Some(c) => Owner::Other {
+            kind,
+            namespace: c.namespace.to_string(),
+            name: c.name.to_string(),
+        },
+    }
+}
+
+/// The one adoption decision: may a resource of namespace `rights` describes take this
+/// existing object? Every path that binds a resource to an object that exists already (an id
+/// in the spec, `adopt`, a key that is taken, the 409 of a create, a create whose answer was
+/// lost, `managementPolicy: Observe`) asks here. In order: a protected object is nobody's; an
+/// object another resource manages is that resource's; the resource's own is taken back; an
+/// unmanaged object is adopted when the resource asks and the tenant's policy lets its
+/// namespace adopt.
+pub fn may_take(
+    existing: &Existing<'_>,
+    claim: Claim,
+    namespace: &str,
+    rights: &Rights,
+) -> Result<Take, Error> {
+    if let Some(why) = existing.protected {
+        return Err(Error::Protected(format!(
+            "{} is {why}: no resource may adopt, change or delete it, in any namespace; point this resource at an object of its own",
             existing.what
         )));
     }
+    match &existing.owner {
+        Owner::Other {
+            kind,
+            namespace: theirs,
+            name,
+        } => {
+            let who = if theirs == namespace {
+                format!("{kind} {name} in this namespace")
+            } else {
+                "a resource in another namespace".to_string()
+            };
+            return Err(Error::OwnedElsewhere(format!(
+                "{} is managed by {who}; this resource leaves it alone (deleting it never touches it): point it at an object of its own",
+                existing.what
+            )));
+        }
+        Owner::This => return Ok(Take::Own),
+        Owner::Nobody => {}
+    }
     match claim {
         Claim::Recorded => Ok(Take::Own),
-        Claim::Asked | Claim::SameKey => Ok(Take::Adopt),
+        Claim::Asked | Claim::SameKey if rights.adopt => Ok(Take::Adopt),
+        Claim::Asked | Claim::SameKey => Err(Error::AdoptionNotAllowed(format!(
+            "{} exists in tenant {} and no resource manages it; the tenant's spec.policy.adoption does not allow namespace {namespace} to adopt it: ask the tenant's owner, or let the operator create a new one",
+            existing.what, rights.tenant
+        ))),
         Claim::Unclaimed => Err(Error::AlreadyExists(format!(
             "{} already exists in tenant {} and was not created by this resource; {}",
-            existing.what, existing.tenant, existing.remedy
+            existing.what, rights.tenant, existing.remedy
         ))),
     }
 }
@@ -157,12 +248,20 @@ mod tests {
     use super::*;
     use crate::crd::Reason;
 
-    fn api(system: bool) -> Existing<'static> {
+    fn api(protected: bool, owner: Owner) -> Existing<'static> {
         Existing {
             what: "an API with identifier https://x/".into(),
-            tenant: "team-a/t",
-            system,
+            protected: protected.then_some("the tenant's Management API"),
+            owner,
             remedy: "set spec.adopt: true to manage it",
+        }
+    }
+
+    fn rights(adopt: bool) -> Rights {
+        Rights {
+            tenant: "team-a/t".into(),
+            adopt,
+            ..Default::default()
         }
     }
 
@@ -200,29 +299,142 @@ mod tests {
 
     #[test]
     fn who_may_take_an_existing_object() {
-        for (claim, want) in [
-            (Claim::Recorded, Ok(Take::Own)),
-            (Claim::Asked, Ok(Take::Adopt)),
-            (Claim::SameKey, Ok(Take::Adopt)),
-            (Claim::Unclaimed, Err(Reason::AlreadyExists)),
-        ] {
-            let got = may_take(&api(false), claim).map_err(|e| e.reason());
-            assert_eq!(got, want, "{claim:?}");
-        }
-        let e = may_take(&api(false), Claim::Unclaimed).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "an API with identifier https://x/ already exists in tenant team-a/t and was not created by this resource; set spec.adopt: true to manage it"
-        );
-        // A system object: refused whatever claims it.
-        for claim in [
+        let all = [
             Claim::Recorded,
             Claim::Asked,
             Claim::SameKey,
             Claim::Unclaimed,
+        ];
+        let take = |e: &Existing<'_>, claim, adopt| {
+            may_take(e, claim, "team-a", &rights(adopt)).map_err(|e| e.reason())
+        };
+        // Nobody manages it: the resource's own is taken back; asking adopts where the policy
+        // allows; an unclaimed one is reported.
+        for (claim, adopt, want) in [
+            (Claim::Recorded, false, Ok(Take::Own)),
+            (Claim::Asked, true, Ok(Take::Adopt)),
+            (Claim::SameKey, true, Ok(Take::Adopt)),
+            (Claim::Asked, false, Err(Reason::AdoptionNotAllowed)),
+            (Claim::SameKey, false, Err(Reason::AdoptionNotAllowed)),
+            (Claim::Unclaimed, true, Err(Reason::AlreadyExists)),
         ] {
-            let e = may_take(&api(true), claim).unwrap_err();
-            assert_eq!(e.reason(), Reason::InvalidSpec, "{claim:?}");
+            assert_eq!(
+                take(&api(false, Owner::Nobody), claim, adopt),
+                want,
+                "{claim:?} {adopt}"
+            );
         }
+        assert_eq!(
+            may_take(
+                &api(false, Owner::Nobody),
+                Claim::Unclaimed,
+                "team-a",
+                &rights(true)
+            )
+            .unwrap_err()
+            .to_string(),
+            "an API with identifier https://x/ already exists in tenant team-a/t and was not created by this resource; set spec.adopt: true to manage it"
+        );
+        assert_eq!(
+            may_take(
+                &api(false, Owner::Nobody),
+                Claim::Asked,
+                "team-a",
+                &rights(false)
+            )
+            .unwrap_err()
+            .to_string(),
+            "an API with identifier https://x/ exists in tenant team-a/t and no resource manages it; the tenant's spec.policy.adoption does not allow namespace team-a to adopt it: ask the tenant's owner, or let the operator create a new one"
+        );
+        // Protected: refused whatever claims it, whatever the policy.
+        for claim in all {
+            assert_eq!(
+                take(&api(true, Owner::This), claim, true),
+                Err(Reason::Protected),
+                "{claim:?}"
+            );
+        }
+        // Another resource manages it: refused, whatever claims it; its name only when it is
+        // in the same namespace.
+        let other = |ns: &str| Owner::Other {
+            kind: "Auth0ResourceServer",
+            namespace: ns.into(),
+            name: "orders".into(),
+        };
+        for claim in all {
+            assert_eq!(
+                take(&api(false, other("team-b")), claim, true),
+                Err(Reason::OwnedElsewhere),
+                "{claim:?}"
+            );
+        }
+        let e = may_take(
+            &api(false, other("team-b")),
+            Claim::Asked,
+            "team-a",
+            &rights(true),
+        );
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "an API with identifier https://x/ is managed by a resource in another namespace; this resource leaves it alone (deleting it never touches it): point it at an object of its own"
+        );
+        let e = may_take(
+            &api(false, other("team-a")),
+            Claim::Asked,
+            "team-a",
+            &rights(true),
+        );
+        assert!(
+            e.unwrap_err()
+                .to_string()
+                .contains("is managed by Auth0ResourceServer orders in this namespace;")
+        );
+        // This resource is the owner: its own, whatever the claim says.
+        for claim in all {
+            assert_eq!(take(&api(false, Owner::This), claim, false), Ok(Take::Own));
+        }
+    }
+
+    #[test]
+    fn the_strongest_then_oldest_claim_owns() {
+        let c = |uid: &str, ns: &str, created: &str, strength| Claimant {
+            uid: uid.into(),
+            namespace: ns.into(),
+            name: uid.into(),
+            created: created.into(),
+            strength,
+        };
+        assert_eq!(owner("a", "K", &[]), Owner::Nobody);
+        // Two resources asking for the same unmanaged object: the older one, in any process.
+        let race = [
+            c("b", "team-b", "2026-12-01T10:00:01Z", Strength::Asked),
+            c("a", "team-a", "2026-12-01T10:00:00Z", Strength::Asked),
+        ];
+        assert_eq!(owner("a", "K", &race), Owner::This);
+        assert_eq!(
+            owner("b", "K", &race),
+            Owner::Other {
+                kind: "K",
+                namespace: "team-a".into(),
+                name: "a".into()
+            }
+        );
+        // A recorded claim beats an older request; a tag beats both.
+        let recorded = [
+            c("a", "team-a", "2026-12-01T10:00:00Z", Strength::Asked),
+            c("b", "team-b", "2026-12-01T10:00:01Z", Strength::Recorded),
+        ];
+        assert_eq!(owner("b", "K", &recorded), Owner::This);
+        let tagged = [
+            c("a", "team-a", "2026-12-01T10:00:00Z", Strength::Recorded),
+            c("b", "team-b", "2026-12-01T10:00:01Z", Strength::Tagged),
+        ];
+        assert_eq!(owner("b", "K", &tagged), Owner::This);
+        // Same time: the smaller UID.
+        let tie = [
+            c("b", "x", "2026-12-01T10:00:00Z", Strength::Asked),
+            c("a", "y", "2026-12-01T10:00:00Z", Strength::Asked),
+        ];
+        assert_eq!(owner("a", "K", &tie), Owner::This);
     }
 }

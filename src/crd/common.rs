@@ -102,11 +102,24 @@ pub enum Reason {
     ResourceServerNotReady,
     /// A grant asks for scopes its API does not define.
     UnknownScopes,
+    /// The Auth0 object is the tenant's management application, Auth0's global client, a
+    /// system object or the Management API: never adopted, changed or deleted by a resource.
+    Protected,
+    /// Another resource manages that Auth0 object.
+    OwnedElsewhere,
+    /// The tenant's `policy.adoption` does not let this namespace adopt an object no resource
+    /// manages.
+    AdoptionNotAllowed,
+    /// A grant to the Management API that the tenant's `policy.managementApi` does not allow.
+    ManagementApiNotAllowed,
+    /// A grant to an API whose owner (its `Auth0ResourceServer.spec.allowedConsumers`, or the
+    /// tenant's `policy.unmanagedApis`) does not allow this namespace.
+    ConsumerNotAllowed,
 }
 
 impl Reason {
     /// Every reason, in documentation order.
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 21] = [
         Reason::Synced,
         Reason::Reconciling,
         Reason::Auth0Error,
@@ -123,6 +136,11 @@ impl Reason {
         Reason::AlreadyExists,
         Reason::ResourceServerNotReady,
         Reason::UnknownScopes,
+        Reason::Protected,
+        Reason::OwnedElsewhere,
+        Reason::AdoptionNotAllowed,
+        Reason::ManagementApiNotAllowed,
+        Reason::ConsumerNotAllowed,
     ];
 
     /// The wire value (condition and event reason).
@@ -144,6 +162,11 @@ impl Reason {
             Reason::AlreadyExists => "AlreadyExists",
             Reason::ResourceServerNotReady => "ResourceServerNotReady",
             Reason::UnknownScopes => "UnknownScopes",
+            Reason::Protected => "Protected",
+            Reason::OwnedElsewhere => "OwnedElsewhere",
+            Reason::AdoptionNotAllowed => "AdoptionNotAllowed",
+            Reason::ManagementApiNotAllowed => "ManagementApiNotAllowed",
+            Reason::ConsumerNotAllowed => "ConsumerNotAllowed",
         }
     }
 

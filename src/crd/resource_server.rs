@@ -130,6 +130,12 @@ pub struct Auth0ResourceServerSpec {
     /// with reason `AlreadyExists` and left alone.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub adopt: bool,
+
+    /// Namespaces whose `Auth0ClientGrant`s may grant applications access to this API (this
+    /// resource's own namespace always may). A grant from any other namespace gets
+    /// `ConsumerNotAllowed`; taking a namespace off this list revokes its grants in Auth0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_consumers: Option<crate::crd::AllowedNamespaces>,
 }
 
 /// One scope (permission) of an API.

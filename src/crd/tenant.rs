@@ -90,6 +90,12 @@ pub struct Auth0TenantSpec {
     /// Client-side request budget for this tenant. Default: the operator's `AUTH0_RATE_LIMIT`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<TenantRateLimit>,
+
+    /// What this namespace's resources may do beyond their own objects: adopt objects no
+    /// resource manages, grant access to APIs no resource manages, and grant access to the
+    /// Management API. Absent: adoption and unmanaged APIs are allowed (the namespace owns the tenant), the Management API is not. On an Auth0Tenant an empty namespace selection (`{}`) means its own namespace. See the README's "Security model".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<TenantPolicySpec>,
 }
 
 /// An Auth0 tenant and its management credentials, usable by resources of every namespace that
@@ -160,6 +166,48 @@ pub struct ClusterAuth0TenantSpec {
     /// allowed when it is listed in `names` or matches `selector`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_namespaces: Option<AllowedNamespaces>,
+
+    /// What resources using this tenant may do beyond their own objects: adopt objects no
+    /// resource manages, grant access to APIs no resource manages, and grant access to the
+    /// Management API. Absent: none of the three, for any namespace. See the README's "Security model".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<TenantPolicySpec>,
+}
+
+/// What resources using a tenant may do beyond their own objects. `Protected` objects (the
+/// management application, Auth0's global client, system APIs and grants, the Management API)
+/// and objects another resource manages are never taken, whatever this says.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantPolicySpec {
+    /// Namespaces whose resources may adopt Auth0 objects no resource manages (made in the
+    /// dashboard, or orphaned): `clientId`, `grantId`, `adopt: true` and a grant's 409. Others
+    /// get `AdoptionNotAllowed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adoption: Option<AllowedNamespaces>,
+    /// Namespaces whose grants may name APIs no `Auth0ResourceServer` manages. Others get
+    /// `ConsumerNotAllowed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unmanaged_apis: Option<AllowedNamespaces>,
+    /// Grants to the tenant's Management API (`https://<domain>/api/v2/`). Absent: no grant
+    /// may name it (`ManagementApiNotAllowed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_api: Option<ManagementApiPolicy>,
+}
+
+/// Who may grant an application access to the Management API, and how much.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagementApiPolicy {
+    /// Namespaces whose grants may name the Management API. On an `Auth0Tenant`, absent means
+    /// its own namespace; on a `ClusterAuth0Tenant`, absent means none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<AllowedNamespaces>,
+    /// The most any such grant may hold: a grant asking for a scope outside this list is
+    /// refused with `ManagementApiNotAllowed`, naming the scopes.
+    #[serde(default)]
+    #[schemars(length(max = 200), inner(length(min = 1, max = 280)))]
+    pub scopes: Vec<String>,
 }
 
 /// A Secret in the tenant's own namespace and the keys of the management credentials in it.

@@ -24,7 +24,7 @@ use super::{
         shape,
         store::{self, delete_if_owned},
     },
-    tenant::Tenant,
+    tenant::{Rights, Tenant},
 };
 use crate::{
     auth0::{
@@ -121,9 +121,10 @@ impl super::Kind for Auth0Client {
         &'a self,
         ctx: &'a Context,
         tenant: &'a Tenant,
+        rights: &'a Rights,
         previous: Option<Observed>,
     ) -> impl std::future::Future<Output = Result<Observed, Error>> + Send + 'a {
-        observe(self, ctx, tenant, previous)
+        observe(self, ctx, tenant, rights, previous)
     }
 
     fn plan(&self, observed: &Observed) -> Plan<ClientCreate, Step, Seen> {
@@ -284,6 +285,7 @@ impl super::Kind for Auth0Client {
         &self,
         ctx: &Context,
         tenant: &Tenant,
+        rights: &Rights,
     ) -> Result<Option<String>, Error> {
         // Its grants report that their client is going away.
         ctx.wake_grants_of(self);
@@ -291,7 +293,9 @@ impl super::Kind for Auth0Client {
             self.status.as_ref().and_then(|s| s.client_id.clone()),
             self.spec.client_id.clone(),
         ) {
-            (Some(id), _) | (None, Some(id)) => Some(id),
+            (Some(id), _) => Some(id),
+            // spec.clientId never taken (refused, or never reconciled): not this resource's.
+            (None, Some(_)) => None,
             (None, None) => {
                 // Possibly created just before a crash, before the status was written.
                 tenant.inventory.ensure_clients(&tenant.auth0).await?;
@@ -300,6 +304,22 @@ impl super::Kind for Auth0Client {
                     .map(|c| c.client_id)
             }
         };
+        // Only an application this resource owns, never a protected one (see plan::may_take).
+        if let Some(c) = match &id {
+            Some(id) => lookup(tenant, id).await?,
+            None => None,
+        } {
+            let uid = self.uid().unwrap_or_default();
+            let claimants = ctx.claimants::<Auth0Client>(&tenant.key, |r| plan::claim_on(&c, r));
+            let theirs = matches!(
+                super::plan::owner(&uid, "Auth0Client", &claimants),
+                super::plan::Owner::Other { .. }
+            );
+            if theirs || plan::protected(&c, rights).is_some() {
+                info!(client = %c.client_id, "not deleting an application this resource does not own");
+                return Ok(None);
+            }
+        }
         if let Some(id) = &id {
             tenant.auth0.delete_client(id).await?;
             tenant.inventory.remove_client(id);
@@ -388,6 +408,7 @@ async fn observe(
     obj: &Auth0Client,
     ctx: &Context,
     tenant: &Tenant,
+    rights: &Rights,
     previous: Option<Observed>,
 ) -> Result<Observed, Error> {
     let mut o = match previous {
@@ -418,8 +439,10 @@ async fn observe(
             o.tagged = find_tagged(ctx, tenant, &obj.uid().unwrap_or_default()).await?;
         }
     }
-    if let Some(c) = o.current() {
+    o.rights = rights.clone();
+    if let Some(c) = o.current().cloned() {
         o.credential.verified = tenant.inventory.credentials_checked(&c.client_id);
+        o.claimants = ctx.claimants::<Auth0Client>(&tenant.key, |r| plan::claim_on(&c, r));
     }
     Ok(o)
 }

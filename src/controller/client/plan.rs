@@ -10,8 +10,9 @@ use super::{
 };
 use crate::controller::{
     Error, Outcome, diff,
-    plan::{Claim, Existing, Next, Plan, compare, may_take},
+    plan::{Claim, Claimant, Existing, Next, Plan, Strength, compare, may_take, owner},
     secret::store::conflict,
+    tenant::Rights,
 };
 use crate::{
     auth0::{Client, ClientCreate, ClientUpdate},
@@ -54,6 +55,10 @@ pub struct Observed {
     pub(crate) by_status_id: Option<Client>,
     /// The application tagged with this resource's UID (looked for when neither id finds one).
     pub(crate) tagged: Option<Client>,
+    /// What the resource's namespace may do in the tenant, and what is protected there.
+    pub(crate) rights: Rights,
+    /// The live resources of the tenant that claim the application the reconcile works on.
+    pub(crate) claimants: Vec<Claimant>,
     /// What the reconcile learned about the credential and what its credential steps did.
     pub(crate) credential: rotation::World,
     pub(crate) did: Did,
@@ -90,6 +95,37 @@ impl Observed {
                 *slot = c.clone();
             }
         }
+    }
+}
+
+/// Why no resource may take application `c`, if none may: the tenant's management
+/// application (its credentials would be a copy of the operator's power) or Auth0's global
+/// client.
+pub(crate) fn protected(c: &Client, rights: &Rights) -> Option<&'static str> {
+    if !rights.management_client_id.is_empty() && c.client_id == rights.management_client_id {
+        Some("the tenant's management application (the operator's own credentials)")
+    } else if c.global == Some(true) {
+        Some("Auth0's global client")
+    } else {
+        None
+    }
+}
+
+/// How strongly `r` claims application `c`: its UID tag on it, its status naming it, its spec
+/// asking for it.
+pub(crate) fn claim_on(c: &Client, r: &Auth0Client) -> Option<Strength> {
+    let tag = c
+        .client_metadata
+        .as_ref()
+        .and_then(|m| m.get(crate::crd::METADATA_UID_KEY));
+    if tag.is_some() && tag == r.metadata.uid.as_ref() {
+        Some(Strength::Tagged)
+    } else if r.status.as_ref().and_then(|s| s.client_id.as_ref()) == Some(&c.client_id) {
+        Some(Strength::Recorded)
+    } else if r.spec.client_id.as_ref() == Some(&c.client_id) {
+        Some(Strength::Asked)
+    } else {
+        None
     }
 }
 
@@ -143,10 +179,11 @@ pub(crate) fn plan(obj: &Auth0Client, o: &Observed) -> Plan<ClientCreate, Step, 
         }
         SecretSeen::Absent | SecretSeen::Ours(_) => {}
     }
+    let uid = obj.metadata.uid.clone().unwrap_or_default();
     let existing = |c: &Client| Existing {
         what: format!("Auth0 client {}", c.client_id),
-        tenant: "",
-        system: false,
+        protected: protected(c, &o.rights),
+        owner: owner(&uid, "Auth0Client", &o.claimants),
         remedy: "set spec.clientId to manage it",
     };
     let claim = if let Some(by_id) = &o.by_spec_id {
@@ -188,7 +225,8 @@ pub(crate) fn plan(obj: &Auth0Client, o: &Observed) -> Plan<ClientCreate, Step, 
         };
     };
     let (current, claim) = claim;
-    if let Err(e) = may_take(&existing(current), claim) {
+    let namespace = obj.metadata.namespace.as_deref().unwrap_or_default();
+    if let Err(e) = may_take(&existing(current), claim, namespace, &o.rights) {
         return refuse(seen, e);
     }
     seen.client_id = Some(current.client_id.clone());
@@ -365,6 +403,16 @@ mod tests {
         o.secret = SecretSeen::Ours(secret);
     }
 
+    fn claimant(uid: &str, ns: &str, strength: Strength) -> Claimant {
+        Claimant {
+            uid: uid.into(),
+            namespace: ns.into(),
+            name: uid.into(),
+            created: "2026-01-01T00:00:00Z".into(),
+            strength,
+        }
+    }
+
     fn foreign_secret() -> Secret {
         serde_json::from_value(json!({"metadata": {"name": "web-auth0", "namespace": "team-a"}}))
             .unwrap()
@@ -469,10 +517,76 @@ mod tests {
                 |obj, o| o.by_spec_id = Some(Some(app(obj, "c9", json!({})))),
                 "Credential(ReadSecret)",
             ),
+            (
+                "spec.clientId names the tenant's management application: Protected",
+                json!({"clientId": "mgmt-app"}),
+                json!({}),
+                |obj, o| o.by_spec_id = Some(Some(app(obj, "mgmt-app", json!({})))),
+                "Refuse(Protected)",
+            ),
+            (
+                "Observe of the management application: Protected too (its secret is never copied)",
+                json!({"clientId": "mgmt-app", "managementPolicy": "Observe"}),
+                json!({}),
+                |obj, o| o.by_spec_id = Some(Some(app(obj, "mgmt-app", json!({})))),
+                "Refuse(Protected)",
+            ),
+            (
+                "Auth0's global client: Protected",
+                json!({"clientId": "g1"}),
+                json!({}),
+                |obj, o| o.by_spec_id = Some(Some(app(obj, "g1", json!({"global": true})))),
+                "Refuse(Protected)",
+            ),
+            (
+                "an application another namespace's resource made: OwnedElsewhere",
+                json!({"clientId": "c5"}),
+                json!({}),
+                |obj, o| {
+                    o.by_spec_id = Some(Some(app(obj, "c5", json!({}))));
+                    o.claimants = vec![claimant("u-other", "default", Strength::Tagged)];
+                },
+                "Refuse(OwnedElsewhere)",
+            ),
+            (
+                "an unmanaged application, the tenant's policy forbids adoption: AdoptionNotAllowed",
+                json!({"clientId": "c6"}),
+                json!({}),
+                |obj, o| {
+                    o.by_spec_id = Some(Some(app(obj, "c6", json!({}))));
+                    o.rights.adopt = false;
+                },
+                "Refuse(AdoptionNotAllowed)",
+            ),
+            (
+                "two resources asking for one application: the older one has it",
+                json!({"clientId": "c6"}),
+                json!({}),
+                |obj, o| {
+                    o.by_spec_id = Some(Some(app(obj, "c6", json!({}))));
+                    o.claimants = vec![
+                        claimant("u-1", "team-a", Strength::Asked),
+                        Claimant {
+                            created: "2020-01-01T00:00:00Z".into(),
+                            ..claimant("u-old", "team-a", Strength::Asked)
+                        },
+                    ];
+                },
+                "Refuse(OwnedElsewhere)",
+            ),
         ];
         for (what, spec, status, setup, want) in cases {
             let obj = resource(spec, status);
-            let mut o = Observed::default();
+            let mut o = Observed {
+                rights: Rights {
+                    tenant: "team-a/t".into(),
+                    adopt: true,
+                    unmanaged_apis: true,
+                    management_client_id: "mgmt-app".into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
             setup(&obj, &mut o);
             assert_eq!(outcome(&plan(&obj, &o)), want, "{what}");
         }

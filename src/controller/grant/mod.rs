@@ -8,10 +8,12 @@ use plan::{Observed, Step, Unresolved};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{ResourceExt, runtime::reflector::ObjectRef};
 
+use tracing::info;
+
 use super::{
     Context, Error, Outcome,
     plan::{CreateGuard, Plan},
-    tenant::Tenant,
+    tenant::{Rights, Tenant},
 };
 use crate::{
     auth0::{ClientGrantCreate, ListGrantsParams},
@@ -86,9 +88,10 @@ impl super::Kind for Auth0ClientGrant {
         &'a self,
         ctx: &'a Context,
         tenant: &'a Tenant,
+        rights: &'a Rights,
         previous: Option<Observed>,
     ) -> impl std::future::Future<Output = Result<Observed, Error>> + Send + 'a {
-        observe(self, ctx, tenant, previous)
+        observe(self, ctx, tenant, rights, previous)
     }
 
     fn plan(&self, observed: &Observed) -> Plan<ClientGrantCreate, Step, Seen> {
@@ -155,6 +158,18 @@ impl super::Kind for Auth0ClientGrant {
                 }
                 Err(e) => Err(e.into()),
             },
+            Step::Revoke { id } => {
+                match tenant.auth0.delete_client_grant(&id).await {
+                    Ok(()) => {}
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e.into()),
+                }
+                tenant.inventory.remove_grant(&id);
+                info!(grant = %id, "revoked a client grant whose consent was withdrawn");
+                o.did.revoked = true;
+                o.by_key = None;
+                Ok(())
+            }
         }
     }
 
@@ -248,8 +263,9 @@ impl super::Kind for Auth0ClientGrant {
 
     async fn delete_in_auth0(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         tenant: &Tenant,
+        rights: &Rights,
     ) -> Result<Option<String>, Error> {
         let status = self.status.clone().unwrap_or_default();
         // The audience the grant was made for, even if the spec was changed since (refused).
@@ -268,6 +284,21 @@ impl super::Kind for Auth0ClientGrant {
             }
             _ => None,
         };
+        // Only a grant this resource owns, never a protected one (see plan::may_take).
+        if let Some(g) = id.as_deref().and_then(|id| tenant.inventory.grant(id)) {
+            let uid = self.uid().unwrap_or_default();
+            let claimants =
+                ctx.claimants::<Auth0ClientGrant>(&tenant.key, |r| plan::claim_on(&g, r));
+            let mgmt = g.client_id.as_deref() == Some(rights.management_client_id.as_str());
+            let theirs = matches!(
+                crate::controller::plan::owner(&uid, "Auth0ClientGrant", &claimants),
+                crate::controller::plan::Owner::Other { .. }
+            );
+            if mgmt || theirs || g.is_system == Some(true) {
+                info!(grant = %g.id, "not deleting a client grant this resource does not own");
+                return Ok(None);
+            }
+        }
         if let Some(id) = &id {
             tenant.auth0.delete_client_grant(id).await?;
             tenant.inventory.remove_grant(id);
@@ -471,11 +502,11 @@ async fn observe(
     obj: &Auth0ClientGrant,
     ctx: &Context,
     tenant: &Tenant,
+    rights: &Rights,
     previous: Option<Observed>,
 ) -> Result<Observed, Error> {
     let second_look = previous.is_some();
     let mut o = Observed {
-        tenant: tenant.key.clone(),
         did: previous.map(|p| p.did).unwrap_or_default(),
         ..Default::default()
     };
@@ -497,6 +528,45 @@ async fn observe(
     };
     let (client_id, audience) = (client_id.clone(), audience.clone());
     o.refs = Some(refs);
+    o.rights = rights.clone();
+    // Who owns the application and the API (for consent): from the caches, no Auth0 call.
+    o.client = tenant.inventory.client(&client_id);
+    if let Some(c) = o.client.clone().or_else(|| {
+        Some(crate::auth0::Client {
+            client_id: client_id.clone(),
+            ..Default::default()
+        })
+    }) {
+        o.client_claimants = ctx.claimants::<Auth0Client>(&tenant.key, |r| {
+            crate::controller::client::plan::claim_on(&c, r)
+        });
+    }
+    let mut consumers = Vec::new();
+    for claimant in ctx
+        .claimants::<Auth0ResourceServer>(&tenant.key, |r| plan::claim_on_identifier(&audience, r))
+    {
+        let allowed = ctx
+            .store::<Auth0ResourceServer>()
+            .and_then(|s| {
+                s.get(
+                    &kube::runtime::reflector::ObjectRef::new(&claimant.name)
+                        .within(&claimant.namespace),
+                )
+            })
+            .or_else(|| find_api(ctx, &claimant.namespace, &claimant.name))
+            .and_then(|r| r.spec.allowed_consumers.clone());
+        consumers.push((claimant, allowed));
+    }
+    let selects = consumers
+        .iter()
+        .any(|(_, a)| a.as_ref().is_some_and(|a| a.selector.is_some()));
+    o.labels = crate::controller::tenant::namespace_labels(
+        ctx,
+        &obj.namespace().unwrap_or_default(),
+        selects,
+    )
+    .await?;
+    o.api_claimants = consumers;
     tenant.inventory.ensure_grants(&tenant.auth0).await?;
     if let Some(id) = &obj.spec.grant_id {
         let g = match tenant.inventory.grant(id) {
@@ -510,6 +580,9 @@ async fn observe(
                 Err(e) => return Err(e.into()),
             },
         };
+        if let Some(g) = g.clone() {
+            o.claimants = ctx.claimants::<Auth0ClientGrant>(&tenant.key, |r| plan::claim_on(&g, r));
+        }
         o.by_grant_id = Some(g);
         return Ok(o);
     }
@@ -546,6 +619,18 @@ async fn observe(
             tenant.inventory.upsert_grant(g);
         }
     }
+    if let Some(g) = found.clone() {
+        o.claimants = ctx.claimants::<Auth0ClientGrant>(&tenant.key, |r| plan::claim_on(&g, r));
+    }
     o.by_key = found;
     Ok(o)
+}
+
+/// The API resource `namespace/name` from any scope's cache.
+fn find_api(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+) -> Option<std::sync::Arc<Auth0ResourceServer>> {
+    ctx.find::<Auth0ResourceServer>(namespace, name)
 }

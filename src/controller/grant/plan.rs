@@ -4,11 +4,12 @@
 use super::{Seen, spec};
 use crate::controller::{
     Error, diff,
-    plan::{Claim, Existing, Next, Plan, compare, may_take},
+    plan::{Claim, Claimant, Existing, Next, Owner, Plan, Strength, compare, may_take, owner},
+    tenant::Rights,
 };
 use crate::{
-    auth0::{ClientGrant, ClientGrantCreate, ClientGrantUpdate},
-    crd::{Auth0ClientGrant, ManagementPolicy},
+    auth0::{Client, ClientGrant, ClientGrantCreate, ClientGrantUpdate},
+    crd::{AllowedNamespaces, Auth0ClientGrant, Auth0ResourceServer, ManagementPolicy},
 };
 
 /// A reference the grant could not resolve yet (or may never): the error it stands for.
@@ -33,7 +34,6 @@ impl Unresolved {
 /// What the reconcile of a grant observed, and what it did so far.
 #[derive(Debug, Default)]
 pub struct Observed {
-    pub(crate) tenant: String,
     /// The client id (`spec.clientId`, or the id of the ready `Auth0Client` that `clientRef`
     /// names) and the audience (`spec.audience`, or the identifier of the ready API), or why
     /// not yet.
@@ -46,6 +46,18 @@ pub struct Observed {
     /// The grant for this client and audience: the one the status names, else the listing's,
     /// else (the listing may predate it) Auth0's answer for exactly this pair.
     pub(crate) by_key: Option<ClientGrant>,
+    /// What the resource's namespace may do in the tenant, and what is protected there.
+    pub(crate) rights: Rights,
+    /// The application the grant is for, as the listing has it.
+    pub(crate) client: Option<Client>,
+    /// The live `Auth0Client`s that claim that application.
+    pub(crate) client_claimants: Vec<Claimant>,
+    /// The live `Auth0ResourceServer`s that claim the audience, with whom each lets grant.
+    pub(crate) api_claimants: Vec<(Claimant, Option<AllowedNamespaces>)>,
+    /// The grant's namespace's labels (read only when a consumer list selects by label).
+    pub(crate) labels: std::collections::BTreeMap<String, String>,
+    /// The live grants that claim the grant found.
+    pub(crate) claimants: Vec<Claimant>,
     pub(crate) did: Did,
 }
 
@@ -56,6 +68,8 @@ pub(crate) struct Did {
     /// The create was refused because the client or the API does not exist.
     pub(crate) refused_missing: bool,
     pub(crate) patched: Vec<String>,
+    /// The grant was deleted in Auth0: its consent was withdrawn.
+    pub(crate) revoked: bool,
 }
 
 impl Observed {
@@ -84,6 +98,122 @@ pub enum Step {
         /// For the message naming unknown scopes if Auth0 refuses them.
         audience: String,
     },
+    /// `DELETE /api/v2/client-grants/{id}`: the grant this resource made may no longer exist
+    /// (the API's owner or the tenant's policy withdrew its consent).
+    Revoke { id: String },
+}
+
+/// Whether the grant may exist at all: its application is nobody's to grant (`Protected`),
+/// or another namespace's (`OwnedElsewhere`); its audience is the Management API beyond the
+/// tenant's policy (`ManagementApiNotAllowed`), or an API whose owner does not let this
+/// namespace consume it (`ConsumerNotAllowed`).
+fn consent(
+    obj: &Auth0ClientGrant,
+    o: &Observed,
+    client_id: &str,
+    audience: &str,
+) -> Result<(), Error> {
+    let namespace = obj.metadata.namespace.as_deref().unwrap_or_default();
+    let client = o.client.clone().unwrap_or_else(|| Client {
+        client_id: client_id.to_string(),
+        ..Default::default()
+    });
+    if let Some(why) = crate::controller::client::plan::protected(&client, &o.rights) {
+        return Err(Error::Protected(format!(
+            "Auth0 client {client_id} is {why}: no resource may grant it access to anything, in any namespace"
+        )));
+    }
+    if let Owner::Other {
+        namespace: theirs, ..
+    } = owner("", "Auth0Client", &o.client_claimants)
+        && theirs != namespace
+    {
+        return Err(Error::OwnedElsewhere(format!(
+            "Auth0 client {client_id} is managed by a resource in another namespace: only grants of its own namespace may give it access; grant an application of this namespace"
+        )));
+    }
+    if o.rights.is_management_api(audience) {
+        let Some(allowed) = &o.rights.management_api else {
+            return Err(Error::ManagementApiNotAllowed(format!(
+                "{audience} is the tenant's Management API, and tenant {} does not let namespace {namespace} grant access to it (its spec.policy.managementApi): ask the tenant's owner",
+                o.rights.tenant
+            )));
+        };
+        let outside: Vec<&str> = obj
+            .spec
+            .scopes
+            .iter()
+            .filter(|s| !allowed.contains(s))
+            .map(String::as_str)
+            .collect();
+        if !outside.is_empty() {
+            return Err(Error::ManagementApiNotAllowed(format!(
+                "tenant {} lets namespace {namespace} grant the Management API only the scopes in its spec.policy.managementApi.scopes; outside them: {}",
+                o.rights.tenant,
+                outside.join(", ")
+            )));
+        }
+        return Ok(());
+    }
+    let claimants: Vec<Claimant> = o.api_claimants.iter().map(|(c, _)| c.clone()).collect();
+    match owner("", "Auth0ResourceServer", &claimants) {
+        Owner::Other {
+            namespace: theirs,
+            name,
+            ..
+        } if theirs != namespace => {
+            let allowed = o
+                .api_claimants
+                .iter()
+                .find(|(c, _)| c.namespace == theirs && c.name == name)
+                .and_then(|(_, a)| a.as_ref());
+            let admitted = allowed.is_some_and(|a| {
+                a.names.iter().any(|n| n == namespace)
+                    || a.selector
+                        .as_ref()
+                        .is_some_and(|s| crate::controller::tenant::selector_matches(s, &o.labels))
+            });
+            if !admitted {
+                return Err(Error::ConsumerNotAllowed(format!(
+                    "the API {audience} is managed by a resource in another namespace whose spec.allowedConsumers does not list namespace {namespace}: ask its owner to add it"
+                )));
+            }
+        }
+        Owner::Nobody if !o.rights.unmanaged_apis => {
+            return Err(Error::ConsumerNotAllowed(format!(
+                "no Auth0ResourceServer manages the API {audience}, and tenant {} does not let namespace {namespace} grant access to APIs no resource manages (its spec.policy.unmanagedApis)",
+                o.rights.tenant
+            )));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// How strongly API resource `r` claims the API with `identifier`: its status naming it by id,
+/// else its spec or intent naming the identifier.
+pub(crate) fn claim_on_identifier(identifier: &str, r: &Auth0ResourceServer) -> Option<Strength> {
+    let status = r.status.as_ref();
+    let recorded_identifier = status.and_then(|s| s.identifier.as_deref());
+    if status.is_some_and(|s| s.id.is_some()) && recorded_identifier == Some(identifier) {
+        Some(Strength::Recorded)
+    } else if r.spec.identifier == identifier || recorded_identifier == Some(identifier) {
+        Some(Strength::Asked)
+    } else {
+        None
+    }
+}
+
+/// How strongly grant resource `r` claims grant `g`: its status naming it, its spec asking for
+/// it.
+pub(crate) fn claim_on(g: &ClientGrant, r: &Auth0ClientGrant) -> Option<Strength> {
+    if r.status.as_ref().and_then(|s| s.grant_id.as_ref()) == Some(&g.id) {
+        Some(Strength::Recorded)
+    } else if r.spec.grant_id.as_ref() == Some(&g.id) {
+        Some(Strength::Asked)
+    } else {
+        None
+    }
 }
 
 /// The next step for a grant (pure).
@@ -116,10 +246,34 @@ pub(crate) fn plan(obj: &Auth0ClientGrant, o: &Observed) -> Plan<ClientGrantCrea
     };
     seen.client_id = Some(client_id.clone());
     seen.audience = Some(audience.clone());
+    if let Err(e) = consent(obj, o, &client_id, &audience) {
+        // Consent withdrawn: the grant this resource made goes (never one it did not make).
+        let ours = o
+            .by_key
+            .as_ref()
+            .filter(|g| recorded == Some(g.id.as_str()) && g.is_system != Some(true));
+        if let Some(g) = ours
+            && !observe
+            && !o.did.revoked
+            && matches!(
+                e,
+                Error::ConsumerNotAllowed(_) | Error::ManagementApiNotAllowed(_)
+            )
+        {
+            return Plan {
+                next: Next::Do(Step::Revoke { id: g.id.clone() }),
+                seen,
+            };
+        }
+        seen.grant_gone = o.did.revoked;
+        return refuse(seen, e);
+    }
+    let uid = obj.metadata.uid.clone().unwrap_or_default();
+    let namespace = obj.metadata.namespace.as_deref().unwrap_or_default();
     let existing = |g: &ClientGrant| Existing {
         what: format!("client grant {} of client {client_id} for {audience}", g.id),
-        tenant: &o.tenant,
-        system: false,
+        protected: (g.is_system == Some(true)).then_some("a system grant of Auth0"),
+        owner: owner(&uid, "Auth0ClientGrant", &o.claimants),
         remedy: "set spec.grantId to manage it",
     };
     let current = if let Some(by_id) = &o.by_grant_id {
@@ -142,7 +296,7 @@ pub(crate) fn plan(obj: &Auth0ClientGrant, o: &Observed) -> Plan<ClientGrantCrea
                 )),
             );
         }
-        if let Err(e) = may_take(&existing(g), Claim::Asked) {
+        if let Err(e) = may_take(&existing(g), Claim::Asked, namespace, &o.rights) {
             return refuse(seen, e);
         }
         seen.adopted = recorded != Some(g.id.as_str());
@@ -155,7 +309,7 @@ pub(crate) fn plan(obj: &Auth0ClientGrant, o: &Observed) -> Plan<ClientGrantCrea
                 } else {
                     Claim::SameKey
                 };
-                if let Err(e) = may_take(&existing(g), claim) {
+                if let Err(e) = may_take(&existing(g), claim, namespace, &o.rights) {
                     return refuse(seen, e);
                 }
                 seen.adopted = !o.did.created && recorded != Some(g.id.as_str());
@@ -236,9 +390,28 @@ mod tests {
 
     fn observed() -> Observed {
         Observed {
-            tenant: "team-a/t".into(),
             refs: Some(Ok(("c1".into(), AUD.into()))),
+            rights: crate::controller::tenant::Rights {
+                tenant: "team-a/t".into(),
+                adopt: true,
+                unmanaged_apis: true,
+                management_client_id: "mgmt-app".into(),
+                management_apis: vec!["https://t.auth0.com/api/v2/".into()],
+                ..Default::default()
+            },
             ..Default::default()
+        }
+    }
+
+    const MGMT: &str = "https://t.auth0.com/api/v2/";
+
+    fn claimant(ns: &str, name: &str, strength: Strength) -> Claimant {
+        Claimant {
+            uid: format!("{ns}/{name}"),
+            namespace: ns.into(),
+            name: name.into(),
+            created: "2026-01-01T00:00:00Z".into(),
+            strength,
         }
     }
 
@@ -250,6 +423,7 @@ mod tests {
             Next::Do(Step::Patch { id, fields, .. }) => {
                 format!("Patch({id}: {})", fields.join(","))
             }
+            Next::Do(Step::Revoke { id }) => format!("Revoke({id})"),
         }
     }
 
@@ -347,6 +521,121 @@ mod tests {
                 json!({}),
                 |o| o.by_key = Some(grant("g1", &["read"])),
                 "Done",
+            ),
+            (
+                "a grant for the management application: Protected",
+                json!({}),
+                json!({}),
+                |o| o.refs = Some(Ok(("mgmt-app".into(), AUD.into()))),
+                "Refuse(Protected)",
+            ),
+            (
+                "a grant for another namespace's application: OwnedElsewhere",
+                json!({}),
+                json!({}),
+                |o| o.client_claimants = vec![claimant("default", "web", Strength::Tagged)],
+                "Refuse(OwnedElsewhere)",
+            ),
+            (
+                "the Management API, no policy: ManagementApiNotAllowed",
+                json!({}),
+                json!({}),
+                |o| o.refs = Some(Ok(("c1".into(), MGMT.into()))),
+                "Refuse(ManagementApiNotAllowed)",
+            ),
+            (
+                "the Management API beyond the policy's scopes: ManagementApiNotAllowed",
+                json!({"scopes": ["read:users", "create:clients"]}),
+                json!({}),
+                |o| {
+                    o.refs = Some(Ok(("c1".into(), MGMT.into())));
+                    o.rights.management_api = Some(vec!["read:users".into()]);
+                },
+                "Refuse(ManagementApiNotAllowed)",
+            ),
+            (
+                "the Management API within the policy: created",
+                json!({"scopes": ["read:users"]}),
+                json!({}),
+                |o| {
+                    o.refs = Some(Ok(("c1".into(), MGMT.into())));
+                    o.rights.management_api = Some(vec!["read:users".into()]);
+                },
+                "Create(c1 https://t.auth0.com/api/v2/)",
+            ),
+            (
+                "another namespace's API that does not list this one: ConsumerNotAllowed",
+                json!({}),
+                json!({}),
+                |o| {
+                    o.api_claimants =
+                        vec![(claimant("default", "orders", Strength::Recorded), None)]
+                },
+                "Refuse(ConsumerNotAllowed)",
+            ),
+            (
+                "another namespace's API that lists this one: created",
+                json!({}),
+                json!({}),
+                |o| {
+                    o.api_claimants = vec![(
+                        claimant("default", "orders", Strength::Recorded),
+                        Some(AllowedNamespaces {
+                            names: vec!["team-a".into()],
+                            selector: None,
+                        }),
+                    )]
+                },
+                "Create(c1 https://orders/)",
+            ),
+            (
+                "consent withdrawn from a grant this resource made: revoked first",
+                json!({}),
+                json!({"grantId": "g1"}),
+                |o| {
+                    o.by_key = Some(grant("g1", &["read"]));
+                    o.api_claimants =
+                        vec![(claimant("default", "orders", Strength::Recorded), None)];
+                },
+                "Revoke(g1)",
+            ),
+            (
+                "after the revocation: ConsumerNotAllowed",
+                json!({}),
+                json!({"grantId": "g1"}),
+                |o| {
+                    o.did.revoked = true;
+                    o.api_claimants =
+                        vec![(claimant("default", "orders", Strength::Recorded), None)];
+                },
+                "Refuse(ConsumerNotAllowed)",
+            ),
+            (
+                "an API no resource manages, the tenant's policy forbids it: ConsumerNotAllowed",
+                json!({}),
+                json!({}),
+                |o| o.rights.unmanaged_apis = false,
+                "Refuse(ConsumerNotAllowed)",
+            ),
+            (
+                "the grant for the pair another namespace's resource recorded: OwnedElsewhere",
+                json!({}),
+                json!({}),
+                |o| {
+                    o.by_key = Some(grant("g9", &["read"]));
+                    o.claimants = vec![claimant("default", "g", Strength::Recorded)];
+                },
+                "Refuse(OwnedElsewhere)",
+            ),
+            (
+                "an unmanaged grant for the pair, adoption not allowed: AdoptionNotAllowed",
+                json!({}),
+                json!({}),
+                |o| {
+                    o.by_key = Some(grant("g9", &["read"]));
+                    o.rights.adopt = false;
+                },
+                "Refuse(AdoptionNotAllowed)",
             ),
         ];
         for (what, spec, status, setup, want) in cases {

@@ -20,7 +20,7 @@ use super::{
     driver::is_definite_refusal,
     plan::{CreateGuard, Plan},
     status::{self},
-    tenant::Tenant,
+    tenant::{Rights, Tenant},
 };
 use crate::{
     auth0::{Auth0Error, ResourceServer, ResourceServerCreate},
@@ -105,9 +105,10 @@ impl super::Kind for Auth0ResourceServer {
         &'a self,
         ctx: &'a Context,
         tenant: &'a Tenant,
+        rights: &'a Rights,
         previous: Option<Observed>,
     ) -> impl std::future::Future<Output = Result<Observed, Error>> + Send + 'a {
-        observe(self, ctx, tenant, previous)
+        observe(self, ctx, tenant, rights, previous)
     }
 
     fn plan(&self, observed: &Observed) -> Plan<ResourceServerCreate, Step, Seen> {
@@ -281,8 +282,9 @@ impl super::Kind for Auth0ResourceServer {
 
     async fn delete_in_auth0(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         tenant: &Tenant,
+        rights: &Rights,
     ) -> Result<Option<String>, Error> {
         let status = self.status.clone().unwrap_or_default();
         let id = match (status.id, status.identifier) {
@@ -295,6 +297,23 @@ impl super::Kind for Auth0ResourceServer {
                 .map(|r| r.id),
             (None, None) => None,
         };
+        // Only an API this resource owns, never a protected one (see plan::may_take).
+        if let Some(api) = id
+            .as_deref()
+            .and_then(|id| tenant.inventory.resource_server(id))
+        {
+            let uid = self.uid().unwrap_or_default();
+            let claimants =
+                ctx.claimants::<Auth0ResourceServer>(&tenant.key, |r| plan::claim_on(&api, r));
+            let theirs = matches!(
+                crate::controller::plan::owner(&uid, "Auth0ResourceServer", &claimants),
+                crate::controller::plan::Owner::Other { .. }
+            );
+            if theirs || api.is_system == Some(true) || rights.is_management_api(&api.identifier) {
+                tracing::info!(api = %api.id, "not deleting an API this resource does not own");
+                return Ok(None);
+            }
+        }
         if let Some(id) = &id {
             let identifier = self
                 .status
@@ -327,17 +346,16 @@ async fn observe(
     obj: &Auth0ResourceServer,
     ctx: &Context,
     tenant: &Tenant,
+    rights: &Rights,
     previous: Option<Observed>,
 ) -> Result<Observed, Error> {
     let spec = &obj.spec;
-    let management_api = format!("https://{}/api/v2/", tenant.domain);
     let mut o = Observed {
-        tenant: tenant.key.clone(),
-        management_api,
+        rights: rights.clone(),
         status: obj.status.clone().unwrap_or_default(),
         ..Default::default()
     };
-    if spec.identifier == o.management_api {
+    if rights.is_management_api(&spec.identifier) {
         // Refused by the plan before any call.
         return Ok(o);
     }
@@ -384,6 +402,10 @@ async fn observe(
             Some(api) => Some(api),
             None => fetch(tenant, &spec.identifier).await?,
         };
+    }
+    if let Some(api) = o.by_id.as_ref().or(o.by_identifier.as_ref()).cloned() {
+        o.claimants =
+            ctx.claimants::<Auth0ResourceServer>(&tenant.key, |r| plan::claim_on(&api, r));
     }
     Ok(o)
 }

@@ -4,7 +4,8 @@
 use super::{Seen, spec};
 use crate::controller::{
     Error, Outcome, diff,
-    plan::{Claim, Existing, Next, Plan, Take, compare, may_take},
+    plan::{Claim, Claimant, Existing, Next, Plan, Strength, Take, compare, may_take, owner},
+    tenant::Rights,
 };
 use crate::{
     auth0::{ResourceServer, ResourceServerCreate, ResourceServerUpdate},
@@ -14,10 +15,10 @@ use crate::{
 /// What the reconcile of an API observed, and what it did so far.
 #[derive(Debug, Default)]
 pub struct Observed {
-    /// The tenant's key.
-    pub(crate) tenant: String,
-    /// The identifier of the tenant's Management API (a system API, never managed here).
-    pub(crate) management_api: String,
+    /// What the resource's namespace may do in the tenant, and what is protected there.
+    pub(crate) rights: Rights,
+    /// The live resources of the tenant that claim the API the reconcile found.
+    pub(crate) claimants: Vec<Claimant>,
     /// The status as the API server has it (read afresh while it records no id: the cache may
     /// be behind an intent an earlier pass wrote moments ago).
     pub(crate) status: Auth0ResourceServerStatus,
@@ -55,6 +56,21 @@ impl Observed {
     }
 }
 
+/// How strongly `r` claims API `api`: its status naming it by id, else its intent or its spec
+/// naming its identifier.
+pub(crate) fn claim_on(api: &ResourceServer, r: &Auth0ResourceServer) -> Option<Strength> {
+    let status = r.status.as_ref();
+    if status.and_then(|s| s.id.as_ref()) == Some(&api.id) {
+        Some(Strength::Recorded)
+    } else if r.spec.identifier == api.identifier
+        || status.and_then(|s| s.identifier.as_ref()) == Some(&api.identifier)
+    {
+        Some(Strength::Asked)
+    } else {
+        None
+    }
+}
+
 /// A step of an API's own.
 #[derive(Debug, PartialEq)]
 pub enum Step {
@@ -87,23 +103,26 @@ pub(crate) fn plan(
         next: Next::Refuse(e),
         seen,
     };
-    if spec.identifier == o.management_api {
+    if o.rights.is_management_api(&spec.identifier) {
         return refuse(
             seen,
-            Error::InvalidSpec(format!(
-                "{} is the Auth0 Management API, a system API: it cannot be managed by an Auth0ResourceServer",
+            Error::Protected(format!(
+                "{} is the tenant's Management API: no resource may adopt, change or delete it, in any namespace; give this resource the identifier of an API of its own",
                 spec.identifier
             )),
         );
     }
+    let uid = obj.metadata.uid.clone().unwrap_or_default();
+    let namespace = obj.metadata.namespace.as_deref().unwrap_or_default();
     let existing = |r: &ResourceServer| Existing {
         what: format!("an API with identifier {}", r.identifier),
-        tenant: &o.tenant,
-        system: r.is_system == Some(true),
+        protected: (r.is_system == Some(true) || o.rights.is_management_api(&r.identifier))
+            .then_some("a system API of Auth0 (such as the Management API)"),
+        owner: owner(&uid, "Auth0ResourceServer", &o.claimants),
         remedy: "set spec.adopt: true to manage it (the operator then updates it to this spec and, with deletionPolicy Delete, deletes it with this resource), or recreate this resource with another identifier",
     };
     let current = match (&o.by_id, &o.by_identifier) {
-        (Some(r), _) => match may_take(&existing(r), Claim::Recorded) {
+        (Some(r), _) => match may_take(&existing(r), Claim::Recorded, namespace, &o.rights) {
             Ok(_) => r,
             Err(e) => return refuse(seen, e),
         },
@@ -116,7 +135,7 @@ pub(crate) fn plan(
             } else {
                 Claim::Unclaimed
             };
-            match may_take(&existing(r), claim) {
+            match may_take(&existing(r), claim, namespace, &o.rights) {
                 Ok(Take::Own) => seen.recovered = !o.did.created && !gone,
                 Ok(Take::Adopt) => seen.adopted = !observe && !gone,
                 Err(e) => {
@@ -237,8 +256,14 @@ mod tests {
     fn observed(obj: &Auth0ResourceServer) -> Observed {
         let status = obj.status.clone().unwrap_or_default();
         Observed {
-            tenant: "team-a/t".into(),
-            management_api: MGMT.into(),
+            rights: crate::controller::tenant::Rights {
+                tenant: "team-a/t".into(),
+                adopt: true,
+                unmanaged_apis: true,
+                management_client_id: "mgmt-app".into(),
+                management_apis: vec![MGMT.into()],
+                ..Default::default()
+            },
             intended: status.identifier.as_deref() == Some(ID),
             status,
             ..Default::default()
@@ -302,14 +327,14 @@ mod tests {
                 json!({"adopt": true}),
                 json!({}),
                 |o| o.by_identifier = Some(api(json!({"is_system": true}))),
-                "Refuse(InvalidSpec)",
+                "Refuse(Protected)",
             ),
             (
                 "the Management API is refused before anything",
                 json!({}),
                 json!({}),
-                |o| o.management_api = ID.into(),
-                "Refuse(InvalidSpec)",
+                |o| o.rights.management_apis = vec![ID.into()],
+                "Refuse(Protected)",
             ),
             (
                 "the API the status names matches: done",

@@ -24,7 +24,9 @@ pub mod plan;
 pub mod registry;
 
 use plan::{ApplyPlan, CleanupPlan, Facts, Refusal, Verdict};
-pub use plan::{TenantReason, TenantSpecView, domain_allowed, tenant_config};
+pub use plan::{
+    Rights, TenantReason, TenantScope, TenantSpecView, domain_allowed, rights, tenant_config,
+};
 pub use registry::{Tenant, Tenants};
 
 use super::{Context, Error, status};
@@ -98,24 +100,37 @@ fn not_ready_message(what: &str, conditions: &[Condition]) -> String {
     }
 }
 
-/// Resolves the tenant of a resource in `namespace` with `tenant_ref`. Costs no Auth0 call.
+/// Resolves the tenant of a resource in `namespace` with `tenant_ref`, and the resource's
+/// [`Rights`] in it (its namespace's, from the tenant's `spec.policy`). Costs no Auth0 call.
 pub async fn resolve(
     ctx: &Context,
     namespace: &str,
     tenant_ref: Option<&TenantRef>,
-) -> Result<Arc<Tenant>, Error> {
+) -> Result<(Arc<Tenant>, Rights), Error> {
     let Some(r) = tenant_ref else {
-        return ctx.tenants.default_tenant().ok_or_else(|| {
+        let tenant = ctx.tenants.default_tenant().ok_or_else(|| {
             Error::TenantNotFound(
                 "spec.tenantRef is not set and the operator has no default tenant (AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET are not set): set spec.tenantRef to an Auth0Tenant or ClusterAuth0Tenant".to_string(),
             )
-        });
+        })?;
+        let rights = plan::rights(
+            TenantScope::Default,
+            None,
+            namespace,
+            &Default::default(),
+            &tenant.key,
+            &tenant.domain,
+            tenant.audience.as_deref(),
+            &tenant.management_client_id,
+            &ctx.config.tenant_policy.default_management_api_scopes,
+        );
+        return Ok((tenant, rights));
     };
     let key = r.key(namespace);
     // Right after a start (or a leader change) the tenant caches may still be filling: wait for
     // them (bounded) rather than call an existing tenant missing.
     let fill = std::time::Duration::from_secs(10);
-    match r.kind {
+    let (scope, policy, conditions, what) = match r.kind {
         TenantKind::Auth0Tenant => {
             let _ =
                 tokio::time::timeout(fill, super::store_ready(&ctx.tenant_stores.namespaced)).await;
@@ -129,17 +144,12 @@ pub async fn resolve(
                         r.name
                     ))
                 })?;
-            let conditions = obj
-                .status
-                .as_ref()
-                .map(|s| s.conditions.as_slice())
-                .unwrap_or_default();
-            ctx.tenants.get(&key).ok_or_else(|| {
-                Error::TenantNotReady(not_ready_message(
-                    &format!("Auth0Tenant {}", r.name),
-                    conditions,
-                ))
-            })
+            (
+                TenantScope::Namespaced,
+                obj.spec.policy.clone(),
+                obj.status.clone().unwrap_or_default().conditions,
+                format!("Auth0Tenant {}", r.name),
+            )
         }
         TenantKind::ClusterAuth0Tenant => {
             let _ =
@@ -152,34 +162,81 @@ pub async fn resolve(
                     Error::TenantNotFound(format!("ClusterAuth0Tenant {} does not exist", r.name))
                 })?;
             let allowed = obj.spec.allowed_namespaces.as_ref();
-            let labels = match allowed.and_then(|a| a.selector.as_ref()) {
-                // Only a selector needs the namespace's labels.
-                Some(_) => Api::<Namespace>::all(ctx.kube.clone())
-                    .get_opt(namespace)
-                    .await?
-                    .map(|n| n.labels().clone())
-                    .unwrap_or_default(),
-                None => Default::default(),
-            };
+            let labels = namespace_labels(ctx, namespace, uses_selector(&obj.spec)).await?;
             if !namespace_allowed(allowed, namespace, &labels) {
                 return Err(Error::TenantNotAllowed(format!(
                     "ClusterAuth0Tenant {} does not allow namespace {namespace} (see its spec.allowedNamespaces)",
                     r.name
                 )));
             }
-            let conditions = obj
-                .status
-                .as_ref()
-                .map(|s| s.conditions.as_slice())
-                .unwrap_or_default();
-            ctx.tenants.get(&key).ok_or_else(|| {
-                Error::TenantNotReady(not_ready_message(
-                    &format!("ClusterAuth0Tenant {}", r.name),
-                    conditions,
-                ))
-            })
+            (
+                TenantScope::Cluster,
+                obj.spec.policy.clone(),
+                obj.status.clone().unwrap_or_default().conditions,
+                format!("ClusterAuth0Tenant {}", r.name),
+            )
         }
+    };
+    let tenant = ctx
+        .tenants
+        .get(&key)
+        .ok_or_else(|| Error::TenantNotReady(not_ready_message(&what, &conditions)))?;
+    let labels = match scope {
+        TenantScope::Cluster => {
+            let selectors = policy.as_ref().is_some_and(policy_uses_selector);
+            namespace_labels(ctx, namespace, selectors).await?
+        }
+        _ => Default::default(),
+    };
+    let rights = plan::rights(
+        scope,
+        policy.as_ref(),
+        namespace,
+        &labels,
+        &tenant.key,
+        &tenant.domain,
+        tenant.audience.as_deref(),
+        &tenant.management_client_id,
+        &[],
+    );
+    Ok((tenant, rights))
+}
+
+/// Whether a `ClusterAuth0Tenant`'s namespace check needs the namespace's labels.
+fn uses_selector(spec: &crate::crd::ClusterAuth0TenantSpec) -> bool {
+    spec.allowed_namespaces
+        .as_ref()
+        .is_some_and(|a| a.selector.is_some())
+}
+
+/// Whether a tenant policy selects namespaces by label.
+fn policy_uses_selector(p: &crate::crd::TenantPolicySpec) -> bool {
+    [
+        p.adoption.as_ref(),
+        p.unmanaged_apis.as_ref(),
+        p.management_api
+            .as_ref()
+            .and_then(|m| m.namespaces.as_ref()),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|a| a.selector.is_some())
+}
+
+/// The labels of `namespace` when `needed` (only a selector needs them).
+pub(crate) async fn namespace_labels(
+    ctx: &Context,
+    namespace: &str,
+    needed: bool,
+) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    if !needed {
+        return Ok(Default::default());
     }
+    Ok(Api::<Namespace>::all(ctx.kube.clone())
+        .get_opt(namespace)
+        .await?
+        .map(|n| n.labels().clone())
+        .unwrap_or_default())
 }
 
 /// Reflector caches of both tenant kinds.

@@ -361,6 +361,117 @@ pub fn plan_cleanup(facts: Facts<'_>, users: usize, verdict: Option<&Verdict>) -
     }
 }
 
+/// Which tenant object a resource uses, for its [`Rights`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TenantScope {
+    /// The operator's default tenant (environment): single-team, documented as such.
+    Default,
+    /// An `Auth0Tenant` of the resource's own namespace.
+    Namespaced,
+    /// A `ClusterAuth0Tenant`.
+    Cluster,
+}
+
+/// What a resource of one namespace may do in its tenant beyond its own objects, and what in
+/// the tenant is never anyone's to take. Computed when the tenant is resolved (pure:
+/// [`rights`]); every plan reads it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rights {
+    /// The tenant's key (for sentences).
+    pub tenant: String,
+    /// May adopt Auth0 objects no resource manages (`policy.adoption`).
+    pub adopt: bool,
+    /// Grants may name APIs no `Auth0ResourceServer` manages (`policy.unmanagedApis`).
+    pub unmanaged_apis: bool,
+    /// The Management API scopes grants of this namespace may hold; `None`: no grant may name
+    /// the Management API.
+    pub management_api: Option<Vec<String>>,
+    /// The tenant's management application (its credentials Secret's client id, or the
+    /// default tenant's `AUTH0_CLIENT_ID`): protected.
+    pub management_client_id: String,
+    /// The Management API's identifiers (`https://<domain>/api/v2/`, and the tenant's
+    /// `audience` when set): protected.
+    pub management_apis: Vec<String>,
+}
+
+impl Rights {
+    /// Whether `identifier` is the tenant's Management API.
+    pub fn is_management_api(&self, identifier: &str) -> bool {
+        let trimmed = identifier.trim_end_matches('/');
+        self.management_apis
+            .iter()
+            .any(|m| m.trim_end_matches('/').eq_ignore_ascii_case(trimmed))
+    }
+}
+
+/// Whether `selection` admits `namespace` (with these labels). An absent selection admits
+/// nobody; on an `Auth0Tenant`, an empty one (`{}`) admits its own namespace.
+fn admits(
+    selection: Option<&crate::crd::AllowedNamespaces>,
+    scope: TenantScope,
+    namespace: &str,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> bool {
+    let Some(s) = selection else {
+        return false;
+    };
+    let empty = s.names.is_empty() && s.selector.is_none();
+    (scope == TenantScope::Namespaced && empty)
+        || s.names.iter().any(|n| n == namespace)
+        || s.selector
+            .as_ref()
+            .is_some_and(|sel| super::selector_matches(sel, labels))
+}
+
+/// The [`Rights`] of a resource in `namespace` (with these labels) in a tenant of `scope` with
+/// this `policy`, `domain`, optional `audience` and management application. The defaults: an
+/// `Auth0Tenant` lets its own namespace adopt and name unmanaged APIs; a `ClusterAuth0Tenant`
+/// allows neither until its policy says so; the default tenant allows both (single-team). The
+/// Management API is closed unless a policy (or, for the default tenant,
+/// `default_management_scopes`) opens it.
+#[allow(clippy::too_many_arguments)]
+pub fn rights(
+    scope: TenantScope,
+    policy: Option<&crate::crd::TenantPolicySpec>,
+    namespace: &str,
+    labels: &std::collections::BTreeMap<String, String>,
+    tenant: &str,
+    domain: &str,
+    audience: Option<&str>,
+    management_client_id: &str,
+    default_management_scopes: &[String],
+) -> Rights {
+    let open = |s: Option<&crate::crd::AllowedNamespaces>, default: bool| match (scope, s) {
+        (TenantScope::Default, _) => default,
+        (TenantScope::Namespaced, None) => default,
+        (_, s) => admits(s, scope, namespace, labels),
+    };
+    let management_api = match scope {
+        TenantScope::Default => {
+            (!default_management_scopes.is_empty()).then(|| default_management_scopes.to_vec())
+        }
+        _ => policy
+            .and_then(|p| p.management_api.as_ref())
+            .and_then(|m| {
+                let who = match (scope, &m.namespaces) {
+                    (TenantScope::Namespaced, None) => true,
+                    (_, n) => admits(n.as_ref(), scope, namespace, labels),
+                };
+                who.then(|| m.scopes.clone())
+            }),
+    };
+    let mut management_apis = vec![format!("https://{domain}/api/v2/")];
+    management_apis.extend(audience.map(str::to_string));
+    Rights {
+        tenant: tenant.to_string(),
+        adopt: open(policy.and_then(|p| p.adoption.as_ref()), true),
+        unmanaged_apis: open(policy.and_then(|p| p.unmanaged_apis.as_ref()), true),
+        management_api,
+        management_client_id: management_client_id.to_string(),
+        management_apis,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,5 +587,92 @@ mod tests {
         };
         assert!(!register);
         assert!(message.ends_with("; its credentials do not work (SecretNotFound: why)"));
+    }
+
+    #[test]
+    fn rights_follow_the_tenant_kind_and_its_policy() {
+        use crate::crd::{AllowedNamespaces, ManagementApiPolicy, TenantPolicySpec};
+        let labels: std::collections::BTreeMap<String, String> =
+            [("team".to_string(), "b".to_string())].into();
+        let r = |scope, policy: Option<&TenantPolicySpec>, ns: &str| {
+            rights(
+                scope,
+                policy,
+                ns,
+                &labels,
+                "t",
+                "x.auth0.com",
+                None,
+                "mgmt",
+                &[],
+            )
+        };
+        // Defaults.
+        let d = r(TenantScope::Default, None, "a");
+        assert!(d.adopt && d.unmanaged_apis && d.management_api.is_none());
+        let n = r(TenantScope::Namespaced, None, "a");
+        assert!(n.adopt && n.unmanaged_apis && n.management_api.is_none());
+        let c = r(TenantScope::Cluster, None, "a");
+        assert!(!c.adopt && !c.unmanaged_apis && c.management_api.is_none());
+        assert_eq!(c.management_client_id, "mgmt");
+        assert!(c.is_management_api("https://x.auth0.com/api/v2/"));
+        assert!(c.is_management_api("https://X.auth0.com/api/v2"));
+        assert!(!c.is_management_api("https://x.auth0.com/api/v3/"));
+        // A cluster tenant's policy: by name, by selector, and nobody else.
+        let policy = TenantPolicySpec {
+            adoption: Some(AllowedNamespaces {
+                names: vec!["team-b".into()],
+                selector: None,
+            }),
+            unmanaged_apis: Some(AllowedNamespaces {
+                names: vec![],
+                selector: Some(
+                    k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+                        match_labels: Some([("team".to_string(), "b".to_string())].into()),
+                        ..Default::default()
+                    },
+                ),
+            }),
+            management_api: Some(ManagementApiPolicy {
+                namespaces: Some(AllowedNamespaces {
+                    names: vec!["ops".into()],
+                    selector: None,
+                }),
+                scopes: vec!["read:users".into()],
+            }),
+        };
+        let b = r(TenantScope::Cluster, Some(&policy), "team-b");
+        assert!(b.adopt && b.unmanaged_apis && b.management_api.is_none());
+        let ops = r(TenantScope::Cluster, Some(&policy), "ops");
+        assert!(!ops.adopt);
+        assert!(ops.unmanaged_apis, "the selector matches these labels");
+        assert_eq!(ops.management_api, Some(vec!["read:users".to_string()]));
+        // An Auth0Tenant: an empty selection is its own namespace; the Management API opens
+        // for it without naming it.
+        let own = TenantPolicySpec {
+            adoption: Some(AllowedNamespaces::default()),
+            management_api: Some(ManagementApiPolicy {
+                namespaces: None,
+                scopes: vec!["read:clients".into()],
+            }),
+            ..Default::default()
+        };
+        let a = r(TenantScope::Namespaced, Some(&own), "a");
+        assert!(a.adopt && a.unmanaged_apis);
+        assert_eq!(a.management_api, Some(vec!["read:clients".to_string()]));
+        // The default tenant's Management API scopes come from the operator's settings.
+        let d = rights(
+            TenantScope::Default,
+            None,
+            "a",
+            &labels,
+            "default",
+            "x.auth0.com",
+            Some("https://api.example.com/"),
+            "m",
+            &["read:users".to_string()],
+        );
+        assert_eq!(d.management_api, Some(vec!["read:users".to_string()]));
+        assert!(d.is_management_api("https://api.example.com/"));
     }
 }

@@ -28,6 +28,10 @@ pub struct Tenant {
     pub auth0: ManagementApi,
     /// Listings of the tenant's clients and grants.
     pub inventory: Arc<Inventory>,
+    /// The management application's client id (protected: never a resource's).
+    pub management_client_id: String,
+    /// The Management API audience the tenant's settings name, if not the default one.
+    pub audience: Option<String>,
     /// Hash of the settings and credentials the client was built from.
     fingerprint: u64,
 }
@@ -48,6 +52,8 @@ impl Tenant {
         Ok(Self {
             key,
             domain: config.domain.clone(),
+            management_client_id: config.client_id.clone(),
+            audience: config.audience.clone(),
             auth0: ManagementApi::new(config)?,
             inventory: Arc::new(Inventory::new(resync)),
             fingerprint,
