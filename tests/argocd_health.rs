@@ -396,7 +396,13 @@ fn resource_health(r: Reason) -> &'static str {
         | Reason::KubernetesError
         | Reason::AlreadyExists
         | Reason::UnknownScopes
-        | Reason::TenantNotAllowed => "Degraded",
+        | Reason::TenantNotAllowed
+        // The trust boundary refused it: the user (or an owner) must act.
+        | Reason::Protected
+        | Reason::OwnedElsewhere
+        | Reason::AdoptionNotAllowed
+        | Reason::ManagementApiNotAllowed
+        | Reason::ConsumerNotAllowed => "Degraded",
     }
 }
 
