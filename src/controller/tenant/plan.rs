@@ -326,7 +326,10 @@ pub fn plan_apply(facts: Facts<'_>, verdict: &Verdict, resync: Duration) -> Appl
     ApplyPlan {
         register: ok,
         status,
-        wake_users: reason_changed,
+        // A changed spec (its policy, its allowed namespaces) is re-evaluated by every
+        // resource at once.
+        wake_users: reason_changed
+            || facts.status.and_then(|s| s.observed_generation) != facts.generation,
         note,
         requeue,
     }
@@ -482,6 +485,7 @@ mod tests {
         Auth0TenantStatus {
             conditions: vec![status::ready(ready, reason.as_str(), "m", Some(1), &[])],
             domain: domain.map(String::from),
+            observed_generation: Some(1),
             ..Default::default()
         }
     }
@@ -521,6 +525,13 @@ mod tests {
         let was = status(true, TenantReason::Verified, Some("t.auth0.test"));
         let p = plan_apply(facts(Some(&was)), &granted, RESYNC);
         assert!(p.register && !p.wake_users && p.note.is_none());
+        // Its spec changed (a policy, the allowed namespaces): every resource re-evaluates.
+        let changed = Facts {
+            generation: Some(2),
+            ..facts(Some(&was))
+        };
+        let p = plan_apply(changed, &granted, RESYNC);
+        assert!(p.register && p.wake_users && p.note.is_none());
         // Refused: out of the registry, a Warning each time, a calm requeue, the domain kept.
         let p = plan_apply(
             facts(Some(&was)),
