@@ -829,7 +829,32 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         }
     }
     summary(&imported, &args.output, args.manage);
+    if let Some(note) = adoption_note(o.tenant_ref.as_ref(), &o.namespace, imported.objects.len()) {
+        eprintln!("{note}");
+    }
     Ok(())
+}
+
+/// What the tenant's owner must allow for the imported manifests to work: they adopt (or
+/// observe) objects no resource manages, which needs the tenant's `spec.policy.adoption` for
+/// `namespace` (see the README's "Security model"). `None` when nothing is needed.
+pub fn adoption_note(
+    tenant_ref: Option<&(String, String)>,
+    namespace: &str,
+    objects: usize,
+) -> Option<String> {
+    if objects == 0 {
+        return None;
+    }
+    match tenant_ref {
+        Some((kind, name)) if kind == "ClusterAuth0Tenant" => Some(format!(
+            "import: these manifests adopt objects no resource manages: ClusterAuth0Tenant {name} must allow namespace {namespace} in spec.policy.adoption (and in spec.policy.unmanagedApis for grants to APIs not imported), or they are refused with AdoptionNotAllowed"
+        )),
+        Some((_, name)) => Some(format!(
+            "import: these manifests adopt objects no resource manages: Auth0Tenant {name} allows it for its own namespace unless its spec.policy.adoption says otherwise"
+        )),
+        None => None,
+    }
 }
 
 fn summary(i: &Imported, output: &str, manage: bool) {
@@ -865,6 +890,24 @@ fn summary(i: &Imported, output: &str, manage: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_output_says_when_the_namespace_needs_adoption_rights() {
+        let cluster = ("ClusterAuth0Tenant".to_string(), "shared".to_string());
+        assert_eq!(
+            adoption_note(Some(&cluster), "team-b", 3).as_deref(),
+            Some(
+                "import: these manifests adopt objects no resource manages: ClusterAuth0Tenant shared must allow namespace team-b in spec.policy.adoption (and in spec.policy.unmanagedApis for grants to APIs not imported), or they are refused with AdoptionNotAllowed"
+            )
+        );
+        assert_eq!(adoption_note(Some(&cluster), "team-b", 0), None);
+        let own = ("Auth0Tenant".to_string(), "staging".to_string());
+        assert!(
+            adoption_note(Some(&own), "team-b", 1).is_some_and(|n| n.contains("own namespace"))
+        );
+        // The default tenant allows adoption (single-team).
+        assert_eq!(adoption_note(None, "team-b", 2), None);
+    }
 
     fn spec_of(raw: Value) -> Map<String, Value> {
         client_spec(&raw).unwrap().0

@@ -65,6 +65,7 @@ pub struct Metrics {
     registry: Registry,
     reconciles: Family<KindResult, Counter>,
     errors: Family<KindReason, Counter>,
+    refusals: Family<KindReason, Counter>,
     duration: Family<KindLabel, Histogram>,
     drift: Family<KindLabel, Counter>,
     startup: Family<PhaseLabel, Gauge<f64, AtomicU64>>,
@@ -122,6 +123,12 @@ impl Metrics {
             "Failed reconciles by kind and Ready reason",
             errors.clone(),
         );
+        let refusals = Family::<KindReason, Counter>::default();
+        registry.register(
+            "trust_refusals",
+            "Reconciles the trust boundary refused, by kind and Ready reason (Protected, OwnedElsewhere, AdoptionNotAllowed, ManagementApiNotAllowed, ConsumerNotAllowed)",
+            refusals.clone(),
+        );
         let duration = Family::<KindLabel, Histogram>::new_with_constructor(|| {
             Histogram::new([
                 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -150,6 +157,7 @@ impl Metrics {
             registry,
             reconciles,
             errors,
+            refusals,
             duration,
             drift,
             startup,
@@ -189,6 +197,13 @@ impl Metrics {
         self.duration
             .get_or_create(&KindLabel { kind })
             .observe(seconds);
+    }
+
+    /// Records one reconcile the trust boundary refused (`reason` is one of its five reasons).
+    pub fn refused(&self, kind: &'static str, reason: &'static str) {
+        self.refusals
+            .get_or_create(&KindReason { kind, reason })
+            .inc();
     }
 
     /// Makes a tenant's Auth0 client's counters part of the output (replacing the tenant's
@@ -390,7 +405,13 @@ mod tests {
         let m = Metrics::new();
         m.reconciled("Auth0Client", 0.02, None);
         m.reconciled("Auth0Client", 0.5, Some("Auth0Error"));
+        m.refused("Auth0ClientGrant", "ManagementApiNotAllowed");
         let text = m.render();
+        assert!(
+            text.lines().any(|l| l
+                == r#"auth0_operator_trust_refusals_total{kind="Auth0ClientGrant",reason="ManagementApiNotAllowed"} 1"#),
+            "{text}"
+        );
         assert!(
             text.contains(
                 r#"auth0_operator_reconciles_total{kind="Auth0Client",result="success"} 1"#

@@ -194,6 +194,20 @@ fn cases(base_url: &str) -> Vec<Case> {
             before: None,
             spec: json!({"name": name, "secretTemplate": {"metadata": {"annotations": {"auth0.operator.dev/rotate": "now"}}}}),
         },
+        Case {
+            kind: "Auth0Client",
+            path: "spec.secretTemplate.metadata",
+            message: "secretTemplate.metadata.annotations cannot set keys under kubernetes.io/ or k8s.io/ (Kubernetes acts on them)",
+            before: None,
+            spec: json!({"name": name, "secretTemplate": {"metadata": {"annotations": {"kubernetes.io/service-account.name": "default"}}}}),
+        },
+        Case {
+            kind: "Auth0Client",
+            path: "spec.secretTemplate.type",
+            message: "secretTemplate.type must be Opaque or a type outside kubernetes.io/ and k8s.io/ (a Kubernetes type such as kubernetes.io/service-account-token makes the cluster act on the Secret)",
+            before: None,
+            spec: json!({"name": name, "secretTemplate": {"type": "kubernetes.io/service-account-token"}}),
+        },
         // ---------------------------------------------------------------- Auth0ClientGrant
         Case {
             kind: "Auth0ClientGrant",
@@ -369,7 +383,7 @@ fn every_rule_has_exactly_one_case() {
         without_case.is_empty() && without_rule.is_empty(),
         "the table of tests/cel_rules.rs and the CRDs' CEL rules differ.\nrules without a case: {without_case:#?}\ncases without a rule: {without_rule:#?}"
     );
-    assert_eq!(rules.len(), 27, "the CRDs' CEL rules, counted");
+    assert_eq!(rules.len(), 29, "the CRDs' CEL rules, counted");
 }
 
 /// The CEL errors (messages) kube's evaluator reports for `spec` of `kind` (after `before`).

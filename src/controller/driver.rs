@@ -197,9 +197,15 @@ pub async fn reconcile<K: Kind>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action
         // does not see its own status write come back as a reconcile).
         obj.status_changed(&ctx);
     }
-    let reason = result.as_ref().err().map(|e| e.reason().as_str());
-    ctx.metrics
-        .reconciled(K::KIND, started.elapsed().as_secs_f64(), reason);
+    let reason = result.as_ref().err().map(|e| e.reason());
+    ctx.metrics.reconciled(
+        K::KIND,
+        started.elapsed().as_secs_f64(),
+        reason.map(Reason::as_str),
+    );
+    if let Some(r) = reason.filter(|r| r.is_trust_refusal()) {
+        ctx.metrics.refused(K::KIND, r.as_str());
+    }
     if result.is_ok() {
         ctx.reset_backoff(&*obj);
     }

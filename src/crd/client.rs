@@ -675,13 +675,19 @@ pub const SECRET_TEMPLATE_VARIABLES: [&str; 10] = [
 pub struct SecretTemplate {
     /// The Secret's `type` (default `Opaque`). A change replaces the Secret (Kubernetes cannot
     /// change the type of a Secret).
+    /// Only `Opaque` or a type outside `kubernetes.io/` and `k8s.io/` (the Secret is the
+    /// operator's act: a Kubernetes type such as `kubernetes.io/service-account-token` would make
+    /// the cluster fill it with a token).
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new(
+        "self == 'Opaque' || !(self.startsWith('kubernetes.io/') || self.startsWith('k8s.io/') || self.contains('.kubernetes.io/') || self.contains('.k8s.io/'))"
+    ).message(rules::TEMPLATE_TYPE))]
     pub type_: Option<String>,
 
     /// Labels and annotations added to the Secret (e.g. `reloader.stakater.com/match: "true"`).
-    /// They cannot set the operator's own: `app.kubernetes.io/managed-by` and any key under
-    /// `auth0.operator.dev/`.
+    /// They cannot set the operator's own (`app.kubernetes.io/managed-by` and any key under
+    /// `auth0.operator.dev/`), nor annotations under `kubernetes.io/` or `k8s.io/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<SecretTemplateMetadata>,
 
@@ -711,6 +717,9 @@ pub struct SecretTemplate {
 #[x_kube(validation = Rule::new(
     "!has(self.annotations) || self.annotations.all(k, !k.startsWith('auth0.operator.dev/'))"
 ).message(rules::TEMPLATE_ANNOTATIONS))]
+#[x_kube(validation = Rule::new(
+    "!has(self.annotations) || self.annotations.all(k, !(k.startsWith('kubernetes.io/') || k.startsWith('k8s.io/') || k.contains('.kubernetes.io/') || k.contains('.k8s.io/')))"
+).message(rules::TEMPLATE_KUBERNETES_ANNOTATIONS))]
 pub struct SecretTemplateMetadata {
     /// Labels added to the Secret (at most 64; values at most 63 characters, as Kubernetes
     /// allows).

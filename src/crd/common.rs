@@ -170,6 +170,18 @@ impl Reason {
         }
     }
 
+    /// A refusal of the trust boundary (see the README's "Security model").
+    pub const fn is_trust_refusal(self) -> bool {
+        matches!(
+            self,
+            Reason::Protected
+                | Reason::OwnedElsewhere
+                | Reason::AdoptionNotAllowed
+                | Reason::ManagementApiNotAllowed
+                | Reason::ConsumerNotAllowed
+        )
+    }
+
     /// Waiting on another object, not a failure: logged at info, a Normal event; the resource
     /// is woken when that object changes.
     pub const fn is_wait(self) -> bool {

@@ -41,6 +41,11 @@ pub const TEMPLATE_LABELS: &str = "secretTemplate.metadata.labels cannot set app
 /// `Auth0Client.spec.secretTemplate.metadata`: annotations.
 pub const TEMPLATE_ANNOTATIONS: &str = "secretTemplate.metadata.annotations cannot set keys under auth0.operator.dev/ (the operator's own)";
 
+/// `Auth0Client.spec.secretTemplate.type`.
+pub const TEMPLATE_TYPE: &str = "secretTemplate.type must be Opaque or a type outside kubernetes.io/ and k8s.io/ (a Kubernetes type such as kubernetes.io/service-account-token makes the cluster act on the Secret)";
+/// `Auth0Client.spec.secretTemplate.metadata`: Kubernetes' own annotations.
+pub const TEMPLATE_KUBERNETES_ANNOTATIONS: &str = "secretTemplate.metadata.annotations cannot set keys under kubernetes.io/ or k8s.io/ (Kubernetes acts on them)";
+
 /// `Auth0ClientGrant.spec`.
 pub const GRANT_ONE_CLIENT: &str = "exactly one of clientRef and clientId must be set";
 /// `Auth0ClientGrant.spec`.

@@ -155,8 +155,25 @@ pub fn validate(t: &SecretTemplate, method: AuthenticationMethod) -> Vec<String>
         if key.starts_with(OPERATOR_KEY_PREFIX) {
             problems.push(format!("{}: {key}", rules::TEMPLATE_ANNOTATIONS));
         }
+        if kubernetes_owned(key) {
+            problems.push(format!("{}: {key}", rules::TEMPLATE_KUBERNETES_ANNOTATIONS));
+        }
+    }
+    if let Some(ty) = t.type_.as_deref()
+        && ty != "Opaque"
+        && kubernetes_owned(ty)
+    {
+        problems.push(format!("{}: {ty}", rules::TEMPLATE_TYPE));
     }
     problems
+}
+
+/// Whether `key` (an annotation key or a Secret type) is under `kubernetes.io/` or `k8s.io/`,
+/// or a subdomain of them: Kubernetes acts on those.
+fn kubernetes_owned(key: &str) -> bool {
+    ["kubernetes.io/", "k8s.io/"]
+        .iter()
+        .any(|p| key.starts_with(p) || key.contains(&format!(".{p}")))
 }
 
 /// What a workload authenticates with: a client secret, or a private key (with the algorithm
@@ -466,6 +483,50 @@ mod tests {
         };
         let problems = validate(&meta, AuthenticationMethod::ClientSecret);
         assert_eq!(problems.len(), 3, "{problems:?}");
+    }
+
+    #[test]
+    fn the_secret_never_becomes_one_kubernetes_acts_on() {
+        let with = |ty: Option<&str>, annotation: &str| SecretTemplate {
+            type_: ty.map(String::from),
+            metadata: Some(SecretTemplateMetadata {
+                annotations: Some(BTreeMap::from([(annotation.into(), "x".into())])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let problems = |t: &SecretTemplate| validate(t, AuthenticationMethod::ClientSecret);
+        // A service-account token Secret, filled by the cluster's token controller: refused.
+        let attack = with(
+            Some("kubernetes.io/service-account-token"),
+            "kubernetes.io/service-account.name",
+        );
+        assert_eq!(
+            problems(&attack),
+            vec![
+                format!(
+                    "{}: kubernetes.io/service-account.name",
+                    rules::TEMPLATE_KUBERNETES_ANNOTATIONS
+                ),
+                format!(
+                    "{}: kubernetes.io/service-account-token",
+                    rules::TEMPLATE_TYPE
+                ),
+            ]
+        );
+        for refused in [
+            "bootstrap.kubernetes.io/token",
+            "kubernetes.io/tls",
+            "k8s.io/anything",
+        ] {
+            assert_eq!(problems(&with(Some(refused), "ok")).len(), 1, "{refused}");
+        }
+        assert_eq!(problems(&with(None, "x.k8s.io/y")).len(), 1);
+        // Opaque, types and annotations of other domains: fine.
+        for ok in ["Opaque", "example.com/auth0-credentials"] {
+            assert!(problems(&with(Some(ok), "reloader.stakater.com/match")).is_empty());
+        }
+        assert!(problems(&with(None, "app.kubernetes.io.example/x")).is_empty());
     }
 
     #[test]
