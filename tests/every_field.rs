@@ -166,6 +166,10 @@ const KINDS: &[KindRules] = &[
                 "adopt",
                 "lets the operator take over an existing API with the same identifier",
             ),
+            (
+                "allowedConsumers",
+                "the namespaces whose grants may use the API (the trust boundary; tests/trust_boundary.rs)",
+            ),
         ],
         create_only: &[(
             "identifier",
@@ -873,6 +877,7 @@ fn tables_naming_missing_fields_fail() {
             ("tenantRef", "-"),
             ("deletionPolicy", "-"),
             ("adopt", "-"),
+            ("allowedConsumers", "-"),
             ("managementPolicy", "-"),
             ("noLongerThere", "-"),
         ],

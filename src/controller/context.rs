@@ -269,16 +269,27 @@ impl Context {
     }
 
     /// Reconciles, now, every grant whose `resourceServerRef` names this API (after it became
-    /// ready, changed its scopes or went away).
+    /// ready, changed its scopes or went away), and every grant of any namespace whose
+    /// `audience` is its identifier (its `allowedConsumers` may have changed: consent is
+    /// re-checked at once, and a withdrawn one revokes).
     pub fn wake_grants_of_api(&self, api: &Auth0ResourceServer) {
         let (ns, name) = (api.namespace(), api.name_any());
-        self.wake::<Auth0ClientGrant>(|g| {
-            g.namespace() == ns
-                && g.spec
-                    .resource_server_ref
-                    .as_ref()
-                    .is_some_and(|r| r.name == name)
-        });
+        let identifier = api.spec.identifier.as_str();
+        for scope in self.scopes.0.lock().iter() {
+            let Some(h) = scope.get::<Auth0ClientGrant>() else {
+                continue;
+            };
+            for g in h.store.state() {
+                let by_ref = g.namespace() == ns
+                    && g.spec
+                        .resource_server_ref
+                        .as_ref()
+                        .is_some_and(|r| r.name == name);
+                if by_ref || g.spec.audience.as_deref() == Some(identifier) {
+                    let _ = h.wakeups.unbounded_send(ObjectRef::from_obj(&*g));
+                }
+            }
+        }
     }
 
     /// Forgets the failures of an object after a successful reconcile.
