@@ -141,10 +141,19 @@ async fn probes_and_metrics() {
         .await
         .unwrap();
     client_ready(&clients, "blocked", "False", "SecretConflict", T).await;
+    // And one the trust boundary refuses (the operator's own application), for its family.
+    clients
+        .create(
+            &PostParams::default(),
+            &client_obj("protected", json!({"name": "p", "clientId": MGMT_ID})),
+        )
+        .await
+        .unwrap();
+    client_ready(&clients, "protected", "False", "Protected", T).await;
     let metrics = eventually("managed objects counted", T, || async {
         let (_, m) = get(port, "/metrics").await?;
         (m.contains(r#"auth0_operator_managed_objects{kind="Auth0Client",ready="true"} 1"#)
-            && m.contains(r#"auth0_operator_managed_objects{kind="Auth0Client",ready="false"} 1"#))
+            && m.contains(r#"auth0_operator_managed_objects{kind="Auth0Client",ready="false"} 2"#))
         .then_some(m)
     })
     .await;

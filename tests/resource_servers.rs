@@ -466,12 +466,12 @@ async fn the_management_api_is_refused() {
         &api_obj("mgmt", json!({"identifier": mgmt, "adopt": true})),
     )
     .await;
-    let a = wait_ready(&apis, "mgmt", "False", "InvalidSpec", T).await;
+    let a = wait_ready(&apis, "mgmt", "False", "Protected", T).await;
     let (_, _, message) = ready_of(&a.status.as_ref().unwrap().conditions).unwrap();
     assert_eq!(
         message,
         format!(
-            "{mgmt} is the Auth0 Management API, a system API: it cannot be managed by an Auth0ResourceServer"
+            "{mgmt} is the tenant's Management API: no resource may adopt, change or delete it, in any namespace; give this resource the identifier of an API of its own"
         )
     );
     assert!(sent(&w, "POST", "/api/v2/resource-servers").is_empty());

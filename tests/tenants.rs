@@ -125,7 +125,9 @@ async fn resources_land_in_their_own_tenant() {
                 json!({
                     "domain": "two.auth0.test", "baseUrl": two.base_url(),
                     "credentialsSecretRef": {"name": "two-mgmt", "namespace": "ops"},
-                    "allowedNamespaces": {"selector": {"matchLabels": {"auth0-tenant/two": "true"}}}
+                    "allowedNamespaces": {"selector": {"matchLabels": {"auth0-tenant/two": "true"}}},
+                    // The grants name an API no resource manages: the tenant's owner allows it.
+                    "policy": {"unmanagedApis": {"selector": {"matchLabels": {"auth0-tenant/two": "true"}}}}
                 }),
             ),
         )

@@ -190,11 +190,18 @@ async fn a_namespace_gets_no_more_than_its_own_objects() {
             "{name}: nothing copied into a Secret"
         );
     }
-    assert_eq!(w.sim.client(&mgmt_app).unwrap()["name"], mgmt_name, "not renamed");
+    assert_eq!(
+        w.sim.client(&mgmt_app).unwrap()["name"],
+        mgmt_name,
+        "not renamed"
+    );
     // 2. Deleting it leaves the management application alone.
     delete_and_wait(&clients_b, "steal-mgmt").await;
     delete_and_wait(&clients_b, "peek-mgmt").await;
-    assert!(w.sim.client(&mgmt_app).is_some(), "the management application survives");
+    assert!(
+        w.sim.client(&mgmt_app).is_some(),
+        "the management application survives"
+    );
 
     // 3. The other team's application: refused, not renamed, not copied, not deleted.
     create(
@@ -207,12 +214,27 @@ async fn a_namespace_gets_no_more_than_its_own_objects() {
     )
     .await;
     let m = refused(&clients_b, "steal-web", Reason::OwnedElsewhere).await;
-    assert!(!m.contains("web-app"), "the owner in another namespace is not named: {m}");
-    assert!(secrets_b.get_opt("steal-web-auth0").await.unwrap().is_none());
+    assert!(
+        !m.contains("web-app"),
+        "the owner in another namespace is not named: {m}"
+    );
+    assert!(
+        secrets_b
+            .get_opt("steal-web-auth0")
+            .await
+            .unwrap()
+            .is_none()
+    );
     delete_and_wait(&clients_b, "steal-web").await;
-    let web_now = w.sim.client(&web_id).expect("default's application survives");
+    let web_now = w
+        .sim
+        .client(&web_id)
+        .expect("default's application survives");
     assert_eq!(web_now["name"], "Web");
-    assert_eq!(web_now["client_secret"], web_secret_before, "its credentials unchanged");
+    assert_eq!(
+        web_now["client_secret"], web_secret_before,
+        "its credentials unchanged"
+    );
 
     // 4. team-b's own application is fine; a grant from it to the Management API is not.
     create(
@@ -236,7 +258,10 @@ async fn a_namespace_gets_no_more_than_its_own_objects() {
     )
     .await;
     refused(&grants_b, "b-mgmt", Reason::ManagementApiNotAllowed).await;
-    assert!(grants_of(&w, &b_id).is_empty(), "no grant to the Management API");
+    assert!(
+        grants_of(&w, &b_id).is_empty(),
+        "no grant to the Management API"
+    );
     // A grant for the management application itself.
     create(
         &grants_b,
@@ -249,7 +274,9 @@ async fn a_namespace_gets_no_more_than_its_own_objects() {
     .await;
     refused(&grants_b, "mgmt-orders", Reason::Protected).await;
     assert!(
-        !grants_of(&w, &mgmt_app).iter().any(|g| g["audience"] == ORDERS),
+        !grants_of(&w, &mgmt_app)
+            .iter()
+            .any(|g| g["audience"] == ORDERS),
         "the management application got nothing"
     );
 
@@ -277,11 +304,17 @@ async fn a_namespace_gets_no_more_than_its_own_objects() {
     refused(&apis_b, "mgmt", Reason::Protected).await;
     delete_and_wait(&apis_b, "orders").await;
     delete_and_wait(&apis_b, "mgmt").await;
-    let orders = w.sim.resource_server(ORDERS).expect("default's API survives");
+    let orders = w
+        .sim
+        .resource_server(ORDERS)
+        .expect("default's API survives");
     assert_eq!(orders["name"], "Orders", "not renamed");
     assert!(w.sim.resource_server(&mgmt_api).is_some());
     assert!(
-        w.sim.all_grants().iter().any(|g| g["id"] == web_grant.as_str()),
+        w.sim
+            .all_grants()
+            .iter()
+            .any(|g| g["id"] == web_grant.as_str()),
         "default's grant survives"
     );
 
@@ -375,9 +408,9 @@ async fn a_namespace_gets_no_more_than_its_own_objects() {
     .await;
 
     // 8. An API no resource manages: team-b may not adopt it or grant to it; default may.
-    let dashboard =
-        w.sim
-            .add_resource_server_with_scopes("https://dashboard.example.com/", &["read"]);
+    let dashboard = w
+        .sim
+        .add_resource_server_with_scopes("https://dashboard.example.com/", &["read"]);
     create(
         &apis_b,
         &obj(
@@ -400,7 +433,9 @@ async fn a_namespace_gets_no_more_than_its_own_objects() {
     refused(&grants_b, "b-dash", Reason::ConsumerNotAllowed).await;
     assert!(grants_of(&w, &b_id).is_empty());
     assert_eq!(
-        w.sim.resource_server("https://dashboard.example.com/").unwrap()["name"],
+        w.sim
+            .resource_server("https://dashboard.example.com/")
+            .unwrap()["name"],
         dashboard["name"],
         "not adopted, not renamed"
     );

@@ -146,8 +146,15 @@ pub struct Claimant {
 /// The owner of an object among the live resources that claim it (every namespace of the
 /// tenant): the strongest claim wins, then the oldest resource, then the smaller UID. Two
 /// resources racing for one unmanaged object thus agree, in every process, on exactly one.
-pub fn owner(this_uid: &str, kind: &'static str, claimants: &[Claimant]) -> Owner {
-    let best = claimants.iter().min_by(|a, b| {
+/// A mere request (`Asked`) counts only within `namespace`: a resource of another namespace
+/// that asks for an object it does not hold cannot block this one (a namespace allowed to adopt
+/// is never kept from it by one that is not); and a request alone is not ownership (`This`
+/// needs a recorded claim, else the claim decides).
+pub fn owner(this_uid: &str, namespace: &str, kind: &'static str, claimants: &[Claimant]) -> Owner {
+    let counted = claimants
+        .iter()
+        .filter(|c| c.strength > Strength::Asked || c.namespace == namespace);
+    let best = counted.min_by(|a, b| {
         b.strength
             .cmp(&a.strength)
             .then_with(|| a.created.cmp(&b.created))
@@ -155,7 +162,8 @@ pub fn owner(this_uid: &str, kind: &'static str, claimants: &[Claimant]) -> Owne
     });
     match best {
         None => Owner::Nobody,
-        Some(c) if c.uid == this_uid => Owner::This,
+        Some(c) if c.uid == this_uid && c.strength > Strength::Asked => Owner::This,
+        Some(c) if c.uid == this_uid => Owner::Nobody,
         Some(c) => Owner::Other {
             kind,
             namespace: c.namespace.to_string(),
@@ -404,37 +412,52 @@ mod tests {
             created: created.into(),
             strength,
         };
-        assert_eq!(owner("a", "K", &[]), Owner::Nobody);
-        // Two resources asking for the same unmanaged object: the older one, in any process.
+        let other = |ns: &str, name: &str| Owner::Other {
+            kind: "K",
+            namespace: ns.into(),
+            name: name.into(),
+        };
+        assert_eq!(owner("a", "team-a", "K", &[]), Owner::Nobody);
+        // Two resources of one namespace asking for the same unmanaged object: the older one
+        // may take it (the claim decides), the other is refused, in any process.
         let race = [
-            c("b", "team-b", "2026-12-01T10:00:01Z", Strength::Asked),
+            c("b", "team-a", "2026-12-01T10:00:01Z", Strength::Asked),
             c("a", "team-a", "2026-12-01T10:00:00Z", Strength::Asked),
         ];
-        assert_eq!(owner("a", "K", &race), Owner::This);
-        assert_eq!(
-            owner("b", "K", &race),
-            Owner::Other {
-                kind: "K",
-                namespace: "team-a".into(),
-                name: "a".into()
-            }
-        );
-        // A recorded claim beats an older request; a tag beats both.
+        assert_eq!(owner("a", "team-a", "K", &race), Owner::Nobody);
+        assert_eq!(owner("b", "team-a", "K", &race), other("team-a", "a"));
+        // Another namespace's mere request blocks nobody.
+        let elsewhere = [
+            c("x", "team-b", "2026-12-01T09:00:00Z", Strength::Asked),
+            c("a", "team-a", "2026-12-01T10:00:00Z", Strength::Asked),
+        ];
+        assert_eq!(owner("a", "team-a", "K", &elsewhere), Owner::Nobody);
+        // A recorded claim owns, in any namespace, and beats an older request; a tag beats
+        // both.
         let recorded = [
             c("a", "team-a", "2026-12-01T10:00:00Z", Strength::Asked),
             c("b", "team-b", "2026-12-01T10:00:01Z", Strength::Recorded),
         ];
-        assert_eq!(owner("b", "K", &recorded), Owner::This);
+        assert_eq!(owner("b", "team-b", "K", &recorded), Owner::This);
+        assert_eq!(owner("a", "team-a", "K", &recorded), other("team-b", "b"));
         let tagged = [
             c("a", "team-a", "2026-12-01T10:00:00Z", Strength::Recorded),
             c("b", "team-b", "2026-12-01T10:00:01Z", Strength::Tagged),
         ];
-        assert_eq!(owner("b", "K", &tagged), Owner::This);
+        assert_eq!(owner("b", "team-b", "K", &tagged), Owner::This);
+        assert_eq!(owner("a", "team-a", "K", &tagged), other("team-b", "b"));
+        // Two recorded claims (both adopted in a race between namespaces): the older one.
+        let both = [
+            c("b", "y", "2026-12-01T10:00:01Z", Strength::Recorded),
+            c("a", "x", "2026-12-01T10:00:00Z", Strength::Recorded),
+        ];
+        assert_eq!(owner("a", "x", "K", &both), Owner::This);
+        assert_eq!(owner("b", "y", "K", &both), other("x", "a"));
         // Same time: the smaller UID.
         let tie = [
-            c("b", "x", "2026-12-01T10:00:00Z", Strength::Asked),
-            c("a", "y", "2026-12-01T10:00:00Z", Strength::Asked),
+            c("b", "x", "2026-12-01T10:00:00Z", Strength::Recorded),
+            c("a", "y", "2026-12-01T10:00:00Z", Strength::Recorded),
         ];
-        assert_eq!(owner("a", "K", &tie), Owner::This);
+        assert_eq!(owner("a", "y", "K", &tie), Owner::This);
     }
 }

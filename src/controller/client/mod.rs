@@ -312,7 +312,12 @@ impl super::Kind for Auth0Client {
             let uid = self.uid().unwrap_or_default();
             let claimants = ctx.claimants::<Auth0Client>(&tenant.key, |r| plan::claim_on(&c, r));
             let theirs = matches!(
-                super::plan::owner(&uid, "Auth0Client", &claimants),
+                super::plan::owner(
+                    &uid,
+                    &self.namespace().unwrap_or_default(),
+                    "Auth0Client",
+                    &claimants
+                ),
                 super::plan::Owner::Other { .. }
             );
             if theirs || plan::protected(&c, rights).is_some() {

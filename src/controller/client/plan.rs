@@ -180,10 +180,11 @@ pub(crate) fn plan(obj: &Auth0Client, o: &Observed) -> Plan<ClientCreate, Step, 
         SecretSeen::Absent | SecretSeen::Ours(_) => {}
     }
     let uid = obj.metadata.uid.clone().unwrap_or_default();
+    let namespace = obj.metadata.namespace.as_deref().unwrap_or_default();
     let existing = |c: &Client| Existing {
         what: format!("Auth0 client {}", c.client_id),
         protected: protected(c, &o.rights),
-        owner: owner(&uid, "Auth0Client", &o.claimants),
+        owner: owner(&uid, namespace, "Auth0Client", &o.claimants),
         remedy: "set spec.clientId to manage it",
     };
     let claim = if let Some(by_id) = &o.by_spec_id {
@@ -225,7 +226,6 @@ pub(crate) fn plan(obj: &Auth0Client, o: &Observed) -> Plan<ClientCreate, Step, 
         };
     };
     let (current, claim) = claim;
-    let namespace = obj.metadata.namespace.as_deref().unwrap_or_default();
     if let Err(e) = may_take(&existing(current), claim, namespace, &o.rights) {
         return refuse(seen, e);
     }

@@ -291,7 +291,12 @@ impl super::Kind for Auth0ClientGrant {
                 ctx.claimants::<Auth0ClientGrant>(&tenant.key, |r| plan::claim_on(&g, r));
             let mgmt = g.client_id.as_deref() == Some(rights.management_client_id.as_str());
             let theirs = matches!(
-                crate::controller::plan::owner(&uid, "Auth0ClientGrant", &claimants),
+                crate::controller::plan::owner(
+                    &uid,
+                    &self.namespace().unwrap_or_default(),
+                    "Auth0ClientGrant",
+                    &claimants
+                ),
                 crate::controller::plan::Owner::Other { .. }
             );
             if mgmt || theirs || g.is_system == Some(true) {

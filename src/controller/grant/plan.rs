@@ -123,9 +123,15 @@ fn consent(
             "Auth0 client {client_id} is {why}: no resource may grant it access to anything, in any namespace"
         )));
     }
+    let recorded: Vec<Claimant> = o
+        .client_claimants
+        .iter()
+        .filter(|c| c.strength > Strength::Asked)
+        .cloned()
+        .collect();
     if let Owner::Other {
         namespace: theirs, ..
-    } = owner("", "Auth0Client", &o.client_claimants)
+    } = owner("", namespace, "Auth0Client", &recorded)
         && theirs != namespace
     {
         return Err(Error::OwnedElsewhere(format!(
@@ -155,8 +161,15 @@ fn consent(
         }
         return Ok(());
     }
-    let claimants: Vec<Claimant> = o.api_claimants.iter().map(|(c, _)| c.clone()).collect();
-    match owner("", "Auth0ResourceServer", &claimants) {
+    // Who manages the API: a resource whose status records it (a mere request, maybe refused,
+    // manages nothing).
+    let claimants: Vec<Claimant> = o
+        .api_claimants
+        .iter()
+        .map(|(c, _)| c.clone())
+        .filter(|c| c.strength > Strength::Asked)
+        .collect();
+    match owner("", namespace, "Auth0ResourceServer", &claimants) {
         Owner::Other {
             namespace: theirs,
             name,
@@ -273,7 +286,7 @@ pub(crate) fn plan(obj: &Auth0ClientGrant, o: &Observed) -> Plan<ClientGrantCrea
     let existing = |g: &ClientGrant| Existing {
         what: format!("client grant {} of client {client_id} for {audience}", g.id),
         protected: (g.is_system == Some(true)).then_some("a system grant of Auth0"),
-        owner: owner(&uid, "Auth0ClientGrant", &o.claimants),
+        owner: owner(&uid, namespace, "Auth0ClientGrant", &o.claimants),
         remedy: "set spec.grantId to manage it",
     };
     let current = if let Some(by_id) = &o.by_grant_id {

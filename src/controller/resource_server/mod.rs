@@ -306,7 +306,12 @@ impl super::Kind for Auth0ResourceServer {
             let claimants =
                 ctx.claimants::<Auth0ResourceServer>(&tenant.key, |r| plan::claim_on(&api, r));
             let theirs = matches!(
-                crate::controller::plan::owner(&uid, "Auth0ResourceServer", &claimants),
+                crate::controller::plan::owner(
+                    &uid,
+                    &self.namespace().unwrap_or_default(),
+                    "Auth0ResourceServer",
+                    &claimants
+                ),
                 crate::controller::plan::Owner::Other { .. }
             );
             if theirs || api.is_system == Some(true) || rights.is_management_api(&api.identifier) {

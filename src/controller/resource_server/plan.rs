@@ -56,13 +56,14 @@ impl Observed {
     }
 }
 
-/// How strongly `r` claims API `api`: its status naming it by id, else its intent or its spec
-/// naming its identifier.
+/// How strongly `r` claims API `api`: its status naming it by id, else its intent to create
+/// it, or its spec asking to adopt (or observe) it.
 pub(crate) fn claim_on(api: &ResourceServer, r: &Auth0ResourceServer) -> Option<Strength> {
     let status = r.status.as_ref();
     if status.and_then(|s| s.id.as_ref()) == Some(&api.id) {
         Some(Strength::Recorded)
-    } else if r.spec.identifier == api.identifier
+    } else if (r.spec.identifier == api.identifier
+        && (r.spec.adopt || r.spec.management_policy == ManagementPolicy::Observe))
         || status.and_then(|s| s.identifier.as_ref()) == Some(&api.identifier)
     {
         Some(Strength::Asked)
@@ -118,7 +119,7 @@ pub(crate) fn plan(
         what: format!("an API with identifier {}", r.identifier),
         protected: (r.is_system == Some(true) || o.rights.is_management_api(&r.identifier))
             .then_some("a system API of Auth0 (such as the Management API)"),
-        owner: owner(&uid, "Auth0ResourceServer", &o.claimants),
+        owner: owner(&uid, namespace, "Auth0ResourceServer", &o.claimants),
         remedy: "set spec.adopt: true to manage it (the operator then updates it to this spec and, with deletionPolicy Delete, deletes it with this resource), or recreate this resource with another identifier",
     };
     let current = match (&o.by_id, &o.by_identifier) {
