@@ -578,7 +578,7 @@ fn mismatch(shape: Shape, want: &[Value], got: &[Value]) -> Option<String> {
 // ---------------------------------------------------------------------------------------------
 
 fn spec_schemas(kind: &str) -> Vec<Value> {
-    let crd = crd::crds()
+    let crd = auth0_operator::controller::kinds::crds()
         .into_iter()
         .find(|c| c.spec.names.kind == kind)
         .unwrap_or_else(|| panic!("no CRD for {kind}"));
@@ -778,7 +778,7 @@ fn check_kind(rules: &KindRules, schema: &Value, problems: &mut Vec<String>) -> 
 #[test]
 fn every_spec_field_reaches_the_create_and_patch_bodies() {
     // Every CRD is either a managed kind checked here or a tenant kind (see KINDS).
-    let all: BTreeSet<String> = crd::crds()
+    let all: BTreeSet<String> = auth0_operator::controller::kinds::crds()
         .iter()
         .map(|c| c.spec.names.kind.clone())
         .collect();
