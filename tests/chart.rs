@@ -1496,7 +1496,7 @@ fn chart_crds_are_the_generated_crds() {
     }
     // And crds/ matches the Rust types (tests/crds.rs checks this too; cheap to repeat here).
     for (file, yaml) in auth0_operator::controller::kinds::crd_files() {
-        let on_disk = std::fs::read_to_string(chart.join(file)).unwrap();
+        let on_disk = std::fs::read_to_string(chart.join(&file)).unwrap();
         assert_eq!(on_disk, yaml, "charts/auth0-operator/crds/{file} is stale");
     }
 }
