@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use auth0_operator::{
     auth0::{Client, ClientGrant, ResourceServer},
     controller::inventory::CLIENT_FIELDS,
-    crd::{self, Auth0Client, Auth0ClientGrantSpec, Auth0ClientSpec, Auth0ResourceServerSpec},
+    crd::{Auth0Client, Auth0ClientGrantSpec, Auth0ClientSpec, Auth0ResourceServerSpec},
 };
 use serde_json::{Map, Value, json};
 
