@@ -17,6 +17,7 @@ pub mod crd;
 pub mod http;
 pub mod import;
 pub mod leader;
+pub mod manifests;
 pub mod metrics;
 pub mod telemetry;
 
@@ -90,7 +91,7 @@ pub async fn ensure_crds_installed(kube: &kube::Client) -> anyhow::Result<()> {
          Install this version's CRDs: `kubectl apply --server-side -f crds/` (or `auth0-operator \
          crds | kubectl apply --server-side -f -`); the API server's answer names anything it refuses",
         missing.len(),
-        crd::crds().len(),
+        controller::kinds::crds().len(),
         if missing.len() == 1 { "is" } else { "are" },
         lines.join("; ")
     ))
@@ -111,8 +112,8 @@ async fn missing_crds(kube: &kube::Client) -> anyhow::Result<Vec<CustomResourceD
             ));
         }
     };
-    // Every kind of the one CRD table (`crd::crds`).
-    Ok(crd::crds()
+    // Every CRD: the table of kinds' and the tenants' (`controller::kinds::crds`).
+    Ok(controller::kinds::crds()
         .into_iter()
         .filter(|c| !served.contains(&c.spec.names.plural))
         .collect())
@@ -170,7 +171,7 @@ pub async fn shutdown_signal() {
 pub async fn install_crds(kube: &kube::Client) -> anyhow::Result<()> {
     use CustomResourceDefinition;
     let api: kube::Api<CustomResourceDefinition> = kube::Api::all(kube.clone());
-    for mut crd in crd::crds() {
+    for mut crd in controller::kinds::crds() {
         let name = crd.metadata.name.clone().unwrap_or_default();
         match api.get_opt(&name).await? {
             None => {

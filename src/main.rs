@@ -32,6 +32,13 @@ enum Command {
         #[arg(long)]
         dir: Option<std::path::PathBuf>,
     },
+    /// Write every file generated from the CRD types and the table of kinds: crds/, the chart's
+    /// crds/ and RBAC rules on the kinds, the Argo CD health check configuration.
+    Generate {
+        /// The repository's root.
+        #[arg(long, default_value = ".")]
+        root: std::path::PathBuf,
+    },
 }
 
 /// The async runtime. The operator waits on I/O almost all the time, so two worker threads are
@@ -50,16 +57,40 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Crds { dir: None } => {
-            print!("{}", auth0_operator::crd::crds_yaml());
+            print!("{}", auth0_operator::controller::kinds::crds_yaml());
             ExitCode::SUCCESS
         }
         Command::Crds { dir: Some(dir) } => {
-            for (file, yaml) in auth0_operator::crd::crd_files() {
+            for (file, yaml) in auth0_operator::controller::kinds::crd_files() {
                 let path = dir.join(file);
                 if let Err(e) = std::fs::write(&path, yaml) {
                     eprintln!("error: cannot write {}: {e}", path.display());
                     return ExitCode::FAILURE;
                 }
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Generate { root } => {
+            let files = match auth0_operator::manifests::files(&root) {
+                Ok(files) => files,
+                Err(e) => {
+                    eprintln!(
+                        "error: cannot read the sources under {} (run it from the repository's root): {e}",
+                        root.display()
+                    );
+                    return ExitCode::FAILURE;
+                }
+            };
+            for (file, text) in files {
+                let path = root.join(file);
+                if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
+                    continue;
+                }
+                if let Err(e) = std::fs::write(&path, text) {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+                println!("wrote {}", path.display());
             }
             ExitCode::SUCCESS
         }

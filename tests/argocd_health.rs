@@ -822,10 +822,11 @@ fn docs_sync_waves_put_tenants_between_the_operator_and_their_resources() {
         max("Auth0ResourceServer") < min("Auth0ClientGrant"),
         "{waves:?}"
     );
-    let crd_files: std::collections::BTreeSet<String> = auth0_operator::crd::crd_files()
-        .into_iter()
-        .map(|(f, _)| f.to_string())
-        .collect();
+    let crd_files: std::collections::BTreeSet<String> =
+        auth0_operator::controller::kinds::crd_files()
+            .into_iter()
+            .map(|(f, _)| f.to_string())
+            .collect();
     assert_eq!(
         kustomized.expect("docs/argocd.md has the CRD kustomization"),
         crd_files,

@@ -592,7 +592,10 @@ async fn insufficient_scope() {
     let scopes = client.check_credentials().await.unwrap();
     assert_eq!(scopes, ["read:clients", "read:client_grants"]);
     assert_eq!(client.granted_scopes().unwrap(), scopes);
-    let missing = missing_scopes(&scopes);
+    let missing = missing_scopes(
+        &auth0_operator::controller::kinds::required_scopes(),
+        &scopes,
+    );
     assert!(missing.contains(&"create:clients"));
     assert!(!missing.contains(&"read:clients"));
 

@@ -342,7 +342,7 @@ fn rules() -> Vec<(String, String, String)> {
         }
     }
     let mut out = Vec::new();
-    for crd in auth0_operator::crd::crds() {
+    for crd in auth0_operator::controller::kinds::crds() {
         let schema = serde_json::to_value(
             crd.spec.versions[0]
                 .schema
@@ -443,7 +443,7 @@ fn each_case_breaks_its_rule_and_no_other() {
 
 /// The API resource of `kind`, from the CRD table.
 fn api_of(kube: &kube::Client, kind: &str) -> Api<DynamicObject> {
-    let crd = auth0_operator::crd::crds()
+    let crd = auth0_operator::controller::kinds::crds()
         .into_iter()
         .find(|c| c.spec.names.kind == kind)
         .unwrap();

@@ -562,8 +562,8 @@ fn repo_file(path: &str) -> String {
 }
 
 /// NOTES, the README, the chart README and docs/troubleshooting.md name the same required (and
-/// optional) Management API scopes, the code's `REQUIRED_SCOPES` (and `OPTIONAL_SCOPES`, none
-/// today).
+/// optional) Management API scopes as the code: the union of the scopes of the table of kinds
+/// (`controller::kinds::required_scopes`; and `OPTIONAL_SCOPES`, none today).
 #[test]
 fn notes_and_readmes_list_the_same_scopes() {
     let Some(t) = tools_or_skip("notes_and_readmes_list_the_same_scopes") else {
@@ -581,7 +581,7 @@ fn notes_and_readmes_list_the_same_scopes() {
         |scopes: &[&str]| -> BTreeSet<String> { scopes.iter().map(|s| s.to_string()).collect() };
     assert_eq!(
         readme.0,
-        code(auth0_operator::auth0::REQUIRED_SCOPES),
+        code(&auth0_operator::controller::kinds::required_scopes()),
         "README: required scopes"
     );
     assert_eq!(
@@ -1166,30 +1166,39 @@ fn base64_decode(s: &str) -> Vec<u8> {
     out
 }
 
-/// Verbs allowed per resource: the operator's needs, nothing more. The custom resources are
-/// watched and patched (the cleanup finalizer goes in with a JSON patch: no update), their status
-/// is patched (server-side apply); only `auth0clients/finalizers` needs update (the credentials
-/// Secrets' blocking owner reference); nothing is owned by an API or a tenant. Namespaces are only read
-/// one at a time (a ClusterAuth0Tenant's `allowedNamespaces.selector`).
+/// Verbs allowed per resource: the operator's needs, nothing more. The custom resources (the
+/// table of kinds' and the tenants') are watched and patched (the cleanup finalizer goes in with
+/// a JSON patch: no update), their status is patched (server-side apply); only the finalizers of
+/// a kind that owns the credentials Secrets (`auth0clients/finalizers`) need update (the Secrets'
+/// blocking owner reference); nothing is owned by an API, a grant or a tenant. Namespaces are
+/// only read one at a time (a ClusterAuth0Tenant's `allowedNamespaces.selector`).
 fn allowed_verbs(group: &str, resource: &str) -> Option<&'static [&'static str]> {
+    use auth0_operator::controller::kinds::MANAGED;
+    let managed = |suffix: &str| {
+        MANAGED
+            .iter()
+            .any(|k| format!("{}{suffix}", k.plural()) == resource)
+    };
+    if group == "auth0.operator.dev" {
+        return if managed("") || matches!(resource, "auth0tenants" | "clusterauth0tenants") {
+            Some(&["get", "list", "watch", "patch"])
+        } else if managed("/status")
+            || matches!(
+                resource,
+                "auth0tenants/status" | "clusterauth0tenants/status"
+            )
+        {
+            Some(&["patch"])
+        } else if MANAGED
+            .iter()
+            .any(|k| k.owns_secrets && format!("{}/finalizers", k.plural()) == resource)
+        {
+            Some(&["update"])
+        } else {
+            None
+        };
+    }
     Some(match (group, resource) {
-        (
-            "auth0.operator.dev",
-            "auth0clients"
-            | "auth0clientgrants"
-            | "auth0resourceservers"
-            | "auth0tenants"
-            | "clusterauth0tenants",
-        ) => &["get", "list", "watch", "patch"],
-        (
-            "auth0.operator.dev",
-            "auth0clients/status"
-            | "auth0clientgrants/status"
-            | "auth0resourceservers/status"
-            | "auth0tenants/status"
-            | "clusterauth0tenants/status",
-        ) => &["patch"],
-        ("auth0.operator.dev", "auth0clients/finalizers") => &["update"],
         ("", "secrets") => &["get", "list", "watch", "create", "patch", "delete"],
         ("", "namespaces") => &["get"],
         ("events.k8s.io", "events") => &["create", "patch"],
@@ -1237,20 +1246,26 @@ fn check_rules(label: &str, role: &Value) {
     }
 }
 
-/// Resources the operator needs in each watched namespace (or cluster-wide).
-const SCOPED_RESOURCES: [&str; 11] = [
-    "auth0clients",
-    "auth0clientgrants",
-    "auth0resourceservers",
-    "auth0tenants",
-    "auth0clients/status",
-    "auth0clientgrants/status",
-    "auth0resourceservers/status",
-    "auth0tenants/status",
-    "auth0clients/finalizers",
-    "secrets",
-    "events",
-];
+/// Resources the operator needs in each watched namespace (or cluster-wide): each managed kind
+/// of the table and its status (and its finalizers when it owns the credentials Secrets), the
+/// Auth0Tenants and their status, Secrets and events.
+fn scoped_resources() -> BTreeSet<String> {
+    let mut all = BTreeSet::new();
+    for k in auth0_operator::controller::kinds::MANAGED {
+        all.insert(k.plural());
+        all.insert(format!("{}/status", k.plural()));
+        if k.owns_secrets {
+            all.insert(format!("{}/finalizers", k.plural()));
+        }
+    }
+    all.extend(set_of(&[
+        "auth0tenants",
+        "auth0tenants/status",
+        "secrets",
+        "events",
+    ]));
+    all
+}
 /// Resources the operator needs cluster-wide in both modes: the cluster-scoped
 /// ClusterAuth0Tenants, and the namespaces whose labels their `allowedNamespaces.selector` reads.
 const CLUSTER_TENANT_RESOURCES: [&str; 3] = [
@@ -1295,16 +1310,18 @@ fn rbac_is_least_privilege() {
     let Some(t) = tools_or_skip("rbac_is_least_privilege") else {
         return;
     };
-    let rbac_text = std::fs::read_to_string(chart_dir().join("templates/rbac.yaml")).unwrap();
-    // Every rule is commented.
-    let lines: Vec<&str> = rbac_text.lines().collect();
-    for (i, l) in lines.iter().enumerate() {
-        if l.trim_start().starts_with("- apiGroups:") {
-            assert!(
-                lines[i - 1].trim_start().starts_with('#'),
-                "templates/rbac.yaml line {}: rule without a comment",
-                i + 1
-            );
+    // Every rule is commented (the rules on the kinds are generated into _kinds.tpl).
+    for file in ["templates/rbac.yaml", "templates/_kinds.tpl"] {
+        let rbac_text = std::fs::read_to_string(chart_dir().join(file)).unwrap();
+        let lines: Vec<&str> = rbac_text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if l.trim_start().starts_with("- apiGroups:") {
+                assert!(
+                    lines[i - 1].trim_start().starts_with('#'),
+                    "{file} line {}: rule without a comment",
+                    i + 1
+                );
+            }
         }
     }
     for (label, sets) in value_sets() {
@@ -1364,7 +1381,7 @@ fn rbac_is_least_privilege() {
                     let expected = if ns(r) == "kube-system" {
                         set_of(&["events"])
                     } else {
-                        set_of(&SCOPED_RESOURCES)
+                        scoped_resources()
                     };
                     assert_eq!(role_resources(r), expected, "Role {}/{}", ns(r), name(r));
                 }
@@ -1400,7 +1417,7 @@ fn rbac_is_least_privilege() {
             _ => {
                 let cr = one(&d, "ClusterRole");
                 assert_eq!(cr["metadata"]["name"], "auth0-operator");
-                let mut all = set_of(&SCOPED_RESOURCES);
+                let mut all = scoped_resources();
                 all.extend(set_of(&CLUSTER_TENANT_RESOURCES));
                 assert_eq!(role_resources(cr), all, "{label}");
                 // Any namespace's labels may be read: resources live everywhere.
@@ -1474,12 +1491,12 @@ fn chart_crds_are_the_generated_crds() {
         let b = std::fs::read(chart.join(&f)).unwrap();
         assert!(
             a == b,
-            "charts/auth0-operator/crds/{f} differs from crds/{f}: run `cp crds/*.yaml charts/auth0-operator/crds/`"
+            "charts/auth0-operator/crds/{f} differs from crds/{f}: run `cargo run -- generate`"
         );
     }
     // And crds/ matches the Rust types (tests/crds.rs checks this too; cheap to repeat here).
-    for (file, yaml) in auth0_operator::crd::crd_files() {
-        let on_disk = std::fs::read_to_string(chart.join(file)).unwrap();
+    for (file, yaml) in auth0_operator::controller::kinds::crd_files() {
+        let on_disk = std::fs::read_to_string(chart.join(&file)).unwrap();
         assert_eq!(on_disk, yaml, "charts/auth0-operator/crds/{file} is stale");
     }
 }

@@ -13,7 +13,7 @@ mod common;
 
 use std::{path::Path, process::Command, time::Duration};
 
-use auth0_operator::{crd::crds, envtest::start_or_skip};
+use auth0_operator::{controller::kinds::crds, envtest::start_or_skip};
 use common::find_tool;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::{

@@ -2,7 +2,8 @@
 //! schema must accept and reject what they promise (evaluated client-side: our test apiserver,
 //! Kubernetes 1.20, predates CEL validation).
 
-use auth0_operator::crd::{Auth0Client, Auth0ClientGrant, Auth0ResourceServer, crd_files};
+use auth0_operator::controller::kinds::crd_files;
+use auth0_operator::crd::{Auth0Client, Auth0ClientGrant, Auth0ResourceServer};
 use kube::CustomResourceExt;
 use serde_json::{Value, json};
 
@@ -19,8 +20,40 @@ fn committed_crds_match_the_rust_types() {
     }
     assert!(
         stale.is_empty(),
-        "CRD YAML is out of date: {stale:?}\nregenerate with: cargo run -- crds --dir crds"
+        "CRD YAML is out of date: {stale:?}\nregenerate with: cargo run -- generate"
     );
+}
+
+/// Every file generated from the CRD types and the table of kinds (`src/manifests.rs`: crds/,
+/// the chart's crds/ and `templates/_kinds.tpl`, the Argo CD values and the ConfigMap of
+/// docs/argocd.md) is what `auth0-operator generate` would write now.
+#[test]
+fn generated_files_are_in_sync() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = auth0_operator::manifests::files(root).expect("the sources are readable");
+    let mut stale = Vec::new();
+    for (file, expected) in &files {
+        let committed = std::fs::read_to_string(root.join(file)).unwrap_or_default();
+        if &committed != expected {
+            stale.push(file.display().to_string());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "generated files are out of date: {stale:?}\nregenerate with: cargo run -- generate"
+    );
+    for needed in [
+        auth0_operator::manifests::RBAC_TEMPLATE,
+        auth0_operator::manifests::ARGOCD_VALUES,
+        auth0_operator::manifests::ARGOCD_DOC,
+    ] {
+        assert!(
+            files
+                .iter()
+                .any(|(f, _)| f.as_path() == std::path::Path::new(needed)),
+            "{needed}"
+        );
+    }
 }
 
 #[test]
@@ -74,7 +107,7 @@ fn crd_names_and_columns() {
     assert_eq!(a.spec.names.categories, Some(vec!["auth0".to_string()]));
     // What `kubectl get` shows without -o wide: the Ready reason of every kind is among it.
     let default_columns = |kind: &str| -> Vec<String> {
-        let crd = auth0_operator::crd::crds()
+        let crd = auth0_operator::controller::kinds::crds()
             .into_iter()
             .find(|c| c.spec.names.kind == kind)
             .unwrap();
@@ -95,7 +128,7 @@ fn crd_names_and_columns() {
         default_columns("Auth0ClientGrant"),
         ["Client", "Audience", "Ready", "Reason", "Age"]
     );
-    for crd in auth0_operator::crd::crds() {
+    for crd in auth0_operator::controller::kinds::crds() {
         let default_cols: Vec<String> = crd.spec.versions[0]
             .additional_printer_columns
             .as_ref()
@@ -112,7 +145,7 @@ fn crd_names_and_columns() {
             );
         }
     }
-    let scoped: Vec<(String, String, Vec<String>)> = auth0_operator::crd::crds()
+    let scoped: Vec<(String, String, Vec<String>)> = auth0_operator::controller::kinds::crds()
         .iter()
         .map(|c| {
             (
@@ -176,7 +209,7 @@ fn every_field_is_documented() {
     }
     let mut missing = Vec::new();
     // Every CRD the operator installs (the one table), so a new kind is covered too.
-    for crd in auth0_operator::crd::crds() {
+    for crd in auth0_operator::controller::kinds::crds() {
         let schema = serde_json::to_value(
             crd.spec.versions[0]
                 .schema

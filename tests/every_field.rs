@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use auth0_operator::{
     auth0::{Client, ClientGrant, ResourceServer},
     controller::inventory::CLIENT_FIELDS,
-    crd::{self, Auth0Client, Auth0ClientGrantSpec, Auth0ClientSpec, Auth0ResourceServerSpec},
+    crd::{Auth0Client, Auth0ClientGrantSpec, Auth0ClientSpec, Auth0ResourceServerSpec},
 };
 use serde_json::{Map, Value, json};
 
@@ -582,7 +582,7 @@ fn mismatch(shape: Shape, want: &[Value], got: &[Value]) -> Option<String> {
 // ---------------------------------------------------------------------------------------------
 
 fn spec_schemas(kind: &str) -> Vec<Value> {
-    let crd = crd::crds()
+    let crd = auth0_operator::controller::kinds::crds()
         .into_iter()
         .find(|c| c.spec.names.kind == kind)
         .unwrap_or_else(|| panic!("no CRD for {kind}"));
@@ -782,7 +782,7 @@ fn check_kind(rules: &KindRules, schema: &Value, problems: &mut Vec<String>) -> 
 #[test]
 fn every_spec_field_reaches_the_create_and_patch_bodies() {
     // Every CRD is either a managed kind checked here or a tenant kind (see KINDS).
-    let all: BTreeSet<String> = crd::crds()
+    let all: BTreeSet<String> = auth0_operator::controller::kinds::crds()
         .iter()
         .map(|c| c.spec.names.kind.clone())
         .collect();

@@ -625,7 +625,7 @@ proptest! {
 /// The CRD schema's own limits on an API spec (lengths, ranges, patterns), checked by the API
 /// server at apply time.
 fn schema_refuses_api(spec: &Value) -> bool {
-    let crd = auth0_operator::crd::crds()
+    let crd = auth0_operator::controller::kinds::crds()
         .into_iter()
         .find(|c| c.spec.names.kind == "Auth0ResourceServer")
         .unwrap();

@@ -21,34 +21,13 @@ use super::ratelimit::{RateLimitHeaders, TenantLimiter, shared_limiter};
 use super::token::TokenManager;
 use super::{Auth0Config, install_crypto_provider};
 
-/// Management API scopes the operator needs for the kinds it manages.
-pub const REQUIRED_SCOPES: &[&str] = &[
-    "read:clients",
-    "create:clients",
-    "update:clients",
-    "delete:clients",
-    "read:client_keys",
-    "read:client_grants",
-    "create:client_grants",
-    "update:client_grants",
-    "delete:client_grants",
-    "read:resource_servers",
-    "create:resource_servers",
-    "update:resource_servers",
-    "delete:resource_servers",
-    "read:client_credentials",
-    "create:client_credentials",
-    "update:client_credentials",
-    "delete:client_credentials",
-    "update:client_keys",
-];
-
 /// Scopes the operator may use but does not need. Never reported as missing.
 pub const OPTIONAL_SCOPES: &[&str] = &[];
 
-/// The entries of [`REQUIRED_SCOPES`] not in `granted`.
-pub fn missing_scopes(granted: &[String]) -> Vec<&'static str> {
-    REQUIRED_SCOPES
+/// The entries of `required` not in `granted`. What the operator requires is the union of the
+/// managed kinds' scopes (`controller::kinds::required_scopes`).
+pub fn missing_scopes(required: &[&'static str], granted: &[String]) -> Vec<&'static str> {
+    required
         .iter()
         .copied()
         .filter(|s| !granted.iter().any(|g| g == s))
@@ -856,12 +835,10 @@ mod tests {
 
     #[test]
     fn missing_scope_list() {
-        let granted: Vec<String> = REQUIRED_SCOPES
-            .iter()
-            .skip(1)
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(missing_scopes(&granted), ["read:clients"]);
-        assert_eq!(missing_scopes(&[]).len(), REQUIRED_SCOPES.len());
+        let required = ["read:clients", "create:clients", "read:client_grants"];
+        let granted: Vec<String> = required.iter().skip(1).map(|s| s.to_string()).collect();
+        assert_eq!(missing_scopes(&required, &granted), ["read:clients"]);
+        assert_eq!(missing_scopes(&required, &[]), required);
+        assert!(missing_scopes(&[], &granted).is_empty());
     }
 }

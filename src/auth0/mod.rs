@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use url::Url;
 
-pub use client::{Listing, ManagementApi, OPTIONAL_SCOPES, REQUIRED_SCOPES, missing_scopes};
+pub use client::{Listing, ManagementApi, OPTIONAL_SCOPES, missing_scopes};
 pub use error::{Auth0Error, ErrorBody};
 pub use metrics::{MetricsSnapshot, RequestCount, TRANSPORT_ERROR_STATUS};
 pub use models::{

@@ -34,6 +34,9 @@ pub struct Context {
     pub(crate) scopes: Arc<Scopes>,
     /// This scope's managed kinds: their caches and wake-up channels.
     pub(crate) kinds: Arc<ScopeKinds>,
+    /// The Management API scopes a tenant's token must grant: the union of the managed kinds'
+    /// (`kinds::required_scopes`, the table of kinds).
+    pub required_scopes: Arc<[&'static str]>,
     /// Shared event recorder.
     pub recorder: Recorder,
     /// Operator settings.

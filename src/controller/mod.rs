@@ -1,8 +1,8 @@
 //! The controllers of the managed kinds (`Auth0Client`, `Auth0ClientGrant`,
 //! `Auth0ResourceServer`), the tenant controllers, and what they share.
 //!
-//! Every managed kind runs in one reconcile frame ([`driver`]) and is wired the same way (see
-//! `wire_kinds`, the table of kinds). Each reconcile follows observe → plan → execute: a kind's
+//! Every managed kind runs in one reconcile frame ([`driver`]) and is wired the same way, for
+//! each entry of the table of kinds ([`kinds`]). Each reconcile follows observe → plan → execute: a kind's
 //! folder ([`client`], [`grant`], [`resource_server`]) observes (I/O only), plans its next step
 //! in pure code (unit-tested per branch) and carries out its own steps; its `spec.rs` holds the
 //! pure bodies and diffs; [`secret`] is the credentials Secret. See `ARCHITECTURE.md`. Auth0
@@ -19,6 +19,7 @@ pub mod events;
 pub mod finalizer;
 pub mod grant;
 pub mod inventory;
+pub mod kinds;
 pub mod plan;
 pub mod resource_server;
 pub mod secret;
@@ -45,7 +46,6 @@ use tracing::{info, warn};
 use crate::{
     auth0::{Auth0Error, ManagementApi},
     config::OperatorConfig,
-    crd::{Auth0Client, Auth0ClientGrant, Auth0ResourceServer},
     http::Health,
     metrics::Metrics,
 };
@@ -74,7 +74,7 @@ type Shutdown =
 /// Starts a wired controller once the scope's context exists.
 type Start = Box<dyn FnOnce(Arc<Context>, Shutdown) -> BoxFuture<'static, ()> + Send>;
 
-/// Wires the managed kinds of one scope (see [`Wiring::kind`]).
+/// Wires the managed kinds of one scope (see [`Wiring::kind`](kinds::EachKind::kind)).
 struct Wiring<'a> {
     kube: &'a KubeClient,
     namespace: Option<&'a str>,
@@ -88,7 +88,7 @@ struct Wiring<'a> {
         Option<BoxStream<'static, Result<kube::core::PartialObjectMeta<Secret>, watcher::Error>>>,
 }
 
-impl Wiring<'_> {
+impl kinds::EachKind for Wiring<'_> {
     /// Wires one managed kind: a cache of its objects (without managedFields and kubectl's
     /// last-applied-configuration: at thousands of objects they are most of the memory), its
     /// controller at the configured concurrency running the [driver](driver::reconcile), a
@@ -144,11 +144,9 @@ fn reconcile_trigger<K: kube::Resource>(obj: &K) -> Option<u64> {
     Some(h.finish())
 }
 
-/// The table of managed kinds: a new kind is a module implementing [`Kind`] and one line here.
+/// Wires every kind of the table ([`kinds::MANAGED`]).
 fn wire_kinds(w: &mut Wiring<'_>) {
-    w.kind::<Auth0Client>();
-    w.kind::<Auth0ClientGrant>();
-    w.kind::<Auth0ResourceServer>();
+    kinds::each(w);
 }
 
 fn api<K>(client: &KubeClient, namespace: Option<&str>) -> Api<K>
@@ -215,6 +213,7 @@ pub async fn run_with(
         );
     }
     let failures = Arc::new(Mutex::new(HashMap::new()));
+    let required_scopes: Arc<[&'static str]> = kinds::required_scopes().into();
     let pending_creates = Arc::new(Mutex::new(Default::default()));
     let own_writes = Arc::new(context::OwnWrites::default());
     let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
@@ -337,6 +336,7 @@ pub async fn run_with(
             },
             scopes: all_scopes.clone(),
             kinds,
+            required_scopes: required_scopes.clone(),
             recorder: recorder.clone(),
             config: config.clone(),
             metrics: metrics.clone(),
@@ -452,7 +452,7 @@ async fn tenant_secret_watch(
 async fn verify_credentials(auth0: &ManagementApi) {
     match auth0.check_credentials().await {
         Ok(scopes) => {
-            let missing = crate::auth0::missing_scopes(&scopes);
+            let missing = crate::auth0::missing_scopes(&kinds::required_scopes(), &scopes);
             if missing.is_empty() {
                 info!(
                     domain = auth0.domain(),
@@ -554,6 +554,7 @@ fn watch_expired(e: &watcher::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crd::Auth0Client;
 
     #[test]
     fn only_what_the_user_changes_triggers_a_reconcile() {

@@ -325,7 +325,7 @@ async fn check(
         }
         Err(e) => return Err(refused(TenantReason::Unreachable, e.to_string())),
     };
-    let missing: Vec<String> = missing_scopes(&granted)
+    let missing: Vec<String> = missing_scopes(&ctx.required_scopes, &granted)
         .into_iter()
         .map(String::from)
         .collect();
