@@ -260,7 +260,13 @@ async fn leader_election_one_active_instance() {
         .await
         .unwrap();
     client_ready(&clients, "first", "True", "Synced", T).await;
-    let leader_metrics = get(leader_port, "/metrics").await.unwrap().1;
+    // The reconcile is counted once it has ended, a moment after its status write is visible.
+    let leader_metrics = eventually("the leader counted the reconcile", T, || async {
+        let m = get(leader_port, "/metrics").await?.1;
+        m.contains(r#"auth0_operator_reconciles_total{kind="Auth0Client",result="success"}"#)
+            .then_some(m)
+    })
+    .await;
     let standby_metrics = get(standby_port, "/metrics").await.unwrap().1;
     assert!(
         leader_metrics

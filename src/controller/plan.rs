@@ -146,15 +146,16 @@ pub struct Claimant {
 /// The owner of an object among the live resources that claim it (every namespace of the
 /// tenant): the strongest claim wins, then the oldest resource, then the smaller UID. Two
 /// resources racing for one unmanaged object thus agree, in every process, on exactly one.
-/// A mere request (`Asked`) counts only within `namespace`: a resource of another namespace
-/// that asks for an object it does not hold cannot block this one (a namespace allowed to adopt
-/// is never kept from it by one that is not); and a request alone is not ownership (`This`
-/// needs a recorded claim, else the claim decides).
-pub fn owner(this_uid: &str, namespace: &str, kind: &'static str, claimants: &[Claimant]) -> Owner {
-    let counted = claimants
-        .iter()
-        .filter(|c| c.strength > Strength::Asked || c.namespace == namespace);
-    let best = counted.min_by(|a, b| {
+/// A request alone is not ownership (`This` needs a recorded claim, else the claim decides).
+/// The observer leaves out the requests of namespaces that may not adopt
+/// ([`tenant::adopters`](super::tenant::adopters)): they cannot block anyone.
+pub fn owner(
+    this_uid: &str,
+    _namespace: &str,
+    kind: &'static str,
+    claimants: &[Claimant],
+) -> Owner {
+    let best = claimants.iter().min_by(|a, b| {
         b.strength
             .cmp(&a.strength)
             .then_with(|| a.created.cmp(&b.created))
@@ -426,12 +427,14 @@ mod tests {
         ];
         assert_eq!(owner("a", "team-a", "K", &race), Owner::Nobody);
         assert_eq!(owner("b", "team-a", "K", &race), other("team-a", "a"));
-        // Another namespace's mere request blocks nobody.
+        // Across namespaces (both may adopt: the observer left out those that may not), the
+        // older request too: exactly one adopts.
         let elsewhere = [
             c("x", "team-b", "2026-12-01T09:00:00Z", Strength::Asked),
             c("a", "team-a", "2026-12-01T10:00:00Z", Strength::Asked),
         ];
-        assert_eq!(owner("a", "team-a", "K", &elsewhere), Owner::Nobody);
+        assert_eq!(owner("a", "team-a", "K", &elsewhere), other("team-b", "x"));
+        assert_eq!(owner("x", "team-b", "K", &elsewhere), Owner::Nobody);
         // A recorded claim owns, in any namespace, and beats an older request; a tag beats
         // both.
         let recorded = [

@@ -447,7 +447,14 @@ async fn observe(
     o.rights = rights.clone();
     if let Some(c) = o.current().cloned() {
         o.credential.verified = tenant.inventory.credentials_checked(&c.client_id);
-        o.claimants = ctx.claimants::<Auth0Client>(&tenant.key, |r| plan::claim_on(&c, r));
+        let claimants = ctx.claimants::<Auth0Client>(&tenant.key, |r| plan::claim_on(&c, r));
+        o.claimants = crate::controller::tenant::adopters(
+            ctx,
+            &obj.namespace().unwrap_or_default(),
+            obj.spec.tenant_ref.as_ref(),
+            claimants,
+        )
+        .await?;
     }
     Ok(o)
 }

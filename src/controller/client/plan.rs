@@ -102,7 +102,7 @@ impl Observed {
 /// application (its credentials would be a copy of the operator's power) or Auth0's global
 /// client.
 pub(crate) fn protected(c: &Client, rights: &Rights) -> Option<&'static str> {
-    if !rights.management_client_id.is_empty() && c.client_id == rights.management_client_id {
+    if rights.is_management_client(&c.client_id) {
         Some("the tenant's management application (the operator's own credentials)")
     } else if c.global == Some(true) {
         Some("Auth0's global client")

@@ -289,7 +289,10 @@ impl super::Kind for Auth0ClientGrant {
             let uid = self.uid().unwrap_or_default();
             let claimants =
                 ctx.claimants::<Auth0ClientGrant>(&tenant.key, |r| plan::claim_on(&g, r));
-            let mgmt = g.client_id.as_deref() == Some(rights.management_client_id.as_str());
+            let mgmt = g
+                .client_id
+                .as_deref()
+                .is_some_and(|c| rights.is_management_client(c));
             let theirs = matches!(
                 crate::controller::plan::owner(
                     &uid,
@@ -586,7 +589,15 @@ async fn observe(
             },
         };
         if let Some(g) = g.clone() {
-            o.claimants = ctx.claimants::<Auth0ClientGrant>(&tenant.key, |r| plan::claim_on(&g, r));
+            let claimants =
+                ctx.claimants::<Auth0ClientGrant>(&tenant.key, |r| plan::claim_on(&g, r));
+            o.claimants = crate::controller::tenant::adopters(
+                ctx,
+                &obj.namespace().unwrap_or_default(),
+                obj.spec.tenant_ref.as_ref(),
+                claimants,
+            )
+            .await?;
         }
         o.by_grant_id = Some(g);
         return Ok(o);
@@ -625,7 +636,14 @@ async fn observe(
         }
     }
     if let Some(g) = found.clone() {
-        o.claimants = ctx.claimants::<Auth0ClientGrant>(&tenant.key, |r| plan::claim_on(&g, r));
+        let claimants = ctx.claimants::<Auth0ClientGrant>(&tenant.key, |r| plan::claim_on(&g, r));
+        o.claimants = crate::controller::tenant::adopters(
+            ctx,
+            &obj.namespace().unwrap_or_default(),
+            obj.spec.tenant_ref.as_ref(),
+            claimants,
+        )
+        .await?;
     }
     o.by_key = found;
     Ok(o)

@@ -409,8 +409,15 @@ async fn observe(
         };
     }
     if let Some(api) = o.by_id.as_ref().or(o.by_identifier.as_ref()).cloned() {
-        o.claimants =
+        let claimants =
             ctx.claimants::<Auth0ResourceServer>(&tenant.key, |r| plan::claim_on(&api, r));
+        o.claimants = crate::controller::tenant::adopters(
+            ctx,
+            &obj.namespace().unwrap_or_default(),
+            spec.tenant_ref.as_ref(),
+            claimants,
+        )
+        .await?;
     }
     Ok(o)
 }

@@ -124,7 +124,7 @@ pub async fn resolve(
             &tenant.management_client_id,
             &ctx.config.tenant_policy.default_management_api_scopes,
         );
-        return Ok((tenant, rights));
+        return Ok((tenant.clone(), with_other_managers(ctx, &tenant, rights)));
     };
     let key = r.key(namespace);
     // Right after a start (or a leader change) the tenant caches may still be filling: wait for
@@ -199,7 +199,71 @@ pub async fn resolve(
         &tenant.management_client_id,
         &[],
     );
+    let rights = with_other_managers(ctx, &tenant, rights);
     Ok((tenant, rights))
+}
+
+/// `rights` with the management applications of the operator's other tenants on the same
+/// Auth0 domain: protected whichever tenant object a resource goes through.
+fn with_other_managers(ctx: &Context, tenant: &Tenant, mut rights: Rights) -> Rights {
+    rights.other_management_clients = ctx
+        .tenants
+        .all()
+        .into_iter()
+        .filter(|t| t.key != tenant.key && t.domain.eq_ignore_ascii_case(&tenant.domain))
+        .map(|t| t.management_client_id.clone())
+        .filter(|id| !id.is_empty() && *id != tenant.management_client_id)
+        .collect();
+    rights
+}
+
+/// `claimants` without the mere requests (`Asked`) of other namespaces that the tenant's
+/// policy does not let adopt: such a request cannot keep an allowed namespace from an object.
+/// Every claimant uses the tenant `tenant_ref` names (from `namespace`): only a
+/// `ClusterAuth0Tenant` is shared, and only its `policy.adoption` can say no.
+pub async fn adopters(
+    ctx: &Context,
+    namespace: &str,
+    tenant_ref: Option<&TenantRef>,
+    claimants: Vec<super::plan::Claimant>,
+) -> Result<Vec<super::plan::Claimant>, Error> {
+    let cluster = match tenant_ref {
+        Some(r) if r.kind == TenantKind::ClusterAuth0Tenant => r.name.clone(),
+        _ => return Ok(claimants),
+    };
+    let policy = ctx
+        .tenant_stores
+        .cluster
+        .get(&kube::runtime::reflector::ObjectRef::new(&cluster))
+        .and_then(|t| t.spec.policy.clone());
+    let mut kept = Vec::with_capacity(claimants.len());
+    for c in claimants {
+        let foreign_request =
+            c.strength == super::plan::Strength::Asked && c.namespace != namespace;
+        if foreign_request {
+            let selects = policy
+                .as_ref()
+                .and_then(|p| p.adoption.as_ref())
+                .is_some_and(|a| a.selector.is_some());
+            let labels = namespace_labels(ctx, &c.namespace, selects).await?;
+            let r = plan::rights(
+                TenantScope::Cluster,
+                policy.as_ref(),
+                &c.namespace,
+                &labels,
+                "",
+                "",
+                None,
+                "",
+                &[],
+            );
+            if !r.adopt {
+                continue;
+            }
+        }
+        kept.push(c);
+    }
+    Ok(kept)
 }
 
 /// Whether a `ClusterAuth0Tenant`'s namespace check needs the namespace's labels.

@@ -392,12 +392,21 @@ pub struct Rights {
     /// The tenant's management application (its credentials Secret's client id, or the
     /// default tenant's `AUTH0_CLIENT_ID`): protected.
     pub management_client_id: String,
+    /// The management applications of the operator's other tenants on the same Auth0 domain
+    /// (protected too: "any tenant" must not reach them through another tenant object).
+    pub other_management_clients: Vec<String>,
     /// The Management API's identifiers (`https://<domain>/api/v2/`, and the tenant's
     /// `audience` when set): protected.
     pub management_apis: Vec<String>,
 }
 
 impl Rights {
+    /// Whether `client_id` is a management application of the operator on this tenant.
+    pub fn is_management_client(&self, client_id: &str) -> bool {
+        (!self.management_client_id.is_empty() && client_id == self.management_client_id)
+            || self.other_management_clients.iter().any(|c| c == client_id)
+    }
+
     /// Whether `identifier` is the tenant's Management API.
     pub fn is_management_api(&self, identifier: &str) -> bool {
         let trimmed = identifier.trim_end_matches('/');
@@ -471,6 +480,7 @@ pub fn rights(
         unmanaged_apis: open(policy.and_then(|p| p.unmanaged_apis.as_ref()), true),
         management_api,
         management_client_id: management_client_id.to_string(),
+        other_management_clients: Vec::new(),
         management_apis,
     }
 }
@@ -626,6 +636,13 @@ mod tests {
         let c = r(TenantScope::Cluster, None, "a");
         assert!(!c.adopt && !c.unmanaged_apis && c.management_api.is_none());
         assert_eq!(c.management_client_id, "mgmt");
+        assert!(c.is_management_client("mgmt") && !c.is_management_client("other"));
+        let with_others = Rights {
+            other_management_clients: vec!["other".into()],
+            ..c.clone()
+        };
+        assert!(with_others.is_management_client("other"));
+        assert!(!Rights::default().is_management_client(""));
         assert!(c.is_management_api("https://x.auth0.com/api/v2/"));
         assert!(c.is_management_api("https://X.auth0.com/api/v2"));
         assert!(!c.is_management_api("https://x.auth0.com/api/v3/"));
