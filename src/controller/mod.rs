@@ -25,7 +25,14 @@ pub mod secret;
 pub mod status;
 pub mod tenant;
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use futures::{FutureExt, StreamExt, TryStreamExt as _, future::BoxFuture, stream::BoxStream};
 use k8s_openapi::api::core::v1::Secret;
@@ -525,6 +532,52 @@ pub(crate) fn release_freed_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
+}
+
+/// Reconciles of managed objects finished by this process, and that count when memory was last
+/// given back after a burst of them (see [`reconciled`]).
+static RECONCILES_FINISHED: AtomicU64 = AtomicU64::new(0);
+static RECONCILES_AT_TRIM: AtomicU64 = AtomicU64::new(0);
+static TRIM_SCHEDULED: AtomicBool = AtomicBool::new(false);
+
+/// A burst of at least this many reconciles (a start-up or resync pass, a mass creation) ...
+const TRIM_AFTER_RECONCILES: u64 = 100;
+/// ... gives its memory back once no reconcile has finished for this long.
+const TRIM_WHEN_QUIET_FOR: Duration = Duration::from_secs(1);
+
+/// Counts a finished reconcile; after a burst of them, once they stop, gives the memory they
+/// freed back to the system ([`release_freed_memory`]). Each reconcile's requests, responses
+/// and observations are freed when it ends, but glibc keeps the freed memory in its arenas:
+/// after the start-up pass over 5,000 objects 1.5–2.2 MiB of the VmRSS was such free memory.
+pub(crate) fn reconciled() {
+    let finished = RECONCILES_FINISHED.fetch_add(1, Ordering::Relaxed) + 1;
+    if finished - RECONCILES_AT_TRIM.load(Ordering::Relaxed) < TRIM_AFTER_RECONCILES
+        || TRIM_SCHEDULED.swap(true, Ordering::AcqRel)
+    {
+        return;
+    }
+    /// Lets the next burst schedule its trim, also when the runtime stops this one.
+    struct Scheduled;
+    impl Drop for Scheduled {
+        fn drop(&mut self) {
+            TRIM_SCHEDULED.store(false, Ordering::Release);
+        }
+    }
+    let scheduled = Scheduled;
+    tokio::spawn(async move {
+        let _scheduled = scheduled;
+        let mut seen = RECONCILES_FINISHED.load(Ordering::Relaxed);
+        loop {
+            tokio::time::sleep(TRIM_WHEN_QUIET_FOR).await;
+            let now = RECONCILES_FINISHED.load(Ordering::Relaxed);
+            if now == seen {
+                break;
+            }
+            seen = now;
+        }
+        RECONCILES_AT_TRIM.store(seen, Ordering::Relaxed);
+        release_freed_memory();
+    });
 }
 
 /// Drops what the operator never reads from cached objects.
