@@ -22,6 +22,9 @@
 //! | `BENCH_READY_TRIALS` | `ready_trials` | 3 | spawns per case of `ready` |
 //! | `BENCH_OPERATOR_BIN` | `bin` | the bench build's `auth0-operator` | binary of `memory` / `ready` / `curve` |
 //! | `BENCH_OPERATOR_PREFIX` | `prefix` | none | command the binary runs under, e.g. `heaptrack -o heap-{label}` |
+//! | `BENCH_MEM_RESTART_BINS` | | none | `label=path,…`: each restarted in turn after `memory` (paired VmRSS) |
+//! | `BENCH_MEM_RESTART_ROUNDS` | | 3 | rounds of `BENCH_MEM_RESTART_BINS` |
+//! | `BENCH_MEM_RESTART_PREFIX` | | none | each once more under this profiler, killed after its pass |
 //! | `BENCH_MEM_CURVE` | `curve` | `1000,5000,10000,20000` | object counts of `curve` |
 //! | `BENCH_TENANTS` | `tenants` | 4 | `Auth0Tenant`s of `tenants` (one namespace and simulator each) |
 //! | `BENCH_TENANT_N` | `tenant_n` | 250 | clients (and as many grants) per tenant of `tenants` |
