@@ -22,6 +22,9 @@
 //! | `BENCH_READY_TRIALS` | `ready_trials` | 3 | spawns per case of `ready` |
 //! | `BENCH_OPERATOR_BIN` | `bin` | the bench build's `auth0-operator` | binary of `memory` / `ready` / `curve` |
 //! | `BENCH_OPERATOR_PREFIX` | `prefix` | none | command the binary runs under, e.g. `heaptrack -o heap-{label}` |
+//! | `BENCH_MEM_RESTART_BINS` | | none | `label=path,…`: each restarted in turn after `memory` (paired VmRSS) |
+//! | `BENCH_MEM_RESTART_ROUNDS` | | 3 | rounds of `BENCH_MEM_RESTART_BINS` |
+//! | `BENCH_MEM_RESTART_PREFIX` | | none | each once more under this profiler, killed after its pass |
 //! | `BENCH_MEM_CURVE` | `curve` | `1000,5000,10000,20000` | object counts of `curve` |
 //! | `BENCH_TENANTS` | `tenants` | 4 | `Auth0Tenant`s of `tenants` (one namespace and simulator each) |
 //! | `BENCH_TENANT_N` | `tenant_n` | 250 | clients (and as many grants) per tenant of `tenants` |
@@ -1512,7 +1515,102 @@ async fn memory(
         format!("{:.1} MiB (VmHWM {:.1} MiB)", mib(rss2), mib(hwm2)),
         Some(rss2 < 64 * 1024 && hwm2 < 64 * 1024),
     ));
+    restarts_compared(env, bin, &sim, &ns, crs).await?;
     Ok(MemWorld { ns, sim, crs })
+}
+
+/// `BENCH_MEM_RESTART_BINS=label=path,label=path` (and `BENCH_MEM_RESTART_ROUNDS`, default 3):
+/// after `memory`, each binary is restarted on the same converged set in turn, round after
+/// round, and its VmRSS after the pass printed — a paired comparison of builds on one world.
+async fn restarts_compared(
+    env: &TestEnv,
+    bin: &Binary,
+    sim: &Simulator,
+    ns: &str,
+    crs: usize,
+) -> Res<()> {
+    let Ok(list) = std::env::var("BENCH_MEM_RESTART_BINS") else {
+        return Ok(());
+    };
+    let bins: Vec<(String, PathBuf)> = list
+        .split(',')
+        .filter_map(|x| x.split_once('='))
+        .map(|(l, p)| (l.trim().to_string(), PathBuf::from(p.trim())))
+        .collect();
+    let rounds: usize = std::env::var("BENCH_MEM_RESTART_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let mut all: Vec<(String, Vec<f64>)> = bins.iter().map(|(l, _)| (l.clone(), vec![])).collect();
+    for round in 0..rounds {
+        for (i, (label, path)) in bins.iter().enumerate() {
+            let b = Binary {
+                path: path.clone(),
+                prefix: bin.prefix.clone(),
+            };
+            let before = sim.requests().len();
+            let (op, ready, pass) =
+                restart_and_pass(env, &b, sim, ns, &format!("cmp-{label}-{round}"), crs).await?;
+            let (rss, hwm) = rss_kib(op.pid()).unwrap_or_default();
+            let rollup = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", op.pid()))
+                .unwrap_or_default();
+            let pick = |k: &str| {
+                rollup
+                    .lines()
+                    .find(|l| l.starts_with(k))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map(mib)
+                    .unwrap_or(0.0)
+            };
+            let text = op.metrics().await.unwrap_or_default();
+            let reconciles = metric_sum(&text, "auth0_operator_reconciles_total", &[]);
+            progress!(
+                "  cmp round {round} {label}: ready {:.0} ms, pass {:.1}s ({reconciles} reconciles, {} Auth0 requests); VmRSS {:.1} MiB, VmHWM {:.1} MiB, Anonymous {:.1}, Private_Dirty {:.1}, Shared_Clean {:.1}, Private_Clean {:.1}",
+                ms(ready),
+                pass.as_secs_f64(),
+                sim.requests().len() - before,
+                mib(rss),
+                mib(hwm),
+                pick("Anonymous:"),
+                pick("Private_Dirty:"),
+                pick("Shared_Clean:"),
+                pick("Private_Clean:"),
+            );
+            all[i].1.push(mib(rss));
+            op.kill().await;
+        }
+    }
+    for (label, v) in &all {
+        progress!(
+            "  cmp {label}: VmRSS {:?}",
+            v.iter().map(|x| format!("{x:.1}")).collect::<Vec<_>>()
+        );
+    }
+    // `BENCH_MEM_RESTART_PREFIX="heaptrack -o /tmp/heap-{label}"`: each binary once more under
+    // the profiler, killed (SIGKILL) after its pass, so that what was never freed is the heap
+    // held at that moment (`heaptrack_print --flamegraph-cost-type leaked`).
+    if let Ok(prefix) = std::env::var("BENCH_MEM_RESTART_PREFIX") {
+        for (label, path) in &bins {
+            let b = Binary {
+                path: path.clone(),
+                prefix: prefix.split_whitespace().map(String::from).collect(),
+            };
+            let (mut op, _, pass) =
+                restart_and_pass(env, &b, sim, ns, &format!("heap-{label}"), crs).await?;
+            let (rss, _) = rss_kib(op.pid()).unwrap_or_default();
+            progress!(
+                "  heap {label}: pass {:.1}s, VmRSS under the profiler {:.1} MiB",
+                pass.as_secs_f64(),
+                mib(rss)
+            );
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &op.pid().to_string()])
+                .status();
+            let _ = tokio::time::timeout(Duration::from_secs(300), op.child.wait()).await;
+        }
+    }
+    Ok(())
 }
 
 /// Spawns the binary on a converged namespace and waits for its start-up pass over `objects`

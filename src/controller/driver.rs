@@ -209,6 +209,7 @@ pub async fn reconcile<K: Kind>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action
     if result.is_ok() {
         ctx.reset_backoff(&*obj);
     }
+    super::reconciled();
     result
 }
 
