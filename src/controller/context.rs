@@ -236,6 +236,55 @@ impl Context {
         out
     }
 
+    /// `claimants` without the mere requests (`Asked`) of other namespaces that the tenant's
+    /// policy does not let adopt: such a request cannot keep an allowed namespace from an object.
+    /// Every claimant uses the tenant `tenant_ref` names (from `namespace`): only a
+    /// `ClusterAuth0Tenant` is shared, and only its `policy.adoption` can say no.
+    pub async fn adopters(
+        &self,
+        namespace: &str,
+        tenant_ref: Option<&crate::crd::TenantRef>,
+        claimants: Vec<super::plan::Claimant>,
+    ) -> Result<Vec<super::plan::Claimant>, Error> {
+        let cluster = match tenant_ref {
+            Some(r) if r.kind == crate::crd::TenantKind::ClusterAuth0Tenant => r.name.clone(),
+            _ => return Ok(claimants),
+        };
+        let policy = self
+            .tenant_stores
+            .cluster
+            .get(&kube::runtime::reflector::ObjectRef::new(&cluster))
+            .and_then(|t| t.spec.policy.clone());
+        let mut kept = Vec::with_capacity(claimants.len());
+        for c in claimants {
+            let foreign_request =
+                c.strength == super::plan::Strength::Asked && c.namespace != namespace;
+            if foreign_request {
+                let selects = policy
+                    .as_ref()
+                    .and_then(|p| p.adoption.as_ref())
+                    .is_some_and(|a| a.selector.is_some());
+                let labels = tenant::namespace_labels(self, &c.namespace, selects).await?;
+                let r = tenant::rights(
+                    tenant::TenantScope::Cluster,
+                    policy.as_ref(),
+                    &c.namespace,
+                    &labels,
+                    "",
+                    "",
+                    None,
+                    "",
+                    &[],
+                );
+                if !r.adopt {
+                    continue;
+                }
+            }
+            kept.push(c);
+        }
+        Ok(kept)
+    }
+
     /// The `K` object `namespace/name` from any scope's cache.
     pub fn find<K: Kind>(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
         let key = ObjectRef::new(name).within(namespace);

@@ -148,7 +148,7 @@ pub struct Claimant {
 /// resources racing for one unmanaged object thus agree, in every process, on exactly one.
 /// A request alone is not ownership (`This` needs a recorded claim, else the claim decides).
 /// The observer leaves out the requests of namespaces that may not adopt
-/// ([`tenant::adopters`](super::tenant::adopters)): they cannot block anyone.
+/// ([`Context::adopters`](super::Context::adopters)): they cannot block anyone.
 pub fn owner(
     this_uid: &str,
     _namespace: &str,

@@ -448,13 +448,13 @@ async fn observe(
     if let Some(c) = o.current().cloned() {
         o.credential.verified = tenant.inventory.credentials_checked(&c.client_id);
         let claimants = ctx.claimants::<Auth0Client>(&tenant.key, |r| plan::claim_on(&c, r));
-        o.claimants = crate::controller::tenant::adopters(
-            ctx,
-            &obj.namespace().unwrap_or_default(),
-            obj.spec.tenant_ref.as_ref(),
-            claimants,
-        )
-        .await?;
+        o.claimants = ctx
+            .adopters(
+                &obj.namespace().unwrap_or_default(),
+                obj.spec.tenant_ref.as_ref(),
+                claimants,
+            )
+            .await?;
     }
     Ok(o)
 }

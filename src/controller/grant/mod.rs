@@ -591,13 +591,13 @@ async fn observe(
         if let Some(g) = g.clone() {
             let claimants =
                 ctx.claimants::<Auth0ClientGrant>(&tenant.key, |r| plan::claim_on(&g, r));
-            o.claimants = crate::controller::tenant::adopters(
-                ctx,
-                &obj.namespace().unwrap_or_default(),
-                obj.spec.tenant_ref.as_ref(),
-                claimants,
-            )
-            .await?;
+            o.claimants = ctx
+                .adopters(
+                    &obj.namespace().unwrap_or_default(),
+                    obj.spec.tenant_ref.as_ref(),
+                    claimants,
+                )
+                .await?;
         }
         o.by_grant_id = Some(g);
         return Ok(o);
@@ -637,13 +637,13 @@ async fn observe(
     }
     if let Some(g) = found.clone() {
         let claimants = ctx.claimants::<Auth0ClientGrant>(&tenant.key, |r| plan::claim_on(&g, r));
-        o.claimants = crate::controller::tenant::adopters(
-            ctx,
-            &obj.namespace().unwrap_or_default(),
-            obj.spec.tenant_ref.as_ref(),
-            claimants,
-        )
-        .await?;
+        o.claimants = ctx
+            .adopters(
+                &obj.namespace().unwrap_or_default(),
+                obj.spec.tenant_ref.as_ref(),
+                claimants,
+            )
+            .await?;
     }
     o.by_key = found;
     Ok(o)

@@ -217,55 +217,6 @@ fn with_other_managers(ctx: &Context, tenant: &Tenant, mut rights: Rights) -> Ri
     rights
 }
 
-/// `claimants` without the mere requests (`Asked`) of other namespaces that the tenant's
-/// policy does not let adopt: such a request cannot keep an allowed namespace from an object.
-/// Every claimant uses the tenant `tenant_ref` names (from `namespace`): only a
-/// `ClusterAuth0Tenant` is shared, and only its `policy.adoption` can say no.
-pub async fn adopters(
-    ctx: &Context,
-    namespace: &str,
-    tenant_ref: Option<&TenantRef>,
-    claimants: Vec<super::plan::Claimant>,
-) -> Result<Vec<super::plan::Claimant>, Error> {
-    let cluster = match tenant_ref {
-        Some(r) if r.kind == TenantKind::ClusterAuth0Tenant => r.name.clone(),
-        _ => return Ok(claimants),
-    };
-    let policy = ctx
-        .tenant_stores
-        .cluster
-        .get(&kube::runtime::reflector::ObjectRef::new(&cluster))
-        .and_then(|t| t.spec.policy.clone());
-    let mut kept = Vec::with_capacity(claimants.len());
-    for c in claimants {
-        let foreign_request =
-            c.strength == super::plan::Strength::Asked && c.namespace != namespace;
-        if foreign_request {
-            let selects = policy
-                .as_ref()
-                .and_then(|p| p.adoption.as_ref())
-                .is_some_and(|a| a.selector.is_some());
-            let labels = namespace_labels(ctx, &c.namespace, selects).await?;
-            let r = plan::rights(
-                TenantScope::Cluster,
-                policy.as_ref(),
-                &c.namespace,
-                &labels,
-                "",
-                "",
-                None,
-                "",
-                &[],
-            );
-            if !r.adopt {
-                continue;
-            }
-        }
-        kept.push(c);
-    }
-    Ok(kept)
-}
-
 /// Whether a `ClusterAuth0Tenant`'s namespace check needs the namespace's labels.
 fn uses_selector(spec: &crate::crd::ClusterAuth0TenantSpec) -> bool {
     spec.allowed_namespaces
