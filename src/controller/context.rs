@@ -213,24 +213,26 @@ impl Context {
         for scope in self.scopes.0.lock().iter() {
             let Some(h) = scope.get::<K>() else { continue };
             for o in h.store.state() {
+                // The claim first: it compares without allocating, and almost no object claims.
+                let Some(strength) = claim(&o) else {
+                    continue;
+                };
                 let ns = o.namespace().unwrap_or_default();
                 if tenant::tenant_key(&ns, o.tenant_ref()) != key {
                     continue;
                 }
-                if let Some(strength) = claim(&o) {
-                    out.push(super::plan::Claimant {
-                        uid: o.uid().unwrap_or_default(),
-                        namespace: ns,
-                        name: o.name_any(),
-                        created: o
-                            .meta()
-                            .creation_timestamp
-                            .as_ref()
-                            .map(|t| t.0.to_string())
-                            .unwrap_or_default(),
-                        strength,
-                    });
-                }
+                out.push(super::plan::Claimant {
+                    uid: o.uid().unwrap_or_default(),
+                    namespace: ns,
+                    name: o.name_any(),
+                    created: o
+                        .meta()
+                        .creation_timestamp
+                        .as_ref()
+                        .map(|t| t.0.to_string())
+                        .unwrap_or_default(),
+                    strength,
+                });
             }
         }
         out
