@@ -447,7 +447,18 @@ async fn observe(
     o.rights = rights.clone();
     if let Some(c) = o.current().cloned() {
         o.credential.verified = tenant.inventory.credentials_checked(&c.client_id);
-        let claimants = ctx.claimants::<Auth0Client>(&tenant.key, |r| plan::claim_on(&c, r));
+        // Tagged with this resource's UID: no claim can be stronger (a UID is unique), so the
+        // other resources need not be looked through (the common case: it made the application).
+        let own_tag = c
+            .client_metadata
+            .as_ref()
+            .and_then(|m| m.get(crate::crd::METADATA_UID_KEY))
+            .is_some_and(|t| Some(t) == obj.metadata.uid.as_ref());
+        let claimants = if own_tag {
+            Vec::new()
+        } else {
+            ctx.claimants::<Auth0Client>(&tenant.key, |r| plan::claim_on(&c, r))
+        };
         o.claimants = ctx
             .adopters(
                 &obj.namespace().unwrap_or_default(),

@@ -539,12 +539,16 @@ async fn observe(
     o.rights = rights.clone();
     // Who owns the application and the API (for consent): from the caches, no Auth0 call.
     o.client = tenant.inventory.client(&client_id);
-    if let Some(c) = o.client.clone().or_else(|| {
-        Some(crate::auth0::Client {
-            client_id: client_id.clone(),
-            ..Default::default()
+    // A client named by clientRef is this namespace's own resource's (it is Ready only with an
+    // application it may hold): only a raw clientId needs its owners looked up.
+    if obj.spec.client_ref.is_none()
+        && let Some(c) = o.client.clone().or_else(|| {
+            Some(crate::auth0::Client {
+                client_id: client_id.clone(),
+                ..Default::default()
+            })
         })
-    }) {
+    {
         o.client_claimants = ctx.claimants::<Auth0Client>(&tenant.key, |r| {
             crate::controller::client::plan::claim_on(&c, r)
         });
