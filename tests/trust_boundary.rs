@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use auth0_operator::crd::{
-    Auth0Client, Auth0ClientGrant, Auth0ResourceServer, ClusterAuth0Tenant, Reason,
+    Auth0Client, Auth0ClientGrant, Auth0ResourceServer, Auth0Tenant, ClusterAuth0Tenant, Reason,
 };
 use common::*;
 use k8s_openapi::api::core::v1::Secret;
@@ -449,6 +449,62 @@ async fn a_namespace_gets_no_more_than_its_own_objects() {
     )
     .await;
     wait_ready(&apis_a, "dash", "True", "Synced", T).await;
+
+    // 10. A namespace with an `Auth0Tenant` of its own (on the same Auth0 tenant): it adopts an
+    //     unmanaged API freely (its namespace owns the tenant), but going through another tenant
+    //     object changes nothing about who owns default's application.
+    namespace(&w.kube, "team-c").await;
+    let mut own_secret = mgmt_secret.clone();
+    own_secret.metadata.namespace = None;
+    Api::<Secret>::namespaced(w.kube.clone(), "team-c")
+        .create(&PostParams::default(), &own_secret)
+        .await
+        .unwrap();
+    let own_tenants: Api<Auth0Tenant> = Api::namespaced(w.kube.clone(), "team-c");
+    create(
+        &own_tenants,
+        &obj(
+            "Auth0Tenant",
+            "own",
+            json!({"domain": w.sim.domain(), "baseUrl": w.sim.base_url(), "credentialsSecretRef": {"name": "mgmt"}}),
+        ),
+    )
+    .await;
+    let own_ref = json!({"kind": "Auth0Tenant", "name": "own"});
+    let legacy = w
+        .sim
+        .add_resource_server_with_scopes("https://legacy.example.com/", &["read"]);
+    let apis_c: Api<Auth0ResourceServer> = Api::namespaced(w.kube.clone(), "team-c");
+    let clients_c: Api<Auth0Client> = Api::namespaced(w.kube.clone(), "team-c");
+    create(
+        &apis_c,
+        &obj(
+            "Auth0ResourceServer",
+            "legacy",
+            json!({"identifier": "https://legacy.example.com/", "name": "Legacy (team-c)", "adopt": true, "tenantRef": own_ref}),
+        ),
+    )
+    .await;
+    wait_ready(&apis_c, "legacy", "True", "Synced", T).await;
+    assert_ne!(legacy["name"], "Legacy (team-c)");
+    assert_eq!(
+        w.sim
+            .resource_server("https://legacy.example.com/")
+            .unwrap()["name"],
+        "Legacy (team-c)",
+        "adopted and updated"
+    );
+    create(
+        &clients_c,
+        &obj(
+            "Auth0Client",
+            "web",
+            json!({"name": "Renamed by team-c", "clientId": web_id, "tenantRef": own_ref}),
+        ),
+    )
+    .await;
+    refused(&clients_c, "web", Reason::OwnedElsewhere).await;
+    assert_eq!(w.sim.client(&web_id).unwrap()["name"], "Web");
 
     // 9. A Secret the cluster would fill with a service-account token: refused by the API
     //    server (CEL) where it runs CEL, else by the operator; no such Secret either way.

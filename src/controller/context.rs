@@ -202,8 +202,10 @@ impl Context {
         }
     }
 
-    /// The resources of kind `K` of every scope that use the tenant `key` and that `claim`
-    /// says claim an object (see [`plan::owner`](super::plan::owner)).
+    /// The resources of kind `K` of every scope that use the tenant `key` (or another tenant
+    /// object of the operator on the same Auth0 domain: ownership does not depend on which
+    /// tenant object a resource goes through) and that `claim` says claim an object (see
+    /// [`plan::owner`](super::plan::owner)).
     pub fn claimants<K: Kind>(
         &self,
         key: &str,
@@ -218,7 +220,7 @@ impl Context {
                     continue;
                 };
                 let ns = o.namespace().unwrap_or_default();
-                if tenant::tenant_key(&ns, o.tenant_ref()) != key {
+                if !self.same_auth0_tenant(&tenant::tenant_key(&ns, o.tenant_ref()), key) {
                     continue;
                 }
                 out.push(super::plan::Claimant {
@@ -285,6 +287,16 @@ impl Context {
             kept.push(c);
         }
         Ok(kept)
+    }
+
+    /// Whether the tenant objects `a` and `b` (keys) are the same Auth0 tenant: the same key,
+    /// or both registered with the same domain.
+    fn same_auth0_tenant(&self, a: &str, b: &str) -> bool {
+        a == b
+            || match (self.tenants.get(a), self.tenants.get(b)) {
+                (Some(x), Some(y)) => x.domain.eq_ignore_ascii_case(&y.domain),
+                _ => false,
+            }
     }
 
     /// The `K` object `namespace/name` from any scope's cache.
