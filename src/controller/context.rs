@@ -240,6 +240,24 @@ impl Context {
         out
     }
 
+    /// The live resources that may own an object `obj` binds to: [`claimants`](Self::claimants)
+    /// of the tenant `key`, without the requests of namespaces that may not adopt
+    /// ([`adopters`](Self::adopters)).
+    pub async fn owners_of<K: Kind>(
+        &self,
+        obj: &K,
+        key: &str,
+        claim: impl Fn(&K) -> Option<super::plan::Strength>,
+    ) -> Result<Vec<super::plan::Claimant>, Error> {
+        let claimants = self.claimants::<K>(key, claim);
+        self.adopters(
+            &obj.namespace().unwrap_or_default(),
+            obj.tenant_ref(),
+            claimants,
+        )
+        .await
+    }
+
     /// `claimants` without the mere requests (`Asked`) of other namespaces that the tenant's
     /// policy does not let adopt: such a request cannot keep an allowed namespace from an object.
     /// Every claimant uses the tenant `tenant_ref` names (from `namespace`): only a

@@ -454,18 +454,11 @@ async fn observe(
             .as_ref()
             .and_then(|m| m.get(crate::crd::METADATA_UID_KEY))
             .is_some_and(|t| Some(t) == obj.metadata.uid.as_ref());
-        let claimants = if own_tag {
-            Vec::new()
-        } else {
-            ctx.claimants::<Auth0Client>(&tenant.key, |r| plan::claim_on(&c, r))
-        };
-        o.claimants = ctx
-            .adopters(
-                &obj.namespace().unwrap_or_default(),
-                obj.spec.tenant_ref.as_ref(),
-                claimants,
-            )
-            .await?;
+        if !own_tag {
+            o.claimants = ctx
+                .owners_of(obj, &tenant.key, |r| plan::claim_on(&c, r))
+                .await?;
+        }
     }
     Ok(o)
 }

@@ -593,14 +593,8 @@ async fn observe(
             },
         };
         if let Some(g) = g.clone() {
-            let claimants =
-                ctx.claimants::<Auth0ClientGrant>(&tenant.key, |r| plan::claim_on(&g, r));
             o.claimants = ctx
-                .adopters(
-                    &obj.namespace().unwrap_or_default(),
-                    obj.spec.tenant_ref.as_ref(),
-                    claimants,
-                )
+                .owners_of(obj, &tenant.key, |r| plan::claim_on(&g, r))
                 .await?;
         }
         o.by_grant_id = Some(g);
@@ -640,13 +634,8 @@ async fn observe(
         }
     }
     if let Some(g) = found.clone() {
-        let claimants = ctx.claimants::<Auth0ClientGrant>(&tenant.key, |r| plan::claim_on(&g, r));
         o.claimants = ctx
-            .adopters(
-                &obj.namespace().unwrap_or_default(),
-                obj.spec.tenant_ref.as_ref(),
-                claimants,
-            )
+            .owners_of(obj, &tenant.key, |r| plan::claim_on(&g, r))
             .await?;
     }
     o.by_key = found;

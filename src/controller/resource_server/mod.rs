@@ -409,14 +409,8 @@ async fn observe(
         };
     }
     if let Some(api) = o.by_id.as_ref().or(o.by_identifier.as_ref()).cloned() {
-        let claimants =
-            ctx.claimants::<Auth0ResourceServer>(&tenant.key, |r| plan::claim_on(&api, r));
         o.claimants = ctx
-            .adopters(
-                &obj.namespace().unwrap_or_default(),
-                spec.tenant_ref.as_ref(),
-                claimants,
-            )
+            .owners_of(obj, &tenant.key, |r| plan::claim_on(&api, r))
             .await?;
     }
     Ok(o)
