@@ -30,6 +30,7 @@
 //! | `BENCH_TENANT_N` | `tenant_n` | 250 | clients (and as many grants) per tenant of `tenants` |
 //! | `BENCH_TENANT_CONCURRENCY` | `tenant_concurrency` | `8,16,32` | operator concurrencies tried by `tenants` |
 //! | `BENCH_TENANT_WATCH` | `tenant_watch` | `all` | `all` and/or `namespaces` (`WATCH_NAMESPACES` = the tenants') |
+//! | `BENCH_CONNECTIONS` | `connections` | none | connection names every client's `spec.connections` holds (e.g. `Username-Password-Authentication`) |
 //!
 //! Scenarios (see benches/README.md for what each measures and the latest figures):
 //!
@@ -144,6 +145,7 @@ impl Opts {
             ("BENCH_TENANT_N", "tenant_n"),
             ("BENCH_TENANT_CONCURRENCY", "tenant_concurrency"),
             ("BENCH_TENANT_WATCH", "tenant_watch"),
+            ("BENCH_CONNECTIONS", "connections"),
         ] {
             if let Ok(v) = std::env::var(env)
                 && !v.trim().is_empty()
@@ -188,6 +190,11 @@ impl Opts {
                 })
                 .unwrap_or_else(|| d.to_vec())
         };
+        let connections: Vec<String> = kv
+            .get("connections")
+            .map(|s| s.split(',').map(|x| x.trim().to_string()).collect())
+            .unwrap_or_default();
+        let _ = CONNECTIONS.set(connections);
         let concurrency = list("concurrency", &[8, 16, 64]);
         let tenant_concurrency = list("tenant_concurrency", &[8, 16, 32]);
         let bin = kv
@@ -515,9 +522,20 @@ fn with_tenant(mut spec: serde_json::Value, tenant: Option<&str>) -> serde_json:
     spec
 }
 
-/// Spec of the `Auth0Client` `c{i}` in `ns`: a machine-to-machine application.
+/// `BENCH_CONNECTIONS`: the connections every client names (none: the field is unset).
+static CONNECTIONS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+fn connections() -> &'static [String] {
+    CONNECTIONS.get().map(Vec::as_slice).unwrap_or_default()
+}
+
+/// Spec of the `Auth0Client` `c{i}` in `ns`: a machine-to-machine application (naming
+/// `BENCH_CONNECTIONS` when set).
 fn client_spec(ns: &str, i: usize, tenant: Option<&str>) -> serde_json::Value {
-    let spec = json!({"name": format!("{ns} client {i}"), "appType": "non_interactive"});
+    let mut spec = json!({"name": format!("{ns} client {i}"), "appType": "non_interactive"});
+    if !connections().is_empty() {
+        spec["connections"] = json!(connections());
+    }
     with_tenant(spec, tenant)
 }
 
@@ -754,8 +772,18 @@ fn pages(items: usize) -> usize {
 /// the Management API bucket does not count it, in Auth0 nor in the simulator), and nothing on
 /// the Kubernetes side. The bound is then `(requests − burst) / rate`: the bucket starts full, so
 /// the first `burst` requests are free and every further one costs `1 / rate` seconds.
+///
+/// With `BENCH_CONNECTIONS`: plus the connections' listing (one page of connections and one of
+/// each connection's applications) and, per new client, one look at the connections Auth0
+/// enabled it on (`GET /clients/{id}/connections`); a simulated tenant enables a new
+/// application on every connection, so naming them all needs no PATCH.
 fn min_api_requests(n: usize, existing_clients: usize, existing_grants: usize) -> usize {
-    pages(existing_clients) + n + pages(existing_grants) + n
+    let connections = if connections().is_empty() {
+        0
+    } else {
+        1 + connections().len() + n
+    };
+    pages(existing_clients) + n + pages(existing_grants) + n + connections
 }
 
 // ------------------------------------------------------------------------------------ 1. converge

@@ -324,8 +324,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     if sim.is_some() {
         // The hand-made objects of the simulator, brought under the operator (README,
         // "Adopting an existing tenant"): read through the dev tenant's object.
+        // The binary running now (already built, with the dev features): `cargo run` would
+        // build another one without them first.
         line(format!(
-            "    ALLOWED_TENANT_DOMAINS={SIM_DOMAIN} ALLOW_TENANT_BASE_URL=true cargo run -q --bin auth0-operator -- import --namespace {} --tenant-ref Auth0Tenant/{DEV_TENANT} --match 'Legacy|Reporting|reports' --output imported/ && kubectl apply -f imported/",
+            "    ALLOWED_TENANT_DOMAINS={SIM_DOMAIN} ALLOW_TENANT_BASE_URL=true {} import --namespace {} --tenant-ref Auth0Tenant/{DEV_TENANT} --match 'Legacy|Reporting|reports' --output imported/ && kubectl apply -f imported/",
+            this_binary(),
             args.namespace
         ));
     }
@@ -582,6 +585,21 @@ async fn report_tenant(kube: &kube::Client, ns: &str, real_tenant: bool) {
     }
 }
 
+/// The path of the running binary, quoted for a POSIX shell when it needs it.
+fn this_binary() -> String {
+    let path = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "auth0-operator".to_string());
+    if path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c))
+    {
+        path
+    } else {
+        format!("'{}'", path.replace('\'', r"'\''"))
+    }
+}
+
 /// How long the report waits for examples that are still in progress.
 const REPORT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -589,7 +607,7 @@ const REPORT_TIMEOUT: Duration = Duration::from_secs(60);
 /// reasons of [`crate::crd::reason`] are waits (`Reconciling`; `ClientNotReady`,
 /// `TenantNotFound` and `TenantNotReady` unless what they wait for failed or does not exist) or
 /// errors the operator retries (`Auth0Unavailable`, `RateLimited`, `KubernetesError`).
-const NEEDS_USER: [&str; 7] = [
+const NEEDS_USER: [&str; 13] = [
     reason::INVALID_SPEC,
     reason::SECRET_CONFLICT,
     reason::NOT_FOUND,
@@ -597,6 +615,12 @@ const NEEDS_USER: [&str; 7] = [
     reason::TENANT_NOT_ALLOWED,
     reason::ALREADY_EXISTS,
     reason::UNKNOWN_SCOPES,
+    reason::UNKNOWN_CONNECTION,
+    crate::crd::Reason::Protected.as_str(),
+    crate::crd::Reason::OwnedElsewhere.as_str(),
+    crate::crd::Reason::AdoptionNotAllowed.as_str(),
+    crate::crd::Reason::ManagementApiNotAllowed.as_str(),
+    crate::crd::Reason::ConsumerNotAllowed.as_str(),
 ];
 
 /// `Ready=False` reasons that wait for another object (see [`awaited`]).
@@ -940,6 +964,17 @@ async fn report(
         if kind == "Auth0Client" {
             let client_id = o["status"]["clientId"].as_str().unwrap_or("-");
             line(format!("        client id: {client_id}{tenant}"));
+            if let Some(names) = o["status"]["connections"].as_array() {
+                let names: Vec<&str> = names.iter().filter_map(Value::as_str).collect();
+                line(format!(
+                    "        connections: {}",
+                    if names.is_empty() {
+                        "none (users cannot log in)".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ));
+            }
             if let Some(secret_name) = o["status"]["secretName"].as_str() {
                 let secrets: Api<Secret> = Api::namespaced(kube.clone(), ns);
                 match secrets.get(secret_name).await {

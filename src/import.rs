@@ -67,6 +67,9 @@ pub struct TenantState {
     pub clients: Vec<Value>,
     pub resource_servers: Vec<ResourceServer>,
     pub grants: Vec<ClientGrant>,
+    /// The tenant's connections by name, each with the client ids it is enabled for (read
+    /// on the per-connection endpoints).
+    pub connections: Vec<(String, Vec<String>)>,
     /// The client id the import authenticates as (never imported).
     pub own_client_id: String,
 }
@@ -470,6 +473,21 @@ pub fn resource_server_spec(api: &ResourceServer) -> Map<String, Value> {
     spec
 }
 
+/// The names of the connections application `id` is enabled on, sorted, for its
+/// `spec.connections`: for every application that has one, and for every interactive one
+/// (`[]`: users cannot log in to it); a machine-to-machine application without any is left
+/// without the field.
+fn connections_of(state: &TenantState, id: &str, raw: &Value) -> Option<Vec<String>> {
+    let mut names: Vec<String> = state
+        .connections
+        .iter()
+        .filter(|(_, clients)| clients.iter().any(|c| c == id))
+        .map(|(name, _)| name.clone())
+        .collect();
+    names.sort();
+    (!names.is_empty() || raw["app_type"] != json!("non_interactive")).then_some(names)
+}
+
 /// Plans the manifests for a tenant's state.
 pub fn plan(state: &TenantState, o: &Options) -> Imported {
     let mut out = Imported::default();
@@ -573,6 +591,9 @@ pub fn plan(state: &TenantState, o: &Options) -> Imported {
             match client_spec(raw) {
                 Ok((mut spec, inexpressible)) => {
                     spec.insert("clientId".into(), json!(id));
+                    if let Some(names) = connections_of(state, &id, raw) {
+                        spec.insert("connections".into(), json!(names));
+                    }
                     common(&mut spec);
                     if !inexpressible.is_empty() {
                         out.inexpressible.push((label, inexpressible));
@@ -772,6 +793,9 @@ pub async fn read_tenant(auth0: &ManagementApi, o: &Options) -> anyhow::Result<T
             .await?;
         eprintln!();
     }
+    if o.clients {
+        state.connections = read_connections(auth0).await?;
+    }
     if o.apis || o.grants {
         let raw = auth0
             .list_everything(Listing::ResourceServers, &mut progress("APIs"))
@@ -793,6 +817,21 @@ pub async fn read_tenant(auth0: &ManagementApi, o: &Options) -> anyhow::Result<T
             .collect();
     }
     Ok(state)
+}
+
+/// The tenant's connections and the applications each is enabled for.
+async fn read_connections(auth0: &ManagementApi) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    let mut out = Vec::new();
+    let connections = auth0.list_connections().await?;
+    for (i, c) in connections.iter().enumerate() {
+        eprint!("\rimport: listing connections… {}", i + 1);
+        let _ = std::io::stderr().flush();
+        out.push((c.name.clone(), auth0.list_connection_clients(&c.id).await?));
+    }
+    if !connections.is_empty() {
+        eprintln!();
+    }
+    Ok(out)
 }
 
 /// Runs `auth0-operator import`.
@@ -907,6 +946,52 @@ mod tests {
         );
         // The default tenant allows adoption (single-team).
         assert_eq!(adoption_note(None, "team-b", 2), None);
+    }
+
+    #[test]
+    fn imported_applications_name_their_connections() {
+        let state = TenantState {
+            clients: vec![
+                json!({"client_id": "web1", "name": "Web", "app_type": "regular_web"}),
+                json!({"client_id": "spa1", "name": "Spa", "app_type": "spa"}),
+                json!({"client_id": "m2m1", "name": "Job", "app_type": "non_interactive"}),
+                json!({"client_id": "m2m2", "name": "Sync", "app_type": "non_interactive"}),
+            ],
+            connections: vec![
+                ("google-oauth2".into(), vec!["web1".into()]),
+                (
+                    "Username-Password-Authentication".into(),
+                    vec!["web1".into(), "m2m2".into()],
+                ),
+            ],
+            own_client_id: "mgmt".into(),
+            ..Default::default()
+        };
+        let o = Options {
+            namespace: "team-a".into(),
+            clients: true,
+            ..Default::default()
+        };
+        let out = plan(&state, &o);
+        let connections = |name: &str| {
+            out.objects
+                .iter()
+                .find(|(_, n, _)| n == name)
+                .map(|(_, _, m)| m["spec"].get("connections").cloned())
+                .unwrap_or_else(|| panic!("{name} imported"))
+        };
+        assert_eq!(
+            connections("web"),
+            Some(json!(["Username-Password-Authentication", "google-oauth2"]))
+        );
+        // An interactive application without any: [] (users cannot log in to it).
+        assert_eq!(connections("spa"), Some(json!([])));
+        // A machine-to-machine application only when it has some.
+        assert_eq!(connections("job"), None);
+        assert_eq!(
+            connections("sync"),
+            Some(json!(["Username-Password-Authentication"]))
+        );
     }
 
     fn spec_of(raw: Value) -> Map<String, Value> {

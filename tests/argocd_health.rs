@@ -396,6 +396,7 @@ fn resource_health(r: Reason) -> &'static str {
         | Reason::KubernetesError
         | Reason::AlreadyExists
         | Reason::UnknownScopes
+        | Reason::UnknownConnection
         | Reason::TenantNotAllowed
         // The trust boundary refused it: the user (or an owner) must act.
         | Reason::Protected

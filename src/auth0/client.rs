@@ -14,8 +14,9 @@ use super::error::Auth0Error;
 use super::metrics::{Metrics, MetricsSnapshot, TRANSPORT_ERROR_STATUS};
 use super::models::{
     Client, ClientCreate, ClientCredential, ClientCredentialCreate, ClientGrant, ClientGrantCreate,
-    ClientGrantUpdate, ClientUpdate, ListClientsParams, ListGrantsParams, ResourceServer,
-    ResourceServerCreate, ResourceServerUpdate, parse_page,
+    ClientGrantUpdate, ClientUpdate, Connection, ConnectionClientStatus, EnabledClient,
+    ListClientsParams, ListGrantsParams, ResourceServer, ResourceServerCreate,
+    ResourceServerUpdate, parse_page,
 };
 use super::ratelimit::{RateLimitHeaders, TenantLimiter, shared_limiter};
 use super::token::TokenManager;
@@ -158,6 +159,31 @@ const DELETE_RS: Endpoint = Endpoint {
     label: "DELETE /api/v2/resource-servers/{id}",
     idempotent: true,
 };
+const LIST_CONNECTIONS: Endpoint = Endpoint {
+    method: Method::GET,
+    label: "GET /api/v2/connections",
+    idempotent: true,
+};
+const LIST_CONNECTION_CLIENTS: Endpoint = Endpoint {
+    method: Method::GET,
+    label: "GET /api/v2/connections/{id}/clients",
+    idempotent: true,
+};
+/// Setting a status twice is setting it once.
+const UPDATE_CONNECTION_CLIENTS: Endpoint = Endpoint {
+    method: Method::PATCH,
+    label: "PATCH /api/v2/connections/{id}/clients",
+    idempotent: true,
+};
+const LIST_CLIENT_CONNECTIONS: Endpoint = Endpoint {
+    method: Method::GET,
+    label: "GET /api/v2/clients/{id}/connections",
+    idempotent: true,
+};
+/// Auth0's limit of entries per `PATCH /api/v2/connections/{id}/clients`.
+pub const CONNECTION_CLIENTS_PER_PATCH: usize = 50;
+/// Connection fields the operator reads.
+const CONNECTION_FIELDS: &str = "id,name,strategy";
 
 struct Inner {
     config: Auth0Config,
@@ -506,6 +532,98 @@ impl ManagementApi {
     }
 
     // -----------------------------------------------------------------------------------------
+    // Connections: which applications may use them, on the per-connection endpoints only
+    // -----------------------------------------------------------------------------------------
+
+    /// `GET /api/v2/connections`, every page (checkpoint pagination, 100 per page).
+    pub async fn list_connections(&self) -> Result<Vec<Connection>, Auth0Error> {
+        let filters = vec![
+            ("fields", CONNECTION_FIELDS.to_string()),
+            ("include_fields", "true".to_string()),
+        ];
+        self.list_checkpoint(
+            &LIST_CONNECTIONS,
+            self.url(&["connections"]),
+            filters,
+            "connections",
+            100,
+        )
+        .await
+    }
+
+    /// `GET /api/v2/connections?name=`: the connection of that name, if the tenant has one.
+    pub async fn find_connection(&self, name: &str) -> Result<Option<Connection>, Auth0Error> {
+        let query = [
+            ("name", non_empty(name, "connection name")?.to_string()),
+            ("fields", CONNECTION_FIELDS.to_string()),
+            ("include_fields", "true".to_string()),
+        ];
+        let body = self
+            .send(&LIST_CONNECTIONS, self.url(&["connections"]), &query, None)
+            .await?;
+        let page = parse_page::<Connection>(&body, "connections")
+            .map_err(|e| Auth0Error::decode(LIST_CONNECTIONS.label, &e))?;
+        Ok(page.items.into_iter().find(|c| c.name == name))
+    }
+
+    /// `GET /api/v2/connections/{id}/clients`, every page (1000 per page): the ids of the
+    /// applications the connection is enabled for.
+    pub async fn list_connection_clients(
+        &self,
+        connection_id: &str,
+    ) -> Result<Vec<String>, Auth0Error> {
+        let url = self.url(&[
+            "connections",
+            non_empty(connection_id, "connection id")?,
+            "clients",
+        ]);
+        let listed: Vec<EnabledClient> = self
+            .list_checkpoint(&LIST_CONNECTION_CLIENTS, url, vec![], "clients", 1000)
+            .await?;
+        Ok(listed.into_iter().map(|c| c.client_id).collect())
+    }
+
+    /// `GET /api/v2/clients/{id}/connections`, every page: the connections enabled for one
+    /// application (for an application created after the last listing of the connections).
+    pub async fn list_client_connections(
+        &self,
+        client_id: &str,
+    ) -> Result<Vec<Connection>, Auth0Error> {
+        let url = self.url(&["clients", non_empty(client_id, "client id")?, "connections"]);
+        let filters = vec![
+            ("fields", CONNECTION_FIELDS.to_string()),
+            ("include_fields", "true".to_string()),
+        ];
+        self.list_checkpoint(&LIST_CLIENT_CONNECTIONS, url, filters, "connections", 100)
+            .await
+    }
+
+    /// `PATCH /api/v2/connections/{id}/clients`: enables or disables the connection for the
+    /// listed applications, at most [`CONNECTION_CLIENTS_PER_PATCH`] per request.
+    pub async fn update_connection_clients(
+        &self,
+        connection_id: &str,
+        changes: &[ConnectionClientStatus],
+    ) -> Result<(), Auth0Error> {
+        let url = self.url(&[
+            "connections",
+            non_empty(connection_id, "connection id")?,
+            "clients",
+        ]);
+        for chunk in changes.chunks(CONNECTION_CLIENTS_PER_PATCH) {
+            let body = Bytes::from(serde_json::to_vec(chunk).map_err(|e| {
+                Auth0Error::Config(format!(
+                    "cannot encode the {} body: {e}",
+                    UPDATE_CONNECTION_CLIENTS.label
+                ))
+            })?);
+            self.send(&UPDATE_CONNECTION_CLIENTS, url.clone(), &[], Some(body))
+                .await?;
+        }
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
     // Plumbing
     // -----------------------------------------------------------------------------------------
 
@@ -597,6 +715,39 @@ impl ManagementApi {
             };
             if done {
                 return Ok(all);
+            }
+        }
+        tracing::warn!(
+            endpoint = ep.label,
+            "stopped paginating after {MAX_PAGES} pages"
+        );
+        Ok(all)
+    }
+
+    /// Every page of a list with checkpoint pagination (`take`, then `from` = the answer's
+    /// `next` until an answer has none).
+    async fn list_checkpoint<T: DeserializeOwned>(
+        &self,
+        ep: &'static Endpoint,
+        url: Url,
+        filters: Vec<(&'static str, String)>,
+        key: &str,
+        take: usize,
+    ) -> Result<Vec<T>, Auth0Error> {
+        let mut all: Vec<T> = Vec::new();
+        let mut from: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut query = filters.clone();
+            query.push(("take", take.to_string()));
+            if let Some(f) = &from {
+                query.push(("from", f.clone()));
+            }
+            let body = self.send(ep, url.clone(), &query, None).await?;
+            let page = parse_page::<T>(&body, key).map_err(|e| Auth0Error::decode(ep.label, &e))?;
+            all.extend(page.items);
+            match page.next {
+                Some(next) if from.as_ref() != Some(&next) => from = Some(next),
+                _ => return Ok(all),
             }
         }
         tracing::warn!(

@@ -34,8 +34,9 @@ pub use metrics::{MetricsSnapshot, RequestCount, TRANSPORT_ERROR_STATUS};
 pub use models::{
     AppType, Client, ClientAuthenticationMethods, ClientCreate, ClientCredential,
     ClientCredentialCreate, ClientGrant, ClientGrantCreate, ClientGrantUpdate, ClientUpdate,
-    JwtConfiguration, ListClientsParams, ListGrantsParams, Patch, RefreshTokenConfig,
-    ResourceServer, ResourceServerCreate, ResourceServerScope, ResourceServerUpdate, Secret,
+    Connection, ConnectionClientStatus, JwtConfiguration, ListClientsParams, ListGrantsParams,
+    Patch, RefreshTokenConfig, ResourceServer, ResourceServerCreate, ResourceServerScope,
+    ResourceServerUpdate, Secret,
 };
 pub use ratelimit::{RateLimitConfig, RateLimitHeaders, RetryConfig};
 

@@ -737,6 +737,31 @@ impl ResourceServerUpdate {
 // List parameters and page parsing
 // ---------------------------------------------------------------------------------------------
 
+/// A connection (an identity provider: database, social, enterprise), as much of it as the
+/// operator reads: which applications may use it is asked of the connection's own endpoints
+/// (`/connections/{id}/clients`), never of its deprecated `enabled_clients` array.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+}
+
+/// One entry of `PATCH /api/v2/connections/{id}/clients`: enable (`status: true`) or disable
+/// the connection for an application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionClientStatus {
+    pub client_id: String,
+    pub status: bool,
+}
+
+/// An application a connection is enabled for (`GET /api/v2/connections/{id}/clients`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub(crate) struct EnabledClient {
+    pub client_id: String,
+}
+
 /// Parameters for [`list_clients`](crate::auth0::ManagementApi::list_clients). Pagination is
 /// handled by the client.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -762,6 +787,8 @@ pub struct ListGrantsParams {
 pub(crate) struct Page<T> {
     pub items: Vec<T>,
     pub total: Option<u64>,
+    /// Checkpoint pagination: where the next page starts (`from`); absent on the last page.
+    pub next: Option<String>,
 }
 
 pub(crate) fn parse_page<T: DeserializeOwned>(
@@ -793,6 +820,7 @@ pub(crate) fn parse_page<T: DeserializeOwned>(
         serde_json::Value::Array(_) => Ok(Page {
             items: serde_json::from_value(value)?,
             total: None,
+            next: None,
         }),
         serde_json::Value::Object(mut map) => {
             // Auth0 always names the list, empty or not. An object without it is not a page
@@ -803,7 +831,12 @@ pub(crate) fn parse_page<T: DeserializeOwned>(
                 _ => return Err(de::Error::custom(format!("the page has no `{key}` list"))),
             };
             let total = map.get("total").and_then(serde_json::Value::as_u64);
-            Ok(Page { items, total })
+            let next = map
+                .get("next")
+                .and_then(serde_json::Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(String::from);
+            Ok(Page { items, total, next })
         }
         _ => Err(de::Error::custom("expected an array or an object")),
     }

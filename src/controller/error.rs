@@ -60,6 +60,9 @@ pub enum Error {
     /// A grant to an API whose owner does not allow this namespace.
     #[error("{0}")]
     ConsumerNotAllowed(String),
+    /// `spec.connections` names connections the tenant does not have.
+    #[error("{0}")]
+    UnknownConnection(String),
     /// Adding or removing the finalizer failed.
     #[error("finalizer: {0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
@@ -89,6 +92,7 @@ impl Error {
             Error::AdoptionNotAllowed(_) => Reason::AdoptionNotAllowed,
             Error::ManagementApiNotAllowed(_) => Reason::ManagementApiNotAllowed,
             Error::ConsumerNotAllowed(_) => Reason::ConsumerNotAllowed,
+            Error::UnknownConnection(_) => Reason::UnknownConnection,
             Error::Finalizer(inner) => match &**inner {
                 kube::runtime::finalizer::Error::ApplyFailed(e)
                 | kube::runtime::finalizer::Error::CleanupFailed(e) => e.reason(),
@@ -110,7 +114,8 @@ impl Error {
             | Error::OwnedElsewhere(_)
             | Error::AdoptionNotAllowed(_)
             | Error::ManagementApiNotAllowed(_)
-            | Error::ConsumerNotAllowed(_) => true,
+            | Error::ConsumerNotAllowed(_)
+            | Error::UnknownConnection(_) => true,
             // Wrong management credentials or scopes: retrying soon only costs token requests.
             Error::Auth0(
                 Auth0Error::Api { status: 400, .. }

@@ -15,8 +15,8 @@ use parking_lot::RwLock;
 
 use crate::{
     auth0::{
-        Auth0Error, Client, ClientGrant, ListClientsParams, ListGrantsParams, ManagementApi,
-        ResourceServer,
+        Auth0Error, Client, ClientGrant, Connection, ListClientsParams, ListGrantsParams,
+        ManagementApi, ResourceServer,
     },
     crd::METADATA_UID_KEY,
 };
@@ -128,6 +128,13 @@ pub struct Inventory {
     clients: RwLock<Listing<Client>>,
     grants: RwLock<Listing<ClientGrant>>,
     apis: RwLock<Listing<ResourceServer>>,
+    /// The tenant's connections by id (listed only once a resource names connections).
+    connections: RwLock<Listing<Connection>>,
+    /// Per application, the ids of the connections enabled for it: every application the
+    /// client listing held when the connection listing began (none enabled: an empty entry),
+    /// and those looked up one by one since (see [`Inventory::enabled_connections`]).
+    enabled: RwLock<Listing<Vec<String>>>,
+    connection_refresh: tokio::sync::Mutex<()>,
     client_refresh: tokio::sync::Mutex<()>,
     grant_refresh: tokio::sync::Mutex<()>,
     api_refresh: tokio::sync::Mutex<()>,
@@ -147,6 +154,9 @@ impl Inventory {
             clients: RwLock::new(Listing::new()),
             grants: RwLock::new(Listing::new()),
             apis: RwLock::new(Listing::new()),
+            connections: RwLock::new(Listing::new()),
+            enabled: RwLock::new(Listing::new()),
+            connection_refresh: tokio::sync::Mutex::new(()),
             client_refresh: tokio::sync::Mutex::new(()),
             grant_refresh: tokio::sync::Mutex::new(()),
             api_refresh: tokio::sync::Mutex::new(()),
@@ -299,6 +309,9 @@ impl Inventory {
     /// Records that a client is gone.
     pub fn remove_client(&self, client_id: &str) {
         self.clients.write().write(client_id.to_string(), None);
+        if self.enabled.read().items.contains_key(client_id) {
+            self.enabled.write().write(client_id.to_string(), None);
+        }
     }
 
     /// Forces a refresh before the next client lookup (after an ambiguous create, say).
@@ -401,6 +414,129 @@ impl Inventory {
     pub fn remove_resource_server(&self, id: &str, identifier: &str) {
         self.apis.write().write(id.to_string(), None);
         self.remove_grants_where(|g| g.audience == identifier);
+    }
+
+    /// Makes sure the connection listing is at most `max_age` old (one shared refresh): every
+    /// connection (`GET /connections`, 100 per page), then the applications each is enabled
+    /// for (`GET /connections/{id}/clients`, 1000 per page). Per resync that is one request
+    /// per 100 connections plus one per connection and 1000 of its applications, whatever the
+    /// number of resources. Listed only for tenants whose resources name connections.
+    pub async fn ensure_connections(&self, auth0: &ManagementApi) -> Result<(), Auth0Error> {
+        if self.connections.read().fresh(self.max_age) {
+            return Ok(());
+        }
+        let _refresh = self.connection_refresh.lock().await;
+        if self.connections.read().fresh(self.max_age) {
+            return Ok(());
+        }
+        // Every application the client listing holds now existed before the connection
+        // listing began, so the listing says exactly which connections it has.
+        let known: Vec<String> = self.clients.read().items.keys().cloned().collect();
+        self.connections.write().begin();
+        self.enabled.write().begin();
+        let listed = async {
+            let connections = auth0.list_connections().await?;
+            let mut enabled: HashMap<String, Vec<String>> =
+                known.into_iter().map(|id| (id, Vec::new())).collect();
+            for c in &connections {
+                for client_id in auth0.list_connection_clients(&c.id).await? {
+                    enabled.entry(client_id).or_default().push(c.id.clone());
+                }
+            }
+            Ok::<_, Auth0Error>((connections, enabled))
+        };
+        match listed.await {
+            Ok((connections, enabled)) => {
+                self.connections.write().replace(
+                    connections
+                        .into_iter()
+                        .map(|c| (c.id.clone(), Box::new(c)))
+                        .collect(),
+                );
+                self.enabled
+                    .write()
+                    .replace(enabled.into_iter().map(|(k, v)| (k, Box::new(v))).collect());
+                super::release_freed_memory();
+                Ok(())
+            }
+            Err(e) => {
+                self.connections.write().abort();
+                self.enabled.write().abort();
+                Err(e)
+            }
+        }
+    }
+
+    /// Forces a refresh of the connections before the next look at them.
+    pub fn invalidate_connections(&self) {
+        self.connections.write().forced = true;
+    }
+
+    /// The cached connection named `name`.
+    pub fn connection_by_name(&self, name: &str) -> Option<Connection> {
+        self.connections
+            .read()
+            .items
+            .values()
+            .find(|c| c.name == name)
+            .map(|c| (**c).clone())
+    }
+
+    /// Records a connection found since the listing (by name), with the applications it is
+    /// enabled for.
+    pub fn record_connection(&self, connection: &Connection, clients: &[String]) {
+        self.connections
+            .write()
+            .write(connection.id.clone(), Some(connection.clone()));
+        let known: Vec<(String, Vec<String>)> = {
+            let enabled = self.enabled.read();
+            clients
+                .iter()
+                .filter_map(|id| enabled.items.get(id).map(|v| (id.clone(), (**v).clone())))
+                .collect()
+        };
+        let mut enabled = self.enabled.write();
+        for (client_id, mut ids) in known {
+            if !ids.contains(&connection.id) {
+                ids.push(connection.id.clone());
+                enabled.write(client_id, Some(ids));
+            }
+        }
+    }
+
+    /// The connections enabled for application `client_id`, when the cache knows them: the
+    /// application existed when the connections were listed, or was looked up since. `None`:
+    /// ask Auth0 (`GET /clients/{id}/connections`) and [record](Self::record_enabled) it.
+    pub fn enabled_connections(&self, client_id: &str) -> Option<Vec<Connection>> {
+        let ids = self
+            .enabled
+            .read()
+            .items
+            .get(client_id)
+            .map(|v| (**v).clone())?;
+        let connections = self.connections.read();
+        Some(
+            ids.iter()
+                .filter_map(|id| connections.items.get(id).map(|c| (**c).clone()))
+                .collect(),
+        )
+    }
+
+    /// Records which connections are enabled for application `client_id` (looked up, or
+    /// just changed by the operator).
+    pub fn record_enabled(&self, client_id: &str, connections: &[Connection]) {
+        {
+            let mut listing = self.connections.write();
+            for c in connections {
+                if !listing.items.contains_key(&c.id) {
+                    listing.write(c.id.clone(), Some(c.clone()));
+                }
+            }
+        }
+        self.enabled.write().write(
+            client_id.to_string(),
+            Some(connections.iter().map(|c| c.id.clone()).collect()),
+        );
     }
 }
 

@@ -87,6 +87,9 @@ managed_kinds! {
         "create:client_credentials",
         "update:client_credentials",
         "delete:client_credentials",
+        // spec.connections, on the per-connection endpoints.
+        "read:connections",
+        "update:connections",
     ],
     // Grants; the API a grant names is read for its scopes.
     Auth0ClientGrant: [
@@ -182,7 +185,7 @@ mod tests {
                 assert_eq!(required.iter().filter(|r| *r == s).count(), 1, "{s}");
             }
         }
-        assert_eq!(required.len(), 18);
+        assert_eq!(required.len(), 20);
         assert_eq!(required[0], "read:clients");
     }
 

@@ -57,6 +57,12 @@ pub const METADATA_OWNER_KEY: &str = "k8s_operator_owner";
         priority = "1"
     ),
     printcolumn(
+        name = "Connections",
+        type_ = "string",
+        json_path = ".status.connections",
+        priority = "1"
+    ),
+    printcolumn(
         name = "Age",
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
@@ -214,6 +220,24 @@ pub struct Auth0ClientSpec {
     #[schemars(length(max = 100), inner(length(min = 1, max = 64)))]
     #[x_kube(merge_strategy = ListMerge::Set)]
     pub allowed_clients: Option<Vec<String>>,
+
+    /// The connections (database, social, enterprise) users may log in to this application
+    /// with, by name (a set of at most 100): the application is enabled on exactly these,
+    /// through Auth0's per-connection endpoints. Unset: the operator leaves the application's
+    /// connections alone (Auth0 enables a new application on the tenant's connections while
+    /// the tenant's "Enable Application Connections" setting is on). `[]`: every connection is
+    /// disabled for it. A name the tenant does not have is refused (`UnknownConnection`) before
+    /// anything changes. Needs the scopes `read:connections` and `update:connections`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(max = 100),
+        inner(
+            length(min = 1, max = 128),
+            regex(pattern = r"^[a-zA-Z0-9](-[a-zA-Z0-9]|[a-zA-Z0-9])*$")
+        )
+    )]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub connections: Option<Vec<String>>,
 
     /// Use Auth0 single sign-on instead of the identity provider's (legacy flag `sso`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -625,6 +649,10 @@ pub struct Auth0ClientStatus {
     /// When drift was last seen (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_drift_time: Option<String>,
+    /// The connections enabled for the application in Auth0, by name (sorted), when
+    /// `spec.connections` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<Vec<String>>,
     /// When the credential was last rotated (or first issued), RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_rotation_time: Option<String>,

@@ -115,11 +115,13 @@ pub enum Reason {
     /// A grant to an API whose owner (its `Auth0ResourceServer.spec.allowedConsumers`, or the
     /// tenant's `policy.unmanagedApis`) does not allow this namespace.
     ConsumerNotAllowed,
+    /// `spec.connections` names a connection the tenant does not have.
+    UnknownConnection,
 }
 
 impl Reason {
     /// Every reason, in documentation order.
-    pub const ALL: [Reason; 21] = [
+    pub const ALL: [Reason; 22] = [
         Reason::Synced,
         Reason::Reconciling,
         Reason::Auth0Error,
@@ -141,6 +143,7 @@ impl Reason {
         Reason::AdoptionNotAllowed,
         Reason::ManagementApiNotAllowed,
         Reason::ConsumerNotAllowed,
+        Reason::UnknownConnection,
     ];
 
     /// The wire value (condition and event reason).
@@ -167,6 +170,7 @@ impl Reason {
             Reason::AdoptionNotAllowed => "AdoptionNotAllowed",
             Reason::ManagementApiNotAllowed => "ManagementApiNotAllowed",
             Reason::ConsumerNotAllowed => "ConsumerNotAllowed",
+            Reason::UnknownConnection => "UnknownConnection",
         }
     }
 
@@ -309,6 +313,8 @@ pub mod reason {
     pub const RESOURCE_SERVER_NOT_READY: &str = Reason::ResourceServerNotReady.as_str();
     /// [`Reason::UnknownScopes`].
     pub const UNKNOWN_SCOPES: &str = Reason::UnknownScopes.as_str();
+    /// [`Reason::UnknownConnection`].
+    pub const UNKNOWN_CONNECTION: &str = Reason::UnknownConnection.as_str();
 }
 
 /// Fields common to the status of both kinds.

@@ -1,5 +1,6 @@
 //! `Auth0Client`: what the kind supplies to the [driver](super::driver).
 
+pub mod connections;
 pub mod credentials;
 pub mod keys;
 pub mod plan;
@@ -28,8 +29,8 @@ use super::{
 };
 use crate::{
     auth0::{
-        Auth0Error, Client, ClientAuthenticationMethods, ClientCreate, ClientUpdate, Patch,
-        Secret as SecretValue,
+        Auth0Error, Client, ClientAuthenticationMethods, ClientCreate, ClientUpdate,
+        ConnectionClientStatus, Patch, Secret as SecretValue,
     },
     crd::{
         Auth0Client, Auth0ClientStatus, CONDITION_ROTATING, DeletionPolicy, ManagementPolicy,
@@ -57,6 +58,8 @@ pub struct Seen {
     credential_notes: Vec<rotation::Note>,
     /// What the comparison with Auth0 found.
     drift: Option<super::status::Drift>,
+    /// The connections enabled for the application (names), when the spec names them.
+    connections: Option<Vec<String>>,
 }
 
 impl super::Kind for Auth0Client {
@@ -163,11 +166,21 @@ impl super::Kind for Auth0Client {
                 o.did.stale_secret = Some((name, owner));
                 Ok(())
             }
-            Step::Patch { id, update, fields } => {
-                let patched = tenant.auth0.update_client(&id, &update).await?;
-                tenant.inventory.upsert_client(&patched);
+            Step::Patch {
+                id,
+                update,
+                connections,
+                fields,
+            } => {
+                if !update.is_empty() {
+                    let patched = tenant.auth0.update_client(&id, &update).await?;
+                    tenant.inventory.upsert_client(&patched);
+                    o.replace(patched);
+                }
+                for change in &connections {
+                    set_connection(tenant, &id, change, o).await?;
+                }
                 o.did.patched = fields;
-                o.replace(patched);
                 Ok(())
             }
             Step::Credential(step) => credential_step(self, step, ctx, tenant, o).await,
@@ -255,6 +268,13 @@ impl super::Kind for Auth0Client {
             conditions: vec![ready, drift.condition, rotating],
             drift: drift.drift,
             last_drift_time: drift.last_drift_time,
+            // Only while the spec names connections; as it was when the sync stopped before
+            // looking at them.
+            connections: self
+                .spec
+                .connections
+                .as_ref()
+                .and(seen.connections.or(previous.connections)),
             last_rotation_time,
             next_rotation_time,
             credential_ids,
@@ -339,6 +359,76 @@ impl super::Kind for Auth0Client {
         ctx.wake_grants_of(self);
         Ok(())
     }
+}
+
+/// Enables or disables one connection for application `client_id`, and records it. A
+/// connection deleted since it was listed is listed again (the next sync names it
+/// `UnknownConnection`).
+async fn set_connection(
+    tenant: &Tenant,
+    client_id: &str,
+    change: &connections::Change,
+    o: &mut Observed,
+) -> Result<(), Error> {
+    let entry = ConnectionClientStatus {
+        client_id: client_id.to_string(),
+        status: change.enable,
+    };
+    if let Err(e) = tenant
+        .auth0
+        .update_connection_clients(&change.connection.id, &[entry])
+        .await
+    {
+        if e.is_not_found() {
+            tenant.inventory.invalidate_connections();
+        }
+        return Err(e.into());
+    }
+    if let Some(enabled) = o.connections.as_mut().and_then(|c| c.enabled.as_mut()) {
+        connections::apply(enabled, change);
+        tenant.inventory.record_enabled(client_id, enabled);
+    }
+    info!(connection = %change.connection.name, enabled = change.enable, "set the application's connection");
+    Ok(())
+}
+
+/// The connections `spec.connections` names, each looked up in the tenant's cached listing
+/// (else by name: one created since the listing), and those enabled for application
+/// `client_id` (from the listing, else asked of Auth0 once and remembered).
+async fn observe_connections(
+    tenant: &Tenant,
+    names: &[String],
+    client_id: Option<&str>,
+) -> Result<connections::Seen, Error> {
+    let inventory = &tenant.inventory;
+    inventory.ensure_connections(&tenant.auth0).await?;
+    let mut named = Vec::with_capacity(names.len());
+    for name in names {
+        let found = match inventory.connection_by_name(name) {
+            Some(c) => Some(c),
+            None => match tenant.auth0.find_connection(name).await? {
+                Some(c) => {
+                    let clients = tenant.auth0.list_connection_clients(&c.id).await?;
+                    inventory.record_connection(&c, &clients);
+                    Some(c)
+                }
+                None => None,
+            },
+        };
+        named.push((name.clone(), found));
+    }
+    let enabled = match client_id {
+        None => None,
+        Some(id) => Some(match inventory.enabled_connections(id) {
+            Some(enabled) => enabled,
+            None => {
+                let enabled = tenant.auth0.list_client_connections(id).await?;
+                inventory.record_enabled(id, &enabled);
+                enabled
+            }
+        }),
+    };
+    Ok(connections::Seen { named, enabled })
 }
 
 /// The client with this id: from the cache, or (when the cache does not know it) from Auth0,
@@ -459,6 +549,10 @@ async fn observe(
                 .owners_of(obj, &tenant.key, |r| plan::claim_on(&c, r))
                 .await?;
         }
+    }
+    if let Some(names) = &obj.spec.connections {
+        let id = o.current().map(|c| c.client_id.clone());
+        o.connections = Some(observe_connections(tenant, names, id.as_deref()).await?);
     }
     Ok(o)
 }

@@ -5,6 +5,7 @@ use k8s_openapi::api::core::v1::Secret;
 
 use super::{
     Seen,
+    connections::{self, Change},
     rotation::{self, Decision},
     spec,
 };
@@ -59,6 +60,9 @@ pub struct Observed {
     pub(crate) rights: Rights,
     /// The live resources of the tenant that claim the application the reconcile works on.
     pub(crate) claimants: Vec<Claimant>,
+    /// The connections the spec names and those enabled for the application (only when
+    /// `spec.connections` is set).
+    pub(crate) connections: Option<connections::Seen>,
     /// What the reconcile learned about the credential and what its credential steps did.
     pub(crate) credential: rotation::World,
     pub(crate) did: Did,
@@ -134,10 +138,12 @@ pub(crate) fn claim_on(c: &Client, r: &Auth0Client) -> Option<Strength> {
 pub enum Step {
     /// Delete the stale Secret (guarded by its UID and resourceVersion).
     DeleteStaleSecret { name: String, owner: String },
-    /// `PATCH /api/v2/clients/{id}` with the fields that differ.
+    /// `PATCH /api/v2/clients/{id}` with the fields that differ (none: no request), then
+    /// `PATCH /api/v2/connections/{id}/clients` for each connection to enable or disable.
     Patch {
         id: String,
         update: Box<ClientUpdate>,
+        connections: Vec<Change>,
         fields: Vec<String>,
     },
     /// A step of the credential's lifecycle ([`rotation::next`]): the Secret holds a working
@@ -178,6 +184,10 @@ pub(crate) fn plan(obj: &Auth0Client, o: &Observed) -> Plan<ClientCreate, Step, 
             };
         }
         SecretSeen::Absent | SecretSeen::Ours(_) => {}
+    }
+    // A connection the tenant lacks: refused before anything is created or changed.
+    if let Some(e) = o.connections.as_ref().and_then(connections::unknown) {
+        return refuse(seen, e);
     }
     let uid = obj.metadata.uid.clone().unwrap_or_default();
     let namespace = obj.metadata.namespace.as_deref().unwrap_or_default();
@@ -236,11 +246,24 @@ pub(crate) fn plan(obj: &Auth0Client, o: &Observed) -> Plan<ClientCreate, Step, 
         spec::ownership_tags(obj)
     };
     let update = spec::client_update(spec, &tags, current);
-    let fields = diff::sent_fields(&update);
+    let mut fields = diff::sent_fields(&update);
+    let changes = o
+        .connections
+        .as_ref()
+        .map(connections::changes)
+        .unwrap_or_default();
+    if !changes.is_empty() {
+        fields.push("connections".to_string());
+    }
+    seen.connections = o
+        .connections
+        .as_ref()
+        .and_then(|c| c.enabled.as_deref())
+        .map(connections::in_effect);
     let (drift, patch) = compare(
         spec.management_policy,
         &fields,
-        !update.is_empty(),
+        !update.is_empty() || !changes.is_empty(),
         &o.did.patched,
         obj.metadata.generation,
         obj.status.as_ref().map_or(&[][..], |s| &s.conditions),
@@ -250,6 +273,7 @@ pub(crate) fn plan(obj: &Auth0Client, o: &Observed) -> Plan<ClientCreate, Step, 
         Next::Do(Step::Patch {
             id: current.client_id.clone(),
             update: Box::new(update),
+            connections: changes,
             fields,
         })
     } else {
@@ -376,8 +400,18 @@ mod tests {
             Next::Do(Step::DeleteStaleSecret { owner, .. }) => {
                 format!("DeleteStaleSecret({owner})")
             }
-            Next::Do(Step::Patch { id, fields, .. }) => {
-                format!("Patch({id}: {})", fields.join(","))
+            Next::Do(Step::Patch {
+                id,
+                fields,
+                connections,
+                ..
+            }) => {
+                let mut out = format!("Patch({id}: {})", fields.join(","));
+                for c in connections {
+                    let sign = if c.enable { '+' } else { '-' };
+                    out.push_str(&format!(" {sign}{}", c.connection.name));
+                }
+                out
             }
             Next::Do(Step::Credential(step)) => format!("Credential({step:?})"),
         }
@@ -411,6 +445,68 @@ mod tests {
             created: "2026-01-01T00:00:00Z".into(),
             strength,
         }
+    }
+
+    fn conns(named: &[(&str, bool)], enabled: Option<&[&str]>) -> connections::Seen {
+        let con = |n: &str| crate::auth0::Connection {
+            id: format!("con_{n}"),
+            name: n.into(),
+            strategy: None,
+        };
+        connections::Seen {
+            named: named
+                .iter()
+                .map(|(n, known)| (n.to_string(), known.then(|| con(n))))
+                .collect(),
+            enabled: enabled.map(|e| e.iter().map(|n| con(n)).collect()),
+        }
+    }
+
+    #[test]
+    fn connections_drift_and_what_is_in_effect() {
+        // Observe: the drift names the field, the status the connections enabled now.
+        let obj = resource(
+            json!({"clientId": "c9", "managementPolicy": "Observe", "connections": ["db"]}),
+            json!({}),
+        );
+        let mut o = Observed {
+            by_spec_id: Some(Some(app(&obj, "c9", json!({})))),
+            connections: Some(conns(&[("db", true)], Some(&["google"]))),
+            rights: Rights {
+                adopt: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        settled(&obj, &mut o, "c9");
+        let p = plan(&obj, &o);
+        assert_eq!(outcome(&p), "Done");
+        assert_eq!(p.seen.drift.as_ref().unwrap().fields, ["connections"]);
+        assert_eq!(
+            p.seen.connections.as_deref(),
+            Some(&["google".to_string()][..])
+        );
+        // Manage, after the patch step changed them: corrected drift, the named set in effect.
+        let obj = resource(json!({"connections": ["db"]}), json!({"clientId": "c1"}));
+        let mut o = Observed {
+            by_status_id: Some(app(&obj, "c1", json!({}))),
+            connections: Some(conns(&[("db", true)], Some(&["db"]))),
+            ..Default::default()
+        };
+        o.did.patched = vec!["connections".into()];
+        settled(&obj, &mut o, "c1");
+        let p = plan(&obj, &o);
+        assert_eq!(outcome(&p), "Done");
+        assert_eq!(p.seen.drift.as_ref().unwrap().fields, ["connections"]);
+        assert_eq!(p.seen.connections.as_deref(), Some(&["db".to_string()][..]));
+        // Without spec.connections nothing is looked at or said about them.
+        let obj = resource(json!({}), json!({"clientId": "c1"}));
+        let mut o = Observed {
+            by_status_id: Some(app(&obj, "c1", json!({}))),
+            ..Default::default()
+        };
+        settled(&obj, &mut o, "c1");
+        assert!(plan(&obj, &o).seen.connections.is_none());
     }
 
     fn foreign_secret() -> Secret {
@@ -573,6 +669,80 @@ mod tests {
                     ];
                 },
                 "Refuse(OwnedElsewhere)",
+            ),
+            (
+                "a connection the tenant lacks: refused before anything is created",
+                json!({"connections": ["db", "nope"]}),
+                json!({}),
+                |_, o| o.connections = Some(conns(&[("db", true), ("nope", false)], None)),
+                "Refuse(UnknownConnection)",
+            ),
+            (
+                "a connection the tenant lacks, the application exists: refused, nothing patched",
+                json!({"connections": ["nope"], "callbacks": ["https://web/cb"]}),
+                json!({"clientId": "c1"}),
+                |obj, o| {
+                    o.by_status_id = Some(app(obj, "c1", json!({})));
+                    o.connections = Some(conns(&[("nope", false)], Some(&["db"])));
+                },
+                "Refuse(UnknownConnection)",
+            ),
+            (
+                "known connections, nothing exists yet: create (connections once it exists)",
+                json!({"connections": ["db"]}),
+                json!({}),
+                |_, o| o.connections = Some(conns(&[("db", true)], None)),
+                "Create(Web)",
+            ),
+            (
+                "connections differ: one patch step enables and disables them",
+                json!({"connections": ["db"]}),
+                json!({"clientId": "c1"}),
+                |obj, o| {
+                    o.by_status_id = Some(app(obj, "c1", json!({})));
+                    o.connections = Some(conns(&[("db", true)], Some(&["google", "apple"])));
+                },
+                "Patch(c1: connections) +db -apple -google",
+            ),
+            (
+                "fields and connections differ: one step for both",
+                json!({"connections": [], "callbacks": ["https://web/cb"]}),
+                json!({"clientId": "c1"}),
+                |obj, o| {
+                    o.by_status_id = Some(app(obj, "c1", json!({})));
+                    o.connections = Some(conns(&[], Some(&["db"])));
+                },
+                "Patch(c1: callbacks,connections) -db",
+            ),
+            (
+                "connections as named: the credential step",
+                json!({"connections": ["db"]}),
+                json!({"clientId": "c1"}),
+                |obj, o| {
+                    o.by_status_id = Some(app(obj, "c1", json!({})));
+                    o.connections = Some(conns(&[("db", true)], Some(&["db"])));
+                },
+                "Credential(ReadSecret)",
+            ),
+            (
+                "Observe: connections that differ are reported, never changed",
+                json!({"clientId": "c9", "managementPolicy": "Observe", "connections": ["db"]}),
+                json!({}),
+                |obj, o| {
+                    o.by_spec_id = Some(Some(app(obj, "c9", json!({}))));
+                    o.connections = Some(conns(&[("db", true)], Some(&[])));
+                },
+                "Credential(ReadSecret)",
+            ),
+            (
+                "connections of the management application: Protected, never changed",
+                json!({"clientId": "mgmt-app", "connections": []}),
+                json!({}),
+                |obj, o| {
+                    o.by_spec_id = Some(Some(app(obj, "mgmt-app", json!({}))));
+                    o.connections = Some(conns(&[], Some(&["db"])));
+                },
+                "Refuse(Protected)",
             ),
         ];
         for (what, spec, status, setup, want) in cases {

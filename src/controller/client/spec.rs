@@ -77,6 +77,9 @@ pub fn validate_client_spec(spec: &Auth0ClientSpec) -> Result<(), String> {
     {
         problems.push("allowedClients must not contain an empty client id".to_string());
     }
+    if let Some(names) = &spec.connections {
+        problems.extend(super::connections::validate(names));
+    }
     let method = super::credentials::method(spec);
     if let Some(t) = &spec.secret_template {
         problems.extend(crate::controller::secret::template::validate(t, method));
