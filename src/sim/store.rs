@@ -898,19 +898,34 @@ pub fn apply_client_defaults(body: Value, tenant: &str) -> Value {
             json!(["https://system-admin.okta.com/admin/app/generic/oauth20redirect"]),
         );
     }
-    let mut jwt = if special {
-        json!({"secret_encoded": false, "alg": "RS256"})
-    } else if strict {
-        json!({"secret_encoded": false, "alg": "RS256", "lifetime_in_seconds": 3600})
-    } else {
-        json!({"secret_encoded": false, "lifetime_in_seconds": 36000})
-    };
-    if let Some(Value::Object(given)) = req.get("jwt_configuration") {
-        for (k, v) in given {
-            jwt[k] = v.clone();
+    // `jwt_configuration`: given, it is answered as given plus `secret_encoded: false`, with
+    // no `lifetime_in_seconds` or `alg` added (recorded: `{"alg":"RS256"}` is answered
+    // `{"secret_encoded":false,"alg":"RS256"}` in TestAccClientCredentialsPrivateKeyJWT*,
+    // TestAccClientCredentialsTokenVault* and TestAccClientAuthenticationMethodsSignedRequestObject;
+    // whole objects are echoed in TestAccClientJWTConfiguration). Not given, it depends on the
+    // kind of client (every other recorded POST /clients).
+    let jwt = match req.get("jwt_configuration") {
+        Some(Value::Object(given)) => {
+            let mut jwt = Map::new();
+            jwt.insert("secret_encoded".into(), json!(false));
+            for (k, v) in given {
+                jwt.insert(k.clone(), v.clone());
+            }
+            Value::Object(jwt)
         }
-    }
+        _ if special => json!({"secret_encoded": false, "alg": "RS256"}),
+        _ if strict => {
+            json!({"secret_encoded": false, "alg": "RS256", "lifetime_in_seconds": 3600})
+        }
+        _ => json!({"secret_encoded": false, "lifetime_in_seconds": 36000}),
+    };
     c.insert("jwt_configuration".into(), jwt);
+    if let Some(Value::Object(given)) = req.get("session_transfer") {
+        c.insert(
+            "session_transfer".into(),
+            merge_object(&session_transfer_defaults(), given),
+        );
+    }
     set_default(&mut c, "sso_disabled", json!(false));
     set_default(&mut c, "cross_origin_authentication", json!(false));
     let grants = if app_type == "resource_server" {
@@ -994,27 +1009,80 @@ fn backchannel_from(oidc_logout: &Value) -> Value {
     json!({"backchannel_logout_urls": oidc_logout.get("backchannel_logout_urls").cloned().unwrap_or_else(|| json!([]))})
 }
 
-/// PATCH merge: top-level keys replace, `null` clears nullable fields, `client_metadata`
-/// merges per key with `null` deleting a key. `client_id` never changes.
+/// What `session_transfer` starts from, on POST and on a PATCH of a client without it
+/// (recorded, TestAccClientSessionTransfer: POST with two of the fields, and PATCH
+/// `{"delegation":null}` after `session_transfer: null`, are answered with these values for
+/// the fields not sent).
+fn session_transfer_defaults() -> Map<String, Value> {
+    json!({
+        "can_create_session_transfer_token": false,
+        "allowed_authentication_methods": [],
+        "enforce_device_binding": "ip",
+        "allow_refresh_token": false,
+        "enforce_online_refresh_tokens": true,
+        "enforce_cascade_revocation": true,
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default()
+}
+
+/// `base` with `patch` merged in per key; a `null` value deletes the key.
+fn merge_object(base: &Map<String, Value>, patch: &Map<String, Value>) -> Value {
+    let mut out = base.clone();
+    for (k, v) in patch {
+        if v.is_null() {
+            out.remove(k);
+        } else {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// Objects a PATCH merges into the stored one key by key (a `null` value deleting the key)
+/// instead of replacing it. Recorded:
+/// - `client_metadata` (TestAccClientMetadataBehavior);
+/// - `jwt_configuration`: PATCH `{"alg":"RS256"}` on `{"secret_encoded":false,
+///   "lifetime_in_seconds":36000}` answers all three (TestAccClientAuthenticationMethods*);
+/// - `mobile` (PATCH with `android` only keeps `ios`) and `native_social_login` (PATCH with
+///   `facebook` only keeps `apple` and `google`), TestAccClientMobile;
+/// - `signed_request_object`: PATCH `{"required":true}` keeps `credentials`
+///   (TestAccClientAuthenticationMethodsSignedRequestObject);
+/// - `session_transfer`: fields not sent are kept, `delegation: null` removes it
+///   (TestAccClientSessionTransfer).
+const MERGED_ON_PATCH: &[&str] = &[
+    "client_metadata",
+    "jwt_configuration",
+    "mobile",
+    "native_social_login",
+    "signed_request_object",
+    "session_transfer",
+];
+
+/// PATCH merge: top-level keys replace, `null` clears nullable fields, the objects of
+/// [`MERGED_ON_PATCH`] merge per key. `client_id` never changes. Also recorded: `null`
+/// for the deprecated `oidc_backchannel_logout` clears `oidc_logout` too, and an empty
+/// `initiate_login_uri` clears it (TestAccClientOIDCLogout, TestAccClientConfig).
 pub fn merge_client_patch(current: &Value, patch: &Value) -> Value {
     let mut c = current.as_object().cloned().unwrap_or_default();
     for (k, v) in patch.as_object().into_iter().flatten() {
         match (k.as_str(), v) {
             ("client_id" | "tenant" | "global" | "signing_keys", _) => {}
-            ("client_metadata", Value::Object(m)) => {
-                let mut md = c
-                    .get("client_metadata")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default();
-                for (mk, mv) in m {
-                    if mv.is_null() {
-                        md.remove(mk);
-                    } else {
-                        md.insert(mk.clone(), mv.clone());
-                    }
-                }
-                c.insert("client_metadata".into(), Value::Object(md));
+            (_, Value::Object(m)) if MERGED_ON_PATCH.contains(&k.as_str()) => {
+                let base = match c.get(k).and_then(Value::as_object) {
+                    Some(cur) => cur.clone(),
+                    None if k == "session_transfer" => session_transfer_defaults(),
+                    None => Map::new(),
+                };
+                c.insert(k.clone(), merge_object(&base, m));
+            }
+            ("oidc_backchannel_logout", Value::Null) => {
+                c.remove(k);
+                c.remove("oidc_logout");
+            }
+            ("initiate_login_uri", Value::String(u)) if u.is_empty() => {
+                c.remove(k);
             }
             (_, Value::Null) => {
                 c.remove(k);
