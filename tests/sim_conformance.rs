@@ -341,12 +341,13 @@ async fn replay_all() -> Outcome {
                     .unwrap()
                     .keys()
                     .filter(|k| {
-                        rec_body.get(k.as_str()).is_none()
-                            && !NOT_IN_SDK_CLIENT.contains(&k.as_str())
-                            && !matches!(k.as_str(), "client_secret" | "signing_keys")
-                            && !(k.as_str() == "cross_origin_authentication"
-                                && rec_body.get("cross_origin_auth").is_some())
-                            && !(k.as_str() == "cross_origin_authentication" && !sdk_knew_coa)
+                        let k = k.as_str();
+                        // Kept: what the recorder drops or rewrites.
+                        let recorder_artifact = NOT_IN_SDK_CLIENT.contains(&k)
+                            || matches!(k, "client_secret" | "signing_keys")
+                            || (k == "cross_origin_authentication"
+                                && (rec_body.get("cross_origin_auth").is_some() || !sdk_knew_coa));
+                        rec_body.get(k).is_none() && !recorder_artifact
                     })
                     .map(|k| (k.clone(), Value::Null))
                     .collect();
