@@ -81,6 +81,26 @@ impl Credential {
     }
 }
 
+/// A connection (`/api/v2/connections`): the API view plus the ids of the clients it is
+/// enabled for (served by `/connections/{id}/clients`, never inside the view; see
+/// `connections.rs`).
+#[derive(Clone, Debug)]
+pub struct Connection {
+    /// Exactly what `GET /connections` lists (before `fields`).
+    pub view: Value,
+    /// Enabled clients, in the order they were enabled.
+    pub enabled_clients: Vec<String>,
+}
+
+impl Connection {
+    pub fn id(&self) -> &str {
+        self.view["id"].as_str().unwrap_or_default()
+    }
+    pub fn name(&self) -> &str {
+        self.view["name"].as_str().unwrap_or_default()
+    }
+}
+
 /// Auth0 refuses `token_endpoint_auth_method` together with `client_authentication_methods`
 /// (reference notes: "mutually exclusive"; TF sends `token_endpoint_auth_method: null` with
 /// every attach and a method with every detach, "API doesn't accept nil on both"). The
@@ -171,12 +191,18 @@ pub struct Store {
     pub open_scope_apis: Vec<Value>,
     /// Client credentials (`/clients/{id}/credentials`), in creation order.
     pub credentials: Vec<Credential>,
+    /// Connections, in creation order (see `connections.rs`).
+    pub connections: Vec<Connection>,
+    /// The tenant flag `enable_client_connections` (Auth0's default: on): a client created
+    /// while it is on is enabled on every existing connection.
+    pub enable_client_connections: bool,
 }
 
 impl Store {
     pub fn new(domain: &str, audiences: &[String]) -> Self {
         let mut s = Store {
             domain: domain.to_string(),
+            enable_client_connections: true,
             ..Default::default()
         };
         let mgmt = s.management_audience();
@@ -329,6 +355,13 @@ impl Store {
         {
             self.resource_servers[idx]["client_id"] = client["client_id"].clone();
         }
+        if self.enable_client_connections
+            && let Some(id) = client["client_id"].as_str()
+        {
+            for c in &mut self.connections {
+                c.enabled_clients.push(id.to_string());
+            }
+        }
         self.clients.push(client.clone());
         client
     }
@@ -363,12 +396,16 @@ impl Store {
         Some(merged)
     }
 
-    /// DELETE /clients/{id}: idempotent; also deletes the client's grants like Auth0 does.
+    /// DELETE /clients/{id}: idempotent; also deletes the client's grants like Auth0 does,
+    /// and the client is no longer enabled on any connection.
     pub fn delete_client(&mut self, id: &str) -> bool {
         let before = self.clients.len();
         self.clients.retain(|c| c["client_id"] != id);
         self.grants.retain(|g| g["client_id"] != id);
         self.credentials.retain(|c| c.client_id != id);
+        for c in &mut self.connections {
+            c.enabled_clients.retain(|e| e != id);
+        }
         for rs in &mut self.resource_servers {
             if rs["client_id"] == id {
                 rs.as_object_mut().expect("object").remove("client_id");
