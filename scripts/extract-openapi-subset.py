@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Extract the request schemas the Auth0 simulator validates against from the official
-Management API OpenAPI document (OAS 3.1), plus every component they transitively `$ref`.
+Management API OpenAPI document (OAS 3.1), the response schemas its answers are tested
+against and the enums it checks query parameters with, plus every component they
+transitively `$ref`.
 
 Usage: scripts/extract-openapi-subset.py [SPEC] [OUT]
   SPEC defaults to ../shared/reference/auth0-mgmt-openapi.json (relative to the repo root)
@@ -22,6 +24,13 @@ ROOTS = [
     "UpdateResourceServerRequestContent",
     "PostClientCredentialRequestContent",
     "PatchClientCredentialRequestContent",
+    "UpdateEnabledClientConnectionsRequestContent",
+    # Responses (tests/sim_connections.rs validates the simulator's answers against them).
+    "ListConnectionsResponseContent",
+    "GetConnectionEnabledClientsResponseContent",
+    "ListClientConnectionsResponseContent",
+    # Query parameters (`strategy=` of GET /connections and GET /clients/{id}/connections).
+    "ConnectionStrategyEnum",
 ]
 DROP = {"description", "example", "examples", "title", "deprecated", "externalDocs"}
 # Keywords whose value is a map of *names* -> schema (the names must never be stripped).
@@ -67,6 +76,13 @@ NEW_PROPERTIES = {
 }
 
 
+# Limits the OAS states in prose only.
+LIMITS = {
+    # `client_id`: "Note that the limit per PATCH request is 50 clients."
+    "UpdateEnabledClientConnectionsRequestContent": {"maxItems": 50},
+}
+
+
 def one_of_to_any_of(node):
     """Formats are not validated (Auth0's custom formats such as `cidr` have no JSON Schema
     meaning), so `oneOf` alternatives that differ only by format would all match and fail
@@ -87,6 +103,10 @@ def apply_overlays(out):
         for prop, schema in props.items():
             assert prop not in out[name]["properties"], f"{name}.{prop} is in the spec now"
             out[name]["properties"][prop] = schema
+    for name, limits in LIMITS.items():
+        for k, v in limits.items():
+            assert k not in out[name], f"{name}.{k} is in the spec now"
+            out[name][k] = v
     return {k: one_of_to_any_of(v) for k, v in out.items()}
 
 
@@ -147,7 +167,7 @@ def main():
             "version": spec.get("info", {}).get("version"),
             "roots": ROOTS,
             "generated_by": "scripts/extract-openapi-subset.py",
-            "overlays": "nullable-on-patch, new properties and oneOf->anyOf; see the script",
+            "overlays": "nullable-on-patch, new properties, prose limits and oneOf->anyOf; see the script",
         },
         "components": {"schemas": apply_overlays({n: strip(schemas[n]) for n in sorted(seen)})},
     }

@@ -932,3 +932,157 @@ async fn request_log_and_shutdown() {
             .is_err()
     );
 }
+
+/// The client answers the recorded traffic pins down (tests/sim_conformance.rs replays it;
+/// these are the rules, each with a minimal example).
+#[tokio::test]
+async fn client_answers_as_recorded() {
+    let sim = sim().await;
+    let tok = token(&sim).await;
+    let post = |body: Value| {
+        let (sim, tok) = (&sim, &tok);
+        async move {
+            let (s, _, c) = call(sim, tok, "POST", "/api/v2/clients", Some(body)).await;
+            assert_eq!(s, 201, "{c}");
+            c
+        }
+    };
+    let patch = |id: String, body: Value| {
+        let (sim, tok) = (&sim, &tok);
+        async move {
+            let (s, _, c) = call(
+                sim,
+                tok,
+                "PATCH",
+                &format!("/api/v2/clients/{id}"),
+                Some(body),
+            )
+            .await;
+            assert_eq!(s, 200, "{c}");
+            c
+        }
+    };
+    let get = |id: String| {
+        let (sim, tok) = (&sim, &tok);
+        async move {
+            call(sim, tok, "GET", &format!("/api/v2/clients/{id}"), None)
+                .await
+                .2
+        }
+    };
+
+    // jwt_configuration given: as given plus secret_encoded false, nothing else added.
+    let c = post(json!({"name": "a", "jwt_configuration": {"alg": "RS256"}})).await;
+    assert_eq!(
+        c["jwt_configuration"],
+        json!({"secret_encoded": false, "alg": "RS256"})
+    );
+    let id = c["client_id"].as_str().unwrap().to_string();
+    // A PATCH merges it key by key.
+    let p = patch(
+        id.clone(),
+        json!({"jwt_configuration": {"lifetime_in_seconds": 7200}}),
+    )
+    .await;
+    assert_eq!(
+        p["jwt_configuration"],
+        json!({"secret_encoded": false, "alg": "RS256", "lifetime_in_seconds": 7200})
+    );
+    // No async_approval_notification_channels unless given.
+    assert!(c.get("async_approval_notification_channels").is_none());
+    let c2 = post(json!({"name": "b", "async_approval_notification_channels": ["email"]})).await;
+    assert_eq!(c2["async_approval_notification_channels"], json!(["email"]));
+    // tenant is in every answer, single or listed.
+    assert_eq!(get(id.clone()).await["tenant"], "example");
+    let (_, _, list) = call(&sim, &tok, "GET", "/api/v2/clients", None).await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["tenant"] == "example")
+    );
+
+    // A client with client_authentication_methods (any method) has no client_secret in any
+    // answer; it is back once they are removed.
+    let cred = sim
+        .create_credential_out_of_band(
+            &id,
+            json!({"credential_type": "cert_subject_dn", "subject_dn": "CN=a", "name": "mtls"}),
+        )
+        .unwrap();
+    assert!(get(id.clone()).await["client_secret"].is_string());
+    let p = patch(
+        id.clone(),
+        json!({"client_authentication_methods": {"tls_client_auth": {"credentials": [{"id": cred["id"]}]}}, "token_endpoint_auth_method": null}),
+    )
+    .await;
+    assert!(p.get("client_secret").is_none(), "{p}");
+    assert!(get(id.clone()).await.get("client_secret").is_none());
+    let p = patch(
+        id.clone(),
+        json!({"client_authentication_methods": null, "token_endpoint_auth_method": "client_secret_post"}),
+    )
+    .await;
+    assert!(p["client_secret"].is_string());
+
+    // session_transfer: defaults for what is not given; a PATCH keeps what it does not send.
+    let c =
+        post(json!({"name": "st", "session_transfer": {"enforce_device_binding": "asn"}})).await;
+    assert_eq!(
+        c["session_transfer"],
+        json!({"can_create_session_transfer_token": false, "allowed_authentication_methods": [],
+               "enforce_device_binding": "asn", "allow_refresh_token": false,
+               "enforce_online_refresh_tokens": true, "enforce_cascade_revocation": true})
+    );
+    let st = c["client_id"].as_str().unwrap().to_string();
+    let p = patch(
+        st.clone(),
+        json!({"session_transfer": {"allow_refresh_token": true, "delegation": {"allow_delegated_access": true}}}),
+    )
+    .await;
+    assert_eq!(p["session_transfer"]["enforce_device_binding"], "asn");
+    assert_eq!(p["session_transfer"]["allow_refresh_token"], true);
+    let p = patch(
+        st.clone(),
+        json!({"session_transfer": {"delegation": null}}),
+    )
+    .await;
+    assert!(p["session_transfer"].get("delegation").is_none());
+
+    // mobile and native_social_login merge per platform / provider.
+    let c = post(json!({"name": "m", "app_type": "native",
+        "mobile": {"ios": {"team_id": "T", "app_bundle_identifier": "b"}},
+        "native_social_login": {"apple": {"enabled": true}}}))
+    .await;
+    let m = c["client_id"].as_str().unwrap().to_string();
+    let p = patch(
+        m,
+        json!({"mobile": {"android": {"app_package_name": "p"}}, "native_social_login": {"facebook": {"enabled": false}}}),
+    )
+    .await;
+    assert_eq!(p["mobile"]["ios"]["team_id"], "T");
+    assert_eq!(p["mobile"]["android"]["app_package_name"], "p");
+    assert_eq!(
+        p["native_social_login"],
+        json!({"apple": {"enabled": true}, "facebook": {"enabled": false}})
+    );
+
+    // oidc_backchannel_logout: null clears oidc_logout too; an empty initiate_login_uri is
+    // no initiate_login_uri.
+    let c = post(json!({"name": "o", "oidc_logout": {"backchannel_logout_urls": ["https://a.example.com/l"]}})).await;
+    let o = c["client_id"].as_str().unwrap().to_string();
+    assert!(c["oidc_backchannel_logout"].is_object());
+    let p = patch(
+        o.clone(),
+        json!({"initiate_login_uri": "https://a.example.com/login"}),
+    )
+    .await;
+    assert_eq!(p["initiate_login_uri"], "https://a.example.com/login");
+    let p = patch(
+        o,
+        json!({"oidc_backchannel_logout": null, "initiate_login_uri": ""}),
+    )
+    .await;
+    assert!(p.get("oidc_logout").is_none() && p.get("oidc_backchannel_logout").is_none());
+    assert!(p.get("initiate_login_uri").is_none());
+}

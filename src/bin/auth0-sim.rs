@@ -7,8 +7,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use auth0_operator::sim::{Faults, RateLimit, SimConfig, Simulator};
-use clap::Parser;
+use auth0_operator::sim::{Faults, RateLimit, SimConfig, Simulator, is_connection_strategy};
+use clap::{ArgAction, Parser};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -49,6 +49,31 @@ struct Args {
     /// Access token lifetime in seconds.
     #[arg(long, default_value_t = 86400)]
     token_ttl: u64,
+    /// A connection to add to the tenant's Username-Password-Authentication, as NAME or
+    /// NAME:STRATEGY (strategy `auth0`, a database connection, unless given; e.g.
+    /// `google-oauth2`, `samlp`); repeatable.
+    #[arg(long = "connection", value_name = "NAME[:STRATEGY]", value_parser = parse_connection)]
+    connections: Vec<(String, String)>,
+    /// The tenant flag enable_client_connections: a new application is enabled on every
+    /// existing connection.
+    #[arg(long, default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+    enable_client_connections: bool,
+}
+
+fn parse_connection(s: &str) -> Result<(String, String), String> {
+    let (name, strategy) = match s.rsplit_once(':') {
+        Some((n, st)) => (n, st),
+        None => (s, "auth0"),
+    };
+    if name.is_empty() {
+        return Err("expected NAME or NAME:STRATEGY".into());
+    }
+    if !is_connection_strategy(strategy) {
+        return Err(format!(
+            "unknown strategy {strategy:?} (one of Auth0's connection strategies, e.g. auth0, google-oauth2, samlp)"
+        ));
+    }
+    Ok((name.to_string(), strategy.to_string()))
 }
 
 fn parse_rate_limit(s: &str) -> Result<RateLimit, String> {
@@ -86,6 +111,14 @@ async fn main() -> anyhow::Result<()> {
             .map(str::to_string)
             .collect();
     }
+    for (name, strategy) in args.connections {
+        anyhow::ensure!(
+            !cfg.connections.iter().any(|(n, _)| *n == name),
+            "--connection {name}: the tenant has a connection of that name"
+        );
+        cfg.connections.push((name, strategy));
+    }
+    cfg.enable_client_connections = args.enable_client_connections;
     cfg.token_ttl = Duration::from_secs(args.token_ttl);
     cfg.rate_limit = args.rate_limit;
     cfg.faults = Faults {

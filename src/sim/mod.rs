@@ -26,10 +26,19 @@
 //! Faults ([`Faults`]) apply to `/api/v2` only, never to `/oauth/token`.
 //!
 //! Every simulated tenant starts like a real one: the system "Auth0 Management API" (with its
-//! whole scope list) and the global "All Applications" client (`global: true`, filtered out
-//! by `GET /clients?is_global=false`). Test hooks such as [`Simulator::clients`] leave the
-//! built-in clients out; [`Simulator::all_clients`] includes them.
+//! whole scope list), the global "All Applications" client (`global: true`, filtered out
+//! by `GET /clients?is_global=false`) and the database connection
+//! `Username-Password-Authentication` ([`SimConfig::connections`]). Test hooks such as
+//! [`Simulator::clients`] leave the built-in clients out; [`Simulator::all_clients`] includes
+//! them.
+//!
+//! Connections (`GET /connections`, `GET|PATCH /connections/{id}/clients`,
+//! `GET /clients/{id}/connections`; see `sim/connections.rs`): a client created while the
+//! tenant flag `enable_client_connections` is on ([`SimConfig::enable_client_connections`],
+//! [`Simulator::set_enable_client_connections`]; Auth0's default) is enabled on every existing
+//! connection; a deleted client is enabled on none.
 
+mod connections;
 mod credentials;
 mod http;
 mod oauth;
@@ -44,7 +53,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-pub use schema::{OPENAPI_SUBSET, RequestOp, validate_request};
+pub use connections::is_connection_strategy;
+pub use schema::{OPENAPI_SUBSET, RequestOp, validate_request, validate_schema};
 pub use store::{ApiError, apply_client_defaults};
 
 /// All Management API scopes the simulator knows about (granted by default).
@@ -67,7 +77,12 @@ pub const DEFAULT_SCOPES: &[&str] = &[
     "create:resource_servers",
     "update:resource_servers",
     "delete:resource_servers",
+    "read:connections",
+    "update:connections",
 ];
+
+/// The database connection every new tenant has.
+pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
 
 /// Headers-only bucket used when no rate limit is configured.
 pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit {
@@ -92,10 +107,21 @@ pub struct SimConfig {
     pub token_ttl: Duration,
     pub rate_limit: Option<RateLimit>,
     pub faults: Faults,
+    /// Connections the tenant starts with, as `(name, strategy)` (a strategy of the OAS
+    /// `ConnectionStrategyEnum`, e.g. `auth0` for a database connection), in order; enabled
+    /// for no client. [`SimConfig::new`] puts [`DEFAULT_CONNECTION`] (`auth0`) here.
+    ///
+    /// # Panics
+    /// [`Simulator::start`] panics on a duplicate name or an unknown strategy.
+    pub connections: Vec<(String, String)>,
+    /// The tenant flag `enable_client_connections` (Auth0's default, `true`): every client
+    /// created while it is on is enabled on every existing connection.
+    pub enable_client_connections: bool,
 }
 
 impl SimConfig {
-    /// All scopes, TTL 86400 s, no rate limit, no faults.
+    /// All scopes, TTL 86400 s, no rate limit, no faults; the database connection
+    /// [`DEFAULT_CONNECTION`]; `enable_client_connections` on.
     pub fn new(domain: &str, client_id: &str, client_secret: &str) -> Self {
         SimConfig {
             domain: domain.to_string(),
@@ -106,6 +132,8 @@ impl SimConfig {
             token_ttl: Duration::from_secs(86400),
             rate_limit: None,
             faults: Faults::default(),
+            connections: vec![(DEFAULT_CONNECTION.to_string(), "auth0".to_string())],
+            enable_client_connections: true,
         }
     }
 }
@@ -425,6 +453,78 @@ impl Simulator {
             .add_resource_server_with_scopes(identifier, scopes)
     }
 
+    /// Adds a connection as if via the dashboard, enabled for no client, and returns it as
+    /// `GET /connections` lists it (with its `con_…` id).
+    ///
+    /// # Panics
+    /// If a connection with this name exists, or `strategy` is not one of the OAS
+    /// `ConnectionStrategyEnum` (e.g. `auth0`, `google-oauth2`, `samlp`).
+    pub fn add_connection(&self, name: &str, strategy: &str) -> Value {
+        match self.shared.store.lock().add_connection(name, strategy) {
+            Ok(c) => c,
+            Err(e) => panic!("add_connection: {e}"),
+        }
+    }
+
+    /// Every connection as `GET /connections` lists it, in creation order.
+    pub fn connections(&self) -> Vec<Value> {
+        self.shared
+            .store
+            .lock()
+            .connections
+            .iter()
+            .map(|c| c.view.clone())
+            .collect()
+    }
+
+    /// The ids of the clients a connection (by name or id) is enabled for, in the order
+    /// `GET /connections/{id}/clients` lists them; empty for an unknown connection.
+    pub fn connection_clients(&self, name_or_id: &str) -> Vec<String> {
+        let store = self.shared.store.lock();
+        store
+            .connection_index(name_or_id)
+            .map(|i| store.connections[i].enabled_clients.clone())
+            .unwrap_or_default()
+    }
+
+    /// Enables (`true`) or disables a client on a connection (by name or id), as a person
+    /// does in the dashboard (no request, no scope); idempotent.
+    ///
+    /// # Panics
+    /// If the connection or the client does not exist.
+    pub fn set_connection_clients_out_of_band(
+        &self,
+        name_or_id: &str,
+        client_id: &str,
+        enabled: bool,
+    ) {
+        let mut store = self.shared.store.lock();
+        let Some(i) = store.connection_index(name_or_id) else {
+            panic!("set_connection_clients_out_of_band: no connection {name_or_id:?}");
+        };
+        if store.get_client(client_id).is_none() {
+            panic!("set_connection_clients_out_of_band: no client {client_id:?}");
+        }
+        store.set_connection_client(i, client_id, enabled);
+    }
+
+    /// Deletes a connection (by name or id) as if via the dashboard; `false` if there was
+    /// none.
+    pub fn delete_connection_out_of_band(&self, name_or_id: &str) -> bool {
+        self.shared.store.lock().delete_connection(name_or_id)
+    }
+
+    /// Turns the tenant flag `enable_client_connections` on or off (see
+    /// [`SimConfig::enable_client_connections`]); it applies to clients created from now on.
+    pub fn set_enable_client_connections(&self, on: bool) {
+        self.shared.store.lock().enable_client_connections = on;
+    }
+
+    /// The tenant flag `enable_client_connections`.
+    pub fn enable_client_connections(&self) -> bool {
+        self.shared.store.lock().enable_client_connections
+    }
+
     pub fn set_faults(&self, faults: Faults) {
         self.shared.settings.lock().faults = faults;
     }
@@ -511,6 +611,27 @@ impl Simulator {
 
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests.lock().clone()
+    }
+
+    /// The served requests whose query (raw or percent-decoded) or body (keys or values, at
+    /// any depth) contains `needle`, in order; e.g. `requests_mentioning("enabled_clients")`
+    /// finds every use of the deprecated connection property.
+    pub fn requests_mentioning(&self, needle: &str) -> Vec<RecordedRequest> {
+        self.shared
+            .requests
+            .lock()
+            .iter()
+            .filter(|r| {
+                r.query.as_deref().is_some_and(|q| {
+                    q.contains(needle)
+                        || http::percent_decode(&q.replace('+', " ")).contains(needle)
+                }) || r
+                    .body
+                    .as_ref()
+                    .is_some_and(|b| b.to_string().contains(needle))
+            })
+            .cloned()
+            .collect()
     }
 
     pub fn clear_requests(&self) {

@@ -9,7 +9,8 @@
 //! Error messages mimic Auth0's (z-schema style): `Payload validation error: '<what>' on
 //! property <dotted.path>.` with `errorCode: invalid_body`.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::{Value, json};
@@ -37,6 +38,8 @@ pub enum RequestOp {
     /// `PATCH /api/v2/clients/{id}/credentials/{credential_id}`
     /// (`PatchClientCredentialRequestContent`)
     UpdateClientCredential,
+    /// `PATCH /api/v2/connections/{id}/clients` (`UpdateEnabledClientConnectionsRequestContent`)
+    UpdateConnectionClients,
 }
 
 impl RequestOp {
@@ -51,10 +54,11 @@ impl RequestOp {
             RequestOp::UpdateResourceServer => "UpdateResourceServerRequestContent",
             RequestOp::CreateClientCredential => "PostClientCredentialRequestContent",
             RequestOp::UpdateClientCredential => "PatchClientCredentialRequestContent",
+            RequestOp::UpdateConnectionClients => "UpdateEnabledClientConnectionsRequestContent",
         }
     }
 
-    const ALL: [RequestOp; 8] = [
+    const ALL: [RequestOp; 9] = [
         RequestOp::CreateClient,
         RequestOp::UpdateClient,
         RequestOp::CreateClientGrant,
@@ -63,6 +67,7 @@ impl RequestOp {
         RequestOp::UpdateResourceServer,
         RequestOp::CreateClientCredential,
         RequestOp::UpdateClientCredential,
+        RequestOp::UpdateConnectionClients,
     ];
 }
 
@@ -70,30 +75,80 @@ struct Validators {
     validators: Vec<(RequestOp, jsonschema::Validator)>,
 }
 
+fn components() -> &'static Value {
+    static C: OnceLock<Value> = OnceLock::new();
+    C.get_or_init(|| {
+        let doc: Value = serde_json::from_str(OPENAPI_SUBSET).expect("openapi-subset.json is JSON");
+        doc.get("components").cloned().expect("components")
+    })
+}
+
+/// A validator for one component schema of the subset.
+fn compile(name: &str) -> Option<jsonschema::Validator> {
+    components().get("schemas")?.get(name)?;
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": format!("#/components/schemas/{name}"),
+        "components": components(),
+    });
+    let v = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&root)
+        .unwrap_or_else(|e| panic!("schema {name} does not compile: {e}"));
+    Some(v)
+}
+
 fn validators() -> &'static Validators {
     static V: OnceLock<Validators> = OnceLock::new();
     V.get_or_init(|| {
-        let doc: Value = serde_json::from_str(OPENAPI_SUBSET).expect("openapi-subset.json is JSON");
-        let components = doc.get("components").cloned().expect("components");
         let validators = RequestOp::ALL
             .iter()
             .map(|&op| {
-                let root = json!({
-                    "$schema": "https://json-schema.org/draft/2020-12/schema",
-                    "$ref": format!("#/components/schemas/{}", op.schema_name()),
-                    "components": components,
-                });
-                let v = jsonschema::options()
-                    .with_draft(jsonschema::Draft::Draft202012)
-                    .build(&root)
-                    .unwrap_or_else(|e| {
-                        panic!("schema {} does not compile: {e}", op.schema_name())
-                    });
+                let v = compile(op.schema_name())
+                    .unwrap_or_else(|| panic!("schema {} is not in the subset", op.schema_name()));
                 (op, v)
             })
             .collect();
         Validators { validators }
     })
+}
+
+/// Validates `value` against the component schema `name` of [`OPENAPI_SUBSET`] (request
+/// schemas, the response schemas the simulator's answers are checked against, and the enums
+/// it checks query parameters with). Returns the first error as
+/// `'<what>' on property <dotted.path>` (or `'<what>'` at the root).
+///
+/// # Panics
+/// If `name` is not a schema of the subset.
+pub fn validate_schema(name: &str, value: &Value) -> Result<(), String> {
+    static CACHE: OnceLock<parking_lot::Mutex<HashMap<String, Arc<jsonschema::Validator>>>> =
+        OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let v = {
+        let mut c = cache.lock();
+        match c.get(name) {
+            Some(v) => v.clone(),
+            None => {
+                let v = Arc::new(
+                    compile(name)
+                        .unwrap_or_else(|| panic!("schema {name} is not in openapi-subset.json")),
+                );
+                c.insert(name.to_string(), v.clone());
+                v
+            }
+        }
+    };
+    match v.iter_errors(value).next() {
+        None => Ok(()),
+        Some(err) => {
+            let (what, path) = describe_error(&err);
+            Err(if path.is_empty() {
+                format!("'{what}'")
+            } else {
+                format!("'{what}' on property {path}")
+            })
+        }
+    }
 }
 
 /// Validates a request body the way Auth0 does: the official request schema first, then the
@@ -128,7 +183,8 @@ pub fn validate_request(op: RequestOp, body: &Value) -> Result<(), String> {
         | RequestOp::CreateResourceServer
         | RequestOp::UpdateResourceServer
         | RequestOp::CreateClientCredential
-        | RequestOp::UpdateClientCredential => {}
+        | RequestOp::UpdateClientCredential
+        | RequestOp::UpdateConnectionClients => {}
     }
     Ok(())
 }
@@ -207,6 +263,17 @@ fn json_type(v: &Value) -> &'static str {
 }
 
 fn format_error(err: &jsonschema::ValidationError<'_>) -> String {
+    let (what, path) = describe_error(err);
+    if path.is_empty() {
+        format!("Payload validation error: '{what}'.")
+    } else {
+        format!("Payload validation error: '{what}' on property {path}.")
+    }
+}
+
+/// z-schema's wording of the error, and the dotted path of the offending value (empty at the
+/// root).
+fn describe_error(err: &jsonschema::ValidationError<'_>) -> (String, String) {
     let path: Vec<String> = err
         .instance_path()
         .as_str()
@@ -289,14 +356,7 @@ fn format_error(err: &jsonschema::ValidationError<'_>) -> String {
         }
         _ => err.to_string(),
     };
-    if path.is_empty() {
-        format!("Payload validation error: '{what}'.")
-    } else {
-        format!(
-            "Payload validation error: '{what}' on property {}.",
-            path.join(".")
-        )
-    }
+    (what, path.join("."))
 }
 
 #[cfg(test)]

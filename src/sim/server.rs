@@ -121,6 +121,12 @@ pub(crate) struct Shared {
 impl Shared {
     pub fn new(cfg: SimConfig) -> Self {
         let mut store = Store::new(&cfg.domain, &cfg.audiences);
+        for (name, strategy) in &cfg.connections {
+            if let Err(e) = store.add_connection(name, strategy) {
+                panic!("SimConfig::connections: {e}");
+            }
+        }
+        store.enable_client_connections = cfg.enable_client_connections;
         oauth::seed_management_client(&mut store, &cfg);
         let oauth = OAuth::new(&cfg);
         oauth.set_management_ttl(&mut store, cfg.token_ttl);
@@ -379,33 +385,62 @@ fn q_int(q: &Query, k: &str, min: i64, max: Option<i64>) -> Result<Option<i64>, 
     Ok(Some(n))
 }
 
+/// The paging parameters' limits of one list endpoint (from its OAS parameters).
+#[derive(Clone, Copy)]
+struct Paging {
+    /// `per_page` minimum (0 where the simulator always accepted it, 1 where the OAS says so).
+    per_page_min: i64,
+    /// `per_page` when not given.
+    per_page_default: usize,
+    /// `take` maximum (its minimum is 1, its default 50 everywhere).
+    take_max: i64,
+}
+
+/// The clients, client grants and resource servers lists.
+const PAGING: Paging = Paging {
+    per_page_min: 0,
+    per_page_default: 50,
+    take_max: 100,
+};
+
+/// Checkpoint paging (`from`/`take`, `take` 1..=`take_max`, default 50): `{<key>, next}`,
+/// `next` only while more remain. The checkpoint is the position of the next item.
+fn checkpoint(items: Vec<Value>, q: &Query, key: &str, take_max: i64) -> ApiResult {
+    let take = q_int(q, "take", 1, Some(take_max))?.unwrap_or(50) as usize;
+    let from = match q_get(q, "from").filter(|f| !f.is_empty()) {
+        None => 0,
+        Some(f) => f.parse::<usize>().map_err(|_| {
+            ApiError::new(
+                400,
+                "Invalid checkpoint: from",
+                Some("invalid_query_string"),
+            )
+        })?,
+    };
+    let page: Vec<Value> = items.iter().skip(from).take(take).cloned().collect();
+    let mut out = Map::new();
+    out.insert(key.into(), Value::Array(page));
+    if from + take < items.len() {
+        out.insert("next".into(), json!((from + take).to_string()));
+    }
+    Ok(Value::Object(out))
+}
+
 /// Auth0 list shapes: bare array; `{start,limit,total,<key>}` with `include_totals`;
 /// `{<key>, next}` with checkpoint `from`/`take` (which wins over `include_totals`).
 fn paginate(items: Vec<Value>, q: &Query, key: &str) -> ApiResult {
-    let take = q_int(q, "take", 1, Some(100))?;
-    if take.is_some() || q_get(q, "from").is_some() {
-        let take = take.unwrap_or(50) as usize;
-        let from = match q_get(q, "from").filter(|f| !f.is_empty()) {
-            None => 0,
-            Some(f) => f.parse::<usize>().map_err(|_| {
-                ApiError::new(
-                    400,
-                    "Invalid checkpoint: from",
-                    Some("invalid_query_string"),
-                )
-            })?,
-        };
-        let page: Vec<Value> = items.iter().skip(from).take(take).cloned().collect();
-        let mut out = Map::new();
-        out.insert(key.into(), Value::Array(page));
-        if from + take < items.len() {
-            out.insert("next".into(), json!((from + take).to_string()));
-        }
-        return Ok(Value::Object(out));
+    paginate_with(items, q, key, PAGING)
+}
+
+fn paginate_with(items: Vec<Value>, q: &Query, key: &str, paging: Paging) -> ApiResult {
+    if q_get(q, "take").is_some_and(|t| !t.is_empty()) || q_get(q, "from").is_some() {
+        return checkpoint(items, q, key, paging.take_max);
     }
-    let per_page = q_int(q, "per_page", 0, Some(100))?;
+    let per_page = q_int(q, "per_page", paging.per_page_min, Some(100))?;
     let page = q_int(q, "page", 0, None)?.unwrap_or(0) as usize;
-    let per_page = per_page.unwrap_or(50) as usize;
+    let per_page = per_page
+        .map(|p| p as usize)
+        .unwrap_or(paging.per_page_default);
     let slice: Vec<Value> = items
         .iter()
         .skip(page * per_page)
@@ -717,19 +752,90 @@ impl ClientView {
     }
 }
 
-/// A client authenticating with `private_key_jwt` is returned without its `client_secret`
-/// (recorded: every PATCH response of TestAccClientAuthenticationMethodsPrivateKeyJWT that
-/// lists credentials lacks it, and it is back once the method is removed; DOCS
-/// configure-private-key-jwt: "The client_secret parameter will be hidden once the Private
-/// Key JWT configuration is complete").
+/// A client that authenticates with credentials (`client_authentication_methods` set:
+/// `private_key_jwt`, `tls_client_auth` or `self_signed_tls_client_auth`) is returned without
+/// its `client_secret`, whatever the caller's scopes; the secret is back once the methods are
+/// removed (`null`). Recorded: none of the 113 answers to POST, GET and PATCH /clients[/{id}]
+/// for such a client has it (TestAccClientAuthenticationMethodsPrivateKeyJWT,
+/// …TLSClientAuth, …SelfSignedTLSClientAuth, TestAccClientCredentials*, TestAccClientExpressApp*,
+/// and the clients listed by TestAccDataClients/TestAccDataClientByName), while the other
+/// answers read with `read:client_keys` have it. The recorder keeps a secret it sees (it only
+/// replaces its value by `[REDACTED]`, `internal/acctest/http_recorder.go`), so the absence is
+/// Auth0's. DOCS configure-private-key-jwt: "The client_secret parameter will be hidden once
+/// the Private Key JWT configuration is complete".
 fn hide_secret_of_key_clients(c: &mut Map<String, Value>) {
     if c.get("client_authentication_methods")
-        .and_then(|m| m.get("private_key_jwt"))
-        .is_some()
+        .is_some_and(|m| !m.is_null())
     {
         c.remove("client_secret");
     }
 }
+
+/// The answer to a PATCH of a client registered from a Client ID Metadata Document lacks its
+/// `external_*` fields, which every GET has (recorded: both PATCH answers of
+/// TestAccClientCIMD).
+const NOT_IN_PATCH_ANSWERS: &[&str] = &[
+    "external_client_id",
+    "external_metadata_type",
+    "external_metadata_created_by",
+];
+
+/// `fields` / `include_fields` on list items other than clients (no secret rules).
+struct Fields {
+    fields: Option<Vec<String>>,
+    include: bool,
+}
+
+impl Fields {
+    fn from_query(q: &Query) -> Result<Self, ApiError> {
+        let fields = q_get(q, "fields").filter(|f| !f.is_empty()).map(|f| {
+            f.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        });
+        Ok(Fields {
+            fields,
+            include: q_bool(q, "include_fields")?.unwrap_or(true),
+        })
+    }
+
+    fn apply(&self, v: Value) -> Value {
+        match (&self.fields, v) {
+            (Some(f), Value::Object(mut o)) => {
+                o.retain(|k, _| f.contains(k) == self.include);
+                Value::Object(o)
+            }
+            (_, v) => v,
+        }
+    }
+}
+
+/// Repeated `strategy=` values (OAS: `style: form, explode: true`), each one of the OAS
+/// `ConnectionStrategyEnum` (else Auth0's 400 for a query that does not validate).
+fn q_strategies(q: &Query) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::new();
+    for (k, v) in q {
+        if k != "strategy" || v.is_empty() {
+            continue;
+        }
+        if !super::connections::is_connection_strategy(v) {
+            return Err(query_error(format!(
+                "'No enum match for: \"{v}\"' on property strategy."
+            )));
+        }
+        out.push(v.clone());
+    }
+    Ok(out)
+}
+
+/// The connections list's paging (OAS GET /connections: `per_page` 1..100, "Defaults to 100
+/// if not provided"; `take` 1..100, default 50).
+const CONNECTIONS_PAGING: Paging = Paging {
+    per_page_min: 1,
+    per_page_default: 100,
+    take_max: 100,
+};
 
 fn parse_body(body: Option<Result<Value, ()>>) -> Result<Value, ApiError> {
     match body {
@@ -815,7 +921,7 @@ fn route(
             }
             let c = shared.store.lock().create_client(b)?;
             // The creation response carries the secret (the caller just created it), unless
-            // the client authenticates with keys.
+            // the client authenticates with credentials.
             let mut c = c.as_object().cloned().unwrap_or_default();
             hide_secret_of_key_clients(&mut c);
             Ok((201, Some(Value::Object(c))))
@@ -841,7 +947,11 @@ fn route(
                 include: true,
                 secrets: has_keys_scope(scopes),
             };
-            Ok((200, Some(view.render(&c))))
+            let mut answer = view.render(&c);
+            if let Some(o) = answer.as_object_mut() {
+                o.retain(|k, _| !NOT_IN_PATCH_ANSWERS.contains(&k.as_str()));
+            }
+            Ok((200, Some(answer)))
         }
         ("DELETE", ["clients", id]) => {
             require(scopes, &["delete:clients"])?;
@@ -893,6 +1003,87 @@ fn route(
             require(scopes, &["update:client_keys"])?;
             let c = shared.store.lock().rotate_secret(id)?;
             Ok((200, Some(c)))
+        }
+        ("GET", ["clients", id, "connections"]) => {
+            // OAS: "requires the `read:connections` scope and any one of `read:clients` or
+            // `read:client_summary`"; its 403 text as the message.
+            if !scopes.iter().any(|s| s == "read:connections")
+                || !scopes
+                    .iter()
+                    .any(|s| s == "read:clients" || s == "read:client_summary")
+            {
+                return Err(ApiError::new(
+                    403,
+                    "Insufficient scope; expected: read:connections and any of: read:clients or read:client_summary.",
+                    Some("insufficient_scope"),
+                ));
+            }
+            let strategies = q_strategies(q)?;
+            let fields = Fields::from_query(q)?;
+            // The query is checked before the client is looked up.
+            q_int(q, "take", 1, Some(100))?;
+            let store = shared.store.lock();
+            store
+                .get_client(id)
+                .ok_or_else(ApiError::client_not_found)?;
+            let items: Vec<Value> = store
+                .client_connections(id)
+                .into_iter()
+                .filter(|c| {
+                    strategies.is_empty()
+                        || c["strategy"]
+                            .as_str()
+                            .is_some_and(|s| strategies.iter().any(|w| w == s))
+                })
+                .map(|c| fields.apply(c))
+                .collect();
+            // Checkpoint paging only (`take` 1..100, default 50).
+            Ok((200, Some(checkpoint(items, q, "connections", 100)?)))
+        }
+        // ------------------------------------------------ connections
+        ("GET", ["connections"]) => {
+            require(scopes, &["read:connections"])?;
+            let strategies = q_strategies(q)?;
+            let name = q_get(q, "name").filter(|n| !n.is_empty());
+            let fields = Fields::from_query(q)?;
+            let items: Vec<Value> = shared
+                .store
+                .lock()
+                .connections
+                .iter()
+                .filter(|c| name.is_none_or(|n| c.name() == n))
+                .filter(|c| {
+                    strategies.is_empty()
+                        || c.view["strategy"]
+                            .as_str()
+                            .is_some_and(|s| strategies.iter().any(|w| w == s))
+                })
+                .map(|c| fields.apply(c.view.clone()))
+                .collect();
+            Ok((
+                200,
+                Some(paginate_with(items, q, "connections", CONNECTIONS_PAGING)?),
+            ))
+        }
+        ("GET", ["connections", id, "clients"]) => {
+            require(scopes, &["read:connections"])?;
+            // The query is checked before the connection is looked up.
+            q_int(q, "take", 1, Some(1000))?;
+            let store = shared.store.lock();
+            let conn = store.connection_by_id(id)?;
+            let items: Vec<Value> = conn
+                .enabled_clients
+                .iter()
+                .map(|c| json!({ "client_id": c }))
+                .collect();
+            // Always the checkpoint shape (`take` 1..1000, default 50).
+            Ok((200, Some(checkpoint(items, q, "clients", 1000)?)))
+        }
+        ("PATCH", ["connections", id, "clients"]) => {
+            require(scopes, &["update:connections"])?;
+            let b = parse_body(body)?;
+            shared.store.lock().patch_connection_clients(id, &b)?;
+            Ok((204, None))
         }
         // ------------------------------------------------ client grants
         ("GET", ["client-grants"]) => {

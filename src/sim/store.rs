@@ -81,6 +81,26 @@ impl Credential {
     }
 }
 
+/// A connection (`/api/v2/connections`): the API view plus the ids of the clients it is
+/// enabled for (served by `/connections/{id}/clients`, never inside the view; see
+/// `connections.rs`).
+#[derive(Clone, Debug)]
+pub struct Connection {
+    /// Exactly what `GET /connections` lists (before `fields`).
+    pub view: Value,
+    /// Enabled clients, in the order they were enabled.
+    pub enabled_clients: Vec<String>,
+}
+
+impl Connection {
+    pub fn id(&self) -> &str {
+        self.view["id"].as_str().unwrap_or_default()
+    }
+    pub fn name(&self) -> &str {
+        self.view["name"].as_str().unwrap_or_default()
+    }
+}
+
 /// Auth0 refuses `token_endpoint_auth_method` together with `client_authentication_methods`
 /// (reference notes: "mutually exclusive"; TF sends `token_endpoint_auth_method: null` with
 /// every attach and a method with every detach, "API doesn't accept nil on both"). The
@@ -171,12 +191,18 @@ pub struct Store {
     pub open_scope_apis: Vec<Value>,
     /// Client credentials (`/clients/{id}/credentials`), in creation order.
     pub credentials: Vec<Credential>,
+    /// Connections, in creation order (see `connections.rs`).
+    pub connections: Vec<Connection>,
+    /// The tenant flag `enable_client_connections` (Auth0's default: on): a client created
+    /// while it is on is enabled on every existing connection.
+    pub enable_client_connections: bool,
 }
 
 impl Store {
     pub fn new(domain: &str, audiences: &[String]) -> Self {
         let mut s = Store {
             domain: domain.to_string(),
+            enable_client_connections: true,
             ..Default::default()
         };
         let mgmt = s.management_audience();
@@ -329,6 +355,13 @@ impl Store {
         {
             self.resource_servers[idx]["client_id"] = client["client_id"].clone();
         }
+        if self.enable_client_connections
+            && let Some(id) = client["client_id"].as_str()
+        {
+            for c in &mut self.connections {
+                c.enabled_clients.push(id.to_string());
+            }
+        }
         self.clients.push(client.clone());
         client
     }
@@ -363,12 +396,16 @@ impl Store {
         Some(merged)
     }
 
-    /// DELETE /clients/{id}: idempotent; also deletes the client's grants like Auth0 does.
+    /// DELETE /clients/{id}: idempotent; also deletes the client's grants like Auth0 does,
+    /// and the client is no longer enabled on any connection.
     pub fn delete_client(&mut self, id: &str) -> bool {
         let before = self.clients.len();
         self.clients.retain(|c| c["client_id"] != id);
         self.grants.retain(|g| g["client_id"] != id);
         self.credentials.retain(|c| c.client_id != id);
+        for c in &mut self.connections {
+            c.enabled_clients.retain(|e| e != id);
+        }
         for rs in &mut self.resource_servers {
             if rs["client_id"] == id {
                 rs.as_object_mut().expect("object").remove("client_id");
@@ -898,19 +935,34 @@ pub fn apply_client_defaults(body: Value, tenant: &str) -> Value {
             json!(["https://system-admin.okta.com/admin/app/generic/oauth20redirect"]),
         );
     }
-    let mut jwt = if special {
-        json!({"secret_encoded": false, "alg": "RS256"})
-    } else if strict {
-        json!({"secret_encoded": false, "alg": "RS256", "lifetime_in_seconds": 3600})
-    } else {
-        json!({"secret_encoded": false, "lifetime_in_seconds": 36000})
-    };
-    if let Some(Value::Object(given)) = req.get("jwt_configuration") {
-        for (k, v) in given {
-            jwt[k] = v.clone();
+    // `jwt_configuration`: given, it is answered as given plus `secret_encoded: false`, with
+    // no `lifetime_in_seconds` or `alg` added (recorded: `{"alg":"RS256"}` is answered
+    // `{"secret_encoded":false,"alg":"RS256"}` in TestAccClientCredentialsPrivateKeyJWT*,
+    // TestAccClientCredentialsTokenVault* and TestAccClientAuthenticationMethodsSignedRequestObject;
+    // whole objects are echoed in TestAccClientJWTConfiguration). Not given, it depends on the
+    // kind of client (every other recorded POST /clients).
+    let jwt = match req.get("jwt_configuration") {
+        Some(Value::Object(given)) => {
+            let mut jwt = Map::new();
+            jwt.insert("secret_encoded".into(), json!(false));
+            for (k, v) in given {
+                jwt.insert(k.clone(), v.clone());
+            }
+            Value::Object(jwt)
         }
-    }
+        _ if special => json!({"secret_encoded": false, "alg": "RS256"}),
+        _ if strict => {
+            json!({"secret_encoded": false, "alg": "RS256", "lifetime_in_seconds": 3600})
+        }
+        _ => json!({"secret_encoded": false, "lifetime_in_seconds": 36000}),
+    };
     c.insert("jwt_configuration".into(), jwt);
+    if let Some(Value::Object(given)) = req.get("session_transfer") {
+        c.insert(
+            "session_transfer".into(),
+            merge_object(&session_transfer_defaults(), given),
+        );
+    }
     set_default(&mut c, "sso_disabled", json!(false));
     set_default(&mut c, "cross_origin_authentication", json!(false));
     let grants = if app_type == "resource_server" {
@@ -994,27 +1046,80 @@ fn backchannel_from(oidc_logout: &Value) -> Value {
     json!({"backchannel_logout_urls": oidc_logout.get("backchannel_logout_urls").cloned().unwrap_or_else(|| json!([]))})
 }
 
-/// PATCH merge: top-level keys replace, `null` clears nullable fields, `client_metadata`
-/// merges per key with `null` deleting a key. `client_id` never changes.
+/// What `session_transfer` starts from, on POST and on a PATCH of a client without it
+/// (recorded, TestAccClientSessionTransfer: POST with two of the fields, and PATCH
+/// `{"delegation":null}` after `session_transfer: null`, are answered with these values for
+/// the fields not sent).
+fn session_transfer_defaults() -> Map<String, Value> {
+    json!({
+        "can_create_session_transfer_token": false,
+        "allowed_authentication_methods": [],
+        "enforce_device_binding": "ip",
+        "allow_refresh_token": false,
+        "enforce_online_refresh_tokens": true,
+        "enforce_cascade_revocation": true,
+    })
+    .as_object()
+    .cloned()
+    .unwrap_or_default()
+}
+
+/// `base` with `patch` merged in per key; a `null` value deletes the key.
+fn merge_object(base: &Map<String, Value>, patch: &Map<String, Value>) -> Value {
+    let mut out = base.clone();
+    for (k, v) in patch {
+        if v.is_null() {
+            out.remove(k);
+        } else {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// Objects a PATCH merges into the stored one key by key (a `null` value deleting the key)
+/// instead of replacing it. Recorded:
+/// - `client_metadata` (TestAccClientMetadataBehavior);
+/// - `jwt_configuration`: PATCH `{"alg":"RS256"}` on `{"secret_encoded":false,
+///   "lifetime_in_seconds":36000}` answers all three (TestAccClientAuthenticationMethods*);
+/// - `mobile` (PATCH with `android` only keeps `ios`) and `native_social_login` (PATCH with
+///   `facebook` only keeps `apple` and `google`), TestAccClientMobile;
+/// - `signed_request_object`: PATCH `{"required":true}` keeps `credentials`
+///   (TestAccClientAuthenticationMethodsSignedRequestObject);
+/// - `session_transfer`: fields not sent are kept, `delegation: null` removes it
+///   (TestAccClientSessionTransfer).
+const MERGED_ON_PATCH: &[&str] = &[
+    "client_metadata",
+    "jwt_configuration",
+    "mobile",
+    "native_social_login",
+    "signed_request_object",
+    "session_transfer",
+];
+
+/// PATCH merge: top-level keys replace, `null` clears nullable fields, the objects of
+/// [`MERGED_ON_PATCH`] merge per key. `client_id` never changes. Also recorded: `null`
+/// for the deprecated `oidc_backchannel_logout` clears `oidc_logout` too, and an empty
+/// `initiate_login_uri` clears it (TestAccClientOIDCLogout, TestAccClientConfig).
 pub fn merge_client_patch(current: &Value, patch: &Value) -> Value {
     let mut c = current.as_object().cloned().unwrap_or_default();
     for (k, v) in patch.as_object().into_iter().flatten() {
         match (k.as_str(), v) {
             ("client_id" | "tenant" | "global" | "signing_keys", _) => {}
-            ("client_metadata", Value::Object(m)) => {
-                let mut md = c
-                    .get("client_metadata")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default();
-                for (mk, mv) in m {
-                    if mv.is_null() {
-                        md.remove(mk);
-                    } else {
-                        md.insert(mk.clone(), mv.clone());
-                    }
-                }
-                c.insert("client_metadata".into(), Value::Object(md));
+            (_, Value::Object(m)) if MERGED_ON_PATCH.contains(&k.as_str()) => {
+                let base = match c.get(k).and_then(Value::as_object) {
+                    Some(cur) => cur.clone(),
+                    None if k == "session_transfer" => session_transfer_defaults(),
+                    None => Map::new(),
+                };
+                c.insert(k.clone(), merge_object(&base, m));
+            }
+            ("oidc_backchannel_logout", Value::Null) => {
+                c.remove(k);
+                c.remove("oidc_logout");
+            }
+            ("initiate_login_uri", Value::String(u)) if u.is_empty() => {
+                c.remove(k);
             }
             (_, Value::Null) => {
                 c.remove(k);
