@@ -32,8 +32,9 @@ use serde_json::{Value, json};
 use super::schema::{RequestOp, validate_request, validate_schema};
 use super::store::{ApiError, Connection, Store, random_alnum};
 
-/// The 404 of the connection endpoints (OAS "The connection does not exist"; the errorCode as
-/// Auth0's SDK tests see it, e.g. auth0.net `ConnectionTests`: `inexistent_connection`).
+/// The 404 of the connection endpoints (OAS "The connection does not exist"; the errorCode
+/// `inexistent_connection` is what the integration tests of Auth0's .NET SDK expect when they
+/// read a deleted connection).
 pub fn connection_not_found() -> ApiError {
     ApiError::new(
         404,
