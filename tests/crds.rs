@@ -80,6 +80,7 @@ fn crd_names_and_columns() {
             "Ready",
             "Reason",
             "Secret",
+            "Connections",
             "Age"
         ]
     );

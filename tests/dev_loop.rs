@@ -236,6 +236,26 @@ fn dev_loop_applies_examples_and_cleans_up() {
         "{stdout}"
     );
     assert!(stdout.contains("metrics     http://127.0.0.1:"), "{stdout}");
+    // web-app and dashboard-spa name the tenant's database connection; the report shows the
+    // connections in effect.
+    assert_eq!(
+        stdout
+            .matches("        connections: Username-Password-Authentication\n")
+            .count(),
+        2,
+        "{stdout}"
+    );
+    // The import line runs the binary the loop built (no second `cargo run` build).
+    let import = stdout
+        .lines()
+        .find(|l| l.contains(" import --namespace "))
+        .expect("the import line is printed");
+    assert!(!import.contains("cargo run"), "{import}");
+    let binary = import
+        .split_whitespace()
+        .find(|w| w.ends_with("/auth0-operator"))
+        .unwrap_or_else(|| panic!("the binary's path in: {import}"));
+    assert!(Path::new(binary).is_file(), "{binary} exists: {import}");
 
     // The operator's log: in the cache by default, named in the report with how to raise its
     // level, written at info.

@@ -94,6 +94,10 @@ const KINDS: &[KindRules] = &[
                 "clientId",
                 "adopts an existing client by id instead of creating one",
             ),
+            (
+                "connections",
+                "reaches Auth0 on the per-connection endpoints (PATCH /connections/{id}/clients), not as a client body field (tests/connections.rs)",
+            ),
         ],
         create_only: &[],
         renamed: &[],

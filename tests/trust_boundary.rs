@@ -542,3 +542,120 @@ async fn a_namespace_gets_no_more_than_its_own_objects() {
     }
     op.stop().await;
 }
+
+/// Two namespaces, both allowed to adopt, ask for the same unmanaged application at the same
+/// instant: exactly one adopts it, the other is `OwnedElsewhere` and changes nothing (the
+/// name stays the winner's); the outcome survives a restart of the operator, and deleting
+/// the refused resource leaves the application alone.
+#[tokio::test]
+async fn two_namespaces_racing_for_one_application_one_adopts_it() {
+    let Some(w) = world(
+        "two_namespaces_racing_for_one_application_one_adopts_it",
+        &[],
+    )
+    .await
+    else {
+        return;
+    };
+    for ns in ["team-a", "team-b", "ops"] {
+        namespace(&w.kube, ns).await;
+    }
+    let mgmt_secret: Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "mgmt"},
+        "stringData": {"AUTH0_CLIENT_ID": MGMT_ID, "AUTH0_CLIENT_SECRET": MGMT_SECRET}
+    }))
+    .unwrap();
+    Api::<Secret>::namespaced(w.kube.clone(), "ops")
+        .create(&PostParams::default(), &mgmt_secret)
+        .await
+        .unwrap();
+    let tenants: Api<ClusterAuth0Tenant> = Api::all(w.kube.clone());
+    create(
+        &tenants,
+        &obj(
+            "ClusterAuth0Tenant",
+            "shared",
+            json!({
+                "domain": w.sim.domain(), "baseUrl": w.sim.base_url(),
+                "credentialsSecretRef": {"name": "mgmt", "namespace": "ops"},
+                "allowedNamespaces": {"names": ["team-a", "team-b"]},
+                "policy": {"adoption": {"names": ["team-a", "team-b"]}}
+            }),
+        ),
+    )
+    .await;
+    let config = || {
+        let mut config = operator_config(&w.sim, Duration::from_secs(600));
+        config.auth0 = None;
+        config.tenant_policy.allowed_domains = vec!["*.auth0.test".into()];
+        config.tenant_policy.allow_base_url = true;
+        config
+    };
+    let op = Operator::start(&w.kube, config());
+    // Made in the dashboard: no resource manages it.
+    let portal = w
+        .sim
+        .create_client_out_of_band(json!({"name": "Portal", "app_type": "regular_web"}));
+    let id = portal["client_id"].as_str().unwrap().to_string();
+
+    let a: Api<Auth0Client> = Api::namespaced(w.kube.clone(), "team-a");
+    let b: Api<Auth0Client> = Api::namespaced(w.kube.clone(), "team-b");
+    let spec = |name: &str| {
+        obj::<Auth0Client>(
+            "Auth0Client",
+            "portal",
+            json!({"name": name, "clientId": id, "tenantRef": tenant_ref()}),
+        )
+    };
+    let (pp, spec_a, spec_b) = (
+        PostParams::default(),
+        spec("Portal of team-a"),
+        spec("Portal of team-b"),
+    );
+    let (ra, rb) = tokio::join!(a.create(&pp, &spec_a), b.create(&pp, &spec_b));
+    ra.unwrap();
+    rb.unwrap();
+
+    // Both settle: one Synced, the other OwnedElsewhere.
+    let settled = |api: Api<Auth0Client>| async move {
+        let deadline = tokio::time::Instant::now() + T;
+        let mut last = None;
+        while tokio::time::Instant::now() < deadline {
+            let c = api.get("portal").await.unwrap();
+            last = c.status.as_ref().and_then(|s| ready_of(&s.conditions));
+            if let Some((status, reason, _)) = &last
+                && (status == "True" && reason == "Synced" || reason == "OwnedElsewhere")
+            {
+                return reason.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "{:?}/portal did not settle: last Ready {last:?}",
+            api.resource_url()
+        );
+    };
+    let outcome = |ra: &str, rb: &str| -> (&'static str, Api<Auth0Client>, Api<Auth0Client>) {
+        match (ra, rb) {
+            ("Synced", "OwnedElsewhere") => ("Portal of team-a", a.clone(), b.clone()),
+            ("OwnedElsewhere", "Synced") => ("Portal of team-b", b.clone(), a.clone()),
+            other => panic!("exactly one adopts: {other:?}"),
+        }
+    };
+    let (winner_name, winner, loser) =
+        outcome(&settled(a.clone()).await, &settled(b.clone()).await);
+    assert_eq!(w.sim.client(&id).unwrap()["name"], winner_name);
+
+    // A restart (a new leader) comes to the same decision, from Auth0 and the statuses.
+    op.stop().await;
+    let op = Operator::start(&w.kube, config());
+    let (again, _, _) = outcome(&settled(a.clone()).await, &settled(b.clone()).await);
+    assert_eq!(again, winner_name, "the same owner after a restart");
+    assert_eq!(w.sim.client(&id).unwrap()["name"], winner_name);
+
+    // Deleting the refused resource leaves the application and its owner alone.
+    delete_and_wait(&loser, "portal").await;
+    assert!(w.sim.client(&id).is_some(), "the application survives");
+    client_ready(&winner, "portal", "True", "Synced", T).await;
+    op.stop().await;
+}

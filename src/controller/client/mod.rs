@@ -183,6 +183,14 @@ impl super::Kind for Auth0Client {
                 o.did.patched = fields;
                 Ok(())
             }
+            Step::ReadConnections { id } => {
+                let enabled = tenant.auth0.list_client_connections(&id).await?;
+                tenant.inventory.record_enabled(&id, &enabled);
+                if let Some(c) = o.connections.as_mut() {
+                    c.enabled = Some(enabled);
+                }
+                Ok(())
+            }
             Step::Credential(step) => credential_step(self, step, ctx, tenant, o).await,
         }
     }
@@ -394,7 +402,8 @@ async fn set_connection(
 
 /// The connections `spec.connections` names, each looked up in the tenant's cached listing
 /// (else by name: one created since the listing), and those enabled for application
-/// `client_id` (from the listing, else asked of Auth0 once and remembered).
+/// `client_id` as far as the listing knows (an application created or found since is not
+/// known: the plan asks Auth0, [`Step::ReadConnections`]).
 async fn observe_connections(
     tenant: &Tenant,
     names: &[String],
@@ -417,17 +426,7 @@ async fn observe_connections(
         };
         named.push((name.clone(), found));
     }
-    let enabled = match client_id {
-        None => None,
-        Some(id) => Some(match inventory.enabled_connections(id) {
-            Some(enabled) => enabled,
-            None => {
-                let enabled = tenant.auth0.list_client_connections(id).await?;
-                inventory.record_enabled(id, &enabled);
-                enabled
-            }
-        }),
-    };
+    let enabled = client_id.and_then(|id| inventory.enabled_connections(id));
     Ok(connections::Seen { named, enabled })
 }
 

@@ -146,6 +146,9 @@ pub enum Step {
         connections: Vec<Change>,
         fields: Vec<String>,
     },
+    /// Ask Auth0 which connections the application is enabled on (it was created or found
+    /// since the tenant's connections were listed).
+    ReadConnections { id: String },
     /// A step of the credential's lifecycle ([`rotation::next`]): the Secret holds a working
     /// credential, and a rotation that is due or under way is carried out.
     Credential(rotation::Step),
@@ -240,6 +243,14 @@ pub(crate) fn plan(obj: &Auth0Client, o: &Observed) -> Plan<ClientCreate, Step, 
         return refuse(seen, e);
     }
     seen.client_id = Some(current.client_id.clone());
+    if o.connections.as_ref().is_some_and(|c| c.enabled.is_none()) {
+        return Plan {
+            next: Next::Do(Step::ReadConnections {
+                id: current.client_id.clone(),
+            }),
+            seen,
+        };
+    }
     let tags = if spec.client_id.is_some() {
         Default::default()
     } else {
@@ -413,6 +424,7 @@ mod tests {
                 }
                 out
             }
+            Next::Do(Step::ReadConnections { id }) => format!("ReadConnections({id})"),
             Next::Do(Step::Credential(step)) => format!("Credential({step:?})"),
         }
     }
@@ -693,6 +705,16 @@ mod tests {
                 json!({}),
                 |_, o| o.connections = Some(conns(&[("db", true)], None)),
                 "Create(Web)",
+            ),
+            (
+                "the application was created since the connections were listed: ask Auth0",
+                json!({"connections": ["db"]}),
+                json!({"clientId": "c1"}),
+                |obj, o| {
+                    o.by_status_id = Some(app(obj, "c1", json!({})));
+                    o.connections = Some(conns(&[("db", true)], None));
+                },
+                "ReadConnections(c1)",
             ),
             (
                 "connections differ: one patch step enables and disables them",
