@@ -68,8 +68,9 @@ pub struct TenantState {
     pub resource_servers: Vec<ResourceServer>,
     pub grants: Vec<ClientGrant>,
     /// The tenant's connections by name, each with the client ids it is enabled for (read
-    /// on the per-connection endpoints).
-    pub connections: Vec<(String, Vec<String>)>,
+    /// on the per-connection endpoints); `None` when they could not be read (the manifests
+    /// then leave `connections` unset: `[]` would disable them all).
+    pub connections: Option<Vec<(String, Vec<String>)>>,
     /// The client id the import authenticates as (never imported).
     pub own_client_id: String,
 }
@@ -480,6 +481,7 @@ pub fn resource_server_spec(api: &ResourceServer) -> Map<String, Value> {
 fn connections_of(state: &TenantState, id: &str, raw: &Value) -> Option<Vec<String>> {
     let mut names: Vec<String> = state
         .connections
+        .as_ref()?
         .iter()
         .filter(|(_, clients)| clients.iter().any(|c| c == id))
         .map(|(name, _)| name.clone())
@@ -794,7 +796,16 @@ pub async fn read_tenant(auth0: &ManagementApi, o: &Options) -> anyhow::Result<T
         eprintln!();
     }
     if o.clients {
-        state.connections = read_connections(auth0).await?;
+        state.connections = match read_connections(auth0).await {
+            Ok(c) => Some(c),
+            Err(e @ crate::auth0::Auth0Error::InsufficientScope { .. }) => {
+                eprintln!(
+                    "import: cannot read the connections ({e}); the applications are written without spec.connections (grant read:connections to import them)"
+                );
+                None
+            }
+            Err(e) => return Err(e.into()),
+        };
     }
     if o.apis || o.grants {
         let raw = auth0
@@ -820,7 +831,9 @@ pub async fn read_tenant(auth0: &ManagementApi, o: &Options) -> anyhow::Result<T
 }
 
 /// The tenant's connections and the applications each is enabled for.
-async fn read_connections(auth0: &ManagementApi) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+async fn read_connections(
+    auth0: &ManagementApi,
+) -> Result<Vec<(String, Vec<String>)>, crate::auth0::Auth0Error> {
     let mut out = Vec::new();
     let connections = auth0.list_connections().await?;
     for (i, c) in connections.iter().enumerate() {
@@ -957,13 +970,13 @@ mod tests {
                 json!({"client_id": "m2m1", "name": "Job", "app_type": "non_interactive"}),
                 json!({"client_id": "m2m2", "name": "Sync", "app_type": "non_interactive"}),
             ],
-            connections: vec![
+            connections: Some(vec![
                 ("google-oauth2".into(), vec!["web1".into()]),
                 (
                     "Username-Password-Authentication".into(),
                     vec!["web1".into(), "m2m2".into()],
                 ),
-            ],
+            ]),
             own_client_id: "mgmt".into(),
             ..Default::default()
         };
@@ -991,6 +1004,17 @@ mod tests {
         assert_eq!(
             connections("sync"),
             Some(json!(["Username-Password-Authentication"]))
+        );
+        // Connections that could not be read: the field is left unset everywhere.
+        let unread = TenantState {
+            connections: None,
+            ..state
+        };
+        let out = plan(&unread, &o);
+        assert!(
+            out.objects
+                .iter()
+                .all(|(_, _, m)| m["spec"].get("connections").is_none())
         );
     }
 
