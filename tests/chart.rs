@@ -1200,7 +1200,7 @@ fn allowed_verbs(group: &str, resource: &str) -> Option<&'static [&'static str]>
     }
     Some(match (group, resource) {
         ("", "secrets") => &["get", "list", "watch", "create", "patch", "delete"],
-        ("", "namespaces") => &["get"],
+        ("", "namespaces") => &["get", "list", "watch"],
         ("events.k8s.io", "events") => &["create", "patch"],
         ("coordination.k8s.io", "leases") => &["get", "create", "patch"],
         _ => return None,
@@ -1358,7 +1358,7 @@ fn rbac_is_least_privilege() {
                 assert_eq!(name(cr), "auth0-operator-cluster-tenants");
                 assert_eq!(role_resources(cr), set_of(&CLUSTER_TENANT_RESOURCES));
                 let namespaces = rule_for(cr, "namespaces");
-                assert_eq!(strs(&namespaces["verbs"]), ["get"]);
+                assert_eq!(strs(&namespaces["verbs"]), ["get", "list", "watch"]);
                 assert_eq!(strs(&namespaces["resourceNames"]), ["a", "b"]);
                 assert_eq!(
                     one(&d, "ClusterRoleBinding")["roleRef"]["name"],
@@ -2068,15 +2068,30 @@ async fn assert_refused_outside(sa: &kube::Client, unwatched_ns: Option<&str>) {
         ),
         "ConfigMaps are not granted"
     );
-    // Namespaces are read one at a time, never listed or changed.
-    assert!(
-        is_forbidden(
-            Api::<Namespace>::all(sa.clone())
-                .list(&ListParams::default())
-                .await
-        ),
-        "listing namespaces must be refused"
-    );
+    // Namespaces are never changed. Watching only the watched namespaces, the operator lists
+    // (and watches) each of them by name, never all of them.
+    if let Some(other) = unwatched_ns {
+        assert!(
+            is_forbidden(
+                Api::<Namespace>::all(sa.clone())
+                    .list(&ListParams::default())
+                    .await
+            ),
+            "listing every namespace must be refused"
+        );
+        assert!(
+            is_forbidden(
+                Api::<Namespace>::all(sa.clone())
+                    .list(&ListParams::default().fields(&format!("metadata.name={other}")))
+                    .await
+            ),
+            "listing unwatched namespace {other} must be refused"
+        );
+        Api::<Namespace>::all(sa.clone())
+            .list(&ListParams::default().fields("metadata.name=team-a"))
+            .await
+            .expect("a watched namespace is listed (and watched) by name");
+    }
     assert!(
         is_forbidden(
             Api::<Namespace>::all(sa.clone())

@@ -406,6 +406,36 @@ async fn a_namespace_gets_no_more_than_its_own_objects() {
         async move { gone.then_some(()) }
     })
     .await;
+    // Consent by selector again, then withdrawn by relabelling team-b alone: the namespace
+    // watch checks the grant at once (the resync is 10 minutes away) and it is revoked.
+    apis_a
+        .patch(
+            "orders",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"allowedConsumers": {"selector": {"matchLabels": {"orders-consumer": "yes"}}}}})),
+        )
+        .await
+        .unwrap();
+    grant_ready(&grants_b, "b-orders", "True", "Synced", T).await;
+    assert_eq!(grants_of(&w, &b_id).len(), 1);
+    Api::<k8s_openapi::api::core::v1::Namespace>::all(w.kube.clone())
+        .patch(
+            "team-b",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"orders-consumer": null}}})),
+        )
+        .await
+        .unwrap();
+    refused(&grants_b, "b-orders", Reason::ConsumerNotAllowed).await;
+    eventually(
+        "the relabelled namespace's grant is revoked in Auth0",
+        T,
+        || {
+            let gone = grants_of(&w, &b_id).is_empty();
+            async move { gone.then_some(()) }
+        },
+    )
+    .await;
 
     // 8. An API no resource manages: team-b may not adopt it or grant to it; default may.
     let dashboard = w

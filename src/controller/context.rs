@@ -99,6 +99,8 @@ pub(crate) trait AnyKind: Send + Sync {
     fn wake_tenant_users(&self, key: &str);
     /// How many objects use the tenant `key`.
     fn tenant_users(&self, key: &str) -> usize;
+    /// Wakes the objects of namespace `ns`.
+    fn wake_namespace(&self, ns: &str);
     fn as_any(&self) -> &dyn std::any::Any;
 }
 
@@ -111,6 +113,14 @@ impl<K: Kind> AnyKind for KindHandle<K> {
 
     fn tenant_users(&self, key: &str) -> usize {
         users_of(&self.store, key).len()
+    }
+
+    fn wake_namespace(&self, ns: &str) {
+        for o in self.store.state() {
+            if o.meta().namespace.as_deref() == Some(ns) {
+                let _ = self.wakeups.unbounded_send(ObjectRef::from_obj(&*o));
+            }
+        }
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -149,6 +159,15 @@ impl Context {
         for scope in self.scopes.0.lock().iter() {
             for kind in &scope.0 {
                 kind.wake_tenant_users(key);
+            }
+        }
+    }
+
+    /// Reconciles, now, every managed resource of namespace `ns` (its labels changed).
+    pub fn wake_namespace(&self, ns: &str) {
+        for scope in self.scopes.0.lock().iter() {
+            for kind in &scope.0 {
+                kind.wake_namespace(ns);
             }
         }
     }

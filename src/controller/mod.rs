@@ -399,6 +399,14 @@ pub async fn run_with(
     }
     if let Some(ctx) = first_ctx {
         runs.push(
+            futures::future::select(
+                namespace_label_watch(kube.clone(), config.namespaces.clone(), ctx.clone()).boxed(),
+                shutdown.clone(),
+            )
+            .map(|_| ())
+            .boxed(),
+        );
+        runs.push(
             cluster_tenant_controller
                 .graceful_shutdown_on(shutdown.clone())
                 .run(
@@ -519,6 +527,49 @@ async fn verify_credentials(auth0: &ManagementApi) {
 /// lists come back faster from the API server's watch cache (kube-apiserver 1.20 reads pages
 /// from etcd), but a page is decoded whole, managedFields included, before they are dropped:
 /// a whole list of thousands of objects would make start-up the peak of the operator's memory.
+/// Wakes every managed resource of a namespace whose labels changed: a tenant's policy, its
+/// `allowedNamespaces` or an API's `allowedConsumers` may select it by label, so consent may
+/// have been given or withdrawn (a withdrawn one revokes at once, not at the next resync).
+/// Namespaces are watched as metadata only: every namespace in cluster mode, each watched one
+/// (by name) otherwise.
+async fn namespace_label_watch(kube: kube::Client, namespaces: Vec<String>, ctx: Arc<Context>) {
+    use k8s_openapi::api::core::v1::Namespace;
+    let api: Api<kube::core::PartialObjectMeta<Namespace>> = Api::all(kube);
+    let configs: Vec<watcher::Config> = if namespaces.is_empty() {
+        vec![list_config()]
+    } else {
+        namespaces
+            .iter()
+            .map(|n| list_config().fields(&format!("metadata.name={n}")))
+            .collect()
+    };
+    let mut events = futures::stream::select_all(configs.into_iter().map(|c| {
+        watcher(api.clone(), c)
+            .default_backoff()
+            .touched_objects()
+            .boxed()
+    }));
+    let mut labels: HashMap<String, std::collections::BTreeMap<String, String>> = HashMap::new();
+    while let Some(event) = events.next().await {
+        let ns = match event {
+            Ok(ns) => ns,
+            Err(e) => {
+                warn!(error = %e, "watching namespaces failed; retrying (label changes apply at the next resync meanwhile)");
+                continue;
+            }
+        };
+        let name = ns.metadata.name.clone().unwrap_or_default();
+        let now = ns.metadata.labels.clone().unwrap_or_default();
+        if labels
+            .insert(name.clone(), now.clone())
+            .is_some_and(|before| before != now)
+        {
+            info!(namespace = %name, "namespace labels changed: its resources are checked again");
+            ctx.wake_namespace(&name);
+        }
+    }
+}
+
 fn list_config() -> watcher::Config {
     watcher::Config::default().any_semantic().page_size(500)
 }
