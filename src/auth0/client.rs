@@ -185,6 +185,13 @@ pub const CONNECTION_CLIENTS_PER_PATCH: usize = 50;
 /// Connection fields the operator reads.
 const CONNECTION_FIELDS: &str = "id,name,strategy";
 
+/// The JSON body of a request to `ep`.
+fn encode<B: Serialize + ?Sized>(ep: &Endpoint, body: &B) -> Result<Bytes, Auth0Error> {
+    serde_json::to_vec(body)
+        .map(Bytes::from)
+        .map_err(|e| Auth0Error::Config(format!("cannot encode the {} body: {e}", ep.label)))
+}
+
 struct Inner {
     config: Auth0Config,
     base: Url,
@@ -611,12 +618,7 @@ impl ManagementApi {
             "clients",
         ]);
         for chunk in changes.chunks(CONNECTION_CLIENTS_PER_PATCH) {
-            let body = Bytes::from(serde_json::to_vec(chunk).map_err(|e| {
-                Auth0Error::Config(format!(
-                    "cannot encode the {} body: {e}",
-                    UPDATE_CONNECTION_CLIENTS.label
-                ))
-            })?);
+            let body = encode(&UPDATE_CONNECTION_CLIENTS, chunk)?;
             self.send(&UPDATE_CONNECTION_CLIENTS, url.clone(), &[], Some(body))
                 .await?;
         }
@@ -764,12 +766,7 @@ impl ManagementApi {
         query: &[(&'static str, String)],
         body: Option<&B>,
     ) -> Result<T, Auth0Error> {
-        let body = match body {
-            Some(b) => Some(Bytes::from(serde_json::to_vec(b).map_err(|e| {
-                Auth0Error::Config(format!("cannot encode the {} body: {e}", ep.label))
-            })?)),
-            None => None,
-        };
+        let body = body.map(|b| encode(ep, b)).transpose()?;
         let bytes = self.send(ep, url, query, body).await?;
         serde_json::from_slice(&bytes).map_err(|e| Auth0Error::decode(ep.label, &e))
     }

@@ -422,49 +422,43 @@ impl Inventory {
     /// per 100 connections plus one per connection and 1000 of its applications, whatever the
     /// number of resources. Listed only for tenants whose resources name connections.
     pub async fn ensure_connections(&self, auth0: &ManagementApi) -> Result<(), Auth0Error> {
-        if self.connections.read().fresh(self.max_age) {
-            return Ok(());
-        }
-        let _refresh = self.connection_refresh.lock().await;
-        if self.connections.read().fresh(self.max_age) {
-            return Ok(());
-        }
-        // Every application the client listing holds now existed before the connection
-        // listing began, so the listing says exactly which connections it has.
-        let known: Vec<String> = self.clients.read().items.keys().cloned().collect();
-        self.connections.write().begin();
-        self.enabled.write().begin();
-        let listed = async {
-            let connections = auth0.list_connections().await?;
-            let mut enabled: HashMap<String, Vec<String>> =
-                known.into_iter().map(|id| (id, Vec::new())).collect();
-            for c in &connections {
-                for client_id in auth0.list_connection_clients(&c.id).await? {
-                    enabled.entry(client_id).or_default().push(c.id.clone());
+        // Runs inside the connections' refresh, once it began: the per-application listing
+        // begins, lands and fails with it.
+        let list = async {
+            // Every application the client listing holds now existed before this listing
+            // began, so the listing says exactly which connections it has.
+            let known: Vec<String> = self.clients.read().items.keys().cloned().collect();
+            self.enabled.write().begin();
+            let listed = async {
+                let connections = auth0.list_connections().await?;
+                let mut enabled: HashMap<String, Box<Vec<String>>> =
+                    known.into_iter().map(|id| (id, Box::default())).collect();
+                for c in &connections {
+                    for client_id in auth0.list_connection_clients(&c.id).await? {
+                        enabled.entry(client_id).or_default().push(c.id.clone());
+                    }
+                }
+                Ok::<_, Auth0Error>((connections, enabled))
+            };
+            match listed.await {
+                Ok((connections, enabled)) => {
+                    self.enabled.write().replace(enabled);
+                    Ok(connections)
+                }
+                Err(e) => {
+                    self.enabled.write().abort();
+                    Err(e)
                 }
             }
-            Ok::<_, Auth0Error>((connections, enabled))
         };
-        match listed.await {
-            Ok((connections, enabled)) => {
-                self.connections.write().replace(
-                    connections
-                        .into_iter()
-                        .map(|c| (c.id.clone(), Box::new(c)))
-                        .collect(),
-                );
-                self.enabled
-                    .write()
-                    .replace(enabled.into_iter().map(|(k, v)| (k, Box::new(v))).collect());
-                super::release_freed_memory();
-                Ok(())
-            }
-            Err(e) => {
-                self.connections.write().abort();
-                self.enabled.write().abort();
-                Err(e)
-            }
-        }
+        self.refresh(
+            &self.connections,
+            &self.connection_refresh,
+            |c: &Connection| c.id.clone(),
+            list,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Forces a refresh of the connections before the next look at them.

@@ -690,23 +690,16 @@ const UPDATE_CLIENTS: &[&str] = &[
 
 /// Fields selection (`fields`, `include_fields`) plus secret visibility.
 struct ClientView {
-    fields: Option<Vec<String>>,
-    include: bool,
+    fields: Fields,
     secrets: bool,
 }
 
 impl ClientView {
     fn from_query(q: &Query, scopes: &[String]) -> Result<Self, ApiError> {
-        let fields: Option<Vec<String>> = q_get(q, "fields").filter(|f| !f.is_empty()).map(|f| {
-            f.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        });
-        let include = q_bool(q, "include_fields")?.unwrap_or(true);
+        let fields = Fields::from_query(q)?;
         let secrets = has_keys_scope(scopes);
-        if let Some(f) = &fields
-            && include
+        if let Some(f) = &fields.fields
+            && fields.include
             && !secrets
         {
             let forbidden: Vec<&str> = f
@@ -730,11 +723,7 @@ impl ClientView {
                 ));
             }
         }
-        Ok(ClientView {
-            fields,
-            include,
-            secrets,
-        })
+        Ok(ClientView { fields, secrets })
     }
 
     fn render(&self, c: &Value) -> Value {
@@ -745,10 +734,7 @@ impl ClientView {
             c.remove("encryption_key");
             c.remove("client_authentication_methods");
         }
-        if let Some(f) = &self.fields {
-            c.retain(|k, _| f.contains(k) == self.include);
-        }
-        Value::Object(c)
+        self.fields.apply(Value::Object(c))
     }
 }
 
@@ -827,6 +813,14 @@ fn q_strategies(q: &Query) -> Result<Vec<String>, ApiError> {
         out.push(v.clone());
     }
     Ok(out)
+}
+
+/// Whether connection `c` has one of `strategies` (none given: every connection).
+fn strategy_admitted(strategies: &[String], c: &Value) -> bool {
+    strategies.is_empty()
+        || c["strategy"]
+            .as_str()
+            .is_some_and(|s| strategies.iter().any(|w| w == s))
 }
 
 /// The connections list's paging (OAS GET /connections: `per_page` 1..100, "Defaults to 100
@@ -943,8 +937,10 @@ fn route(
             }
             let c = shared.store.lock().patch_client(id, b)?;
             let view = ClientView {
-                fields: None,
-                include: true,
+                fields: Fields {
+                    fields: None,
+                    include: true,
+                },
                 secrets: has_keys_scope(scopes),
             };
             let mut answer = view.render(&c);
@@ -1029,12 +1025,7 @@ fn route(
             let items: Vec<Value> = store
                 .client_connections(id)
                 .into_iter()
-                .filter(|c| {
-                    strategies.is_empty()
-                        || c["strategy"]
-                            .as_str()
-                            .is_some_and(|s| strategies.iter().any(|w| w == s))
-                })
+                .filter(|c| strategy_admitted(&strategies, c))
                 .map(|c| fields.apply(c))
                 .collect();
             // Checkpoint paging only (`take` 1..100, default 50).
@@ -1052,12 +1043,7 @@ fn route(
                 .connections
                 .iter()
                 .filter(|c| name.is_none_or(|n| c.name() == n))
-                .filter(|c| {
-                    strategies.is_empty()
-                        || c.view["strategy"]
-                            .as_str()
-                            .is_some_and(|s| strategies.iter().any(|w| w == s))
-                })
+                .filter(|c| strategy_admitted(&strategies, &c.view))
                 .map(|c| fields.apply(c.view.clone()))
                 .collect();
             Ok((
