@@ -72,6 +72,24 @@ async fn wait_status(api: &Api<Auth0Client>, name: &str, want: &[&str]) -> Auth0
     .await
 }
 
+/// Waits until the client's `status.drift` names `connections`, and returns it.
+async fn wait_connections_drift(api: &Api<Auth0Client>, name: &str) -> Auth0Client {
+    eventually(
+        &format!("{name}: status.drift names connections"),
+        T,
+        || async {
+            let c = api.get(name).await.ok()?;
+            c.status
+                .as_ref()?
+                .drift
+                .as_ref()?
+                .contains(&"connections".to_string())
+                .then_some(c)
+        },
+    )
+    .await
+}
+
 #[tokio::test]
 async fn an_application_is_enabled_on_exactly_the_named_connections() {
     let Some(w) = world("connections", &[]).await else {
@@ -123,16 +141,7 @@ async fn an_application_is_enabled_on_exactly_the_named_connections() {
         (enabled_for(&w, &id) == [DB]).then_some(())
     })
     .await;
-    let web = eventually("drift reported", T, || async {
-        let c = api.get("web").await.ok()?;
-        c.status
-            .as_ref()?
-            .drift
-            .as_ref()?
-            .contains(&"connections".to_string())
-            .then_some(c)
-    })
-    .await;
+    let web = wait_connections_drift(&api, "web").await;
     assert_eq!(
         status_connections(&web).as_deref(),
         Some(&[DB.to_string()][..])
@@ -190,19 +199,8 @@ async fn an_application_is_enabled_on_exactly_the_named_connections() {
     )
     .await
     .unwrap();
-    let portal = eventually("Observe reports the connections as drift", T, || async {
-        let c = api.get("portal").await.ok()?;
-        c.status
-            .as_ref()?
-            .drift
-            .as_ref()?
-            .contains(&"connections".to_string())
-            .then_some(c)
-    })
-    .await;
-    let mut before_sorted = before.clone();
-    before_sorted.sort();
-    assert_eq!(status_connections(&portal), Some(before_sorted));
+    let portal = wait_connections_drift(&api, "portal").await;
+    assert_eq!(status_connections(&portal).as_ref(), Some(&before));
     assert_eq!(
         enabled_for(&w, &portal_id),
         before,

@@ -2,70 +2,18 @@
 
 use std::time::Duration;
 
-use auth0_operator::sim::{Faults, RateLimit, RequestOp, SimConfig, Simulator, validate_request};
+use auth0_operator::sim::{Faults, RateLimit, RequestOp, validate_request};
 use serde_json::{Value, json};
+
+mod common;
+use common::sim_http::{call_with_headers as call, http, start, token};
 
 const DOMAIN: &str = "example.auth0.test";
 const MGMT: &str = "https://example.auth0.test/api/v2/";
 
-fn http() -> reqwest::Client {
-    // reqwest is built with `rustls-no-provider`; install one even for plain http.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
-}
-
-async fn sim() -> Simulator {
-    Simulator::start(SimConfig::new(DOMAIN, "mgmt", "s3cret"))
-        .await
-        .unwrap()
-}
-
-async fn token(sim: &Simulator) -> String {
-    let r = http()
-        .post(format!("{}/oauth/token", sim.base_url()))
-        .json(&json!({"grant_type": "client_credentials", "client_id": "mgmt", "client_secret": "s3cret", "audience": MGMT}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-/// Sends a request; returns (status, headers, JSON body or Null).
-async fn call(
-    sim: &Simulator,
-    tok: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, reqwest::header::HeaderMap, Value) {
-    let mut req = http()
-        .request(
-            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-            format!("{}{path}", sim.base_url()),
-        )
-        .bearer_auth(tok);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let headers = r.headers().clone();
-    let text = r.text().await.unwrap();
-    let v = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    };
-    (status, headers, v)
-}
-
 #[tokio::test]
 async fn token_endpoint_success_and_errors() {
-    let sim = sim().await;
+    let sim = start(DOMAIN).await;
     let url = format!("{}/oauth/token", sim.base_url());
     // form body
     let r = http()
@@ -140,7 +88,7 @@ async fn token_endpoint_success_and_errors() {
 
 #[tokio::test]
 async fn bearer_token_validation_and_scopes() {
-    let sim = sim().await;
+    let sim = start(DOMAIN).await;
     let (s, _, v) = call(&sim, "garbage", "GET", "/api/v2/clients", None).await;
     assert_eq!(
         (s, v),
@@ -151,13 +99,13 @@ async fn bearer_token_validation_and_scopes() {
     );
 
     sim.set_token_ttl(Duration::from_millis(50));
-    let short = token(&sim).await;
+    let short = token(&sim, None).await;
     tokio::time::sleep(Duration::from_millis(120)).await;
     let (s, _, v) = call(&sim, &short, "GET", "/api/v2/clients", None).await;
     assert_eq!((s, v["message"].as_str()), (401, Some("Expired token")));
 
     sim.set_token_ttl(Duration::from_secs(3600));
-    let tok = token(&sim).await;
+    let tok = token(&sim, None).await;
     assert_eq!(
         call(&sim, &tok, "GET", "/api/v2/clients", None).await.0,
         200
@@ -169,7 +117,7 @@ async fn bearer_token_validation_and_scopes() {
     );
 
     sim.set_scopes(vec!["read:clients".into()]);
-    let ro = token(&sim).await;
+    let ro = token(&sim, None).await;
     let (s, _, v) = call(
         &sim,
         &ro,
@@ -189,8 +137,8 @@ async fn bearer_token_validation_and_scopes() {
 
 #[tokio::test]
 async fn client_lifecycle_defaults_merge_and_secrets() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, None).await;
     let (s, _, c) = call(
         &sim,
         &tok,
@@ -310,7 +258,7 @@ async fn client_lifecycle_defaults_merge_and_secrets() {
 
     // Without read:client_keys the secret is omitted, and asking for it is a 403.
     sim.set_scopes(vec!["read:clients".into(), "update:clients".into()]);
-    let nokeys = token(&sim).await;
+    let nokeys = token(&sim, None).await;
     let (_, _, g) = call(&sim, &nokeys, "GET", &format!("/api/v2/clients/{id}"), None).await;
     assert!(g.get("client_secret").is_none());
     let (s, _, v) = call(
@@ -363,8 +311,8 @@ async fn client_lifecycle_defaults_merge_and_secrets() {
 
 #[tokio::test]
 async fn client_validation_errors() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, None).await;
     let cases = [
         (
             json!({"name": "x", "foo": 1}),
@@ -427,8 +375,8 @@ async fn client_validation_errors() {
 
 #[tokio::test]
 async fn client_list_pagination_and_filters() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, None).await;
     for i in 0..55 {
         let app_type = if i % 5 == 0 { "spa" } else { "non_interactive" };
         sim.create_client_out_of_band(json!({"name": format!("c{i}"), "app_type": app_type}));
@@ -493,9 +441,9 @@ async fn client_list_pagination_and_filters() {
 
 #[tokio::test]
 async fn client_grants_crud_conflicts_and_list_shapes() {
-    let sim = sim().await;
+    let sim = start(DOMAIN).await;
     sim.add_resource_server("https://api.example/");
-    let tok = token(&sim).await;
+    let tok = token(&sim, None).await;
     let c = sim.create_client_out_of_band(json!({"name": "m2m", "app_type": "non_interactive"}));
     let cid = c["client_id"].as_str().unwrap();
 
@@ -724,8 +672,8 @@ async fn client_grants_crud_conflicts_and_list_shapes() {
 
 #[tokio::test]
 async fn resource_servers() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, None).await;
     let (_, _, v) = call(&sim, &tok, "GET", "/api/v2/resource-servers", None).await;
     let mgmt = &v.as_array().unwrap()[0];
     assert_eq!(
@@ -805,8 +753,8 @@ async fn resource_servers() {
 
 #[tokio::test]
 async fn rate_limit_headers_and_429() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, None).await;
     // Unconfigured: generous headers, never limited.
     let (_, h, _) = call(&sim, &tok, "GET", "/api/v2/clients", None).await;
     assert_eq!(h["x-ratelimit-limit"], "1000");
@@ -841,7 +789,7 @@ async fn rate_limit_headers_and_429() {
         json!({"statusCode": 429, "error": "Too Many Requests", "message": "Global limit has been reached", "errorCode": "too_many_requests"})
     );
     // The token endpoint is never rate limited.
-    token(&sim).await;
+    token(&sim, None).await;
     // Error responses carry the headers too.
     sim.set_rate_limit(Some(RateLimit {
         burst: 5,
@@ -854,8 +802,8 @@ async fn rate_limit_headers_and_429() {
 
 #[tokio::test]
 async fn fault_injection() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, None).await;
     sim.set_faults(Faults {
         error_rate: 1.0,
         ..Default::default()
@@ -865,7 +813,7 @@ async fn fault_injection() {
     assert_eq!(v["statusCode"], s);
     assert!(h.contains_key("x-ratelimit-limit"));
     // Faults never touch /oauth/token.
-    token(&sim).await;
+    token(&sim, None).await;
 
     sim.set_faults(Faults {
         drop_rate: 1.0,
@@ -878,7 +826,7 @@ async fn fault_injection() {
         .await;
     assert!(err.is_err(), "connection should be dropped: {err:?}");
     assert_eq!(sim.requests().last().unwrap().status, 0);
-    token(&sim).await;
+    token(&sim, None).await;
 
     sim.set_faults(Faults {
         latency: Duration::from_millis(200),
@@ -900,8 +848,8 @@ async fn fault_injection() {
 
 #[tokio::test]
 async fn request_log_and_shutdown() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, None).await;
     sim.clear_requests();
     call(
         &sim,
@@ -937,8 +885,8 @@ async fn request_log_and_shutdown() {
 /// these are the rules, each with a minimal example).
 #[tokio::test]
 async fn client_answers_as_recorded() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, None).await;
     let post = |body: Value| {
         let (sim, tok) = (&sim, &tok);
         async move {

@@ -11,71 +11,11 @@ use auth0_operator::sim::{
 };
 use serde_json::{Value, json};
 
+mod common;
+use common::sim_http::{CLIENT_ID, CLIENT_SECRET, call, http, start, token};
+
 const DOMAIN: &str = "example.auth0.test";
 const MGMT: &str = "https://example.auth0.test/api/v2/";
-
-fn http() -> reqwest::Client {
-    // reqwest is built with `rustls-no-provider`; install one even for plain http.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
-}
-
-async fn sim() -> Simulator {
-    Simulator::start(SimConfig::new(DOMAIN, "mgmt", "s3cret"))
-        .await
-        .unwrap()
-}
-
-/// A Management API token with every scope the simulator grants.
-async fn token(sim: &Simulator) -> String {
-    token_with(sim, DEFAULT_SCOPES).await
-}
-
-/// A token narrowed to `scopes` (the `scope` parameter of `/oauth/token`).
-async fn token_with(sim: &Simulator, scopes: &[&str]) -> String {
-    let r = http()
-        .post(format!("{}/oauth/token", sim.base_url()))
-        .json(
-            &json!({"grant_type": "client_credentials", "client_id": "mgmt",
-                      "client_secret": "s3cret", "audience": MGMT, "scope": scopes.join(" ")}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-/// Sends a request; returns (status, JSON body or Null).
-async fn call(
-    sim: &Simulator,
-    tok: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = http()
-        .request(
-            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-            format!("{}{path}", sim.base_url()),
-        )
-        .bearer_auth(tok);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    let v = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    };
-    (status, v)
-}
 
 async fn get(sim: &Simulator, tok: &str, path: &str) -> (u16, Value) {
     call(sim, tok, "GET", path, None).await
@@ -124,8 +64,8 @@ fn assert_conforms(schema: &str, answer: &Value) {
 
 #[tokio::test]
 async fn a_new_tenant_has_its_database_connection() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, Some(DEFAULT_SCOPES)).await;
     let conns = sim.connections();
     assert_eq!(conns.len(), 1);
     let c = &conns[0];
@@ -155,7 +95,7 @@ async fn a_new_tenant_has_its_database_connection() {
     assert!(sim.enable_client_connections());
 
     // SimConfig: more connections, or none.
-    let mut cfg = SimConfig::new(DOMAIN, "mgmt", "s3cret");
+    let mut cfg = SimConfig::new(DOMAIN, CLIENT_ID, CLIENT_SECRET);
     cfg.connections
         .push(("google".into(), "google-oauth2".into()));
     let two = Simulator::start(cfg).await.unwrap();
@@ -166,7 +106,7 @@ async fn a_new_tenant_has_its_database_connection() {
         .collect();
     assert_eq!(names, vec![json!(DEFAULT_CONNECTION), json!("google")]);
     assert_eq!(two.connections()[1]["strategy"], "google-oauth2");
-    let mut cfg = SimConfig::new(DOMAIN, "mgmt", "s3cret");
+    let mut cfg = SimConfig::new(DOMAIN, CLIENT_ID, CLIENT_SECRET);
     cfg.connections.clear();
     let none = Simulator::start(cfg).await.unwrap();
     assert!(none.connections().is_empty());
@@ -174,8 +114,8 @@ async fn a_new_tenant_has_its_database_connection() {
 
 #[tokio::test]
 async fn list_connections_paging_filters_and_fields() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, Some(DEFAULT_SCOPES)).await;
     // 120 connections: the default one, then 79 databases and 40 SAML ones.
     for i in 1..120 {
         let strategy = if i % 3 == 0 { "samlp" } else { "auth0" };
@@ -332,7 +272,7 @@ async fn list_connections_paging_filters_and_fields() {
     }
     let (s, v) = get(&sim, &tok, "/api/v2/connections?from=nope").await;
     assert_eq!(s, 400, "{v}");
-    let narrow = token_with(&sim, &["read:clients"]).await;
+    let narrow = token(&sim, Some(&["read:clients"])).await;
     let (s, v) = get(&sim, &narrow, "/api/v2/connections").await;
     assert_eq!(
         (s, v),
@@ -347,8 +287,8 @@ async fn list_connections_paging_filters_and_fields() {
 
 #[tokio::test]
 async fn enabled_clients_of_a_connection_page_by_checkpoint() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, Some(DEFAULT_SCOPES)).await;
     let conn = sim.connections()[0]["id"].as_str().unwrap().to_string();
     // enable_client_connections is on: every new client is enabled on the connection.
     let created: Vec<String> = (0..120)
@@ -427,7 +367,7 @@ async fn enabled_clients_of_a_connection_page_by_checkpoint() {
         .await;
         assert_eq!((s, v), (404, connection_not_found()), "{unknown}");
     }
-    let narrow = token_with(&sim, &["read:clients", "update:connections"]).await;
+    let narrow = token(&sim, Some(&["read:clients", "update:connections"])).await;
     let (s, v) = get(&sim, &narrow, &base).await;
     assert_eq!(s, 403);
     assert_eq!(
@@ -438,8 +378,8 @@ async fn enabled_clients_of_a_connection_page_by_checkpoint() {
 
 #[tokio::test]
 async fn patch_enabled_clients_of_a_connection() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, Some(DEFAULT_SCOPES)).await;
     sim.set_enable_client_connections(false);
     let conn = sim.connections()[0]["id"].as_str().unwrap().to_string();
     let path = format!("/api/v2/connections/{conn}/clients");
@@ -582,7 +522,7 @@ async fn patch_enabled_clients_of_a_connection() {
     assert_eq!(s, 400);
 
     // 403 without update:connections.
-    let read_only = token_with(&sim, &["read:connections", "read:clients"]).await;
+    let read_only = token(&sim, Some(&["read:connections", "read:clients"])).await;
     let (s, v) = call(&sim, &read_only, "PATCH", &path, Some(json!([entry(&b)]))).await;
     assert_eq!(
         (s, v),
@@ -598,8 +538,8 @@ async fn patch_enabled_clients_of_a_connection() {
 
 #[tokio::test]
 async fn connections_of_a_client() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, Some(DEFAULT_SCOPES)).await;
     for (n, st) in [
         ("db-2", "auth0"),
         ("google", "google-oauth2"),
@@ -710,7 +650,7 @@ async fn connections_of_a_client() {
         &["read:connections"][..],
         &["read:connections", "read:client_keys"][..],
     ] {
-        let t = token_with(&sim, scopes).await;
+        let t = token(&sim, Some(scopes)).await;
         let (s, v) = get(&sim, &t, &path).await;
         assert_eq!((s, &v), (403, &forbidden), "{scopes:?}");
     }
@@ -718,7 +658,7 @@ async fn connections_of_a_client() {
         &["read:connections", "read:clients"][..],
         &["read:connections", "read:client_summary"][..],
     ] {
-        let t = token_with(&sim, scopes).await;
+        let t = token(&sim, Some(scopes)).await;
         let (s, _) = get(&sim, &t, &path).await;
         assert_eq!(s, 200, "{scopes:?}");
     }
@@ -726,8 +666,8 @@ async fn connections_of_a_client() {
 
 #[tokio::test]
 async fn enable_client_connections_on_and_off() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, Some(DEFAULT_SCOPES)).await;
     let social = sim.add_connection("social", "google-oauth2");
     let post = |name: &'static str| {
         let (sim, tok) = (&sim, &tok);
@@ -771,7 +711,7 @@ async fn enable_client_connections_on_and_off() {
     assert_eq!(sim.connection_clients("later"), vec![again]);
 
     // SimConfig::enable_client_connections = false from the start.
-    let mut cfg = SimConfig::new(DOMAIN, "mgmt", "s3cret");
+    let mut cfg = SimConfig::new(DOMAIN, CLIENT_ID, CLIENT_SECRET);
     cfg.enable_client_connections = false;
     let off_sim = Simulator::start(cfg).await.unwrap();
     assert!(!off_sim.enable_client_connections());
@@ -781,8 +721,8 @@ async fn enable_client_connections_on_and_off() {
 
 #[tokio::test]
 async fn a_deleted_client_leaves_every_connection() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, Some(DEFAULT_SCOPES)).await;
     sim.add_connection("other", "auth0");
     let a = client(&sim, "a");
     let b = client(&sim, "b");
@@ -816,8 +756,8 @@ async fn a_deleted_client_leaves_every_connection() {
 
 #[tokio::test]
 async fn test_hooks() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, Some(DEFAULT_SCOPES)).await;
     let saml = sim.add_connection("saml", "samlp");
     let saml_id = saml["id"].as_str().unwrap().to_string();
     assert_eq!(sim.connections()[1], saml);
@@ -880,7 +820,7 @@ async fn test_hooks() {
 fn add_connection_refuses_a_taken_name() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let sim = sim().await;
+        let sim = start(DOMAIN).await;
         sim.add_connection(DEFAULT_CONNECTION, "auth0");
     });
 }
@@ -890,7 +830,7 @@ fn add_connection_refuses_a_taken_name() {
 fn add_connection_refuses_an_unknown_strategy() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let sim = sim().await;
+        let sim = start(DOMAIN).await;
         sim.add_connection("x", "ldap");
     });
 }

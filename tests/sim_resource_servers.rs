@@ -1,64 +1,15 @@
 //! The simulator's resource servers (APIs), the tenant's built-in clients and APIs, and the
 //! rules that tie client grants to their API (scopes, deletion). Exact statuses and bodies.
 
-use auth0_operator::sim::{SimConfig, Simulator};
 use serde_json::{Value, json};
+
+mod common;
+use common::sim_http::{call, start, token};
 
 const DOMAIN: &str = "example.auth0.test";
 const MGMT: &str = "https://example.auth0.test/api/v2/";
 const ORDERS: &str = "https://orders.example.com/api";
 const ORDERS_ENC: &str = "https%3A%2F%2Forders.example.com%2Fapi";
-
-fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
-}
-
-async fn sim() -> Simulator {
-    Simulator::start(SimConfig::new(DOMAIN, "mgmt", "s3cret"))
-        .await
-        .unwrap()
-}
-
-async fn token(sim: &Simulator) -> String {
-    let r: Value = http()
-        .post(format!("{}/oauth/token", sim.base_url()))
-        .json(&json!({"grant_type": "client_credentials", "client_id": "mgmt", "client_secret": "s3cret", "audience": MGMT}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r["access_token"].as_str().unwrap().to_string()
-}
-
-async fn call(
-    sim: &Simulator,
-    tok: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = http()
-        .request(
-            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-            format!("{}{path}", sim.base_url()),
-        )
-        .bearer_auth(tok);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    let v = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    };
-    (status, v)
-}
 
 fn bad_request(message: &str) -> Value {
     json!({"statusCode": 400, "error": "Bad Request", "message": message, "errorCode": "invalid_body"})
@@ -75,8 +26,8 @@ fn without_id(mut v: Value) -> Value {
 
 #[tokio::test]
 async fn create_applies_recorded_defaults_and_validates() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, None).await;
     // TestAccResourceServer.yaml #0: only the identifier.
     let (s, v) = call(
         &sim,
@@ -200,8 +151,8 @@ async fn create_applies_recorded_defaults_and_validates() {
 
 #[tokio::test]
 async fn signing_secret_and_token_encryption_thumbprint() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, None).await;
     let (s, v) = call(
         &sim,
         &tok,
@@ -266,8 +217,8 @@ async fn signing_secret_and_token_encryption_thumbprint() {
 
 #[tokio::test]
 async fn read_by_id_or_url_encoded_identifier_and_list() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, None).await;
     let (_, created) = call(
         &sim,
         &tok,
@@ -367,8 +318,8 @@ async fn read_by_id_or_url_encoded_identifier_and_list() {
 
 #[tokio::test]
 async fn patch_replaces_scopes_refuses_identifier_and_clears_nulls() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, None).await;
     let (_, rs) = call(
         &sim,
         &tok,
@@ -438,8 +389,8 @@ async fn patch_replaces_scopes_refuses_identifier_and_clears_nulls() {
 
 #[tokio::test]
 async fn system_apis() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, None).await;
     let mgmt = sim.resource_server(MGMT).unwrap();
     let scopes: Vec<&str> = mgmt["scopes"]
         .as_array()
@@ -588,8 +539,8 @@ async fn system_apis() {
 
 #[tokio::test]
 async fn delete_is_repeatable_and_takes_the_apis_grants() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, None).await;
     sim.add_resource_server_with_scopes(ORDERS, &["read:orders"]);
     sim.add_resource_server_with_scopes("https://keep/", &["read:keep"]);
     let c = sim.create_client_out_of_band(json!({"name": "app", "app_type": "non_interactive"}));
@@ -636,8 +587,8 @@ async fn delete_is_repeatable_and_takes_the_apis_grants() {
 
 #[tokio::test]
 async fn grant_scopes_must_be_defined_by_the_api() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, None).await;
     sim.add_resource_server_with_scopes(ORDERS, &["read:orders", "write:orders"]);
     let c = sim.create_client_out_of_band(json!({"name": "app", "app_type": "non_interactive"}));
     let cid = c["client_id"].as_str().unwrap();
@@ -739,9 +690,9 @@ async fn grant_scopes_must_be_defined_by_the_api() {
 
 #[tokio::test]
 async fn resource_server_scopes_are_enforced() {
-    let sim = sim().await;
+    let sim = start(DOMAIN).await;
     sim.set_scopes(vec!["read:clients".into()]);
-    let tok = token(&sim).await;
+    let tok = token(&sim, None).await;
     for (method, path, body, scope) in [
         (
             "GET",
@@ -788,8 +739,8 @@ async fn resource_server_scopes_are_enforced() {
 
 #[tokio::test]
 async fn every_tenant_has_a_global_client() {
-    let sim = sim().await;
-    let tok = token(&sim).await;
+    let sim = start(DOMAIN).await;
+    let tok = token(&sim, None).await;
     let global = sim.global_client();
     let gid = global["client_id"].as_str().unwrap();
     assert_eq!(gid.len(), 32);

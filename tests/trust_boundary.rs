@@ -83,42 +83,85 @@ fn grants_of(w: &World, client_id: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Sets `spec.allowedConsumers` of the API `orders` (null: removes it).
+async fn allow_consumers(apis: &Api<Auth0ResourceServer>, consumers: Value) {
+    apis.patch(
+        "orders",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"allowedConsumers": consumers}})),
+    )
+    .await
+    .unwrap();
+}
+
+/// Waits until Auth0 holds no grant of application `client_id`.
+async fn no_grants_of(w: &World, client_id: &str, what: &str) {
+    eventually(what, T, || {
+        let gone = grants_of(w, client_id).is_empty();
+        async move { gone.then_some(()) }
+    })
+    .await;
+}
+
+/// The management application's credentials Secret `mgmt` (no namespace set).
+fn mgmt_secret() -> Secret {
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "mgmt"},
+        "stringData": {"AUTH0_CLIENT_ID": MGMT_ID, "AUTH0_CLIENT_SECRET": MGMT_SECRET}
+    }))
+    .unwrap()
+}
+
+/// Creates `namespaces`, the management Secret in `ops` and the `ClusterAuth0Tenant` `shared`
+/// over the simulator, with `spec` (its `allowedNamespaces` and `policy`) added.
+async fn shared_tenant(w: &World, namespaces: &[&str], spec: Value) {
+    for ns in namespaces.iter().chain(&["ops"]) {
+        namespace(&w.kube, ns).await;
+    }
+    Api::<Secret>::namespaced(w.kube.clone(), "ops")
+        .create(&PostParams::default(), &mgmt_secret())
+        .await
+        .unwrap();
+    let mut tenant = json!({
+        "domain": w.sim.domain(), "baseUrl": w.sim.base_url(),
+        "credentialsSecretRef": {"name": "mgmt", "namespace": "ops"},
+    });
+    tenant
+        .as_object_mut()
+        .unwrap()
+        .extend(spec.as_object().unwrap().clone());
+    create(
+        &Api::<ClusterAuth0Tenant>::all(w.kube.clone()),
+        &obj("ClusterAuth0Tenant", "shared", tenant),
+    )
+    .await;
+}
+
+/// The operator without a default tenant: it reaches the simulator only through tenant
+/// objects.
+fn tenant_objects_only(w: &World) -> auth0_operator::config::OperatorConfig {
+    let mut config = operator_config(&w.sim, Duration::from_secs(600));
+    config.auth0 = None;
+    config.tenant_policy.allowed_domains = vec!["*.auth0.test".into()];
+    config.tenant_policy.allow_base_url = true;
+    config
+}
+
 #[tokio::test]
 async fn a_namespace_gets_no_more_than_its_own_objects() {
     let Some(w) = world("a_namespace_gets_no_more_than_its_own_objects", &[]).await else {
         return;
     };
-    for ns in ["team-b", "ops"] {
-        namespace(&w.kube, ns).await;
-    }
-    let mgmt_secret: Secret = serde_json::from_value(json!({
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "mgmt"},
-        "stringData": {"AUTH0_CLIENT_ID": MGMT_ID, "AUTH0_CLIENT_SECRET": MGMT_SECRET}
-    }))
-    .unwrap();
-    Api::<Secret>::namespaced(w.kube.clone(), "ops")
-        .create(&PostParams::default(), &mgmt_secret)
-        .await
-        .unwrap();
-    let tenants: Api<ClusterAuth0Tenant> = Api::all(w.kube.clone());
-    create(
-        &tenants,
-        &obj(
-            "ClusterAuth0Tenant",
-            "shared",
-            json!({
-                "domain": w.sim.domain(), "baseUrl": w.sim.base_url(),
-                "credentialsSecretRef": {"name": "mgmt", "namespace": "ops"},
-                "allowedNamespaces": {"names": ["default", "team-b"]},
-                "policy": {"adoption": {"names": ["default"]}, "unmanagedApis": {"names": ["default"]}}
-            }),
-        ),
+    shared_tenant(
+        &w,
+        &["team-b"],
+        json!({
+            "allowedNamespaces": {"names": ["default", "team-b"]},
+            "policy": {"adoption": {"names": ["default"]}, "unmanagedApis": {"names": ["default"]}}
+        }),
     )
     .await;
-    let mut config = operator_config(&w.sim, Duration::from_secs(600));
-    config.auth0 = None;
-    config.tenant_policy.allowed_domains = vec!["*.auth0.test".into()];
-    config.tenant_policy.allow_base_url = true;
+    let config = tenant_objects_only(&w);
     let op = Operator::start(&w.kube, config);
     let mgmt_api = format!("https://{}/api/v2/", w.sim.domain());
     let mgmt_app = w.sim.management_client_id();
@@ -370,14 +413,11 @@ async fn a_namespace_gets_no_more_than_its_own_objects() {
         )
         .await
         .unwrap();
-    apis_a
-        .patch(
-            "orders",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"allowedConsumers": {"selector": {"matchLabels": {"orders-consumer": "yes"}}}}})),
-        )
-        .await
-        .unwrap();
+    allow_consumers(
+        &apis_a,
+        json!({"selector": {"matchLabels": {"orders-consumer": "yes"}}}),
+    )
+    .await;
     grant_ready(&grants_b, "b-orders", "True", "Synced", T).await;
     assert_eq!(grants_of(&w, &b_id).len(), 1);
     let b_secret = secrets_b.get("b-app-auth0").await.unwrap();
@@ -392,30 +432,16 @@ async fn a_namespace_gets_no_more_than_its_own_objects() {
     .await;
     assert_eq!(status, 200, "the consented grant gets a token");
     // Consent withdrawn: the grant is revoked in Auth0.
-    apis_a
-        .patch(
-            "orders",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"allowedConsumers": null}})),
-        )
-        .await
-        .unwrap();
+    allow_consumers(&apis_a, Value::Null).await;
     refused(&grants_b, "b-orders", Reason::ConsumerNotAllowed).await;
-    eventually("the grant is revoked in Auth0", T, || {
-        let gone = grants_of(&w, &b_id).is_empty();
-        async move { gone.then_some(()) }
-    })
-    .await;
+    no_grants_of(&w, &b_id, "the grant is revoked in Auth0").await;
     // Consent by selector again, then withdrawn by relabelling team-b alone: the namespace
     // watch checks the grant at once (the resync is 10 minutes away) and it is revoked.
-    apis_a
-        .patch(
-            "orders",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"allowedConsumers": {"selector": {"matchLabels": {"orders-consumer": "yes"}}}}})),
-        )
-        .await
-        .unwrap();
+    allow_consumers(
+        &apis_a,
+        json!({"selector": {"matchLabels": {"orders-consumer": "yes"}}}),
+    )
+    .await;
     grant_ready(&grants_b, "b-orders", "True", "Synced", T).await;
     assert_eq!(grants_of(&w, &b_id).len(), 1);
     Api::<k8s_openapi::api::core::v1::Namespace>::all(w.kube.clone())
@@ -427,13 +453,10 @@ async fn a_namespace_gets_no_more_than_its_own_objects() {
         .await
         .unwrap();
     refused(&grants_b, "b-orders", Reason::ConsumerNotAllowed).await;
-    eventually(
+    no_grants_of(
+        &w,
+        &b_id,
         "the relabelled namespace's grant is revoked in Auth0",
-        T,
-        || {
-            let gone = grants_of(&w, &b_id).is_empty();
-            async move { gone.then_some(()) }
-        },
     )
     .await;
 
@@ -484,10 +507,8 @@ async fn a_namespace_gets_no_more_than_its_own_objects() {
     //     unmanaged API freely (its namespace owns the tenant), but going through another tenant
     //     object changes nothing about who owns default's application.
     namespace(&w.kube, "team-c").await;
-    let mut own_secret = mgmt_secret.clone();
-    own_secret.metadata.namespace = None;
     Api::<Secret>::namespaced(w.kube.clone(), "team-c")
-        .create(&PostParams::default(), &own_secret)
+        .create(&PostParams::default(), &mgmt_secret())
         .await
         .unwrap();
     let own_tenants: Api<Auth0Tenant> = Api::namespaced(w.kube.clone(), "team-c");
@@ -587,40 +608,16 @@ async fn two_namespaces_racing_for_one_application_one_adopts_it() {
     else {
         return;
     };
-    for ns in ["team-a", "team-b", "ops"] {
-        namespace(&w.kube, ns).await;
-    }
-    let mgmt_secret: Secret = serde_json::from_value(json!({
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "mgmt"},
-        "stringData": {"AUTH0_CLIENT_ID": MGMT_ID, "AUTH0_CLIENT_SECRET": MGMT_SECRET}
-    }))
-    .unwrap();
-    Api::<Secret>::namespaced(w.kube.clone(), "ops")
-        .create(&PostParams::default(), &mgmt_secret)
-        .await
-        .unwrap();
-    let tenants: Api<ClusterAuth0Tenant> = Api::all(w.kube.clone());
-    create(
-        &tenants,
-        &obj(
-            "ClusterAuth0Tenant",
-            "shared",
-            json!({
-                "domain": w.sim.domain(), "baseUrl": w.sim.base_url(),
-                "credentialsSecretRef": {"name": "mgmt", "namespace": "ops"},
-                "allowedNamespaces": {"names": ["team-a", "team-b"]},
-                "policy": {"adoption": {"names": ["team-a", "team-b"]}}
-            }),
-        ),
+    shared_tenant(
+        &w,
+        &["team-a", "team-b"],
+        json!({
+            "allowedNamespaces": {"names": ["team-a", "team-b"]},
+            "policy": {"adoption": {"names": ["team-a", "team-b"]}}
+        }),
     )
     .await;
-    let config = || {
-        let mut config = operator_config(&w.sim, Duration::from_secs(600));
-        config.auth0 = None;
-        config.tenant_policy.allowed_domains = vec!["*.auth0.test".into()];
-        config.tenant_policy.allow_base_url = true;
-        config
-    };
+    let config = || tenant_objects_only(&w);
     let op = Operator::start(&w.kube, config());
     // Made in the dashboard: no resource manages it.
     let portal = w

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod jwt;
+pub mod sim_http;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
