@@ -71,7 +71,9 @@ use auth0_operator::{
     envtest::TestEnv,
     sim::{RateLimit, RecordedRequest, Simulator},
 };
-use common::{MGMT_ID, MGMT_SECRET, Operator, client_obj, free_port, grant_obj};
+use common::{
+    MGMT_ID, MGMT_SECRET, Operator, client_obj, free_port, grant_obj, metric_samples, metric_sum,
+};
 use futures::{FutureExt, StreamExt, future::BoxFuture};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{
@@ -658,34 +660,6 @@ fn op_config(sim: &Simulator, ns: &str, concurrency: u16, resync: Duration) -> O
 }
 
 // ------------------------------------------------------------------------------------ metrics text
-
-/// Sum of the samples of `name` (exact metric name) whose labels include every `filters` pair.
-fn metric_sum(text: &str, name: &str, filters: &[(&str, &str)]) -> f64 {
-    metric_samples(text, name)
-        .into_iter()
-        .filter(|(labels, _)| {
-            filters
-                .iter()
-                .all(|(k, v)| labels.contains(&format!("{k}=\"{v}\"")))
-        })
-        .map(|(_, v)| v)
-        .sum()
-}
-
-/// `(labels, value)` of every sample of `name`.
-fn metric_samples(text: &str, name: &str) -> Vec<(String, f64)> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (series, value) = l.rsplit_once(' ')?;
-            let (n, labels) = match series.split_once('{') {
-                Some((n, rest)) => (n, rest.trim_end_matches('}')),
-                None => (series, ""),
-            };
-            (n == name).then(|| (labels.to_string(), value.parse().unwrap_or(0.0)))
-        })
-        .collect()
-}
 
 /// `reason=count` of failed reconciles, e.g. `ClientNotReady=12 RateLimited=0`.
 fn errors_by_reason(text: &str) -> String {

@@ -1585,26 +1585,19 @@ async fn scenario(w: &World, ns: &str, aud: &str) {
     let apis: Api<Auth0ResourceServer> = Api::namespaced(w.kube.clone(), ns);
     let secrets: Api<Secret> = Api::namespaced(w.kube.clone(), ns);
     let ledger = format!("https://ledger.example.com/{ns}");
-    clients
-        .create(
-            &PostParams::default(),
-            &client_obj(
-                "billing",
-                json!({"name": "Billing", "appType": "non_interactive"}),
-            ),
-        )
-        .await
-        .unwrap();
-    grants
-        .create(
-            &PostParams::default(),
-            &grant_obj(
-                "billing-api",
-                json!({"clientRef": {"name": "billing"}, "audience": aud, "scopes": ["read:invoices"]}),
-            ),
-        )
-        .await
-        .unwrap();
+    create_client_and_grant(
+        &w.kube,
+        ns,
+        (
+            "billing",
+            json!({"name": "Billing", "appType": "non_interactive"}),
+        ),
+        (
+            "billing-api",
+            json!({"clientRef": {"name": "billing"}, "audience": aud, "scopes": ["read:invoices"]}),
+        ),
+    )
+    .await;
     let c = client_ready(&clients, "billing", "True", "Synced", T).await;
     let id = c.status.unwrap().client_id.unwrap();
     grant_ready(&grants, "billing-api", "True", "Synced", T).await;

@@ -810,3 +810,102 @@ async fn a_client_create_answered_502_makes_one_client() {
     );
     op.stop().await;
 }
+
+/// A client and its grant applied together (as `kubectl apply -f dir/` or an Argo CD sync does):
+/// the grant waits for the client's first reconcile without writing anything (no finalizer, no
+/// `ClientNotReady` status, no event), is woken by the client's status once the operator's cache
+/// holds it, and is then created once. Auth0 answers slowly here, so the client is surely not
+/// reconciled when the grant is first looked at.
+#[tokio::test]
+async fn a_grant_applied_with_its_client_waits_for_it_without_writing() {
+    use futures::StreamExt as _;
+    use kube::runtime::{WatchStreamExt as _, watcher};
+    let aud = "https://api.example.com/";
+    let Some(w) = world("a_grant_applied_with_its_client_waits", &[aud]).await else {
+        return;
+    };
+    namespace(&w.kube, "together").await;
+    let op = Operator::start(&w.kube, operator_config(&w.sim, Duration::from_secs(600)));
+    assert!(op.wait_synced(T).await, "caches synced");
+    let clients: Api<Auth0Client> = Api::namespaced(w.kube.clone(), "together");
+    let grants: Api<Auth0ClientGrant> = Api::namespaced(w.kube.clone(), "together");
+    // Every version of the grant the API server holds, as a watch sees them.
+    let versions = std::sync::Arc::new(parking_lot::Mutex::new(Vec::<Auth0ClientGrant>::new()));
+    let seen = versions.clone();
+    let watch = tokio::spawn(
+        watcher(grants.clone(), watcher::Config::default())
+            .applied_objects()
+            .for_each(move |g| {
+                if let Ok(g) = g {
+                    seen.lock().push(g);
+                }
+                std::future::ready(())
+            }),
+    );
+    w.sim.set_faults(Faults {
+        latency: Duration::from_millis(1500),
+        ..Default::default()
+    });
+    create_client_and_grant(
+        &w.kube,
+        "together",
+        (
+            "orders",
+            json!({"name": "Orders", "appType": "non_interactive"}),
+        ),
+        (
+            "orders-api",
+            json!({"clientRef": {"name": "orders"}, "audience": aud, "scopes": ["read:x"]}),
+        ),
+    )
+    .await;
+    // Auth0 has not answered the client's create yet: the grant was looked at and left alone.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let c = clients.get("orders").await.unwrap();
+    assert!(c.status.is_none(), "the client is still being created");
+    let g = grants.get("orders-api").await.unwrap();
+    assert!(g.status.is_none(), "no status yet: {:?}", g.status);
+    assert!(g.finalizers().is_empty(), "no finalizer yet");
+    assert!(
+        metric_sum(
+            &op.metrics.render(),
+            "auth0_operator_reconciles_total",
+            &[("kind", "Auth0ClientGrant"), ("result", "success")]
+        ) >= 1.0,
+        "the grant was reconciled (and waited)"
+    );
+    w.sim.set_faults(Faults::default());
+    let g = grant_ready(&grants, "orders-api", "True", "Synced", T).await;
+    let grant_id = g.status.unwrap().grant_id.unwrap();
+    watch.abort();
+    // Never ClientNotReady, in any version the API server held; one grant in Auth0.
+    let reasons: Vec<String> = versions
+        .lock()
+        .iter()
+        .filter_map(|g| ready_of(&g.status.as_ref()?.conditions).map(|r| r.1.to_string()))
+        .collect();
+    assert!(
+        !reasons.is_empty() && reasons.iter().all(|r| r == "Synced"),
+        "{reasons:?}"
+    );
+    let events: Api<k8s_openapi::api::core::v1::Event> =
+        Api::namespaced(w.kube.clone(), "together");
+    let waits: Vec<_> = events
+        .list(&kube::api::ListParams::default().fields("involvedObject.name=orders-api"))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some("ClientNotReady"))
+        .collect();
+    assert!(waits.is_empty(), "{waits:?}");
+    let made: Vec<_> = w
+        .sim
+        .grants()
+        .into_iter()
+        .filter(|g| g["audience"] == aud)
+        .collect();
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0]["id"], grant_id.as_str());
+    op.stop().await;
+}

@@ -130,11 +130,22 @@ impl<K: Kind> AnyKind for KindHandle<K> {
 
 /// The managed kinds of one scope.
 #[derive(Default)]
-pub(crate) struct ScopeKinds(pub(crate) Vec<Box<dyn AnyKind>>);
+pub struct ScopeKinds(pub(crate) Vec<Box<dyn AnyKind>>);
 
 impl ScopeKinds {
     fn get<K: Kind>(&self) -> Option<&KindHandle<K>> {
         self.0.iter().find_map(|k| k.as_any().downcast_ref())
+    }
+
+    /// Reconciles, now, every `K` object of this scope that `pick` selects.
+    fn wake<K: Kind>(&self, pick: impl Fn(&K) -> bool) {
+        if let Some(h) = self.get::<K>() {
+            for o in h.store.state() {
+                if pick(&o) {
+                    let _ = h.wakeups.unbounded_send(ObjectRef::from_obj(&*o));
+                }
+            }
+        }
     }
 }
 
@@ -150,7 +161,39 @@ fn users_of<K: Kind>(store: &Store<K>, key: &str) -> Vec<ObjectRef<K>> {
 
 /// Every scope, so that a tenant can find (and wake) the resources that use it.
 #[derive(Default)]
-pub(crate) struct Scopes(pub(crate) Mutex<Vec<Arc<ScopeKinds>>>);
+pub struct Scopes(pub(crate) Mutex<Vec<Arc<ScopeKinds>>>);
+
+impl Scopes {
+    /// Reconciles, now, every grant whose `clientRef` names this client (it became ready,
+    /// changed id or went away).
+    pub(crate) fn wake_grants_of(&self, client: &Auth0Client) {
+        let (ns, name) = (client.namespace(), client.name_any());
+        for scope in self.0.lock().iter() {
+            scope.wake::<Auth0ClientGrant>(|g| {
+                g.namespace() == ns && g.spec.client_ref.as_ref().is_some_and(|r| r.name == name)
+            });
+        }
+    }
+
+    /// Reconciles, now, every grant whose `resourceServerRef` names this API (it became ready,
+    /// changed its scopes or went away), and every grant of any namespace whose `audience` is
+    /// its identifier (its `allowedConsumers` may have changed: consent is re-checked at once,
+    /// and a withdrawn one revokes).
+    pub(crate) fn wake_grants_of_api(&self, api: &Auth0ResourceServer) {
+        let (ns, name) = (api.namespace(), api.name_any());
+        let identifier = api.spec.identifier.as_str();
+        for scope in self.0.lock().iter() {
+            scope.wake::<Auth0ClientGrant>(|g| {
+                let by_ref = g.namespace() == ns
+                    && g.spec
+                        .resource_server_ref
+                        .as_ref()
+                        .is_some_and(|r| r.name == name);
+                by_ref || g.spec.audience.as_deref() == Some(identifier)
+            });
+        }
+    }
+}
 
 impl Context {
     /// Reconciles, now, every resource that uses the tenant `key` (it became ready, changed
@@ -351,48 +394,16 @@ impl Context {
         self.kinds.get::<K>().map(|h| &h.store)
     }
 
-    /// Reconciles, now, every `K` object of this scope that `pick` selects.
-    pub fn wake<K: Kind>(&self, pick: impl Fn(&K) -> bool) {
-        if let Some(h) = self.kinds.get::<K>() {
-            for o in h.store.state() {
-                if pick(&o) {
-                    let _ = h.wakeups.unbounded_send(ObjectRef::from_obj(&*o));
-                }
-            }
-        }
-    }
-
-    /// Reconciles, now, every grant whose `clientRef` names this client (after the client became
-    /// ready, changed id or went away).
+    /// Reconciles, now, every grant whose `clientRef` names this client (it is going away, or
+    /// its application went). Changes of the client itself reach them from the cache
+    /// ([`Scopes::wake_grants_of`]).
     pub fn wake_grants_of(&self, client: &Auth0Client) {
-        let (ns, name) = (client.namespace(), client.name_any());
-        self.wake::<Auth0ClientGrant>(|g| {
-            g.namespace() == ns && g.spec.client_ref.as_ref().is_some_and(|r| r.name == name)
-        });
+        self.scopes.wake_grants_of(client);
     }
 
-    /// Reconciles, now, every grant whose `resourceServerRef` names this API (after it became
-    /// ready, changed its scopes or went away), and every grant of any namespace whose
-    /// `audience` is its identifier (its `allowedConsumers` may have changed: consent is
-    /// re-checked at once, and a withdrawn one revokes).
+    /// Reconciles, now, every grant that uses this API (see [`Scopes::wake_grants_of_api`]).
     pub fn wake_grants_of_api(&self, api: &Auth0ResourceServer) {
-        let (ns, name) = (api.namespace(), api.name_any());
-        let identifier = api.spec.identifier.as_str();
-        for scope in self.scopes.0.lock().iter() {
-            let Some(h) = scope.get::<Auth0ClientGrant>() else {
-                continue;
-            };
-            for g in h.store.state() {
-                let by_ref = g.namespace() == ns
-                    && g.spec
-                        .resource_server_ref
-                        .as_ref()
-                        .is_some_and(|r| r.name == name);
-                if by_ref || g.spec.audience.as_deref() == Some(identifier) {
-                    let _ = h.wakeups.unbounded_send(ObjectRef::from_obj(&*g));
-                }
-            }
-        }
+        self.scopes.wake_grants_of_api(api);
     }
 
     /// Forgets the failures of an object after a successful reconcile.

@@ -19,6 +19,7 @@ use tracing::{info, warn};
 
 use super::{
     Context, Error,
+    context::Scopes,
     plan::{CreateGuard, Next, Plan},
     status,
     tenant::{self, Rights, Tenant},
@@ -148,8 +149,23 @@ pub trait Kind:
     /// What the sync found when it compared the Auth0 object with the spec (for the drift
     /// metric), if it got that far.
     fn drift(seen: &Self::Seen) -> Option<&super::status::Drift>;
-    /// Called after the status changed (e.g. to wake dependents).
-    fn status_changed(&self, _ctx: &Context) {}
+    /// Whether the resources that depend on this one (the grants of a client or an API) see a
+    /// change from the version `cached` to `now` (`None`: absent): its readiness, its Auth0
+    /// id, its going away. Pure.
+    fn dependents_see_change(_cached: Option<&Self>, _now: Option<&Self>) -> bool {
+        false
+    }
+    /// Reconciles, now, the resources that depend on this one: called once the cache holds a
+    /// change that [`dependents_see_change`](Self::dependents_see_change) found, so what is
+    /// woken reads that version (or a newer one).
+    fn wake_dependents(&self, _scopes: &Scopes) {}
+    /// What this resource waits for before its first reconcile: another resource it depends
+    /// on that the operator has not reconciled yet either (e.g. a grant's client). Until then
+    /// nothing is written (no finalizer, status or event: the dependency's change wakes it,
+    /// through [`wake_dependents`](Self::wake_dependents)). `None`: reconcile now.
+    fn awaits(&self, _ctx: &Context) -> Option<String> {
+        None
+    }
     /// Deletes the Auth0 object (`deletionPolicy: Delete`); returns its id if there was one.
     fn delete_in_auth0<'a>(
         &'a self,
@@ -172,6 +188,12 @@ pub trait Kind:
 pub async fn reconcile<K: Kind>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
     use kube::runtime::finalizer::Event as Finalizer;
     let started = std::time::Instant::now();
+    if let Some(what) = obj.awaits(&ctx) {
+        tracing::debug!("waits for {what}: nothing to write yet");
+        ctx.metrics
+            .reconciled(K::KIND, started.elapsed().as_secs_f64(), None);
+        return Ok(ctx.resync());
+    }
     let api: Api<K> = Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
     let result = super::finalizer::finalized(&api, obj.clone(), |event| async {
         match event {
@@ -191,11 +213,6 @@ pub async fn reconcile<K: Kind>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action
     if let Err(e @ Error::Finalizer(_)) = &result {
         // apply/cleanup log their own failures; this one happened around them.
         warn!(reason = %e.reason(), error = %e, "reconcile failed");
-    }
-    if result.is_ok() && obj.meta().deletion_timestamp.is_some() {
-        // The finalizer is gone, and the object with it: what depends on it looks again (it
-        // does not see its own status write come back as a reconcile).
-        obj.status_changed(&ctx);
     }
     let reason = result.as_ref().err().map(|e| e.reason());
     ctx.metrics.reconciled(
@@ -276,9 +293,7 @@ async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, 
             // is stale: the final one is written even if it equals it.
             let shown = (!wrote_status).then(|| obj.current_status()).flatten();
             let next = obj.next_status(seen, ready, None, resolved.as_deref());
-            if status::apply_status(api, obj, shown, &next).await? {
-                obj.status_changed(ctx);
-            }
+            status::apply_status(api, obj, shown, &next).await?;
             let requeue = outcome.requeue_after;
             announce(obj, ctx, outcome, "Sync").await;
             Ok(match requeue {
@@ -302,10 +317,8 @@ async fn apply<K: Kind>(obj: &K, ctx: &Context, api: &Api<K>) -> Result<Action, 
             // told as well: it happened.
             let done = obj.notes(&mut seen);
             let next = obj.next_status(seen, ready, Some(&err), resolved.as_deref());
-            match status::apply_status(api, obj, shown, &next).await {
-                Ok(true) => obj.status_changed(ctx),
-                Ok(false) => {}
-                Err(e) => warn!(error = %e, "could not write status"),
+            if let Err(e) = status::apply_status(api, obj, shown, &next).await {
+                warn!(error = %e, "could not write status");
             }
             announce(obj, ctx, done, "Sync").await;
             if reason.is_wait() {

@@ -88,6 +88,8 @@ struct Wiring<'a> {
     concurrency: u16,
     metrics: &'a Metrics,
     kinds: ScopeKinds,
+    /// Every scope's kinds: what a change of an object wakes may live in another scope.
+    scopes: Arc<Scopes>,
     readiness: Vec<BoxFuture<'static, ()>>,
     starts: Vec<Start>,
     /// The watch of the operator's Secrets (metadata only), for the kind that owns them.
@@ -106,7 +108,7 @@ impl kinds::EachKind for Wiring<'_> {
         let stream = watcher(api::<K>(self.kube, self.namespace), list_config())
             .default_backoff()
             .modify(trim)
-            .map_ok(cache_and_filter(writer))
+            .map_ok(cache_and_filter(writer, self.scopes.clone()))
             .try_filter_map(|obj| std::future::ready(Ok(obj)));
         let (wakeups, wakeup_stream) = futures::channel::mpsc::unbounded();
         let mut controller = Controller::for_stream(stream, store.clone())
@@ -139,22 +141,78 @@ impl kinds::EachKind for Wiring<'_> {
 /// cache held until then). The cache is the memory of what was seen: the filter keeps nothing
 /// per object (kube's `predicate_filter` kept a key and a hash of each, 1 MiB of the steady
 /// heap with 5,000 objects).
-fn cache_and_filter<K>(
+///
+/// Once the cache holds a change that the resources depending on the object see
+/// ([`Kind::dependents_see_change`]), they are woken ([`Kind::wake_dependents`]): they read
+/// the cache, never an older version than the one that woke them. A relist (after a desync)
+/// lands in the cache all at once, at its end: what changed or went meanwhile wakes its
+/// dependents then. (The first list wakes nobody: every object is reconciled after it, and
+/// a dependent waits for the cache of what it references to be complete.)
+fn cache_and_filter<K: Kind>(
     mut writer: reflector::store::Writer<K>,
-) -> impl FnMut(watcher::Event<K>) -> Option<K>
-where
-    K: kube::Resource + Clone + 'static,
-    K::DynamicType: Eq + std::hash::Hash + Clone + Default,
-{
+    scopes: Arc<Scopes>,
+) -> impl FnMut(watcher::Event<K>) -> Option<K> {
     let cached = writer.as_reader();
+    let mut listed = false;
+    // During a relist: the objects listed so far, and those whose dependents will be woken.
+    let mut relisted = std::collections::HashSet::new();
+    let mut changed: Vec<ObjectRef<K>> = Vec::new();
     move |event| {
-        let fire = match &event {
-            watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) => {
-                reconcile_trigger(cached.get(&ObjectRef::from_obj(obj)).as_deref(), obj)
+        let was = match &event {
+            watcher::Event::Apply(o) | watcher::Event::InitApply(o) | watcher::Event::Delete(o) => {
+                cached.get(&ObjectRef::from_obj(o))
             }
-            _ => false,
+            watcher::Event::Init | watcher::Event::InitDone => None,
+        };
+        let (fire, wakes) = match &event {
+            watcher::Event::Apply(obj) => (
+                reconcile_trigger(was.as_deref(), obj),
+                K::dependents_see_change(was.as_deref(), Some(obj)),
+            ),
+            watcher::Event::InitApply(obj) => {
+                if listed {
+                    let key = ObjectRef::from_obj(obj);
+                    if K::dependents_see_change(was.as_deref(), Some(obj)) {
+                        changed.push(key.clone());
+                    }
+                    relisted.insert(key);
+                }
+                (reconcile_trigger(was.as_deref(), obj), false)
+            }
+            watcher::Event::Delete(_) => (false, K::dependents_see_change(was.as_deref(), None)),
+            watcher::Event::Init => {
+                relisted.clear();
+                changed.clear();
+                (false, false)
+            }
+            watcher::Event::InitDone => {
+                if listed {
+                    // Gone during the desync: the cache drops them now.
+                    for o in cached.state() {
+                        if !relisted.contains(&ObjectRef::from_obj(&*o)) {
+                            o.wake_dependents(&scopes);
+                        }
+                    }
+                }
+                (false, false)
+            }
         };
         writer.apply_watcher_event(&event);
+        match &event {
+            watcher::Event::InitDone => {
+                for key in changed.drain(..) {
+                    if let Some(o) = cached.get(&key) {
+                        o.wake_dependents(&scopes);
+                    }
+                }
+                relisted = Default::default();
+                listed = true;
+            }
+            watcher::Event::Apply(o) | watcher::Event::Delete(o) if wakes => {
+                o.wake_dependents(&scopes)
+            }
+            _ => {}
+        }
         match event {
             watcher::Event::Apply(obj) | watcher::Event::InitApply(obj) if fire => Some(obj),
             _ => None,
@@ -310,6 +368,7 @@ pub async fn run_with(
             concurrency: config.concurrency,
             metrics: &metrics,
             kinds: ScopeKinds::default(),
+            scopes: all_scopes.clone(),
             readiness: Vec::new(),
             starts: Vec::new(),
             secrets: Some(secret_stream.boxed()),
@@ -754,7 +813,7 @@ mod tests {
             out.into_iter().flatten().map(|o| o.name_any()).collect()
         };
         let (store, writer) = reflector::store::<Auth0Client>();
-        let mut f = cache_and_filter(writer);
+        let mut f = cache_and_filter(writer, Arc::default());
         // The initial list: every object, and the cache holds them once it is done.
         let out = [
             Event::Init,
@@ -788,6 +847,101 @@ mod tests {
         // Deleted and made again under the same name: a new object.
         assert!(f(Event::Delete(obj("c", 1, false))).is_none());
         assert!(f(Event::Apply(obj("c", 1, false))).is_some());
+    }
+
+    #[test]
+    fn a_change_grants_see_wakes_them_once_the_cache_holds_it() {
+        use crate::crd::Auth0ClientGrant;
+        use watcher::Event;
+        let client = |rv: &str, ready: Option<&str>| -> Auth0Client {
+            let mut o: Auth0Client = serde_json::from_value(serde_json::json!({
+                "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0Client",
+                "metadata": {"name": "web", "namespace": "a", "uid": "uid-web",
+                             "generation": 1, "resourceVersion": rv},
+                "spec": {"name": "Web"}
+            }))
+            .unwrap();
+            if let Some(status) = ready {
+                o.status = Some(serde_json::from_value(serde_json::json!({
+                    "clientId": "c1",
+                    "conditions": [{"type": "Ready", "status": status, "reason": "Synced",
+                                    "message": "", "lastTransitionTime": "2026-12-07T00:00:00Z"}]
+                })).unwrap());
+            }
+            o
+        };
+        let grant = |name: &str, client: &str| -> Auth0ClientGrant {
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0ClientGrant",
+                "metadata": {"name": name, "namespace": "a"},
+                "spec": {"clientRef": {"name": client}, "audience": "https://api"}
+            }))
+            .unwrap()
+        };
+        // The grants' cache and wake-up channel, as the wiring makes them.
+        let (grants, mut grants_writer) = reflector::store::<Auth0ClientGrant>();
+        for e in [
+            Event::Init,
+            Event::InitApply(grant("g1", "web")),
+            Event::InitApply(grant("g2", "other")),
+            Event::InitDone,
+        ] {
+            grants_writer.apply_watcher_event(&e);
+        }
+        let (wakeups, mut woken) = futures::channel::mpsc::unbounded();
+        let scope = ScopeKinds(vec![Box::new(KindHandle {
+            store: grants,
+            wakeups,
+        })]);
+        let scopes = Arc::new(Scopes::default());
+        scopes.0.lock().push(Arc::new(scope));
+        let (clients, writer) = reflector::store::<Auth0Client>();
+        let mut f = cache_and_filter(writer, scopes);
+        let mut drain = || {
+            let mut names = Vec::new();
+            while let Ok(o) = woken.try_recv() {
+                names.push(o.name);
+            }
+            names
+        };
+        // The first list wakes nobody (every grant is reconciled after its own).
+        for e in [
+            Event::Init,
+            Event::InitApply(client("1", None)),
+            Event::InitDone,
+        ] {
+            f(e);
+        }
+        assert_eq!(drain(), Vec::<String>::new());
+        // Its first status (the operator's own write: no reconcile of the client) wakes the
+        // grant that names it, and the cache already holds that status.
+        assert!(f(Event::Apply(client("2", Some("False")))).is_none());
+        assert_eq!(drain(), ["g1"]);
+        let cached = clients.get(&ObjectRef::new("web").within("a")).unwrap();
+        assert_eq!(
+            cached.status.as_ref().unwrap().conditions[0].status,
+            "False"
+        );
+        // A write grants do not see (same readiness and id) wakes nobody; readiness does.
+        f(Event::Apply(client("3", Some("False"))));
+        assert_eq!(drain(), Vec::<String>::new());
+        f(Event::Apply(client("4", Some("True"))));
+        assert_eq!(drain(), ["g1"]);
+        // A relist (after a desync) that finds it gone wakes the grant when it ends.
+        f(Event::Init);
+        assert_eq!(drain(), Vec::<String>::new());
+        f(Event::InitDone);
+        assert_eq!(drain(), ["g1"]);
+        assert!(clients.state().is_empty());
+        // Back, in another relist: woken once the cache holds it again.
+        f(Event::Init);
+        f(Event::InitApply(client("5", Some("True"))));
+        assert_eq!(drain(), Vec::<String>::new());
+        f(Event::InitDone);
+        assert_eq!(drain(), ["g1"]);
+        // Deleted: woken.
+        f(Event::Delete(client("6", Some("True"))));
+        assert_eq!(drain(), ["g1"]);
     }
 
     #[test]

@@ -252,6 +252,22 @@ pub fn compare(
     (drift, patch)
 }
 
+/// What a grant sees of the client or the API it uses: a change of it wakes the grant
+/// ([`Kind::dependents_see_change`](super::Kind::dependents_see_change)).
+#[derive(Debug, PartialEq)]
+pub(crate) struct SeenByGrants<'a> {
+    /// Which object (one deleted and made again under the same name is another).
+    pub(crate) uid: Option<&'a str>,
+    /// The spec, when the grant uses it (an API's scopes and `allowedConsumers`).
+    pub(crate) generation: Option<i64>,
+    /// Going away.
+    pub(crate) deleting: bool,
+    /// The `Ready` condition's status (`None`: never reconciled).
+    pub(crate) ready: Option<&'a str>,
+    /// Its id in Auth0.
+    pub(crate) id: Option<&'a str>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -103,6 +103,26 @@ pub fn grant_obj(name: &str, spec: serde_json::Value) -> Auth0ClientGrant {
     .unwrap()
 }
 
+/// Creates an `Auth0Client` and then an `Auth0ClientGrant` in `ns`, one right after the other
+/// (as `kubectl apply -f dir/` does).
+pub async fn create_client_and_grant(
+    kube: &Client,
+    ns: &str,
+    (client, client_spec): (&str, serde_json::Value),
+    (grant, grant_spec): (&str, serde_json::Value),
+) {
+    let clients: Api<Auth0Client> = Api::namespaced(kube.clone(), ns);
+    let grants: Api<Auth0ClientGrant> = Api::namespaced(kube.clone(), ns);
+    clients
+        .create(&PostParams::default(), &client_obj(client, client_spec))
+        .await
+        .expect("create the Auth0Client");
+    grants
+        .create(&PostParams::default(), &grant_obj(grant, grant_spec))
+        .await
+        .expect("create the Auth0ClientGrant");
+}
+
 /// The management application of `sim`'s tenant at the simulator's URL, with the operator's
 /// defaults (timeouts, retries, client-side rate limit).
 pub fn auth0_config(sim: &Simulator) -> Auth0Config {
@@ -446,4 +466,32 @@ pub fn run(cmd: &mut std::process::Command) -> Result<String, String> {
             out.status
         ))
     }
+}
+
+/// Sum of the samples of `name` (exact metric name) whose labels include every `filters` pair.
+pub fn metric_sum(text: &str, name: &str, filters: &[(&str, &str)]) -> f64 {
+    metric_samples(text, name)
+        .into_iter()
+        .filter(|(labels, _)| {
+            filters
+                .iter()
+                .all(|(k, v)| labels.contains(&format!("{k}=\"{v}\"")))
+        })
+        .map(|(_, v)| v)
+        .sum()
+}
+
+/// `(labels, value)` of every sample of `name`.
+pub fn metric_samples(text: &str, name: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let (n, labels) = match series.split_once('{') {
+                Some((n, rest)) => (n, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            (n == name).then(|| (labels.to_string(), value.parse().unwrap_or(0.0)))
+        })
+        .collect()
 }

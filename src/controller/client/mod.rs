@@ -20,6 +20,7 @@ use tracing::info;
 
 use super::{
     Context, Error, Outcome,
+    context::Scopes,
     plan::{CreateGuard, Plan},
     secret::{
         shape,
@@ -304,9 +305,13 @@ impl super::Kind for Auth0Client {
         }
     }
 
-    fn status_changed(&self, ctx: &Context) {
+    fn dependents_see_change(cached: Option<&Self>, now: Option<&Self>) -> bool {
+        plan::seen_by_grants(cached) != plan::seen_by_grants(now)
+    }
+
+    fn wake_dependents(&self, scopes: &Scopes) {
         // Grants that reference this client follow its readiness and id.
-        ctx.wake_grants_of(self);
+        scopes.wake_grants_of(self);
     }
 
     async fn delete_in_auth0(

@@ -11,7 +11,9 @@ use super::{
 };
 use crate::controller::{
     Error, Outcome, diff,
-    plan::{Claim, Claimant, Existing, Next, Plan, Strength, compare, may_take, owner},
+    plan::{
+        Claim, Claimant, Existing, Next, Plan, SeenByGrants, Strength, compare, may_take, owner,
+    },
     secret::store::conflict,
     tenant::Rights,
 };
@@ -368,6 +370,23 @@ fn client_note(obj: &Auth0Client, seen: &Seen, id: &str) -> Outcome {
     } else {
         Outcome::default()
     }
+}
+
+/// What a grant sees of the `Auth0Client` its `clientRef` names (`None`: absent): which
+/// object it is, whether it is going away, its readiness and its application's id (not its
+/// spec). A change of it wakes the client's grants.
+pub(crate) fn seen_by_grants(c: Option<&Auth0Client>) -> Option<SeenByGrants<'_>> {
+    c.map(|c| {
+        let conditions = c.status.as_ref().map(|s| s.conditions.as_slice());
+        SeenByGrants {
+            uid: c.metadata.uid.as_deref(),
+            generation: None,
+            deleting: c.metadata.deletion_timestamp.is_some(),
+            ready: crate::crd::ready_condition(conditions.unwrap_or_default())
+                .map(|r| r.status.as_str()),
+            id: c.status.as_ref().and_then(|s| s.client_id.as_deref()),
+        }
+    })
 }
 
 #[cfg(test)]

@@ -79,6 +79,19 @@ impl super::Kind for Auth0ClientGrant {
         self.status.as_ref().is_some_and(|s| s.grant_id.is_some())
     }
 
+    fn awaits(&self, ctx: &Context) -> Option<String> {
+        let ns = self.namespace().unwrap_or_default();
+        let client = self.spec.client_ref.as_ref().and_then(|r| {
+            ctx.store::<Auth0Client>()?
+                .get(&ObjectRef::new(&r.name).within(&ns))
+        });
+        let api = self.spec.resource_server_ref.as_ref().and_then(|r| {
+            ctx.store::<Auth0ResourceServer>()?
+                .get(&ObjectRef::new(&r.name).within(&ns))
+        });
+        plan::awaits(self, client.as_deref(), api.as_deref())
+    }
+
     type Observed = Observed;
     type Create = ClientGrantCreate;
     type Step = Step;
@@ -383,9 +396,10 @@ impl Reference<Auth0ResourceServer> {
 }
 
 /// What the grant uses of the `K` named `name` in its namespace, once that object is ready
-/// (and not being deleted): it must live in the grant's tenant. The cache of `K` is consulted
-/// first; when it does not show the object ready, the API server is asked, because this grant
-/// may have been woken by the object's change before that cache saw it (separate watches).
+/// (and not being deleted): it must live in the grant's tenant. The cache of `K` is the truth,
+/// once it holds its first list: a change of the object wakes this grant when the cache holds
+/// it ([`Kind::wake_dependents`](super::Kind::wake_dependents)), so the grant never reads a
+/// version older than the one that woke it.
 async fn referenced<K: super::Kind>(
     grant: &Auth0ClientGrant,
     ctx: &Context,
@@ -395,45 +409,46 @@ async fn referenced<K: super::Kind>(
 ) -> Result<String, Error> {
     let ns = grant.namespace().unwrap_or_default();
     let kind = K::KIND;
-    let same_tenant = |o: &K| -> Result<(), Error> {
-        let theirs = super::tenant::tenant_key(&ns, o.tenant_ref());
-        if theirs == tenant {
-            Ok(())
-        } else {
-            Err(Error::InvalidSpec(format!(
-                "{} names {kind} {name} of tenant {theirs}, but this grant uses tenant {tenant}: a grant must name {} of its own tenant",
-                r.field, r.noun
-            )))
-        }
+    let Some(store) = ctx.store::<K>() else {
+        return Err((r.wait)(format!(
+            "{kind}s are not watched in namespace {ns}"
+        )));
     };
-    // Ready, not deleting: what the grant uses of it.
-    let usable = |o: &K| -> Option<String> {
-        let ready = o.meta().deletion_timestamp.is_none()
-            && crate::crd::ready_condition(o.current_conditions())
-                .is_some_and(|c| c.status == "True");
-        if ready { (r.value)(o) } else { None }
-    };
-    let cached = ctx
-        .store::<K>()
-        .and_then(|s| s.get(&ObjectRef::new(name).within(&ns)));
-    if let Some(o) = cached.as_deref() {
-        same_tenant(o)?;
-        if let Some(v) = usable(o) {
-            return Ok(v);
-        }
+    // An object missing from a cache that is still being filled may exist.
+    if tokio::time::timeout(CACHE_SYNC_WAIT, store.wait_until_ready())
+        .await
+        .is_err()
+    {
+        return Err((r.wait)(format!(
+            "the operator has not listed the {kind}s yet"
+        )));
     }
-    let api: kube::Api<K> = kube::Api::namespaced(ctx.kube.clone(), &ns);
-    let Some(o) = api.get_opt(name).await? else {
+    let Some(o) = store.get(&ObjectRef::new(name).within(&ns)) else {
         return Err((r.wait)(format!(
             "{kind} {name} does not exist in namespace {ns}"
         )));
     };
-    same_tenant(&o)?;
+    let theirs = super::tenant::tenant_key(&ns, o.tenant_ref());
+    if theirs != tenant {
+        return Err(Error::InvalidSpec(format!(
+            "{} names {kind} {name} of tenant {theirs}, but this grant uses tenant {tenant}: a grant must name {} of its own tenant",
+            r.field, r.noun
+        )));
+    }
     if o.meta().deletion_timestamp.is_some() {
         return Err((r.wait)(format!("{kind} {name} is being deleted")));
     }
-    usable(&o).ok_or_else(|| (r.wait)(format!("{kind} {name} is not ready yet")))
+    let ready =
+        crate::crd::ready_condition(o.current_conditions()).is_some_and(|c| c.status == "True");
+    ready
+        .then(|| (r.value)(&o))
+        .flatten()
+        .ok_or_else(|| (r.wait)(format!("{kind} {name} is not ready yet")))
 }
+
+/// How long a grant waits for the cache of the kind it references to hold its first list
+/// (a second or so at start) before it reports that it waits.
+const CACHE_SYNC_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Whether the grant this resource's status names is known to be gone from Auth0.
 fn grant_is_gone(obj: &Auth0ClientGrant, tenant: &Tenant) -> bool {

@@ -9,8 +9,11 @@ use crate::controller::{
 };
 use crate::{
     auth0::{Client, ClientGrant, ClientGrantCreate, ClientGrantUpdate},
-    crd::{AllowedNamespaces, Auth0ClientGrant, Auth0ResourceServer, ManagementPolicy},
+    crd::{
+        AllowedNamespaces, Auth0Client, Auth0ClientGrant, Auth0ResourceServer, ManagementPolicy,
+    },
 };
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 /// A reference the grant could not resolve yet (or may never): the error it stands for.
 #[derive(Debug)]
@@ -370,6 +373,59 @@ pub(crate) fn plan(obj: &Auth0ClientGrant, o: &Observed) -> Plan<ClientGrantCrea
     Plan { next, seen }
 }
 
+/// What a grant that the operator has not reconciled yet (no finalizer, no `Ready` condition,
+/// a valid spec) waits for: the `Auth0Client` or `Auth0ResourceServer` it names, when the
+/// operator has not reconciled that yet either (cached, live, without a `Ready` condition).
+/// Until then the grant writes nothing (the first status of what it waits for wakes it), so
+/// a client and its grants applied together cost no `ClientNotReady` round. A grant that
+/// names something missing, failing or not ready after its reconcile says so as before.
+pub(crate) fn awaits(
+    grant: &Auth0ClientGrant,
+    client: Option<&Auth0Client>,
+    api: Option<&Auth0ResourceServer>,
+) -> Option<String> {
+    let never_reconciled = grant.metadata.deletion_timestamp.is_none()
+        && !grant
+            .metadata
+            .finalizers
+            .iter()
+            .flatten()
+            .any(|f| f == crate::crd::FINALIZER)
+        && crate::crd::ready_condition(
+            grant
+                .status
+                .as_ref()
+                .map(|s| s.conditions.as_slice())
+                .unwrap_or_default(),
+        )
+        .is_none()
+        && spec::validate_grant_spec(&grant.spec, grant.status.as_ref()).is_ok();
+    if !never_reconciled {
+        return None;
+    }
+    let unreconciled = |meta: &kube::api::ObjectMeta, conditions: Option<&[Condition]>| {
+        meta.deletion_timestamp.is_none()
+            && crate::crd::ready_condition(conditions.unwrap_or_default()).is_none()
+    };
+    if let (Some(r), Some(c)) = (&grant.spec.client_ref, client)
+        && unreconciled(
+            &c.metadata,
+            c.status.as_ref().map(|s| s.conditions.as_slice()),
+        )
+    {
+        return Some(format!("Auth0Client {}", r.name));
+    }
+    if let (Some(r), Some(a)) = (&grant.spec.resource_server_ref, api)
+        && unreconciled(
+            &a.metadata,
+            a.status.as_ref().map(|s| s.conditions.as_slice()),
+        )
+    {
+        return Some(format!("Auth0ResourceServer {}", r.name));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -699,5 +755,199 @@ mod tests {
         let mut o = observed();
         o.did.refused_missing = true;
         assert!(plan(&obj, &o).seen.grant_gone);
+    }
+
+    /// A client or API as the cache holds it: `ready` is its `Ready` condition's status
+    /// (`None`: never reconciled).
+    fn referenced<K: serde::de::DeserializeOwned>(
+        kind: &str,
+        spec: serde_json::Value,
+        ready: Option<&str>,
+        deleting: bool,
+    ) -> K {
+        let mut o = json!({
+            "apiVersion": "auth0.operator.dev/v1alpha1", "kind": kind,
+            "metadata": {"name": "x", "namespace": "team-a", "uid": "u1", "generation": 1},
+            "spec": spec,
+        });
+        if let Some(status) = ready {
+            o["status"] = json!({"conditions": [{"type": "Ready", "status": status,
+                "reason": "Synced", "message": "", "lastTransitionTime": "2026-12-07T00:00:00Z"}]});
+        }
+        if deleting {
+            o["metadata"]["deletionTimestamp"] = json!("2026-12-07T00:00:00Z");
+            o["metadata"]["finalizers"] = json!([crate::crd::FINALIZER]);
+        }
+        serde_json::from_value(o).unwrap()
+    }
+
+    #[test]
+    fn a_new_grant_awaits_the_first_reconcile_of_what_it_names_and_nothing_else() {
+        let by_ref = |status: serde_json::Value| -> Auth0ClientGrant {
+            serde_json::from_value(json!({
+                "apiVersion": "auth0.operator.dev/v1alpha1", "kind": "Auth0ClientGrant",
+                "metadata": {"name": "g", "namespace": "team-a", "generation": 1},
+                "spec": {"clientRef": {"name": "x"}, "resourceServerRef": {"name": "x"},
+                         "scopes": ["read"]},
+                "status": status
+            }))
+            .unwrap()
+        };
+        let client = |ready, deleting| -> Auth0Client {
+            referenced("Auth0Client", json!({"name": "X"}), ready, deleting)
+        };
+        let api = |ready, deleting| -> Auth0ResourceServer {
+            referenced(
+                "Auth0ResourceServer",
+                json!({"name": "X", "identifier": AUD}),
+                ready,
+                deleting,
+            )
+        };
+        let fresh = by_ref(json!(null));
+        let (c_new, c_ready, c_failed) = (
+            client(None, false),
+            client(Some("True"), false),
+            client(Some("False"), false),
+        );
+        let (a_new, a_ready) = (api(None, false), api(Some("True"), false));
+        for (what, g, c, a, expected) in [
+            (
+                "client not reconciled yet",
+                &fresh,
+                Some(&c_new),
+                Some(&a_ready),
+                Some("Auth0Client x"),
+            ),
+            (
+                "API not reconciled yet",
+                &fresh,
+                Some(&c_ready),
+                Some(&a_new),
+                Some("Auth0ResourceServer x"),
+            ),
+            (
+                "both reconciled",
+                &fresh,
+                Some(&c_ready),
+                Some(&a_ready),
+                None,
+            ),
+            // A failed client is a verdict: the grant reports ClientNotReady at once.
+            (
+                "client failed",
+                &fresh,
+                Some(&c_failed),
+                Some(&a_ready),
+                None,
+            ),
+            // Missing from the cache: the grant says it does not exist.
+            ("client missing", &fresh, None, Some(&a_ready), None),
+            (
+                "client going away",
+                &fresh,
+                Some(&client(None, true)),
+                Some(&a_ready),
+                None,
+            ),
+            (
+                "API going away",
+                &fresh,
+                Some(&c_ready),
+                Some(&api(None, true)),
+                None,
+            ),
+        ] {
+            assert_eq!(awaits(g, c, a).as_deref(), expected, "{what}");
+        }
+        // Only a grant the operator never reconciled: one with a Ready condition, our
+        // finalizer, a deletion or an invalid spec goes on (and says what it found).
+        let mut reconciled = by_ref(json!({"conditions": [{"type": "Ready", "status": "False",
+            "reason": "ClientNotReady", "message": "", "lastTransitionTime": "2026-12-07T00:00:00Z"}]}));
+        assert_eq!(awaits(&reconciled, Some(&c_new), Some(&a_new)), None);
+        reconciled.status = None;
+        reconciled.metadata.finalizers = Some(vec![crate::crd::FINALIZER.into()]);
+        assert_eq!(awaits(&reconciled, Some(&c_new), Some(&a_new)), None);
+        reconciled.metadata.deletion_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::now(),
+            ));
+        reconciled.metadata.finalizers = None;
+        assert_eq!(awaits(&reconciled, Some(&c_new), Some(&a_new)), None);
+        let mut invalid = by_ref(json!(null));
+        invalid.spec.audience = Some(AUD.into());
+        assert!(spec::validate_grant_spec(&invalid.spec, None).is_err());
+        assert_eq!(awaits(&invalid, Some(&c_new), Some(&a_new)), None);
+        // By id, nothing to wait for.
+        assert_eq!(
+            awaits(
+                &resource(json!({}), json!(null)),
+                Some(&c_new),
+                Some(&a_new)
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn grants_see_a_client_or_an_api_change_only_in_what_they_use() {
+        use crate::controller::{client::plan as client_plan, resource_server::plan as api_plan};
+        let client = |ready, id: Option<&str>| -> Auth0Client {
+            let mut c: Auth0Client = referenced("Auth0Client", json!({"name": "X"}), ready, false);
+            if let Some(s) = c.status.as_mut() {
+                s.client_id = id.map(String::from);
+            }
+            c
+        };
+        let seen = client_plan::seen_by_grants;
+        let ready = client(Some("True"), Some("c1"));
+        assert_eq!(seen(Some(&ready)), seen(Some(&ready.clone())));
+        let mut edited = ready.clone();
+        edited.spec.description = Some("another description".into());
+        edited.metadata.generation = Some(2);
+        assert_eq!(
+            seen(Some(&ready)),
+            seen(Some(&edited)),
+            "its spec is not theirs"
+        );
+        for (what, other) in [
+            ("absent", None),
+            ("never reconciled", Some(client(None, None))),
+            ("not ready", Some(client(Some("False"), Some("c1")))),
+            ("another id", Some(client(Some("True"), Some("c2")))),
+            (
+                "going away",
+                Some(referenced(
+                    "Auth0Client",
+                    json!({"name": "X"}),
+                    Some("True"),
+                    true,
+                )),
+            ),
+        ] {
+            assert_ne!(seen(Some(&ready)), seen(other.as_ref()), "{what}");
+        }
+        let api = |generation: i64, ready| -> Auth0ResourceServer {
+            let mut a: Auth0ResourceServer = referenced(
+                "Auth0ResourceServer",
+                json!({"name": "X", "identifier": AUD}),
+                ready,
+                false,
+            );
+            a.metadata.generation = Some(generation);
+            a
+        };
+        let seen = api_plan::seen_by_grants;
+        assert_eq!(
+            seen(Some(&api(1, Some("True")))),
+            seen(Some(&api(1, Some("True"))))
+        );
+        // Its scopes and consumers (the generation) are theirs.
+        assert_ne!(
+            seen(Some(&api(1, Some("True")))),
+            seen(Some(&api(2, Some("True"))))
+        );
+        assert_ne!(seen(Some(&api(1, Some("True")))), seen(Some(&api(1, None))));
+        assert_ne!(seen(Some(&api(1, Some("True")))), seen(None));
     }
 }

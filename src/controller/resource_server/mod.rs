@@ -17,6 +17,7 @@ use kube::{Api, ResourceExt};
 
 use super::{
     Context, Error, Outcome,
+    context::Scopes,
     driver::is_definite_refusal,
     plan::{CreateGuard, Plan},
     status::{self},
@@ -275,9 +276,14 @@ impl super::Kind for Auth0ResourceServer {
         }
     }
 
-    fn status_changed(&self, ctx: &Context) {
-        // Ready or not, another id: the grants that reference this API re-check.
-        ctx.wake_grants_of_api(self);
+    fn dependents_see_change(cached: Option<&Self>, now: Option<&Self>) -> bool {
+        plan::seen_by_grants(cached) != plan::seen_by_grants(now)
+    }
+
+    fn wake_dependents(&self, scopes: &Scopes) {
+        // Ready or not, another id, other scopes or consumers: the grants that use this API
+        // re-check.
+        scopes.wake_grants_of_api(self);
     }
 
     async fn delete_in_auth0(

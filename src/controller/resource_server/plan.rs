@@ -4,7 +4,10 @@
 use super::{Seen, spec};
 use crate::controller::{
     Error, Outcome, diff,
-    plan::{Claim, Claimant, Existing, Next, Plan, Strength, Take, compare, may_take, owner},
+    plan::{
+        Claim, Claimant, Existing, Next, Plan, SeenByGrants, Strength, Take, compare, may_take,
+        owner,
+    },
     tenant::Rights,
 };
 use crate::{
@@ -224,6 +227,24 @@ pub(crate) fn notes(obj: &Auth0ResourceServer, seen: &Seen) -> Outcome {
         ));
     }
     out
+}
+
+/// What a grant sees of an `Auth0ResourceServer` it names or whose identifier is its audience
+/// (`None`: absent): which object it is, its spec (identifier, scopes, `allowedConsumers`: the
+/// generation), whether it is going away, its readiness and its id in Auth0. A change of it
+/// wakes those grants.
+pub(crate) fn seen_by_grants(a: Option<&Auth0ResourceServer>) -> Option<SeenByGrants<'_>> {
+    a.map(|a| {
+        let conditions = a.status.as_ref().map(|s| s.conditions.as_slice());
+        SeenByGrants {
+            uid: a.metadata.uid.as_deref(),
+            generation: a.metadata.generation,
+            deleting: a.metadata.deletion_timestamp.is_some(),
+            ready: crate::crd::ready_condition(conditions.unwrap_or_default())
+                .map(|r| r.status.as_str()),
+            id: a.status.as_ref().and_then(|s| s.id.as_deref()),
+        }
+    })
 }
 
 #[cfg(test)]
