@@ -14,16 +14,12 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
 use common::jwt::verify;
+use common::sim_http::{call, http};
 
 const DOMAIN: &str = "tokens.auth0.test";
 const MGMT: &str = "https://tokens.auth0.test/api/v2/";
 const API: &str = "https://api.example.test/";
 const CREATE_GRANT_HINT: &str = "You need to create a \"client-grant\" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants";
-
-fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
-}
 
 async fn sim() -> Simulator {
     Simulator::start(SimConfig::new(DOMAIN, "mgmt", "s3cret"))
@@ -62,40 +58,11 @@ async fn mgmt_token(sim: &Simulator) -> String {
     v["access_token"].as_str().unwrap().to_string()
 }
 
-async fn api(
-    sim: &Simulator,
-    tok: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = http()
-        .request(
-            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-            format!("{}{path}", sim.base_url()),
-        )
-        .bearer_auth(tok);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let s = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (
-        s,
-        if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        },
-    )
-}
-
 /// A tenant with an API (`API`, scopes read:a write:a delete:a, 3600 s lifetime) and an M2M
 /// application holding a grant for `read:a write:a`: (client, grant).
 async fn tenant_with_m2m_app(sim: &Simulator) -> (Value, Value) {
     let tok = mgmt_token(sim).await;
-    let (s, _) = api(
+    let (s, _) = call(
         sim,
         &tok,
         "POST",
@@ -107,7 +74,7 @@ async fn tenant_with_m2m_app(sim: &Simulator) -> (Value, Value) {
     )
     .await;
     assert_eq!(s, 201);
-    let (s, client) = api(
+    let (s, client) = call(
         sim,
         &tok,
         "POST",
@@ -116,7 +83,7 @@ async fn tenant_with_m2m_app(sim: &Simulator) -> (Value, Value) {
     )
     .await;
     assert_eq!(s, 201, "{client}");
-    let (s, grant) = api(
+    let (s, grant) = call(
         sim,
         &tok,
         "POST",
@@ -283,7 +250,7 @@ async fn auth0_error_bodies() {
     let (client, _) = tenant_with_m2m_app(&sim).await;
     let (id, secret) = id_secret(&client);
     let tok = mgmt_token(&sim).await;
-    let (_, _) = api(
+    let (_, _) = call(
         &sim,
         &tok,
         "POST",
@@ -345,7 +312,7 @@ async fn client_credentials_needs_the_grant_type_and_a_confidential_client() {
         "error_description": "Grant type 'client_credentials' not allowed for the client.",
         "error_uri": "https://auth0.com/docs/clients/client-grant-types",
     });
-    let (s, _) = api(
+    let (s, _) = call(
         &sim,
         &tok,
         "PATCH",
@@ -362,7 +329,7 @@ async fn client_credentials_needs_the_grant_type_and_a_confidential_client() {
     assert_eq!(token_json(&sim, cc(&id, "nope", API)).await.0, 401);
 
     // A public application (no client authentication) never gets one, secret or not.
-    let (s, spa) = api(
+    let (s, spa) = call(
         &sim,
         &tok,
         "POST",
@@ -391,7 +358,7 @@ async fn grant_changes_show_in_the_next_token() {
     let gid = grant["id"].as_str().unwrap();
     let path = format!("/api/v2/client-grants/{gid}");
 
-    let (s, _) = api(
+    let (s, _) = call(
         &sim,
         &tok,
         "PATCH",
@@ -410,7 +377,7 @@ async fn grant_changes_show_in_the_next_token() {
     );
 
     // allow_all_scopes: every scope the API defines.
-    let (s, _) = api(
+    let (s, _) = call(
         &sim,
         &tok,
         "PATCH",
@@ -424,7 +391,7 @@ async fn grant_changes_show_in_the_next_token() {
         "read:a write:a delete:a"
     );
 
-    let (s, _) = api(&sim, &tok, "DELETE", &path, None).await;
+    let (s, _) = call(&sim, &tok, "DELETE", &path, None).await;
     assert_eq!(s, 204);
     assert_eq!(
         token_json(&sim, cc(&id, &secret, API)).await,
@@ -461,13 +428,13 @@ async fn the_management_application_is_an_ordinary_client() {
         86400
     );
 
-    let (s, c) = api(&sim, &tok, "GET", "/api/v2/clients/mgmt", None).await;
+    let (s, c) = call(&sim, &tok, "GET", "/api/v2/clients/mgmt", None).await;
     assert_eq!(s, 200, "{c}");
     assert_eq!(c["client_id"], "mgmt");
     assert_eq!(c["client_secret"], "s3cret");
     assert_eq!(c["app_type"], "non_interactive");
     assert_eq!(c["grant_types"], json!(["client_credentials"]));
-    let (_, list) = api(&sim, &tok, "GET", "/api/v2/clients?is_global=false", None).await;
+    let (_, list) = call(&sim, &tok, "GET", "/api/v2/clients?is_global=false", None).await;
     let ids: Vec<&str> = list
         .as_array()
         .unwrap()
@@ -476,7 +443,7 @@ async fn the_management_application_is_an_ordinary_client() {
         .collect();
     assert_eq!(ids, ["mgmt"]);
     // Its grant to the Management API is an ordinary grant too.
-    let (_, grants) = api(
+    let (_, grants) = call(
         &sim,
         &tok,
         "GET",
@@ -506,7 +473,7 @@ async fn the_management_application_is_an_ordinary_client() {
 
     // set_scopes is the grant's scope.
     sim.set_scopes(vec!["read:clients".into()]);
-    let (_, g) = api(
+    let (_, g) = call(
         &sim,
         &tok,
         "GET",
@@ -536,7 +503,7 @@ async fn the_management_api_refuses_tokens_for_other_apis() {
     let v = token_json(&sim, cc(&id, &secret, API)).await.2;
     let other = v["access_token"].as_str().unwrap();
     assert_eq!(
-        api(&sim, other, "GET", "/api/v2/clients", None).await,
+        call(&sim, other, "GET", "/api/v2/clients", None).await,
         (
             401,
             json!({"statusCode": 401, "error": "Unauthorized", "message": format!("Bad audience: {API}")})
@@ -548,9 +515,9 @@ async fn the_management_api_refuses_tokens_for_other_apis() {
     );
     let v = token_json(&sim, cc(&id, &secret, MGMT)).await.2;
     let tok = v["access_token"].as_str().unwrap();
-    assert_eq!(api(&sim, tok, "GET", "/api/v2/clients", None).await.0, 200);
+    assert_eq!(call(&sim, tok, "GET", "/api/v2/clients", None).await.0, 200);
     assert_eq!(
-        api(&sim, tok, "GET", "/api/v2/client-grants", None).await,
+        call(&sim, tok, "GET", "/api/v2/client-grants", None).await,
         (
             403,
             json!({"statusCode": 403, "error": "Forbidden", "message": "Insufficient scope, expected any of: read:client_grants", "errorCode": "insufficient_scope"})
@@ -559,7 +526,7 @@ async fn the_management_api_refuses_tokens_for_other_apis() {
     // revoke_tokens invalidates every issued token.
     sim.revoke_tokens();
     assert_eq!(
-        api(&sim, tok, "GET", "/api/v2/clients", None).await.1["message"],
+        call(&sim, tok, "GET", "/api/v2/clients", None).await.1["message"],
         "Invalid token"
     );
 }
