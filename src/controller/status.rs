@@ -212,19 +212,18 @@ fn condition_unknown(
 }
 
 /// Writes `status` with server-side apply unless it is already what the object shows.
-/// Returns whether a write happened.
 pub async fn apply_status<K, S>(
     api: &Api<K>,
     obj: &K,
     current: Option<&S>,
     status: &S,
-) -> Result<bool, kube::Error>
+) -> Result<(), kube::Error>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
     S: Serialize + PartialEq,
 {
     if current == Some(status) {
-        return Ok(false);
+        return Ok(());
     }
     let body = serde_json::json!({
         "apiVersion": K::api_version(&()),
@@ -238,7 +237,7 @@ where
     )
     .await?;
     crate::crash::after_write("a status");
-    Ok(true)
+    Ok(())
 }
 
 /// Shortens `s` to at most `max` bytes on a char boundary.
