@@ -67,6 +67,7 @@ use std::{
 use auth0_operator::{
     auth0::Auth0Config,
     config::OperatorConfig,
+    controller::store_ready,
     crd::{Auth0Client, Auth0ClientGrant, Auth0Tenant, HasConditions, ready_condition},
     envtest::TestEnv,
     sim::{RateLimit, RecordedRequest, Simulator},
@@ -2285,12 +2286,11 @@ impl ReadyWatch {
             tasks,
         };
         let synced = async {
-            w.clients.wait_until_ready().await?;
-            w.grants.wait_until_ready().await
+            store_ready(&w.clients).await;
+            store_ready(&w.grants).await;
         };
         match tokio::time::timeout(Duration::from_secs(60), synced).await {
-            Ok(Ok(())) => Ok(w),
-            Ok(Err(e)) => Err(format!("watch of the custom resources: {e}").into()),
+            Ok(()) => Ok(w),
             Err(_) => Err("watch of the custom resources: no initial list in 60 s".into()),
         }
     }

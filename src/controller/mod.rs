@@ -699,10 +699,13 @@ fn trim<K: kube::Resource>(obj: &mut K) {
     }
 }
 
-/// Waits until a cache has its initial list. `Store::wait_until_ready` wakes only the last of
-/// several concurrent waiters (the controller itself waits on the same store), so the wait is
-/// re-polled on a short timer rather than trusted to wake us.
-pub(crate) async fn store_ready<K>(store: &Store<K>)
+/// Waits until a cache has its initial list: the one way to wait for it, in the operator and in
+/// its tests. `Store::wait_until_ready` wakes only the last of several concurrent waiters (the
+/// controller itself waits on the same store, and grants wait on their clients' store), so the
+/// wait is re-polled on a short timer rather than trusted to wake us. `clippy.toml` forbids
+/// calling `wait_until_ready` anywhere else.
+#[allow(clippy::disallowed_methods)]
+pub async fn store_ready<K>(store: &Store<K>)
 where
     K: kube::Resource + Clone + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone,
@@ -847,6 +850,33 @@ mod tests {
         // Deleted and made again under the same name: a new object.
         assert!(f(Event::Delete(obj("c", 1, false))).is_none());
         assert!(f(Event::Apply(obj("c", 1, false))).is_some());
+    }
+
+    /// Every task that waits for a cache's first list is woken when it lands: a grant waiting on
+    /// its client's cache while the client controller waits on the same cache (kube's
+    /// `wait_until_ready` would wake only the last of them, and the grant slept 30 s).
+    #[tokio::test]
+    async fn every_waiter_for_a_caches_first_list_wakes_when_it_lands() {
+        let (store, mut writer) = reflector::store::<Auth0Client>();
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store_ready(&store).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            waiters.iter().all(|w| !w.is_finished()),
+            "nothing listed yet"
+        );
+        writer.apply_watcher_event(&watcher::Event::Init);
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        for w in waiters {
+            tokio::time::timeout(Duration::from_secs(1), w)
+                .await
+                .expect("every waiter wakes within a second")
+                .unwrap();
+        }
     }
 
     #[test]

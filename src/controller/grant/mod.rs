@@ -415,7 +415,7 @@ async fn referenced<K: super::Kind>(
         )));
     };
     // An object missing from a cache that is still being filled may exist.
-    if tokio::time::timeout(CACHE_SYNC_WAIT, store.wait_until_ready())
+    if tokio::time::timeout(CACHE_SYNC_WAIT, super::store_ready(store))
         .await
         .is_err()
     {
