@@ -1082,6 +1082,152 @@ async fn dropped_connections() {
     }
 }
 
+/// 2xx answers that are not Auth0's (a proxy's sign-in page, an empty or truncated body, JSON of
+/// another shape, a 200 where Auth0 answers 204) are never taken for success: no call reports
+/// done, no object reads with an empty id, and Auth0's state is what it was. Before, a DELETE
+/// answered 200 by a proxy was "deleted" and the application stayed in Auth0, and a 200
+/// `{"clients":[…]}` read as an application whose id was `""`.
+#[tokio::test]
+async fn answers_that_are_not_auth0s_are_never_success() {
+    let (sim, client) = sim_default().await;
+    let app = client
+        .create_client(&ClientCreate::new("kept"))
+        .await
+        .unwrap();
+    let id = app.client_id.clone();
+    let grant = client
+        .create_client_grant(&ClientGrantCreate {
+            client_id: id.clone(),
+            audience: API.into(),
+            scope: Some(vec!["read:things".into()]),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let rs = client
+        .get_resource_server(API)
+        .await
+        .unwrap()
+        .expect("the simulator's API");
+    let db = sim.add_connection("db", "auth0");
+    let db_id = db["id"].as_str().unwrap().to_owned();
+    let before = (
+        sim.client(&id).unwrap(),
+        sim.grants(),
+        sim.resource_servers(),
+        sim.connection_clients("db"),
+    );
+    sim.set_faults(Faults {
+        garbage_rate: 1.0,
+        ..Default::default()
+    });
+    sim.clear_requests();
+    let update = ClientUpdate {
+        description: Some("changed".into()),
+        ..Default::default()
+    };
+    for round in 0..40 {
+        let said = |what: &str, r: Result<String, Auth0Error>| match r {
+            Ok(v) => {
+                panic!("round {round}: {what} succeeded on an answer that is not Auth0's: {v}")
+            }
+            Err(e) => assert_ne!(e.reason(), "InvalidConfig", "round {round}: {what}: {e}"),
+        };
+        said(
+            "GET client",
+            client
+                .get_client(&id)
+                .await
+                .map(|c| format!("client_id {:?}", c.client_id)),
+        );
+        said(
+            "PATCH client",
+            client
+                .update_client(&id, &update)
+                .await
+                .map(|c| format!("client_id {:?}", c.client_id)),
+        );
+        said(
+            "DELETE client",
+            client.delete_client(&id).await.map(|()| "deleted".into()),
+        );
+        said(
+            "list clients",
+            client
+                .list_clients(&ListClientsParams::default())
+                .await
+                .map(|l| format!("{} clients", l.len())),
+        );
+        said(
+            "GET grant",
+            client
+                .get_client_grant(&grant.id)
+                .await
+                .map(|g| format!("id {:?}", g.id)),
+        );
+        said(
+            "DELETE grant",
+            client
+                .delete_client_grant(&grant.id)
+                .await
+                .map(|()| "deleted".into()),
+        );
+        said(
+            "GET API",
+            client
+                .get_resource_server(API)
+                .await
+                .map(|r| format!("{r:?}")),
+        );
+        said(
+            "DELETE API",
+            client
+                .delete_resource_server(&rs.id)
+                .await
+                .map(|()| "deleted".into()),
+        );
+        said(
+            "list credentials",
+            client
+                .list_client_credentials(&id)
+                .await
+                .map(|l| format!("{} credentials", l.len())),
+        );
+        said(
+            "PATCH connection clients",
+            client
+                .update_connection_clients(
+                    &db_id,
+                    &[auth0_operator::auth0::ConnectionClientStatus {
+                        client_id: id.clone(),
+                        status: true,
+                    }],
+                )
+                .await
+                .map(|()| "enabled".into()),
+        );
+    }
+    // Every kind of answer that is not Auth0's was given, a 2xx among them.
+    let statuses: std::collections::BTreeSet<u16> =
+        api_requests(&sim).iter().map(|r| r.status).collect();
+    assert!(
+        statuses.contains(&200) && statuses.contains(&502),
+        "{statuses:?}"
+    );
+    sim.set_faults(Faults::default());
+    let after = (
+        sim.client(&id).unwrap(),
+        sim.grants(),
+        sim.resource_servers(),
+        sim.connection_clients("db"),
+    );
+    assert_eq!(after, before, "Auth0's state is unchanged");
+    // And with Auth0's answers, the same calls are done.
+    client.delete_client_grant(&grant.id).await.unwrap();
+    client.delete_client(&id).await.unwrap();
+    assert!(sim.client(&id).is_none());
+}
+
 #[tokio::test]
 async fn connect_errors_are_retried_even_for_post() {
     init_logs();

@@ -48,41 +48,99 @@ const PER_PAGE: usize = 100;
 /// Safety stop for pagination (100 000 objects, Auth0's enterprise entity cap).
 const MAX_PAGES: usize = 1000;
 
-/// One Management API operation: method, label template, and whether an ambiguous transport
-/// failure may be retried.
+/// One Management API operation: method, label template, whether an ambiguous transport
+/// failure may be retried, and what Auth0 answers when it succeeds.
 #[derive(Debug)]
 struct Endpoint {
     method: Method,
     label: &'static str,
     /// Safe to resend after the request may have reached Auth0.
     idempotent: bool,
+    answer: Answer,
+}
+
+/// What Auth0 answers an operation with when it succeeds (its OpenAPI document, and every
+/// recorded exchange). A 2xx answer of another shape did not come from Auth0 (a proxy's sign-in
+/// page, a broken deployment): the operation is not known to be done, so it is an
+/// [`Auth0Error::Decode`] and the caller tries again, never a success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// One object that names itself with this field (a non-empty string): an application
+    /// (`client_id`), a grant, an API or a credential (`id`). The models tolerate missing
+    /// fields, so without this check an object of another shape would read as one whose id is
+    /// `""`.
+    Object { id: &'static str },
+    /// A bare JSON array of such objects.
+    Objects { id: &'static str },
+    /// A page of a list: [`parse_page`] checks that every listed object names itself.
+    Page,
+    /// `204 No Content` and nothing else (every DELETE, and a connection's applications): any
+    /// other 2xx does not say the change was made.
+    NoContent,
+}
+
+impl Answer {
+    /// Why a 2xx answer (`status`, `body`) is not Auth0's, if it is not. Names no value of
+    /// the body (it may hold a secret).
+    fn refused(self, status: u16, body: &[u8]) -> Option<String> {
+        let names_itself = |o: &serde_json::Value, id: &str| {
+            o.get(id)
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|s| !s.trim().is_empty())
+        };
+        match self {
+            Answer::NoContent if status != 204 => Some(format!(
+                "answered {status} where Auth0 answers 204 No Content: the change is not confirmed"
+            )),
+            Answer::NoContent | Answer::Page => None,
+            Answer::Object { id } => match serde_json::from_slice::<serde_json::Value>(body) {
+                Ok(o) if names_itself(&o, id) => None,
+                Ok(_) => Some(format!("the answer is not an object with `{id}`")),
+                // The typed decode that follows says where it fails.
+                Err(_) => None,
+            },
+            Answer::Objects { id } => match serde_json::from_slice::<serde_json::Value>(body) {
+                Ok(serde_json::Value::Array(a)) if a.iter().all(|o| names_itself(o, id)) => None,
+                Ok(serde_json::Value::Array(_)) => {
+                    Some(format!("the answer lists an object without `{id}`"))
+                }
+                Ok(_) => Some("the answer is not a list".to_string()),
+                Err(_) => None,
+            },
+        }
+    }
 }
 
 const CREATE_CLIENT: Endpoint = Endpoint {
     method: Method::POST,
     label: "POST /api/v2/clients",
     idempotent: false,
+    answer: Answer::Object { id: "client_id" },
 };
 const LIST_CLIENTS: Endpoint = Endpoint {
     method: Method::GET,
     label: "GET /api/v2/clients",
     idempotent: true,
+    answer: Answer::Page,
 };
 const GET_CLIENT: Endpoint = Endpoint {
     method: Method::GET,
     label: "GET /api/v2/clients/{id}",
     idempotent: true,
+    answer: Answer::Object { id: "client_id" },
 };
 const UPDATE_CLIENT: Endpoint = Endpoint {
     method: Method::PATCH,
     label: "PATCH /api/v2/clients/{id}",
     // Our PATCH bodies set absolute values, so resending yields the same state.
     idempotent: true,
+    answer: Answer::Object { id: "client_id" },
 };
 const DELETE_CLIENT: Endpoint = Endpoint {
     method: Method::DELETE,
     label: "DELETE /api/v2/clients/{id}",
     idempotent: true,
+    answer: Answer::NoContent,
 };
 const ROTATE_SECRET: Endpoint = Endpoint {
     method: Method::POST,
@@ -90,11 +148,13 @@ const ROTATE_SECRET: Endpoint = Endpoint {
     // A second rotation only replaces the secret again and its response carries the secret
     // that is finally valid, so a resend is harmless.
     idempotent: true,
+    answer: Answer::Object { id: "client_id" },
 };
 const LIST_CREDENTIALS: Endpoint = Endpoint {
     method: Method::GET,
     label: "GET /api/v2/clients/{id}/credentials",
     idempotent: true,
+    answer: Answer::Objects { id: "id" },
 };
 const CREATE_CREDENTIAL: Endpoint = Endpoint {
     method: Method::POST,
@@ -102,83 +162,99 @@ const CREATE_CREDENTIAL: Endpoint = Endpoint {
     // A resend of a key that was registered is refused ("already exist in client"): the
     // caller recognises its key by kid instead.
     idempotent: false,
+    answer: Answer::Object { id: "id" },
 };
 const DELETE_CREDENTIAL: Endpoint = Endpoint {
     method: Method::DELETE,
     label: "DELETE /api/v2/clients/{id}/credentials/{id}",
     idempotent: true,
+    answer: Answer::NoContent,
 };
 const CREATE_GRANT: Endpoint = Endpoint {
     method: Method::POST,
     label: "POST /api/v2/client-grants",
     idempotent: false,
+    answer: Answer::Object { id: "id" },
 };
 const LIST_GRANTS: Endpoint = Endpoint {
     method: Method::GET,
     label: "GET /api/v2/client-grants",
     idempotent: true,
+    answer: Answer::Page,
 };
 const GET_GRANT: Endpoint = Endpoint {
     method: Method::GET,
     label: "GET /api/v2/client-grants/{id}",
     idempotent: true,
+    answer: Answer::Object { id: "id" },
 };
 const UPDATE_GRANT: Endpoint = Endpoint {
     method: Method::PATCH,
     label: "PATCH /api/v2/client-grants/{id}",
     idempotent: true,
+    answer: Answer::Object { id: "id" },
 };
 const DELETE_GRANT: Endpoint = Endpoint {
     method: Method::DELETE,
     label: "DELETE /api/v2/client-grants/{id}",
     idempotent: true,
+    answer: Answer::NoContent,
 };
 
 const CREATE_RS: Endpoint = Endpoint {
     method: Method::POST,
     label: "POST /api/v2/resource-servers",
     idempotent: false,
+    answer: Answer::Object { id: "id" },
 };
 const LIST_RS: Endpoint = Endpoint {
     method: Method::GET,
     label: "GET /api/v2/resource-servers",
     idempotent: true,
+    answer: Answer::Page,
 };
 const GET_RS: Endpoint = Endpoint {
     method: Method::GET,
     label: "GET /api/v2/resource-servers/{id}",
     idempotent: true,
+    answer: Answer::Object { id: "id" },
 };
 const UPDATE_RS: Endpoint = Endpoint {
     method: Method::PATCH,
     label: "PATCH /api/v2/resource-servers/{id}",
     idempotent: true,
+    answer: Answer::Object { id: "id" },
 };
 const DELETE_RS: Endpoint = Endpoint {
     method: Method::DELETE,
     label: "DELETE /api/v2/resource-servers/{id}",
     idempotent: true,
+    answer: Answer::NoContent,
 };
 const LIST_CONNECTIONS: Endpoint = Endpoint {
     method: Method::GET,
     label: "GET /api/v2/connections",
     idempotent: true,
+    answer: Answer::Page,
 };
 const LIST_CONNECTION_CLIENTS: Endpoint = Endpoint {
     method: Method::GET,
     label: "GET /api/v2/connections/{id}/clients",
     idempotent: true,
+    answer: Answer::Page,
 };
 /// Setting a status twice is setting it once.
 const UPDATE_CONNECTION_CLIENTS: Endpoint = Endpoint {
     method: Method::PATCH,
     label: "PATCH /api/v2/connections/{id}/clients",
     idempotent: true,
+    answer: Answer::NoContent,
 };
 const LIST_CLIENT_CONNECTIONS: Endpoint = Endpoint {
     method: Method::GET,
     label: "GET /api/v2/clients/{id}/connections",
     idempotent: true,
+    answer: Answer::Page,
 };
 /// Auth0's limit of entries per `PATCH /api/v2/connections/{id}/clients`.
 pub const CONNECTION_CLIENTS_PER_PATCH: usize = 50;
@@ -865,7 +941,15 @@ impl ManagementApi {
             };
             tracing::debug!(parent: &span, "Auth0 responded");
             match status {
-                200..=299 => return Ok(bytes),
+                200..=299 => {
+                    return match ep.answer.refused(status, &bytes) {
+                        None => Ok(bytes),
+                        Some(message) => Err(Auth0Error::Decode {
+                            endpoint: ep.label,
+                            message,
+                        }),
+                    };
+                }
                 429 => {
                     rate_limited += 1;
                     let wait = headers
@@ -930,6 +1014,46 @@ mod tests {
                 .with_base_url(Url::parse("http://127.0.0.1:9").unwrap()),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_success_is_only_the_answer_auth0_gives() {
+        let app = Answer::Object { id: "client_id" };
+        let grant = Answer::Object { id: "id" };
+        let creds = Answer::Objects { id: "id" };
+        let cases: &[(Answer, u16, &str, bool)] = &[
+            (Answer::NoContent, 204, "", true),
+            (Answer::NoContent, 200, "", false),
+            (Answer::NoContent, 200, "null", false),
+            (Answer::NoContent, 201, "{}", false),
+            (app, 200, r#"{"client_id":"abc","name":"A"}"#, true),
+            (app, 201, r#"{"client_id":"abc"}"#, true),
+            (app, 200, r#"{"clients":[{"padding":"x"}]}"#, false),
+            (app, 200, r#"{"client_id":""}"#, false),
+            (app, 200, r#"{"client_id":5}"#, false),
+            (app, 200, "null", false),
+            (app, 200, r#"{"id":"abc"}"#, false),
+            // Not JSON: left to the typed decode, which fails and says where.
+            (app, 200, "<html>", true),
+            (grant, 200, r#"{"id":"cgr_1","audience":"a"}"#, true),
+            (grant, 200, r#"{"client_id":"abc"}"#, false),
+            (creds, 200, "[]", true),
+            (creds, 200, r#"[{"id":"cred_1"}]"#, true),
+            (creds, 200, r#"[{"id":"cred_1"},{"kid":"k"}]"#, false),
+            (creds, 200, r#"{"id":"cred_1"}"#, false),
+            (Answer::Page, 200, r#"{"anything":1}"#, true),
+        ];
+        for &(answer, status, body, auth0s) in cases {
+            let refused = answer.refused(status, body.as_bytes());
+            assert_eq!(
+                refused.is_none(),
+                auth0s,
+                "{answer:?} {status} {body}: {refused:?}"
+            );
+            if let Some(why) = refused {
+                assert!(!why.contains("abc") && !why.contains("cred_1"), "{why}");
+            }
+        }
     }
 
     #[test]
