@@ -53,37 +53,119 @@ pub struct Context {
     pub(crate) own_writes: Arc<OwnWrites>,
 }
 
-/// The versions of credentials Secrets the operator wrote whose watch event has not come back
-/// yet. The owner's reconcile wrote them and needs no second reconcile for them; any other
+/// The credentials Secrets the operator is writing, or wrote and whose watch event has not come
+/// back yet. The owner's reconcile wrote them and needs no second reconcile for them; any other
 /// change of the Secret (an edit, a deletion, a newer version) still wakes its owner.
+///
+/// The event of a write can arrive before the write's answer (the watch is faster than the
+/// reply): while a write is on its way, an event of its Secret is held rather than let through,
+/// and compared with the written version when the answer comes
+/// ([`SecretWrite::written`]).
 #[derive(Default)]
-pub struct OwnWrites(Mutex<HashMap<(String, String), String>>);
+pub struct OwnWrites(Mutex<HashMap<(String, String), Echo>>);
+
+/// What the operator knows of its write of one Secret.
+#[derive(Debug, PartialEq, Eq)]
+enum Echo {
+    /// The write is on its way; `seen`: the version of the last event of the Secret meanwhile
+    /// (held: it has woken nobody yet).
+    Writing { seen: Option<String> },
+    /// Written at this version, whose event has not come back yet.
+    Written(String),
+}
 
 impl OwnWrites {
-    /// The operator wrote `secret` (as the API server answered).
-    pub fn record(&self, secret: &k8s_openapi::api::core::v1::Secret) {
-        if let Some(rv) = &secret.metadata.resource_version {
-            self.0.lock().insert(
-                (secret.namespace().unwrap_or_default(), secret.name_any()),
-                rv.clone(),
-            );
+    /// The operator is about to write the Secret `namespace/name`. Its events are held until
+    /// [`SecretWrite::written`]; a write that fails (the guard is dropped) forgets them: the
+    /// failed reconcile is retried and reads the Secret again.
+    pub fn writing(self: &Arc<Self>, namespace: &str, name: &str) -> SecretWrite {
+        let key = (namespace.to_owned(), name.to_owned());
+        self.0
+            .lock()
+            .insert(key.clone(), Echo::Writing { seen: None });
+        SecretWrite {
+            writes: Arc::clone(self),
+            key: Some(key),
         }
     }
 
-    /// Whether a watch event of `meta` is the echo of the operator's own write (then it is
-    /// forgotten: a later event of the same version, a relist, passes).
+    /// Whether a watch event of `meta` is the operator's own (then it wakes nobody): the echo
+    /// of a write, which is then forgotten (a later event of the same version, a relist,
+    /// passes), or an event that arrives while a write of its Secret is on its way (held).
     pub fn is_echo(&self, meta: &kube::api::ObjectMeta) -> bool {
         let key = (
             meta.namespace.clone().unwrap_or_default(),
             meta.name.clone().unwrap_or_default(),
         );
-        // Any other version (someone else's change, or an older event still on its way, which
-        // then costs one reconcile) ends the wait too: an entry never outlives its Secret's
-        // next event.
-        self.0
-            .lock()
-            .remove(&key)
-            .is_some_and(|rv| Some(&rv) == meta.resource_version.as_ref())
+        let mut writes = self.0.lock();
+        match writes.get_mut(&key) {
+            Some(Echo::Writing { seen }) => {
+                *seen = meta.resource_version.clone();
+                true
+            }
+            // Any other version (someone else's change, or an older event still on its way,
+            // which then costs one reconcile) ends the wait too: an entry never outlives its
+            // Secret's next event.
+            Some(Echo::Written(rv)) => {
+                let ours = Some(rv.as_str()) == meta.resource_version.as_deref();
+                writes.remove(&key);
+                ours
+            }
+            None => false,
+        }
+    }
+}
+
+/// A write of one credentials Secret on its way ([`OwnWrites::writing`]).
+#[must_use]
+pub struct SecretWrite {
+    writes: Arc<OwnWrites>,
+    key: Option<(String, String)>,
+}
+
+impl SecretWrite {
+    /// The write ended with the Secret at `written` (as the API server answered; the version it
+    /// was read at when nothing needed writing, `wrote: false`). Returns whether an event that
+    /// is not this write's came meanwhile: then the owner must be reconciled again.
+    pub fn written(mut self, written: &k8s_openapi::api::core::v1::Secret, wrote: bool) -> bool {
+        let Some(key) = self.key.take() else {
+            return false;
+        };
+        let rv = written.metadata.resource_version.clone();
+        let mut writes = self.writes.0.lock();
+        let seen = match writes.remove(&key) {
+            Some(Echo::Writing { seen }) => seen,
+            _ => None,
+        };
+        match (seen, rv) {
+            // The echo came before the answer, and was held: done.
+            (Some(seen), Some(rv)) if wrote && seen == rv => false,
+            // Nothing came yet: the echo is on its way.
+            (None, Some(rv)) if wrote => {
+                writes.insert(key, Echo::Written(rv));
+                false
+            }
+            (None, _) => false,
+            // Another version came meanwhile (someone else's change, or an event of an older
+            // version still on its way); the echo of the write may still come.
+            (Some(_), rv) => {
+                if let Some(rv) = rv.filter(|_| wrote) {
+                    writes.insert(key, Echo::Written(rv));
+                }
+                true
+            }
+        }
+    }
+}
+
+impl Drop for SecretWrite {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let mut writes = self.writes.0.lock();
+            if matches!(writes.get(&key), Some(Echo::Writing { .. })) {
+                writes.remove(&key);
+            }
+        }
     }
 }
 
@@ -379,6 +461,13 @@ impl Context {
             }
     }
 
+    /// Reconciles `obj` again (after the reconcile under way, if it is one of `obj`'s).
+    pub fn wake_again<K: Kind>(&self, obj: &K) {
+        if let Some(h) = self.kinds.get::<K>() {
+            let _ = h.wakeups.unbounded_send(ObjectRef::from_obj(obj));
+        }
+    }
+
     /// The `K` object `namespace/name` from any scope's cache.
     pub fn find<K: Kind>(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
         let key = ObjectRef::new(name).within(namespace);
@@ -482,7 +571,7 @@ mod tests {
 
     #[test]
     fn only_the_echo_of_the_operators_own_write_is_dropped() {
-        let writes = OwnWrites::default();
+        let writes = Arc::new(OwnWrites::default());
         let secret = |rv: &str| k8s_openapi::api::core::v1::Secret {
             metadata: kube::api::ObjectMeta {
                 name: Some("web-auth0".into()),
@@ -492,21 +581,47 @@ mod tests {
             },
             ..Default::default()
         };
+        let echo = |rv: &str| writes.is_echo(&secret(rv).metadata);
+        let write = || writes.writing("team-a", "web-auth0");
         // Nothing written: every event wakes the owner.
-        assert!(!writes.is_echo(&secret("1").metadata));
-        // The echo of a write is dropped, once.
-        writes.record(&secret("2"));
-        assert!(writes.is_echo(&secret("2").metadata));
-        assert!(!writes.is_echo(&secret("2").metadata));
-        // Someone else's version (an edit after the write) wakes the owner.
-        writes.record(&secret("3"));
-        assert!(!writes.is_echo(&secret("4").metadata));
-        assert!(!writes.is_echo(&secret("3").metadata));
+        assert!(!echo("1"));
+        // The answer, then the echo: the echo is dropped, once.
+        assert!(!write().written(&secret("2"), true));
+        assert!(echo("2"));
+        assert!(!echo("2"));
+        // The echo before the answer: held, and the answer finds it was the write's.
+        let w = write();
+        assert!(echo("3"));
+        assert!(!w.written(&secret("3"), true));
+        assert!(
+            !echo("3"),
+            "a later event of that version (a relist) passes"
+        );
+        // Someone else's version after the write's answer wakes the owner.
+        assert!(!write().written(&secret("4"), true));
+        assert!(!echo("5"));
+        assert!(!echo("4"));
+        // Another version while the write is on its way: held, then the owner is woken by the
+        // answer; the write's own echo, later, is still dropped.
+        let w = write();
+        assert!(echo("6"));
+        assert!(w.written(&secret("7"), true));
+        assert!(echo("7"));
+        assert!(!echo("7"));
+        // A write that fails forgets what it held: the next event wakes the owner.
+        let w = write();
+        assert!(echo("8"));
+        drop(w);
+        assert!(!echo("9"));
+        // Nothing needed writing: no echo is awaited.
+        assert!(!write().written(&secret("9"), false));
+        assert!(!echo("9"));
         // Another Secret of the same name elsewhere is not this one.
-        writes.record(&secret("5"));
-        let mut other = secret("5");
+        assert!(!write().written(&secret("10"), true));
+        let mut other = secret("10");
         other.metadata.namespace = Some("team-b".into());
         assert!(!writes.is_echo(&other.metadata));
-        assert!(writes.is_echo(&secret("5").metadata));
+        assert!(echo("10"));
+        assert!(writes.0.lock().is_empty(), "nothing outlives its event");
     }
 }

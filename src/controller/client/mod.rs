@@ -636,9 +636,18 @@ async fn credential_step(
                 Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
             let w = &mut o.credential;
             let existing = w.secret(o.secret.ours()).cloned();
+            let before = existing
+                .as_ref()
+                .and_then(|s| s.metadata.resource_version.clone());
+            let writing = ctx
+                .own_writes
+                .writing(&obj.namespace().unwrap_or_default(), &obj.secret_name());
             let written =
                 store::write_credentials(obj, &api, &w.domain, &id, existing, &held).await?;
-            ctx.own_writes.record(&written);
+            if writing.written(&written, written.metadata.resource_version != before) {
+                // Someone else changed the Secret while it was written: look again.
+                ctx.wake_again(obj);
+            }
             if w.fresh.as_ref().map(|f| f.expose()) == held.secret() {
                 w.fresh = None;
             }
