@@ -1056,6 +1056,93 @@ mod tests {
         }
     }
 
+    /// Every answer Auth0 gave in the recorded traffic (`tests/data/recordings`) to an operation
+    /// the operator uses is taken for what it is: none is refused as not Auth0's.
+    #[test]
+    fn every_recorded_auth0_answer_is_accepted() {
+        let endpoints = [
+            &CREATE_CLIENT,
+            &LIST_CLIENTS,
+            &GET_CLIENT,
+            &UPDATE_CLIENT,
+            &DELETE_CLIENT,
+            &ROTATE_SECRET,
+            &LIST_CREDENTIALS,
+            &CREATE_CREDENTIAL,
+            &DELETE_CREDENTIAL,
+            &CREATE_GRANT,
+            &LIST_GRANTS,
+            &GET_GRANT,
+            &UPDATE_GRANT,
+            &DELETE_GRANT,
+            &CREATE_RS,
+            &LIST_RS,
+            &GET_RS,
+            &UPDATE_RS,
+            &DELETE_RS,
+            &LIST_CONNECTIONS,
+            &LIST_CONNECTION_CLIENTS,
+            &UPDATE_CONNECTION_CLIENTS,
+            &LIST_CLIENT_CONNECTIONS,
+        ];
+        // "GET /api/v2/clients/{id}" matches GET of /api/v2/clients/<one segment>.
+        let endpoint = |method: &str, path: &str| {
+            endpoints.iter().copied().find(|ep| {
+                let (m, template) = ep.label.split_once(' ').unwrap();
+                let (t, p): (Vec<_>, Vec<_>) =
+                    (template.split('/').collect(), path.split('/').collect());
+                m == method
+                    && t.len() == p.len()
+                    && t.iter()
+                        .zip(&p)
+                        .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
+            })
+        };
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/recordings");
+        let (mut checked, mut by_label) = (0, std::collections::BTreeSet::new());
+        for file in std::fs::read_dir(&dir).unwrap() {
+            let file = file.unwrap().path();
+            let doc: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+            for it in doc["interactions"].as_array().into_iter().flatten() {
+                let status = it["status"].as_u64().unwrap() as u16;
+                let (method, path) = (it["method"].as_str().unwrap(), it["path"].as_str().unwrap());
+                let Some(ep) = endpoint(method, path).filter(|_| (200..300).contains(&status))
+                else {
+                    continue;
+                };
+                let body = match &it["response_body"] {
+                    serde_json::Value::Null => Vec::new(),
+                    b => serde_json::to_vec(b).unwrap(),
+                };
+                assert_eq!(
+                    ep.answer.refused(status, &body),
+                    None,
+                    "{file:?}: {method} {path} {status}"
+                );
+                checked += 1;
+                by_label.insert(ep.label);
+            }
+        }
+        assert!(checked > 1000, "{checked} answers checked");
+        for ep in [
+            &GET_CLIENT,
+            &CREATE_CLIENT,
+            &DELETE_CLIENT,
+            &CREATE_GRANT,
+            &DELETE_GRANT,
+            &GET_RS,
+            &DELETE_RS,
+            &LIST_CREDENTIALS,
+        ] {
+            assert!(
+                by_label.contains(ep.label),
+                "no recorded answer to {}",
+                ep.label
+            );
+        }
+    }
+
     #[test]
     fn builds_for_a_real_https_tenant_without_a_runtime() {
         let c =
