@@ -62,14 +62,23 @@ pub struct Context {
 /// and compared with the written version when the answer comes
 /// ([`SecretWrite::written`]).
 #[derive(Default)]
-pub struct OwnWrites(Mutex<HashMap<(String, String), Echo>>);
+pub struct OwnWrites {
+    secrets: Mutex<HashMap<(String, String), Echo>>,
+    /// Numbers the writes, so that a write acts only on its own entry.
+    writes: std::sync::atomic::AtomicU64,
+}
 
 /// What the operator knows of its write of one Secret.
 #[derive(Debug, PartialEq, Eq)]
 enum Echo {
-    /// The write is on its way; `seen`: the version of the last event of the Secret meanwhile
-    /// (held: it has woken nobody yet).
-    Writing { seen: Option<String> },
+    /// Write number `write` is on its way; `seen`: the versions of the Secret's events
+    /// meanwhile (held: they have woken nobody yet); `earlier`: the version an earlier write
+    /// made, whose echo had not come back when this write started.
+    Writing {
+        write: u64,
+        seen: Vec<String>,
+        earlier: Option<String>,
+    },
     /// Written at this version, whose event has not come back yet.
     Written(String),
 }
@@ -80,12 +89,29 @@ impl OwnWrites {
     /// failed reconcile is retried and reads the Secret again.
     pub fn writing(self: &Arc<Self>, namespace: &str, name: &str) -> SecretWrite {
         let key = (namespace.to_owned(), name.to_owned());
-        self.0
-            .lock()
-            .insert(key.clone(), Echo::Writing { seen: None });
+        let write = self
+            .writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut secrets = self.secrets.lock();
+        // Another write of the same Secret on its way (two resources naming one Secret) keeps
+        // what it held: both then see it, and wake their owner.
+        let (seen, earlier) = match secrets.remove(&key) {
+            Some(Echo::Writing { seen, earlier, .. }) => (seen, earlier),
+            Some(Echo::Written(rv)) => (Vec::new(), Some(rv)),
+            None => (Vec::new(), None),
+        };
+        secrets.insert(
+            key.clone(),
+            Echo::Writing {
+                write,
+                seen,
+                earlier,
+            },
+        );
         SecretWrite {
-            writes: Arc::clone(self),
+            owner: Arc::clone(self),
             key: Some(key),
+            write,
         }
     }
 
@@ -97,10 +123,10 @@ impl OwnWrites {
             meta.namespace.clone().unwrap_or_default(),
             meta.name.clone().unwrap_or_default(),
         );
-        let mut writes = self.0.lock();
-        match writes.get_mut(&key) {
-            Some(Echo::Writing { seen }) => {
-                *seen = meta.resource_version.clone();
+        let mut secrets = self.secrets.lock();
+        match secrets.get_mut(&key) {
+            Some(Echo::Writing { seen, .. }) => {
+                seen.push(meta.resource_version.clone().unwrap_or_default());
                 true
             }
             // Any other version (someone else's change, or an older event still on its way,
@@ -108,7 +134,7 @@ impl OwnWrites {
             // Secret's next event.
             Some(Echo::Written(rv)) => {
                 let ours = Some(rv.as_str()) == meta.resource_version.as_deref();
-                writes.remove(&key);
+                secrets.remove(&key);
                 ours
             }
             None => false,
@@ -119,51 +145,53 @@ impl OwnWrites {
 /// A write of one credentials Secret on its way ([`OwnWrites::writing`]).
 #[must_use]
 pub struct SecretWrite {
-    writes: Arc<OwnWrites>,
+    owner: Arc<OwnWrites>,
     key: Option<(String, String)>,
+    write: u64,
 }
 
 impl SecretWrite {
     /// The write ended with the Secret at `written` (as the API server answered; the version it
     /// was read at when nothing needed writing, `wrote: false`). Returns whether an event that
-    /// is not this write's came meanwhile: then the owner must be reconciled again.
+    /// is not this write's came meanwhile (or may have: another write of the Secret took the
+    /// entry over): then the owner must be reconciled again.
     pub fn written(mut self, written: &k8s_openapi::api::core::v1::Secret, wrote: bool) -> bool {
         let Some(key) = self.key.take() else {
             return false;
         };
-        let rv = written.metadata.resource_version.clone();
-        let mut writes = self.writes.0.lock();
-        let seen = match writes.remove(&key) {
-            Some(Echo::Writing { seen }) => seen,
-            _ => None,
-        };
-        match (seen, rv) {
-            // The echo came before the answer, and was held: done.
-            (Some(seen), Some(rv)) if wrote && seen == rv => false,
-            // Nothing came yet: the echo is on its way.
-            (None, Some(rv)) if wrote => {
-                writes.insert(key, Echo::Written(rv));
-                false
-            }
-            (None, _) => false,
-            // Another version came meanwhile (someone else's change, or an event of an older
-            // version still on its way); the echo of the write may still come.
-            (Some(_), rv) => {
-                if let Some(rv) = rv.filter(|_| wrote) {
-                    writes.insert(key, Echo::Written(rv));
+        let rv = written.metadata.resource_version.clone().filter(|_| wrote);
+        let mut secrets = self.owner.secrets.lock();
+        let (seen, earlier) = match secrets.get(&key) {
+            Some(Echo::Writing { write, .. }) if *write == self.write => {
+                match secrets.remove(&key) {
+                    Some(Echo::Writing { seen, earlier, .. }) => (seen, earlier),
+                    _ => (Vec::new(), None),
                 }
-                true
             }
+            // Another write of this Secret started since: what came meanwhile is unknown.
+            _ => return true,
+        };
+        let echoed = rv.as_ref().is_some_and(|rv| seen.contains(rv));
+        if let Some(rv) = rv.filter(|_| !echoed) {
+            // The echo is on its way.
+            secrets.insert(key, Echo::Written(rv));
         }
+        // Another version came meanwhile (someone else's change, or an event of an older
+        // version still on its way), other than the echo of an earlier write of ours.
+        seen.iter().any(|v| {
+            (Some(v) != written.metadata.resource_version.as_ref() || !wrote)
+                && Some(v) != earlier.as_ref()
+        })
     }
 }
 
 impl Drop for SecretWrite {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            let mut writes = self.writes.0.lock();
-            if matches!(writes.get(&key), Some(Echo::Writing { .. })) {
-                writes.remove(&key);
+            let mut secrets = self.owner.secrets.lock();
+            if matches!(secrets.get(&key), Some(Echo::Writing { write, .. }) if *write == self.write)
+            {
+                secrets.remove(&key);
             }
         }
     }
@@ -622,6 +650,33 @@ mod tests {
         other.metadata.namespace = Some("team-b".into());
         assert!(!writes.is_echo(&other.metadata));
         assert!(echo("10"));
-        assert!(writes.0.lock().is_empty(), "nothing outlives its event");
+        // Two writes in a row (a rotation): the first one's echo, arriving during the second,
+        // wakes nobody.
+        assert!(!write().written(&secret("11"), true));
+        let w = write();
+        assert!(echo("11"));
+        assert!(!w.written(&secret("12"), true));
+        assert!(echo("12"));
+        // Two resources writing one Secret at once: both wake, whatever came meanwhile.
+        let (a, b) = (write(), write());
+        assert!(echo("13"));
+        assert!(a.written(&secret("14"), true), "b took the entry over");
+        assert!(b.written(&secret("15"), true), "13 came while b wrote");
+        assert!(echo("15"));
+        // A write dropped after another began leaves the other's entry alone.
+        let (a, b) = (write(), write());
+        drop(a);
+        assert!(echo("16"));
+        assert!(!b.written(&secret("16"), true));
+        // Our version and then someone else's, both while writing: wake, and no wait remains
+        // for the echo that already came.
+        let w = write();
+        assert!(echo("17"));
+        assert!(echo("18"));
+        assert!(w.written(&secret("17"), true));
+        assert!(
+            writes.secrets.lock().is_empty(),
+            "nothing outlives its event"
+        );
     }
 }

@@ -461,7 +461,12 @@ async fn find_tagged(ctx: &Context, tenant: &Tenant, uid: &str) -> Result<Option
         tenant.inventory.invalidate_clients();
         tenant.inventory.ensure_clients(&tenant.auth0).await?;
     }
-    Ok(tenant.inventory.client_by_uid(uid))
+    let found = tenant.inventory.client_by_uid(uid);
+    if found.is_some() {
+        // The create's outcome is known: no further refresh for it.
+        ctx.pending_creates.lock().remove(uid);
+    }
+    Ok(found)
 }
 
 /// Whether the `Auth0Client` `name` with this UID still exists in `ns`.
