@@ -268,6 +268,25 @@ pub(crate) struct SeenByGrants<'a> {
     pub(crate) id: Option<&'a str>,
 }
 
+impl<'a> SeenByGrants<'a> {
+    /// What grants see of an object with this metadata and these conditions, its `id` in
+    /// Auth0 and, when they use its spec, its `generation`.
+    pub(crate) fn new(
+        meta: &'a kube::api::ObjectMeta,
+        conditions: &'a [Condition],
+        id: Option<&'a str>,
+        generation: Option<i64>,
+    ) -> Self {
+        SeenByGrants {
+            uid: meta.uid.as_deref(),
+            generation,
+            deleting: meta.deletion_timestamp.is_some(),
+            ready: crate::crd::ready_condition(conditions).map(|r| r.status.as_str()),
+            id,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use super::{
     spec,
 };
 use crate::controller::{
-    Error, Outcome, diff,
+    Error, Kind as _, Outcome, diff,
     plan::{
         Claim, Claimant, Existing, Next, Plan, SeenByGrants, Strength, compare, may_take, owner,
     },
@@ -377,15 +377,8 @@ fn client_note(obj: &Auth0Client, seen: &Seen, id: &str) -> Outcome {
 /// spec). A change of it wakes the client's grants.
 pub(crate) fn seen_by_grants(c: Option<&Auth0Client>) -> Option<SeenByGrants<'_>> {
     c.map(|c| {
-        let conditions = c.status.as_ref().map(|s| s.conditions.as_slice());
-        SeenByGrants {
-            uid: c.metadata.uid.as_deref(),
-            generation: None,
-            deleting: c.metadata.deletion_timestamp.is_some(),
-            ready: crate::crd::ready_condition(conditions.unwrap_or_default())
-                .map(|r| r.status.as_str()),
-            id: c.status.as_ref().and_then(|s| s.client_id.as_deref()),
-        }
+        let id = c.status.as_ref().and_then(|s| s.client_id.as_deref());
+        SeenByGrants::new(&c.metadata, c.current_conditions(), id, None)
     })
 }
 

@@ -3,7 +3,7 @@
 
 use super::{Seen, spec};
 use crate::controller::{
-    Error, diff,
+    Error, Kind, diff,
     plan::{Claim, Claimant, Existing, Next, Owner, Plan, Strength, compare, may_take, owner},
     tenant::Rights,
 };
@@ -13,7 +13,6 @@ use crate::{
         AllowedNamespaces, Auth0Client, Auth0ClientGrant, Auth0ResourceServer, ManagementPolicy,
     },
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 /// A reference the grant could not resolve yet (or may never): the error it stands for.
 #[derive(Debug)]
@@ -391,35 +390,22 @@ pub(crate) fn awaits(
             .iter()
             .flatten()
             .any(|f| f == crate::crd::FINALIZER)
-        && crate::crd::ready_condition(
-            grant
-                .status
-                .as_ref()
-                .map(|s| s.conditions.as_slice())
-                .unwrap_or_default(),
-        )
-        .is_none()
+        && crate::crd::ready_condition(grant.current_conditions()).is_none()
         && spec::validate_grant_spec(&grant.spec, grant.status.as_ref()).is_ok();
     if !never_reconciled {
         return None;
     }
-    let unreconciled = |meta: &kube::api::ObjectMeta, conditions: Option<&[Condition]>| {
-        meta.deletion_timestamp.is_none()
-            && crate::crd::ready_condition(conditions.unwrap_or_default()).is_none()
-    };
+    fn unreconciled(o: &impl Kind) -> bool {
+        o.meta().deletion_timestamp.is_none()
+            && crate::crd::ready_condition(o.current_conditions()).is_none()
+    }
     if let (Some(r), Some(c)) = (&grant.spec.client_ref, client)
-        && unreconciled(
-            &c.metadata,
-            c.status.as_ref().map(|s| s.conditions.as_slice()),
-        )
+        && unreconciled(c)
     {
         return Some(format!("Auth0Client {}", r.name));
     }
     if let (Some(r), Some(a)) = (&grant.spec.resource_server_ref, api)
-        && unreconciled(
-            &a.metadata,
-            a.status.as_ref().map(|s| s.conditions.as_slice()),
-        )
+        && unreconciled(a)
     {
         return Some(format!("Auth0ResourceServer {}", r.name));
     }

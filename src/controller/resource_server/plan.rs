@@ -3,7 +3,7 @@
 
 use super::{Seen, spec};
 use crate::controller::{
-    Error, Outcome, diff,
+    Error, Kind as _, Outcome, diff,
     plan::{
         Claim, Claimant, Existing, Next, Plan, SeenByGrants, Strength, Take, compare, may_take,
         owner,
@@ -235,15 +235,13 @@ pub(crate) fn notes(obj: &Auth0ResourceServer, seen: &Seen) -> Outcome {
 /// wakes those grants.
 pub(crate) fn seen_by_grants(a: Option<&Auth0ResourceServer>) -> Option<SeenByGrants<'_>> {
     a.map(|a| {
-        let conditions = a.status.as_ref().map(|s| s.conditions.as_slice());
-        SeenByGrants {
-            uid: a.metadata.uid.as_deref(),
-            generation: a.metadata.generation,
-            deleting: a.metadata.deletion_timestamp.is_some(),
-            ready: crate::crd::ready_condition(conditions.unwrap_or_default())
-                .map(|r| r.status.as_str()),
-            id: a.status.as_ref().and_then(|s| s.id.as_deref()),
-        }
+        let id = a.status.as_ref().and_then(|s| s.id.as_deref());
+        SeenByGrants::new(
+            &a.metadata,
+            a.current_conditions(),
+            id,
+            a.metadata.generation,
+        )
     })
 }
 
