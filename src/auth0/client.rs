@@ -16,7 +16,7 @@ use super::models::{
     Client, ClientCreate, ClientCredential, ClientCredentialCreate, ClientGrant, ClientGrantCreate,
     ClientGrantUpdate, ClientUpdate, Connection, ConnectionClientStatus, EnabledClient,
     ListClientsParams, ListGrantsParams, ResourceServer, ResourceServerCreate,
-    ResourceServerUpdate, parse_page,
+    ResourceServerUpdate, names_itself, parse_page,
 };
 use super::ratelimit::{RateLimitHeaders, TenantLimiter, shared_limiter};
 use super::token::TokenManager;
@@ -65,10 +65,8 @@ struct Endpoint {
 /// [`Auth0Error::Decode`] and the caller tries again, never a success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Answer {
-    /// One object that names itself with this field (a non-empty string): an application
-    /// (`client_id`), a grant, an API or a credential (`id`). The models tolerate missing
-    /// fields, so without this check an object of another shape would read as one whose id is
-    /// `""`.
+    /// One object that [names itself](names_itself) with this field: an application
+    /// (`client_id`), a grant, an API or a credential (`id`).
     Object { id: &'static str },
     /// A bare JSON array of such objects.
     Objects { id: &'static str },
@@ -83,11 +81,6 @@ impl Answer {
     /// Why a 2xx answer (`status`, `body`) is not Auth0's, if it is not. Names no value of
     /// the body (it may hold a secret).
     fn refused(self, status: u16, body: &[u8]) -> Option<String> {
-        let names_itself = |o: &serde_json::Value, id: &str| {
-            o.get(id)
-                .and_then(serde_json::Value::as_str)
-                .is_some_and(|s| !s.trim().is_empty())
-        };
         match self {
             Answer::NoContent if status != 204 => Some(format!(
                 "answered {status} where Auth0 answers 204 No Content: the change is not confirmed"

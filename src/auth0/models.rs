@@ -791,6 +791,15 @@ pub(crate) struct Page<T> {
     pub next: Option<String>,
 }
 
+/// Whether `o` is an object that names itself with the field `id` (a non-blank string): the
+/// models tolerate missing fields, so an object of another shape would otherwise read as one
+/// whose id is `""`.
+pub(crate) fn names_itself(o: &serde_json::Value, id: &str) -> bool {
+    o.get(id)
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(|s| !s.trim().is_empty())
+}
+
 pub(crate) fn parse_page<T: DeserializeOwned>(
     body: &[u8],
     key: &str,
@@ -801,13 +810,9 @@ pub(crate) fn parse_page<T: DeserializeOwned>(
     // hide the objects the real page holds.
     let id = if key == "clients" { "client_id" } else { "id" };
     let named = |items: &serde_json::Value| {
-        items.as_array().is_some_and(|a| {
-            a.iter().all(|o| {
-                o.get(id)
-                    .and_then(serde_json::Value::as_str)
-                    .is_some_and(|s| !s.is_empty())
-            })
-        })
+        items
+            .as_array()
+            .is_some_and(|a| a.iter().all(|o| names_itself(o, id)))
     };
     if let Some(items) = value.as_array().map(|_| &value).or_else(|| value.get(key))
         && !named(items)
