@@ -161,27 +161,30 @@ impl SecretWrite {
         };
         let rv = written.metadata.resource_version.clone().filter(|_| wrote);
         let mut secrets = self.owner.secrets.lock();
-        let (seen, earlier) = match secrets.get(&key) {
-            Some(Echo::Writing { write, .. }) if *write == self.write => {
-                match secrets.remove(&key) {
-                    Some(Echo::Writing { seen, earlier, .. }) => (seen, earlier),
-                    _ => (Vec::new(), None),
-                }
-            }
+        let (seen, earlier) = match secrets.remove(&key) {
+            Some(Echo::Writing {
+                write,
+                seen,
+                earlier,
+            }) if write == self.write => (seen, earlier),
             // Another write of this Secret started since: what came meanwhile is unknown.
-            _ => return true,
+            other => {
+                if let Some(theirs) = other {
+                    secrets.insert(key, theirs);
+                }
+                return true;
+            }
         };
-        let echoed = rv.as_ref().is_some_and(|rv| seen.contains(rv));
-        if let Some(rv) = rv.filter(|_| !echoed) {
+        // Another version came meanwhile (someone else's change, or an event of an older
+        // version still on its way), other than the echo of an earlier write of ours.
+        let other = seen
+            .iter()
+            .any(|v| Some(v) != rv.as_ref() && Some(v) != earlier.as_ref());
+        if let Some(rv) = rv.filter(|rv| !seen.contains(rv)) {
             // The echo is on its way.
             secrets.insert(key, Echo::Written(rv));
         }
-        // Another version came meanwhile (someone else's change, or an event of an older
-        // version still on its way), other than the echo of an earlier write of ours.
-        seen.iter().any(|v| {
-            (Some(v) != written.metadata.resource_version.as_ref() || !wrote)
-                && Some(v) != earlier.as_ref()
-        })
+        other
     }
 }
 
@@ -509,18 +512,6 @@ impl Context {
     /// This scope's cache of `K` objects.
     pub fn store<K: Kind>(&self) -> Option<&Store<K>> {
         self.kinds.get::<K>().map(|h| &h.store)
-    }
-
-    /// Reconciles, now, every grant whose `clientRef` names this client (it is going away, or
-    /// its application went). Changes of the client itself reach them from the cache
-    /// ([`Scopes::wake_grants_of`]).
-    pub fn wake_grants_of(&self, client: &Auth0Client) {
-        self.scopes.wake_grants_of(client);
-    }
-
-    /// Reconciles, now, every grant that uses this API (see [`Scopes::wake_grants_of_api`]).
-    pub fn wake_grants_of_api(&self, api: &Auth0ResourceServer) {
-        self.scopes.wake_grants_of_api(api);
     }
 
     /// Forgets the failures of an object after a successful reconcile.

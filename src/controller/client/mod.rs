@@ -321,7 +321,7 @@ impl super::Kind for Auth0Client {
         rights: &Rights,
     ) -> Result<Option<String>, Error> {
         // Its grants report that their client is going away.
-        ctx.wake_grants_of(self);
+        ctx.scopes.wake_grants_of(self);
         let id = match (
             self.status.as_ref().and_then(|s| s.client_id.clone()),
             self.spec.client_id.clone(),
@@ -369,7 +369,7 @@ impl super::Kind for Auth0Client {
     async fn release(&self, ctx: &Context) -> Result<(), Error> {
         delete_owned_secrets(self, ctx).await?;
         // Now that the Auth0 client and its grants are gone (or orphaned), their status follows.
-        ctx.wake_grants_of(self);
+        ctx.scopes.wake_grants_of(self);
         Ok(())
     }
 }
@@ -637,16 +637,14 @@ async fn credential_step(
                 }
                 None => {}
             }
-            let api: Api<Secret> =
-                Api::namespaced(ctx.kube.clone(), &obj.namespace().unwrap_or_default());
+            let ns = obj.namespace().unwrap_or_default();
+            let api: Api<Secret> = Api::namespaced(ctx.kube.clone(), &ns);
             let w = &mut o.credential;
             let existing = w.secret(o.secret.ours()).cloned();
             let before = existing
                 .as_ref()
                 .and_then(|s| s.metadata.resource_version.clone());
-            let writing = ctx
-                .own_writes
-                .writing(&obj.namespace().unwrap_or_default(), &obj.secret_name());
+            let writing = ctx.own_writes.writing(&ns, &obj.secret_name());
             let written =
                 store::write_credentials(obj, &api, &w.domain, &id, existing, &held).await?;
             if writing.written(&written, written.metadata.resource_version != before) {

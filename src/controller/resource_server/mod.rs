@@ -181,7 +181,7 @@ impl super::Kind for Auth0ResourceServer {
                         tenant.inventory.upsert_resource_server(&r);
                         if update.scopes.is_some() {
                             // Grants waiting for scopes this API now defines re-check.
-                            ctx.wake_grants_of_api(self);
+                            ctx.scopes.wake_grants_of_api(self);
                         }
                         o.did.patched = fields;
                         o.replace(r);
@@ -346,7 +346,7 @@ impl super::Kind for Auth0ResourceServer {
     }
 
     async fn release(&self, ctx: &Context) -> Result<(), Error> {
-        ctx.wake_grants_of_api(self);
+        ctx.scopes.wake_grants_of_api(self);
         Ok(())
     }
 }
